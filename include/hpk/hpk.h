@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hpk/hpk.h - the hpk high-performance CPU kernel library.
+ *
+ * The one header to include. All sizes and strides are in elements, never bytes. Every function
+ * that can fail returns an hpk_status and leaves its outputs untouched when it fails.
+ *
+ * Environment variables read once, at the first call:
+ *   HPK_ISA=generic|avx2|avx512|neon  use that kernel table (an unusable one makes every call
+ *                                    return HPK_ERR_UNSUPPORTED and is reported on stderr)
+ *   HPK_MC, HPK_KC, HPK_NC           override the GEMM blocking (positive integers)
+ *   HPK_VERBOSE=1                     log the library's decisions to stderr
+ */
+#ifndef HPK_HPK_H
+#define HPK_HPK_H
+
+#include <hpk/common.h>
+#include <hpk/gemm.h>
+
+#endif /* HPK_HPK_H */

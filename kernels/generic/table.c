@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The generic kernel table: the only place that says which generic kernels the dispatcher uses. */
+#include "config.h"
+
+#include "kernels/generic/sgemm.h"
+
+const struct hpk_kernel_table hpk_kernels_generic = {
+    .isa = "generic",
+    .sgemm = {
+        [HPK_GEMM_MAIN] = {
+            .name = "hpk_sgemm_ukernel_4x8__generic",
+            .mr = 4, .nr = 8, .kunroll = 1, .flags = 0,
+            .ukernel = hpk_sgemm_ukernel_4x8__generic,
+            .pack_a = hpk_sgemm_pack_a_4__generic,
+            .pack_b = hpk_sgemm_pack_b_8__generic,
+        },
+        [HPK_GEMM_SMALL_M] = {
+            .name = "hpk_sgemm_ukernel_1x8__generic",
+            .mr = 1, .nr = 8, .kunroll = 1, .flags = HPK_GEMM_A_IN_PLACE,
+            .ukernel = hpk_sgemm_ukernel_1x8__generic,
+            .pack_a = NULL,
+            .pack_b = hpk_sgemm_pack_b_8__generic,
+        },
+    },
+};

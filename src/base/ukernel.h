@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The kernel contract: the only header of src/ a kernel includes.
+ *
+ * Kernel space. Every GEMM is mapped by the driver onto one orientation: C is row-major with
+ * unit stride along n and a row stride ldc. A column-major call computes C^T = op(B)^T op(A)^T
+ * (A and B swap roles, and so do per-row and per-column bias); transposes and strides are
+ * folded into packing. Below, A is m x k and B is k x n in kernel space.
+ *
+ * Packed panel layouts (MR, NR from the kernel's record):
+ *   A~ (A packed): ceil(m / MR) panels; panel r holds k columns of MR contiguous floats,
+ *       a~[p * MR + i] = A[r * MR + i][p]; rows past m are zero.
+ *   B~ (B packed): ceil(n / NR) panels; panel s holds k rows of NR contiguous floats,
+ *       b~[p * NR + j] = B[p][s * NR + j]; columns past n are zero. A microkernel reads B~ with
+ *       a row stride ldb (NR for a packed panel), so an operand that already lies NR-contiguous
+ *       may be read in place; then nothing past n is zero, and the kernel must not use it.
+ *
+ * The A source of a packer is an indirection list: row i of A is the concatenation of ks
+ * segments of kc elements, segment s starting at rows[i * ks + s] with element stride cs. A
+ * strided matrix is ks = 1, kc = k, rows[i] = a + i * rs; im2col is one segment per filter tap
+ * (kc = input channels), padding a pointer to a row of zeros.
+ */
+#ifndef HPK_BASE_UKERNEL_H
+#define HPK_BASE_UKERNEL_H
+
+#include <stddef.h>
+
+/* hpk_gemm_tile_ctx.flags */
+#define HPK_TILE_FIRST_K 1u /* first k-block: C = alpha*A~B~ + beta*C (beta == 0: C not read) */
+#define HPK_TILE_LAST_K 2u  /* last k-block: apply the epilogue before the store */
+
+/* Bias axis in kernel space. */
+enum hpk_tile_bias { HPK_TILE_BIAS_NONE = 0, HPK_TILE_BIAS_ROW = 1, HPK_TILE_BIAS_COL = 2 };
+
+/* Activation codes: the values of enum hpk_activation in <hpk/gemm.h>. */
+enum hpk_tile_act {
+    HPK_TILE_ACT_NONE = 0,
+    HPK_TILE_ACT_RELU,
+    HPK_TILE_ACT_RELU6,
+    HPK_TILE_ACT_CLAMP,
+    HPK_TILE_ACT_LEAKY_RELU,
+    HPK_TILE_ACT_SIGMOID,
+    HPK_TILE_ACT_TANH,
+    HPK_TILE_ACT_GELU,
+    HPK_TILE_ACT_GELU_TANH,
+    HPK_TILE_ACT_SILU,
+    HPK_TILE_ACT_HARDSWISH,
+    HPK_TILE_ACT_COUNT
+};
+
+/*
+ * Per-tile context of a microkernel call. The kernel computes, for i < m, j < n:
+ *   t = alpha * sum_p A~[i][p] * B~[p][j]
+ *   if (flags & FIRST_K) { if (beta != 0) t += beta * C[i][j]; }   else t += C[i][j];
+ *   if (flags & LAST_K) {
+ *       t += bias_axis == ROW ? bias[i] : bias_axis == COL ? bias[j] : 0;
+ *       if (residual) t += residual[i * ldr + j];
+ *       t = act(t);
+ *   }
+ *   C[i][j] = t;
+ * bias and residual are already offset to the tile's first row and column. The residual never
+ * aliases C (the driver folds residual == C into beta + 1).
+ */
+struct hpk_gemm_tile_ctx {
+    float alpha;
+    float beta;
+    unsigned flags;
+    int bias_axis;         /* enum hpk_tile_bias */
+    const float *bias;     /* NULL when bias_axis is NONE */
+    const float *residual; /* NULL for none */
+    ptrdiff_t ldr;         /* row stride of residual, elements */
+    int act;               /* enum hpk_tile_act */
+    float act_lo, act_hi;  /* clamp bounds; relu6 is lo = 0, hi = 6 (set by the driver) */
+    float act_slope;       /* leaky relu */
+};
+
+/*
+ * SGEMM microkernel: one tile of m <= MR rows and n <= NR columns, k >= 1.
+ *   a, lda: A~ panel (packed record: lda is ignored, the layout above) or, for a record with
+ *           HPK_GEMM_A_IN_PLACE, A itself: A[i][p] = a[i * lda + p].
+ *   b, ldb: B~ panel, B~[p][j] = b[p * ldb + j]; ldb >= NR unless n <= ldb.
+ *   c, ldc: C[i][j] = c[i * ldc + j].
+ * Edge tiles (m < MR, n < NR) are handled inside the kernel; it writes exactly m x n elements.
+ */
+typedef void (*hpk_sgemm_ukernel_fn)(size_t m, size_t n, size_t k, const float *a,
+                                     ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c,
+                                     ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx);
+
+/* Source of A for the A packer (see the head comment). */
+struct hpk_a_source {
+    const float *const *rows; /* m * ks segment pointers, row-major by (row, segment) */
+    size_t ks;                /* segments per row, >= 1 */
+    size_t kc;                /* elements per segment, >= 1; the row has k = ks * kc */
+    ptrdiff_t cs;             /* element stride inside a segment */
+};
+
+/*
+ * A packer: rows [row0, row0 + m) and columns [k0, k0 + kb) of the source into ceil(m / MR)
+ * A~ panels at dst (each MR * kb floats), zero-padding rows past m.
+ */
+typedef void (*hpk_pack_a_fn)(size_t m, size_t k0, size_t kb, const struct hpk_a_source *src,
+                              size_t row0, float *dst);
+
+/*
+ * B packer: the kb x n block B[p][j] = b[p * rs + j * cs] into ceil(n / NR) B~ panels at dst
+ * (each kb * NR floats), zero-padding columns past n.
+ */
+typedef void (*hpk_pack_b_fn)(size_t kb, size_t n, const float *b, ptrdiff_t rs, ptrdiff_t cs,
+                              float *dst);
+
+/* hpk_gemm_record.flags */
+#define HPK_GEMM_A_IN_PLACE 1u /* the kernel reads A with a row stride; pack_a is NULL */
+
+/* One GEMM record: a microkernel with its tile, unroll and its own packers. */
+struct hpk_gemm_record {
+    const char *name;     /* kernel name, e.g. "hpk_sgemm_ukernel_4x8__generic" */
+    unsigned mr, nr;      /* tile */
+    unsigned kunroll;     /* k unroll of the kernel loop; KC is rounded to a multiple of it */
+    unsigned flags;       /* HPK_GEMM_A_IN_PLACE */
+    hpk_sgemm_ukernel_fn ukernel;
+    hpk_pack_a_fn pack_a; /* NULL iff HPK_GEMM_A_IN_PLACE */
+    hpk_pack_b_fn pack_b;
+};
+
+enum hpk_gemm_record_id {
+    HPK_GEMM_MAIN = 0, /* the large tile */
+    HPK_GEMM_SMALL_M,  /* a few rows: matrix-vector-like shapes, the last rows of a problem */
+    HPK_GEMM_RECORDS
+};
+
+/* One kernel table per ISA, defined in kernels/<isa>/table.c and nowhere else. */
+struct hpk_kernel_table {
+    const char *isa; /* "generic", "avx2", "avx512", "neon" */
+    struct hpk_gemm_record sgemm[HPK_GEMM_RECORDS];
+};
+
+extern const struct hpk_kernel_table hpk_kernels_generic;
+#if defined(HPK_HAVE_AVX2_TABLE)
+extern const struct hpk_kernel_table hpk_kernels_avx2;
+#endif
+#if defined(HPK_HAVE_AVX512_TABLE)
+extern const struct hpk_kernel_table hpk_kernels_avx512;
+#endif
+#if defined(HPK_HAVE_NEON_TABLE)
+extern const struct hpk_kernel_table hpk_kernels_neon;
+#endif
+
+#endif /* HPK_BASE_UKERNEL_H */

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The dispatcher: a description of the machine, built once, and the choices derived from it
+ * (kernel table, blocking per GEMM record). Operators ask here; nothing outside src/dispatch
+ * tests a CPU feature.
+ */
+#ifndef HPK_DISPATCH_H
+#define HPK_DISPATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hpk/common.h"
+#include "src/base/ukernel.h"
+
+/* struct hpk_machine.features */
+#define HPK_FEAT_SSE2 (1u << 0)
+#define HPK_FEAT_AVX (1u << 1)     /* cpuid AVX and ymm state enabled by the OS (XCR0) */
+#define HPK_FEAT_FMA (1u << 2)     /* FMA3 (and ymm state) */
+#define HPK_FEAT_AVX2 (1u << 3)    /* AVX2 (and ymm state) */
+#define HPK_FEAT_AVX512F (1u << 4) /* AVX-512 F and opmask/zmm state enabled by the OS */
+#define HPK_FEAT_AVX512DQ (1u << 5)
+#define HPK_FEAT_AVX512BW (1u << 6)
+#define HPK_FEAT_AVX512VL (1u << 7)
+#define HPK_FEAT_NEON (1u << 8) /* aarch64 Advanced SIMD (HWCAP_ASIMD) */
+#define HPK_FEAT_FP16 (1u << 9) /* aarch64 HWCAP_FPHP/ASIMDHP */
+
+/* Where a machine figure came from. */
+enum hpk_source {
+    HPK_SRC_NONE = 0,
+    HPK_SRC_HWLOC,
+    HPK_SRC_CPUID,
+    HPK_SRC_SYSFS,
+    HPK_SRC_DEFAULT,
+    HPK_SRC_ENV,
+};
+const char *hpk_source_name(enum hpk_source src);
+
+/* Data or unified caches, levels 1..3. size 0: the level does not exist. */
+struct hpk_cache {
+    size_t size;          /* bytes */
+    unsigned line;        /* bytes */
+    unsigned assoc;       /* ways; 0 = fully associative or unknown */
+    unsigned shared_by;   /* logical CPUs sharing one instance */
+    enum hpk_source source;
+};
+
+#define HPK_CACHE_LEVELS 3
+
+struct hpk_machine {
+    char vendor[16];        /* "AuthenticAMD", "GenuineIntel", "arm", ... */
+    char model[64];         /* brand string where known */
+    uint32_t features;      /* HPK_FEAT_* */
+    struct hpk_cache cache[HPK_CACHE_LEVELS]; /* cache[0] is L1d */
+    unsigned cpus;          /* logical CPUs usable by this process (affinity mask) */
+    unsigned cores;         /* physical cores among them (or cpus when unknown) */
+    enum hpk_source cores_source;
+};
+
+/* Blocking of one GEMM record. */
+struct hpk_blocking {
+    size_t mc, kc, nc;
+    enum hpk_source source_mc, source_kc, source_nc; /* HPK_SRC_DEFAULT = derived, _ENV = override */
+};
+
+/* Everything an operator needs: the table and its blocking, or the status of a bad override. */
+struct hpk_config {
+    int status;                               /* hpk_status: HPK_OK or why nothing can run */
+    const struct hpk_kernel_table *table;     /* NULL unless status == HPK_OK */
+    struct hpk_blocking blocking[HPK_GEMM_RECORDS];
+    int verbose;                              /* HPK_VERBOSE */
+    char error[256];                          /* the message printed for a bad override */
+};
+
+/* The machine description of this process, built on first use (thread-safe, never NULL). */
+const struct hpk_machine *hpk_machine_get(void);
+
+/* The process's configuration, built on first use from hpk_machine_get() and the environment
+ * (thread-safe, never NULL). A bad override is printed once to stderr. */
+const struct hpk_config *hpk_config_get(void);
+
+/* Pure builders, for the above and for tests: env(name) returns the variable or NULL. */
+void hpk_machine_detect(struct hpk_machine *out);
+void hpk_config_build(const struct hpk_machine *m, const char *(*env)(const char *name),
+                      struct hpk_config *out);
+
+/* Blocking for one record on a machine (the analytical model, no overrides). */
+struct hpk_blocking hpk_blocking_derive(const struct hpk_machine *m,
+                                        const struct hpk_gemm_record *r);
+
+/* The kernel tables compiled into this build, best first, and those this machine can run. */
+size_t hpk_tables_compiled(const struct hpk_kernel_table *const **list_out);
+int hpk_table_usable(const struct hpk_machine *m, const struct hpk_kernel_table *t);
+
+/* Appends the report of hpk_describe() to buf; returns the full length (snprintf-like). */
+size_t hpk_describe_config(const struct hpk_machine *m, const struct hpk_config *c, char *buf,
+                           size_t size);
+
+#endif /* HPK_DISPATCH_H */

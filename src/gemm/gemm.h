@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The GEMM operator's internals: validation, the mapping to kernel space, the BLIS loops. */
+#ifndef HPK_GEMM_GEMM_H
+#define HPK_GEMM_GEMM_H
+
+#include <stddef.h>
+
+#include "hpk/gemm.h"
+#include "src/base/ukernel.h"
+#include "src/dispatch/dispatch.h"
+
+/*
+ * A GEMM in kernel space (see src/base/ukernel.h): C[m x n] row-major with row stride ldc,
+ * A[i][p] = a[i * a_rs + p * a_cs], B[p][j] = b[p * b_rs + j * b_cs], the epilogue in kernel
+ * space (bias axis, residual row stride). residual never aliases c here.
+ */
+struct hpk_gemm_problem {
+    size_t m, n, k;
+    float alpha, beta;
+    const float *a;
+    ptrdiff_t a_rs, a_cs;
+    const float *b;
+    ptrdiff_t b_rs, b_cs;
+    float *c;
+    ptrdiff_t ldc;
+    int bias_axis; /* enum hpk_tile_bias */
+    const float *bias;
+    const float *residual;
+    ptrdiff_t ldr;
+    int act; /* enum hpk_tile_act */
+    float act_lo, act_hi, act_slope;
+};
+
+/*
+ * Validates a public hpk_sgemm_ex call (epilogue may be NULL); returns the first failing
+ * status. Reads no matrix element.
+ */
+hpk_status hpk_sgemm_validate(hpk_layout layout, hpk_transpose transa, hpk_transpose transb,
+                              size_t m, size_t n, size_t k, float alpha, const float *a,
+                              size_t lda, const float *b, size_t ldb, float beta, const float *c,
+                              size_t ldc, const hpk_epilogue *epilogue);
+
+/* Maps a validated call onto kernel space (column-major becomes C^T = op(B)^T op(A)^T). */
+void hpk_sgemm_to_kernel_space(hpk_layout layout, hpk_transpose transa, hpk_transpose transb,
+                               size_t m, size_t n, size_t k, float alpha, const float *a,
+                               size_t lda, const float *b, size_t ldb, float beta, float *c,
+                               size_t ldc, const hpk_epilogue *epilogue,
+                               struct hpk_gemm_problem *out);
+
+/*
+ * Runs a kernel-space problem (m, n >= 1) with one kernel table and its blocking. Allocates its
+ * workspace before the first write to C: HPK_ERR_NOMEM leaves C untouched.
+ */
+hpk_status hpk_gemm_run(const struct hpk_kernel_table *table,
+                        const struct hpk_blocking blocking[HPK_GEMM_RECORDS],
+                        const struct hpk_gemm_problem *p);
+
+/*
+ * hpk_sgemm_ex with an explicit kernel table and blocking (the public call passes the
+ * dispatcher's): validation, kernel-space mapping, the loops. For tests and benchmarks that
+ * run every table the machine has.
+ */
+hpk_status hpk_sgemm_ex_with(const struct hpk_kernel_table *table,
+                             const struct hpk_blocking blocking[HPK_GEMM_RECORDS],
+                             hpk_layout layout, hpk_transpose transa, hpk_transpose transb,
+                             size_t m, size_t n, size_t k, float alpha, const float *a,
+                             size_t lda, const float *b, size_t ldb, float beta, float *c,
+                             size_t ldc, const hpk_epilogue *epilogue);
+
+#endif /* HPK_GEMM_GEMM_H */

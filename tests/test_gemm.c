@@ -1,0 +1,629 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * SGEMM tests: every kernel table this build has, each record's microkernel tile by tile, the
+ * whole driver over every layout and transpose with blockings small enough to cross every loop
+ * edge, the epilogue (each part, each activation, their special values), and the public entry
+ * points. Every result is checked against tests/reference.c (double accumulation) within the
+ * bound stated there. A table the machine cannot run is reported as skipped.
+ *
+ * HPK_TEST_QUICK=1 shrinks the random grids (sanitizers, qemu) but keeps every edge class.
+ */
+#include "config.h"
+
+#include <float.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "src/base/alloc.h"
+#include "src/dispatch/dispatch.h"
+#include "src/gemm/gemm.h"
+#include "tests/reference.h"
+
+static int quick;
+
+/* ---- helpers ----------------------------------------------------------------------------- */
+
+static float *alloc_floats(size_t n)
+{
+    float *p = malloc((n ? n : 1) * sizeof(float));
+    assert_non_null(p);
+    return p;
+}
+
+static void fill_random(uint64_t *seed, float *x, size_t n, float lo, float hi)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = ref_rand(seed, lo, hi);
+}
+
+static size_t pick(uint64_t *seed, const size_t *set, size_t count)
+{
+    return set[(size_t)ref_rand(seed, 0.0f, (float)count) % count];
+}
+
+/* The table under test, or skip() when this machine cannot run it. */
+static const struct hpk_kernel_table *table_or_skip(void **state)
+{
+    const struct hpk_kernel_table *t = *state;
+    if (!hpk_table_usable(hpk_machine_get(), t)) {
+        fprintf(stderr, "table %s: this CPU cannot run it, skipped\n", t->isa);
+        skip();
+    }
+    return t;
+}
+
+/* Stored size (elements) of a matrix of op-shape rows x cols in layout with trans and ld. */
+static size_t stored_elems(hpk_layout layout, hpk_transpose trans, size_t rows, size_t cols,
+                           size_t ld)
+{
+    size_t r = trans == HPK_TRANS ? cols : rows, c = trans == HPK_TRANS ? rows : cols;
+    size_t outer = layout == HPK_ROW_MAJOR ? r : c;
+    return outer * ld;
+}
+
+static size_t min_ld(hpk_layout layout, hpk_transpose trans, size_t rows, size_t cols)
+{
+    size_t r = trans == HPK_TRANS ? cols : rows, c = trans == HPK_TRANS ? rows : cols;
+    size_t inner = layout == HPK_ROW_MAJOR ? c : r;
+    return inner ? inner : 1;
+}
+
+/* ---- microkernels, tile by tile ------------------------------------------------------------ */
+
+/*
+ * One tile through a record: A~ and B~ packed by the record's own packers (or read in place),
+ * C strided with sentinels around it, checked against the double reference.
+ */
+static void run_tile(const struct hpk_gemm_record *r, size_t m, size_t n, size_t k, float alpha,
+                     float beta, unsigned flags, const hpk_epilogue *epi, int b_in_place,
+                     uint64_t *seed)
+{
+    const size_t ldc = r->nr + 3, lda = k + 1;
+    float *a = alloc_floats(m * lda), *b = alloc_floats(k * n);
+    float *c = alloc_floats(r->mr * ldc), *c0 = alloc_floats(r->mr * ldc);
+    float *apack = alloc_floats(r->mr * k), *bpack = alloc_floats(r->nr * k);
+    double *ref = malloc(m * n * sizeof(double)), *bound = malloc(m * n * sizeof(double));
+    assert_true(ref && bound);
+
+    fill_random(seed, a, m * lda, -1, 1);
+    fill_random(seed, b, k * n, -1, 1);
+    for (size_t i = 0; i < r->mr * ldc; i++)
+        c[i] = ref_sentinel();
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++)
+            c[i * ldc + j] = (flags & HPK_TILE_FIRST_K) && beta == 0 ? NAN : ref_rand(seed, -1, 1);
+    memcpy(c0, c, r->mr * ldc * sizeof(float));
+
+    /* The reference: a row-major NN product; on a non-first k-block beta acts as 1. */
+    struct ref_gemm g = {.layout = HPK_ROW_MAJOR, .ta = HPK_NO_TRANS, .tb = HPK_NO_TRANS,
+                         .m = m, .n = n, .k = k, .alpha = alpha,
+                         .beta = (flags & HPK_TILE_FIRST_K) ? beta : 1.0f,
+                         .a = a, .lda = lda, .b = b, .ldb = n, .c0 = c0, .ldc = ldc,
+                         .epi = (flags & HPK_TILE_LAST_K) ? epi : NULL};
+    ref_sgemm(&g, ref, bound);
+
+    const float *ap = a;
+    ptrdiff_t lda_k = (ptrdiff_t)lda;
+    if (!(r->flags & HPK_GEMM_A_IN_PLACE)) {
+        const float *rows[64];
+        assert_true(m <= 64);
+        for (size_t i = 0; i < m; i++)
+            rows[i] = a + i * lda;
+        struct hpk_a_source src = {.rows = rows, .ks = 1, .kc = k, .cs = 1};
+        r->pack_a(m, 0, k, &src, 0, apack);
+        ap = apack;
+        lda_k = 0;
+    }
+    const float *bp = b;
+    ptrdiff_t ldb = (ptrdiff_t)n;
+    if (!b_in_place) {
+        r->pack_b(k, n, b, (ptrdiff_t)n, 1, bpack);
+        bp = bpack;
+        ldb = (ptrdiff_t)r->nr;
+    }
+    struct hpk_gemm_tile_ctx t = {.alpha = alpha, .beta = beta, .flags = flags};
+    if (epi) {
+        t.bias_axis = epi->bias_axis == HPK_BIAS_PER_ROW   ? HPK_TILE_BIAS_ROW
+                      : epi->bias_axis == HPK_BIAS_PER_COL ? HPK_TILE_BIAS_COL
+                                                           : HPK_TILE_BIAS_NONE;
+        t.bias = epi->bias;
+        t.residual = epi->residual;
+        t.ldr = (ptrdiff_t)epi->ldr;
+        t.act = (int)epi->act;
+        t.act_lo = epi->act == HPK_ACT_RELU6 ? 0.0f : epi->act_lo;
+        t.act_hi = epi->act == HPK_ACT_RELU6 ? 6.0f : epi->act_hi;
+        t.act_slope = epi->act_slope;
+    }
+    r->ukernel(m, n, k, ap, lda_k, bp, ldb, c, (ptrdiff_t)ldc, &t);
+
+    char label[160];
+    snprintf(label, sizeof label, "%s tile m=%zu n=%zu k=%zu flags=%u%s", r->name, m, n, k, flags,
+             b_in_place ? " B in place" : "");
+    if (ref_check(label, &g, c, ref, bound))
+        fail_msg("%s: wrong result", label);
+    for (size_t i = 0; i < r->mr; i++)
+        for (size_t j = 0; j < ldc; j++)
+            if ((i >= m || j >= n) && !ref_is_sentinel(c[i * ldc + j]))
+                fail_msg("%s: wrote outside the tile at (%zu, %zu)", label, i, j);
+    free(a), free(b), free(c), free(c0), free(apack), free(bpack), free(ref), free(bound);
+}
+
+static void test_kernel_tiles(void **state)
+{
+    const struct hpk_kernel_table *t = table_or_skip(state);
+    uint64_t seed = 0x1234567u;
+    for (int id = 0; id < HPK_GEMM_RECORDS; id++) {
+        const struct hpk_gemm_record *r = &t->sgemm[id];
+        if (r->ukernel == NULL)
+            continue;
+        const size_t u = r->kunroll;
+        const size_t ks[] = {1, 2, u > 1 ? u - 1 : 3, u, u + 1, 3 * u + 1, 37};
+        for (size_t m = 1; m <= r->mr; m++)
+            for (size_t n = 1; n <= r->nr; n++)
+                for (size_t q = 0; q < sizeof ks / sizeof ks[0]; q++) {
+                    /* beta = 0 over NaN, beta != 0, a later k-block, B~ in place. */
+                    run_tile(r, m, n, ks[q], 1.0f, 0.0f, HPK_TILE_FIRST_K | HPK_TILE_LAST_K,
+                             NULL, 0, &seed);
+                    run_tile(r, m, n, ks[q], -0.75f, 0.5f, HPK_TILE_FIRST_K, NULL, 0, &seed);
+                    run_tile(r, m, n, ks[q], 2.0f, 0.0f, 0u, NULL, 1, &seed);
+                }
+    }
+}
+
+/*
+ * The packers write exactly the layouts of src/base/ukernel.h: A~ through an indirection list of
+ * several segments per row (as im2col uses it, with a shared zero row for padding and a k range
+ * that starts inside a segment), B~ from both orientations; padding is zero, nothing beyond the
+ * panels is written.
+ */
+static void test_packers(void **state)
+{
+    const struct hpk_kernel_table *t = table_or_skip(state);
+    uint64_t seed = 77;
+    for (int id = 0; id < HPK_GEMM_RECORDS; id++) {
+        const struct hpk_gemm_record *r = &t->sgemm[id];
+        if (r->ukernel == NULL)
+            continue;
+        enum { KS = 3, KC = 5, M_MAX = 40 };
+        float pool[M_MAX * KS * KC * 2], zero_row[KC * 2] = {0};
+        fill_random(&seed, pool, sizeof pool / sizeof pool[0], -1, 1);
+        for (int cs = 1; cs <= 2 && r->pack_a; cs++) {
+            const float *rows[M_MAX * KS];
+            for (size_t i = 0; i < M_MAX; i++)
+                for (size_t s = 0; s < KS; s++)
+                    rows[i * KS + s] = (i + s) % 7 == 3 ? zero_row
+                                                         : pool + (i * KS + s) * KC * (size_t)cs;
+            struct hpk_a_source src = {.rows = rows, .ks = KS, .kc = KC, .cs = cs};
+            const size_t cases[][4] = {{1, 0, KS * KC, 0}, {r->mr, 2, 9, 3},
+                                       {2 * r->mr + 1, 7, 8, 1}, {M_MAX - 5, 0, 1, 5}};
+            for (size_t q = 0; q < 4; q++) {
+                size_t m = cases[q][0], k0 = cases[q][1], kb = cases[q][2], row0 = cases[q][3];
+                size_t panels = (m + r->mr - 1) / r->mr, total = panels * r->mr * kb;
+                float *dst = alloc_floats(total + 16);
+                for (size_t i = 0; i < total + 16; i++)
+                    dst[i] = ref_sentinel();
+                r->pack_a(m, k0, kb, &src, row0, dst);
+                for (size_t i = 0; i < panels * r->mr; i++)
+                    for (size_t p = 0; p < kb; p++) {
+                        float want = 0.0f;
+                        if (i < m) {
+                            size_t kk = k0 + p, s = kk / KC, off = kk % KC;
+                            want = rows[(row0 + i) * KS + s][off * (size_t)cs];
+                        }
+                        float got = dst[(i / r->mr) * r->mr * kb + p * r->mr + i % r->mr];
+                        if (memcmp(&got, &want, sizeof got) != 0)
+                            fail_msg("%s pack_a m=%zu k0=%zu kb=%zu: A~[%zu][%zu] = %g, want %g",
+                                     r->name, m, k0, kb, i, p, (double)got, (double)want);
+                    }
+                for (size_t i = total; i < total + 16; i++)
+                    if (!ref_is_sentinel(dst[i]))
+                        fail_msg("%s pack_a wrote past its panels", r->name);
+                free(dst);
+            }
+        }
+        for (int trans = 0; trans <= 1; trans++) {
+            const size_t kb = 7, n = 2 * r->nr + 3, ld = 50;
+            float *b = alloc_floats(ld * 50);
+            fill_random(&seed, b, ld * 50, -1, 1);
+            const ptrdiff_t rs = trans ? 1 : (ptrdiff_t)ld, cs = trans ? (ptrdiff_t)ld : 1;
+            size_t panels = (n + r->nr - 1) / r->nr, total = panels * r->nr * kb;
+            float *dst = alloc_floats(total + 16);
+            for (size_t i = 0; i < total + 16; i++)
+                dst[i] = ref_sentinel();
+            r->pack_b(kb, n, b + 3, rs, cs, dst);
+            for (size_t p = 0; p < kb; p++)
+                for (size_t j = 0; j < panels * r->nr; j++) {
+                    float want = j < n ? b[3 + (ptrdiff_t)p * rs + (ptrdiff_t)j * cs] : 0.0f;
+                    float got = dst[(j / r->nr) * r->nr * kb + p * r->nr + j % r->nr];
+                    if (memcmp(&got, &want, sizeof got) != 0)
+                        fail_msg("%s pack_b trans=%d: B~[%zu][%zu] = %g, want %g", r->name, trans,
+                                 p, j, (double)got, (double)want);
+                }
+            for (size_t i = total; i < total + 16; i++)
+                if (!ref_is_sentinel(dst[i]))
+                    fail_msg("%s pack_b wrote past its panels", r->name);
+            free(b), free(dst);
+        }
+    }
+}
+
+/* Each epilogue part through the kernel, on the last k-block only. */
+static void test_kernel_epilogue(void **state)
+{
+    const struct hpk_kernel_table *t = table_or_skip(state);
+    uint64_t seed = 0xabcdefu;
+    float bias[64], res[64 * 67];
+    fill_random(&seed, bias, 64, -1, 1);
+    fill_random(&seed, res, 64 * 67, -1, 1);
+    for (int id = 0; id < HPK_GEMM_RECORDS; id++) {
+        const struct hpk_gemm_record *r = &t->sgemm[id];
+        if (r->ukernel == NULL)
+            continue;
+        assert_true(r->mr <= 64 && r->nr <= 64);
+        for (int act = HPK_ACT_NONE; act <= HPK_ACT_HARDSWISH; act++)
+            for (int axis = 0; axis <= 2; axis++)
+                for (int with_res = 0; with_res <= 1; with_res++) {
+                    hpk_epilogue e = {.bias_axis = (hpk_bias_axis)axis,
+                                      .bias = axis ? bias : NULL,
+                                      .residual = with_res ? res : NULL, .ldr = 67,
+                                      .act = (hpk_activation)act, .act_lo = -0.25f,
+                                      .act_hi = 0.5f, .act_slope = 0.1f};
+                    size_t m = (size_t)(act % (int)r->mr) + 1, n = r->nr - (size_t)axis % r->nr;
+                    run_tile(r, m, n, 9, 1.5f, 0.5f, HPK_TILE_FIRST_K | HPK_TILE_LAST_K, &e, 0,
+                             &seed);
+                    run_tile(r, r->mr, r->nr, 5, 1.0f, 0.0f, HPK_TILE_LAST_K, &e, 0, &seed);
+                    /* the first k-block must not apply the epilogue */
+                    run_tile(r, r->mr, r->nr, 3, 1.0f, 0.0f, HPK_TILE_FIRST_K, &e, 0, &seed);
+                }
+    }
+}
+
+/*
+ * Activations at special and swept inputs, through the kernel's epilogue: C holds x, and the
+ * kernel computes act(0 * 0 + 1 * x) (alpha = 0 on zero panels, beta = 1, one k-block).
+ */
+static void test_kernel_activation_values(void **state)
+{
+    const struct hpk_kernel_table *t = table_or_skip(state);
+    const struct hpk_gemm_record *r = &t->sgemm[HPK_GEMM_MAIN];
+    enum { SWEEP = 4001, SPECIAL = 16 };
+    const float special[SPECIAL] = {NAN, -NAN, INFINITY, -INFINITY, 0.0f, -0.0f, FLT_MIN,
+                                    -FLT_MIN, 1e-40f, -1e-40f, FLT_MAX, -FLT_MAX, 88.8f, -88.8f,
+                                    1e4f, -1e4f};
+    const size_t count = SWEEP + SPECIAL;
+    float *x = alloc_floats(count), *y = alloc_floats(count);
+    static const float zeros[64 * 64];
+    for (size_t i = 0; i < SWEEP; i++)
+        x[i] = -20.0f + 40.0f * (float)i / (float)(SWEEP - 1);
+    memcpy(x + SWEEP, special, sizeof special);
+
+    for (int act = HPK_ACT_NONE; act <= HPK_ACT_HARDSWISH; act++) {
+        struct hpk_gemm_tile_ctx ctx = {.alpha = 0.0f, .beta = 1.0f,
+                                        .flags = HPK_TILE_FIRST_K | HPK_TILE_LAST_K, .act = act,
+                                        .act_lo = act == HPK_ACT_RELU6 ? 0.0f : -0.25f,
+                                        .act_hi = act == HPK_ACT_RELU6 ? 6.0f : 0.5f,
+                                        .act_slope = 0.1f};
+        double tol_abs, tol_rel;
+        ref_act_tolerance((hpk_activation)act, &tol_abs, &tol_rel);
+        memcpy(y, x, count * sizeof(float));
+        /* One row of up to NR values per call; lda is ignored for packed A. */
+        for (size_t i = 0; i < count; i += r->nr) {
+            size_t n = count - i < r->nr ? count - i : r->nr;
+            r->ukernel(1, n, 1, zeros, 1, zeros, (ptrdiff_t)r->nr, y + i, (ptrdiff_t)r->nr, &ctx);
+        }
+        for (size_t i = 0; i < count; i++) {
+            double want = ref_act((hpk_activation)act, x[i], ctx.act_lo, ctx.act_hi,
+                                  ctx.act_slope);
+            double got = y[i];
+            int ok = isnan(want) ? isnan(got)
+                     : isinf(want) ? got == want
+                                   : fabs(got - want) <= tol_abs + tol_rel * fabs(want);
+            if (!ok)
+                fail_msg("%s act %d: x=%.9g expected %.9g got %.9g", t->isa, act, (double)x[i],
+                         want, got);
+        }
+    }
+    free(x), free(y);
+}
+
+/* ---- the driver over every layout, transpose and loop edge --------------------------------- */
+
+struct gemm_case {
+    hpk_layout layout;
+    hpk_transpose ta, tb;
+    size_t m, n, k, pad_a, pad_b, pad_c;
+    float alpha, beta;
+    int nan_a; /* fill A and B with NaN (only meaningful with alpha = 0 or k = 0) */
+};
+
+/* Runs one case through hpk_sgemm_ex_with (table, blocking) or, with table NULL, the public
+ * hpk_sgemm_ex; checks the result and that nothing outside C's m x n elements changed. */
+static void run_case(const struct hpk_kernel_table *table, const struct hpk_blocking *blocking,
+                     const struct gemm_case *gc, const hpk_epilogue *epi_in, int residual_is_c,
+                     uint64_t *seed)
+{
+    const size_t lda = min_ld(gc->layout, gc->ta, gc->m, gc->k) + gc->pad_a;
+    const size_t ldb = min_ld(gc->layout, gc->tb, gc->k, gc->n) + gc->pad_b;
+    const size_t ldc = min_ld(gc->layout, HPK_NO_TRANS, gc->m, gc->n) + gc->pad_c;
+    const size_t na = stored_elems(gc->layout, gc->ta, gc->m, gc->k, lda);
+    const size_t nb = stored_elems(gc->layout, gc->tb, gc->k, gc->n, ldb);
+    const size_t nc = stored_elems(gc->layout, HPK_NO_TRANS, gc->m, gc->n, ldc);
+    float *a = alloc_floats(na), *b = alloc_floats(nb), *c = alloc_floats(nc);
+    float *c0 = alloc_floats(nc), *res = NULL, *bias = NULL;
+    double *ref = malloc((gc->m * gc->n + 1) * sizeof(double));
+    double *bound = malloc((gc->m * gc->n + 1) * sizeof(double));
+    assert_true(ref && bound);
+    hpk_epilogue epi;
+
+    if (gc->nan_a) {
+        for (size_t i = 0; i < na; i++) a[i] = NAN;
+        for (size_t i = 0; i < nb; i++) b[i] = NAN;
+    } else {
+        fill_random(seed, a, na, -1, 1);
+        fill_random(seed, b, nb, -1, 1);
+    }
+    for (size_t i = 0; i < nc; i++)
+        c[i] = ref_sentinel();
+    for (size_t i = 0; i < gc->m; i++)
+        for (size_t j = 0; j < gc->n; j++)
+            c[ref_index(gc->layout, i, j, ldc)] = gc->beta == 0 ? NAN : ref_rand(seed, -1, 1);
+    if (epi_in) {
+        epi = *epi_in;
+        if (epi.bias_axis != HPK_BIAS_NONE) {
+            size_t len = epi.bias_axis == HPK_BIAS_PER_ROW ? gc->m : gc->n;
+            bias = alloc_floats(len);
+            fill_random(seed, bias, len, -2, 2);
+            epi.bias = bias;
+        }
+        if (residual_is_c) {
+            /* beta = 0 would put NaN in the residual: give C real values. */
+            for (size_t i = 0; i < gc->m; i++)
+                for (size_t j = 0; j < gc->n; j++)
+                    c[ref_index(gc->layout, i, j, ldc)] = ref_rand(seed, -2, 2);
+            epi.residual = c;
+            epi.ldr = ldc;
+        } else if (epi.residual != NULL) {
+            res = alloc_floats(nc);
+            fill_random(seed, res, nc, -2, 2);
+            epi.residual = res;
+            epi.ldr = ldc;
+        }
+    }
+    memcpy(c0, c, nc * sizeof(float));
+
+    struct ref_gemm g = {.layout = gc->layout, .ta = gc->ta, .tb = gc->tb, .m = gc->m,
+                         .n = gc->n, .k = gc->k, .alpha = gc->alpha, .beta = gc->beta, .a = a,
+                         .lda = lda, .b = b, .ldb = ldb, .c0 = c0, .ldc = ldc,
+                         .epi = epi_in ? &epi : NULL};
+    ref_sgemm(&g, ref, bound);
+    hpk_status st =
+        table ? hpk_sgemm_ex_with(table, blocking, gc->layout, gc->ta, gc->tb, gc->m, gc->n,
+                                  gc->k, gc->alpha, a, lda, b, ldb, gc->beta, c, ldc, g.epi)
+              : hpk_sgemm_ex(gc->layout, gc->ta, gc->tb, gc->m, gc->n, gc->k, gc->alpha, a, lda,
+                             b, ldb, gc->beta, c, ldc, g.epi);
+    char label[200];
+    snprintf(label, sizeof label, "%s mc=%zu kc=%zu nc=%zu act=%d bias=%d res=%s",
+             table ? table->isa : "public", blocking ? blocking->mc : 0,
+             blocking ? blocking->kc : 0, blocking ? blocking->nc : 0,
+             epi_in ? (int)epi.act : 0, epi_in ? (int)epi.bias_axis : 0,
+             !epi_in || !epi.residual ? "none" : residual_is_c ? "C" : "own");
+    if (st != HPK_OK)
+        fail_msg("%s: status %s", label, hpk_status_string(st));
+    if (ref_check(label, &g, c, ref, bound))
+        fail_msg("%s: wrong result", label);
+    for (size_t i = 0; i < nc; i++) {
+        size_t outer = i / ldc, inner = i % ldc;
+        size_t rows = gc->layout == HPK_ROW_MAJOR ? gc->n : gc->m;
+        if (inner >= rows && !ref_is_sentinel(c[i]))
+            fail_msg("%s: wrote into the gap of C at line %zu, element %zu", label, outer, inner);
+    }
+    free(a), free(b), free(c), free(c0), free(res), free(bias), free(ref), free(bound);
+}
+
+static const size_t sizes[] = {1, 2, 3, 5, 7, 8, 9, 13, 16, 17, 31, 33, 64, 67};
+static const float alphas[] = {1.0f, -1.0f, 0.5f, 2.5f, 0.0f};
+static const float betas[] = {0.0f, 1.0f, -1.0f, 0.3f};
+
+/* Blockings that put edges everywhere: MC, NC not multiples of MR, NR; tiny KC. */
+static size_t test_blockings(const struct hpk_kernel_table *t, struct hpk_blocking out[][2])
+{
+    const struct hpk_gemm_record *mr = &t->sgemm[HPK_GEMM_MAIN];
+    size_t count = 0;
+    for (int v = 0; v < 3; v++) {
+        for (int id = 0; id < HPK_GEMM_RECORDS; id++) {
+            const struct hpk_gemm_record *r = &t->sgemm[id];
+            struct hpk_blocking b = hpk_blocking_derive(hpk_machine_get(), r->ukernel ? r : mr);
+            if (v == 1) {
+                b.mc = 2 * r->mr;
+                b.kc = 3;
+                b.nc = 2 * r->nr;
+            } else if (v == 2) {
+                b.mc = r->mr + 1;
+                b.kc = 2 * r->kunroll + 1;
+                b.nc = r->nr + 3;
+            }
+            out[count][id] = b;
+        }
+        count++;
+    }
+    return count;
+}
+
+static void test_gemm_grid(void **state)
+{
+    const struct hpk_kernel_table *t = table_or_skip(state);
+    struct hpk_blocking bl[3][2];
+    const size_t nbl = test_blockings(t, bl);
+    uint64_t seed = 42;
+    const int per_combo = quick ? 4 : 14;
+    for (size_t v = 0; v < nbl; v++)
+        for (int lay = 0; lay < 2; lay++)
+            for (int ta = 0; ta < 2; ta++)
+                for (int tb = 0; tb < 2; tb++)
+                    for (int rep = 0; rep < per_combo; rep++) {
+                        struct gemm_case gc = {
+                            .layout = lay ? HPK_COL_MAJOR : HPK_ROW_MAJOR,
+                            .ta = ta ? HPK_TRANS : HPK_NO_TRANS,
+                            .tb = tb ? HPK_TRANS : HPK_NO_TRANS,
+                            .m = pick(&seed, sizes, 14), .n = pick(&seed, sizes, 14),
+                            .k = pick(&seed, sizes, 14),
+                            .pad_a = (size_t)ref_rand(&seed, 0, 4),
+                            .pad_b = (size_t)ref_rand(&seed, 0, 4),
+                            .pad_c = (size_t)ref_rand(&seed, 0, 4),
+                            .alpha = alphas[rep % 5], .beta = betas[(rep / 2) % 4]};
+                        if (rep == 0)
+                            gc.m = 1; /* matrix-vector shapes take the small-M record */
+                        if (rep == 1)
+                            gc.n = 1;
+                        run_case(t, bl[v], &gc, NULL, 0, &seed);
+                    }
+}
+
+/* BLAS corner cases: k = 0, alpha = 0 with NaN in A and B, beta = 0 over NaN. */
+static void test_gemm_blas_corners(void **state)
+{
+    const struct hpk_kernel_table *t = table_or_skip(state);
+    struct hpk_blocking bl[3][2];
+    test_blockings(t, bl);
+    uint64_t seed = 7;
+    for (int lay = 0; lay < 2; lay++) {
+        const hpk_layout layout = lay ? HPK_COL_MAJOR : HPK_ROW_MAJOR;
+        struct gemm_case k0 = {layout, HPK_NO_TRANS, HPK_TRANS, 13, 9, 0, 1, 0, 2, 1.0f, -1.0f, 1};
+        run_case(t, bl[1], &k0, NULL, 0, &seed);
+        struct gemm_case a0 = {layout, HPK_TRANS, HPK_NO_TRANS, 7, 17, 5, 0, 2, 0, 0.0f, 0.3f, 1};
+        run_case(t, bl[1], &a0, NULL, 0, &seed);
+        struct gemm_case a0b0 = {layout, HPK_TRANS, HPK_TRANS, 7, 17, 5, 0, 2, 0, 0.0f, 0.0f, 1};
+        run_case(t, bl[1], &a0b0, NULL, 0, &seed);
+        hpk_epilogue e = {.bias_axis = HPK_BIAS_PER_ROW, .bias = (const float *)1,
+                          .residual = (const float *)1, .act = HPK_ACT_SILU};
+        run_case(t, bl[1], &a0, &e, 0, &seed); /* alpha = 0 still applies the epilogue */
+        run_case(t, bl[1], &k0, &e, 1, &seed);
+    }
+}
+
+/* Each epilogue part and activation, over k splits (K > KC), residual separate or C itself. */
+static void test_gemm_epilogue(void **state)
+{
+    const struct hpk_kernel_table *t = table_or_skip(state);
+    struct hpk_blocking bl[3][2];
+    test_blockings(t, bl);
+    uint64_t seed = 99;
+    int rep = 0;
+    for (int act = HPK_ACT_NONE; act <= HPK_ACT_HARDSWISH; act++)
+        for (int axis = 0; axis <= 2; axis++)
+            for (int res = 0; res <= 2; res++, rep++) {
+                if (quick && rep % 3 != 0 && act != HPK_ACT_GELU)
+                    continue;
+                hpk_epilogue e = {.bias_axis = (hpk_bias_axis)axis, .bias = NULL,
+                                  .residual = res ? (const float *)1 : NULL,
+                                  .act = (hpk_activation)act, .act_lo = -0.5f, .act_hi = 0.75f,
+                                  .act_slope = -0.2f};
+                struct gemm_case gc = {.layout = rep % 2 ? HPK_COL_MAJOR : HPK_ROW_MAJOR,
+                                       .ta = rep % 3 ? HPK_NO_TRANS : HPK_TRANS,
+                                       .tb = rep % 5 ? HPK_NO_TRANS : HPK_TRANS,
+                                       .m = pick(&seed, sizes, 14), .n = pick(&seed, sizes, 14),
+                                       .k = 17 + (size_t)rep % 7, .pad_c = (size_t)rep % 3,
+                                       .alpha = 1.5f, .beta = rep % 4 ? 0.5f : 0.0f};
+                /* bias (set by run_case) needs a non-NULL placeholder when an axis is set */
+                if (axis)
+                    e.bias = (const float *)1;
+                run_case(t, bl[1 + rep % 2], &gc, &e, res == 2, &seed);
+            }
+}
+
+/* The public entry points with the dispatcher's own table and blocking, shapes past them. */
+static void test_public_gemm(void **state)
+{
+    (void)state;
+    const struct hpk_config *cfg = hpk_config_get();
+    assert_int_equal(cfg->status, HPK_OK);
+    uint64_t seed = 5;
+    const size_t big[][3] = {{300, 200, 100}, {1, 300, 257}, {129, 1, 300}, {520, 97, 700}};
+    const size_t nbig = quick ? 2 : 4;
+    for (size_t s = 0; s < nbig; s++)
+        for (int lay = 0; lay < 2; lay++)
+            for (int tr = 0; tr < 4; tr++) {
+                struct gemm_case gc = {lay ? HPK_COL_MAJOR : HPK_ROW_MAJOR,
+                                       tr & 1 ? HPK_TRANS : HPK_NO_TRANS,
+                                       tr & 2 ? HPK_TRANS : HPK_NO_TRANS,
+                                       big[s][0], big[s][1], big[s][2], 1, 2, 3,
+                                       tr == 3 ? -1.0f : 1.0f, tr == 1 ? 0.5f : 0.0f, 0};
+                hpk_epilogue e = {.bias_axis = HPK_BIAS_PER_COL, .bias = (const float *)1,
+                                  .residual = (const float *)1, .act = HPK_ACT_GELU};
+                run_case(NULL, NULL, &gc, tr == 2 ? &e : NULL, tr == 2 && lay, &seed);
+            }
+    /* hpk_sgemm is hpk_sgemm_ex without an epilogue: the same numbers, bit for bit. */
+    float a[6 * 5], b[5 * 4], c1[6 * 4], c2[6 * 4];
+    fill_random(&seed, a, 30, -1, 1);
+    fill_random(&seed, b, 20, -1, 1);
+    assert_int_equal(hpk_sgemm(HPK_ROW_MAJOR, HPK_NO_TRANS, HPK_NO_TRANS, 6, 4, 5, 1.0f, a, 5, b,
+                               4, 0.0f, c1, 4), HPK_OK);
+    assert_int_equal(hpk_sgemm_ex(HPK_ROW_MAJOR, HPK_NO_TRANS, HPK_NO_TRANS, 6, 4, 5, 1.0f, a, 5,
+                                  b, 4, 0.0f, c2, 4, NULL), HPK_OK);
+    assert_memory_equal(c1, c2, sizeof c1);
+}
+
+/* Allocation failure is a status, and C is untouched. */
+static void test_gemm_nomem(void **state)
+{
+    (void)state;
+    float a[64 * 64], b[64 * 64], c[64 * 64], c0[64 * 64];
+    uint64_t seed = 11;
+    fill_random(&seed, a, 4096, -1, 1);
+    fill_random(&seed, b, 4096, -1, 1);
+    fill_random(&seed, c, 4096, -1, 1);
+    memcpy(c0, c, sizeof c);
+    hpk_config_get(); /* the dispatcher's own allocations (hwloc) happen before the injection */
+    hpk_alloc_fail_after(0);
+    hpk_status st = hpk_sgemm(HPK_ROW_MAJOR, HPK_NO_TRANS, HPK_NO_TRANS, 64, 64, 64, 1.0f, a, 64,
+                              b, 64, 0.5f, c, 64);
+    hpk_alloc_fail_after(-1);
+    assert_int_equal(st, HPK_ERR_NOMEM);
+    assert_memory_equal(c, c0, sizeof c);
+}
+
+int main(void)
+{
+    const char *q = getenv("HPK_TEST_QUICK");
+    quick = q != NULL && q[0] != '\0' && q[0] != '0';
+
+    const struct hpk_kernel_table *const *tables;
+    const size_t ntables = hpk_tables_compiled(&tables);
+    enum { PER_TABLE = 7 };
+    struct CMUnitTest *tests = calloc(ntables * PER_TABLE + 2, sizeof *tests);
+    char(*names)[64] = calloc(ntables * PER_TABLE, sizeof *names);
+    if (!tests || !names)
+        return 1;
+    size_t n = 0;
+    for (size_t i = 0; i < ntables; i++) {
+        static const struct {
+            const char *name;
+            CMUnitTestFunction fn;
+        } per[PER_TABLE] = {{"packers", test_packers},
+                            {"kernel_tiles", test_kernel_tiles},
+                            {"kernel_epilogue", test_kernel_epilogue},
+                            {"kernel_activation_values", test_kernel_activation_values},
+                            {"gemm_grid", test_gemm_grid},
+                            {"gemm_blas_corners", test_gemm_blas_corners},
+                            {"gemm_epilogue", test_gemm_epilogue}};
+        for (size_t j = 0; j < PER_TABLE; j++, n++) {
+            snprintf(names[n], sizeof names[n], "%s/%s", tables[i]->isa, per[j].name);
+            tests[n] = (struct CMUnitTest){.name = names[n], .test_func = per[j].fn,
+                                           .initial_state = (void *)(uintptr_t)tables[i]};
+        }
+    }
+    tests[n++] = (struct CMUnitTest){.name = "public_gemm", .test_func = test_public_gemm};
+    tests[n++] = (struct CMUnitTest){.name = "gemm_nomem", .test_func = test_gemm_nomem};
+    int failed = _cmocka_run_group_tests("test_gemm", tests, n, NULL, NULL);
+    free(tests);
+    free(names);
+    return failed;
+}
