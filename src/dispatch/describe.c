@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The report of hpk-info and HPK_VERBOSE: the machine as detected, the tables and the choice
+ * among them, and the blocking of each GEMM record with where every figure came from.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hpk/common.h"
+#include "src/base/log.h"
+#include "src/dispatch/dispatch.h"
+
+/* snprintf onto the end of a buffer, counting the full length even past its size. */
+struct out {
+    char *buf;
+    size_t size;
+    size_t len;
+};
+
+static void put(struct out *o, const char *fmt, ...) HPK_PRINTF(2, 3);
+
+static void put(struct out *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *dst = o->len < o->size ? o->buf + o->len : NULL;
+    size_t room = o->len < o->size ? o->size - o->len : 0;
+    int n = vsnprintf(dst, room, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        o->len += (size_t)n;
+}
+
+static void put_size(struct out *o, size_t bytes)
+{
+    if (bytes >= (1u << 20) && bytes % (1u << 20) == 0)
+        put(o, "%zu MiB", bytes >> 20);
+    else if (bytes >= 1024 && bytes % 1024 == 0)
+        put(o, "%zu KiB", bytes >> 10);
+    else
+        put(o, "%zu B", bytes);
+}
+
+static void put_features(struct out *o, uint32_t f)
+{
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } names[] = {
+        {HPK_FEAT_SSE2, "sse2"},         {HPK_FEAT_AVX, "avx"},
+        {HPK_FEAT_FMA, "fma"},           {HPK_FEAT_AVX2, "avx2"},
+        {HPK_FEAT_AVX512F, "avx512f"},   {HPK_FEAT_AVX512DQ, "avx512dq"},
+        {HPK_FEAT_AVX512BW, "avx512bw"}, {HPK_FEAT_AVX512VL, "avx512vl"},
+        {HPK_FEAT_NEON, "neon"},         {HPK_FEAT_FP16, "fp16"},
+    };
+    put(o, "features: ");
+    int any = 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (f & names[i].bit) {
+            put(o, "%s%s", any ? " " : "", names[i].name);
+            any = 1;
+        }
+    }
+    put(o, "%s\n", any ? "" : "none");
+}
+
+static const char *block_source(enum hpk_source s, const char *var)
+{
+    return s == HPK_SRC_ENV ? var : s == HPK_SRC_DEFAULT ? "model" : hpk_source_name(s);
+}
+
+size_t hpk_describe_config(const struct hpk_machine *m, const struct hpk_config *c, char *buf,
+                           size_t size)
+{
+    static const char *const level_names[HPK_CACHE_LEVELS] = {"L1d", "L2", "L3"};
+    static const char *const record_names[HPK_GEMM_RECORDS] = {"main", "small_m"};
+    struct out o = {buf, buf != NULL ? size : 0, 0};
+    if (o.size > 0)
+        buf[0] = '\0';
+
+    put(&o, "cpu: %s, %s\n", m->vendor[0] ? m->vendor : "unknown",
+        m->model[0] ? m->model : "unknown model");
+    put_features(&o, m->features);
+    put(&o, "cpus: %u usable, %u physical cores (%s)\n", m->cpus, m->cores,
+        hpk_source_name(m->cores_source));
+    for (int i = 0; i < HPK_CACHE_LEVELS; i++) {
+        const struct hpk_cache *k = &m->cache[i];
+        put(&o, "%s: ", level_names[i]);
+        if (k->size == 0) {
+            put(&o, "none\n");
+            continue;
+        }
+        put_size(&o, k->size);
+        put(&o, ", line %u B, ", k->line);
+        if (k->assoc != 0)
+            put(&o, "%u-way", k->assoc);
+        else
+            put(&o, "ways unknown or fully associative");
+        put(&o, ", shared by %u cpu%s (%s)\n", k->shared_by, k->shared_by == 1 ? "" : "s",
+            hpk_source_name(k->source));
+    }
+
+    const struct hpk_kernel_table *const *tables;
+    size_t ntables = hpk_tables_compiled(&tables);
+    const struct hpk_kernel_table *best = NULL;
+    put(&o, "kernel tables:");
+    for (size_t i = 0; i < ntables; i++) {
+        int usable = hpk_table_usable(m, tables[i]);
+        if (usable && best == NULL)
+            best = tables[i];
+        put(&o, " %s (%s)", tables[i]->isa, usable ? "usable" : "not usable here");
+    }
+    put(&o, "\n");
+
+    if (c->status != HPK_OK || c->table == NULL) {
+        /* Every computation returns this status until the environment is fixed. */
+        put(&o, "isa: none, every call fails with: %s\n", hpk_status_string((hpk_status)c->status));
+        put(&o, "error: %s\n", c->error[0] ? c->error : "no kernel table can run here");
+        return o.len;
+    }
+    put(&o, "isa: %s (%s)\n", c->table->isa,
+        c->table == best ? "the best usable table" : "chosen by HPK_ISA");
+    for (int r = 0; r < HPK_GEMM_RECORDS; r++) {
+        const struct hpk_gemm_record *rec = &c->table->sgemm[r];
+        const struct hpk_blocking *b = &c->blocking[r];
+        put(&o, "sgemm %s: %s, %ux%u, kunroll %u, MC %zu (%s), KC %zu (%s), NC %zu (%s)\n",
+            record_names[r], rec->name ? rec->name : "(unnamed)", rec->mr, rec->nr, rec->kunroll,
+            b->mc, block_source(b->source_mc, "HPK_MC"), b->kc,
+            block_source(b->source_kc, "HPK_KC"), b->nc, block_source(b->source_nc, "HPK_NC"));
+    }
+    return o.len;
+}
+
+hpk_status hpk_describe(char *buf, size_t size, size_t *needed_out)
+{
+    if (buf == NULL && size > 0)
+        return HPK_ERR_INVALID_ARG;
+    const struct hpk_config *c = hpk_config_get();
+    size_t n = hpk_describe_config(hpk_machine_get(), c, buf, size);
+    if (needed_out != NULL)
+        *needed_out = n;
+    return (hpk_status)c->status;
+}
+
+hpk_status hpk_isa(const char **name_out)
+{
+    if (name_out == NULL)
+        return HPK_ERR_INVALID_ARG;
+    const struct hpk_config *c = hpk_config_get();
+    if (c->status != HPK_OK || c->table == NULL) {
+        *name_out = NULL;
+        return c->status != HPK_OK ? (hpk_status)c->status : HPK_ERR_INTERNAL;
+    }
+    *name_out = c->table->isa;
+    return HPK_OK;
+}
