@@ -53,32 +53,7 @@ double ref_act_lipschitz(hpk_activation act, double slope)
     }
 }
 
-void ref_act_tolerance(hpk_activation act, double *abs_out, double *rel_out)
-{
-    switch (act) {
-    case HPK_ACT_SIGMOID:
-    case HPK_ACT_TANH:
-    case HPK_ACT_GELU:
-    case HPK_ACT_SILU:
-        *abs_out = 1e-7;
-        *rel_out = 1e-6;
-        return;
-    case HPK_ACT_GELU_TANH:
-        /* exp(-2u) amplifies the rounding of u = c (x + 0.044715 x^3) by |2u|. */
-        *abs_out = 1e-7;
-        *rel_out = 2e-5;
-        return;
-    case HPK_ACT_LEAKY_RELU: /* slope * x is rounded once */
-    case HPK_ACT_HARDSWISH:  /* x * (x + 3) / 6: three roundings */
-        *abs_out = FLT_TRUE_MIN; /* subnormal results keep no relative precision */
-        *rel_out = act == HPK_ACT_LEAKY_RELU ? FLT_EPSILON / 2 : 2 * FLT_EPSILON;
-        return;
-    default: /* relu, relu6, clamp: exact on the float input */
-        *abs_out = 0.0;
-        *rel_out = 0.0;
-        return;
-    }
-}
+double ref_act_abs[HPK_ACT_HARDSWISH + 1], ref_act_rel[HPK_ACT_HARDSWISH + 1];
 
 size_t ref_index(hpk_layout layout, size_t i, size_t j, size_t ld)
 {
@@ -103,12 +78,11 @@ void ref_sgemm(const struct ref_gemm *g, double *ref, double *bound)
     const hpk_epilogue *e = g->epi;
     const hpk_activation act = e ? e->act : HPK_ACT_NONE;
     double lo = e ? e->act_lo : 0, hi = e ? e->act_hi : 0, slope = e ? e->act_slope : 0;
-    double tol_abs, tol_rel;
+    const double tol_abs = ref_act_abs[act], tol_rel = ref_act_rel[act];
     if (act == HPK_ACT_RELU6) {
         lo = 0;
         hi = 6;
     }
-    ref_act_tolerance(act, &tol_abs, &tol_rel);
     const double lip = ref_act_lipschitz(act, slope);
 
     for (size_t i = 0; i < g->m; i++) {

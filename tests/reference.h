@@ -32,8 +32,11 @@ double ref_act(hpk_activation act, double x, double lo, double hi, double slope)
 /* Lipschitz constant of an activation (bounds how an error in x grows through it). */
 double ref_act_lipschitz(hpk_activation act, double slope);
 
-/* Accuracy each table promises for an activation: |f~ - f| <= abs + rel * |f|. */
-void ref_act_tolerance(hpk_activation act, double *abs_out, double *rel_out);
+/*
+ * The accuracy of the activations under test, set from the kernel table's promise before a
+ * check (ref_sgemm adds it to the bound): |f~ - f| <= abs + rel * |f|.
+ */
+extern double ref_act_abs[HPK_ACT_HARDSWISH + 1], ref_act_rel[HPK_ACT_HARDSWISH + 1];
 
 /*
  * The reference result (m x n, row-major by (i, j) whatever the layout) and the bound of each

@@ -49,6 +49,15 @@ static size_t pick(uint64_t *seed, const size_t *set, size_t count)
     return set[(size_t)ref_rand(seed, 0.0f, (float)count) % count];
 }
 
+/* Holds the reference to a table's promised activation accuracy. */
+static void use_accuracy_of(const struct hpk_kernel_table *t)
+{
+    for (int act = 0; act <= HPK_ACT_HARDSWISH; act++) {
+        ref_act_abs[act] = t->act_accuracy[act].abs;
+        ref_act_rel[act] = t->act_accuracy[act].rel;
+    }
+}
+
 /* The table under test, or skip() when this machine cannot run it. */
 static const struct hpk_kernel_table *table_or_skip(void **state)
 {
@@ -57,6 +66,7 @@ static const struct hpk_kernel_table *table_or_skip(void **state)
         fprintf(stderr, "table %s: this CPU cannot run it, skipped\n", t->isa);
         skip();
     }
+    use_accuracy_of(t);
     return t;
 }
 
@@ -311,8 +321,7 @@ static void test_kernel_activation_values(void **state)
                                         .act_lo = act == HPK_ACT_RELU6 ? 0.0f : -0.25f,
                                         .act_hi = act == HPK_ACT_RELU6 ? 6.0f : 0.5f,
                                         .act_slope = 0.1f};
-        double tol_abs, tol_rel;
-        ref_act_tolerance((hpk_activation)act, &tol_abs, &tol_rel);
+        const double tol_abs = t->act_accuracy[act].abs, tol_rel = t->act_accuracy[act].rel;
         memcpy(y, x, count * sizeof(float));
         /* One row of up to NR values per call; lda is ignored for packed A. */
         for (size_t i = 0; i < count; i += r->nr) {
@@ -545,6 +554,7 @@ static void test_public_gemm(void **state)
     (void)state;
     const struct hpk_config *cfg = hpk_config_get();
     assert_int_equal(cfg->status, HPK_OK);
+    use_accuracy_of(cfg->table);
     uint64_t seed = 5;
     const size_t big[][3] = {{300, 200, 100}, {1, 300, 257}, {129, 1, 300}, {520, 97, 700}};
     const size_t nbig = quick ? 2 : 4;

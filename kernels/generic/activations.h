@@ -2,10 +2,12 @@
 /*
  * Scalar activations of the generic table, evaluated through libm in single precision.
  *
- * Contract (include/hpk/gemm.h): NaN propagates; infinities give the limits. The piecewise-
- * linear ones are exact. The transcendental ones are within a + r * |f(x)| of f computed in
- * double, a = 1e-7, r = 4e-7 (libm's expf/tanhf/erfcf are within a few ulp; the formulas below
- * avoid cancellation: gelu uses erfc for x < 0, gelu_tanh is rewritten x * sigmoid(2u)).
+ * Contract (include/hpk/gemm.h): NaN propagates; infinities give the limits. relu, relu6 and
+ * clamp are exact, leaky relu and hardswish within one and four roundings. The transcendental
+ * ones are within a + r * |f(x)| of f computed in double (HPK_ACT_ACCURACY__GENERIC below): libm's
+ * expf/tanhf/erfcf are within a few ulp, and the formulas avoid cancellation (gelu uses erfc for
+ * x < 0; gelu_tanh is rewritten x * sigmoid(2u), but u itself is rounded, and exp(-2u)
+ * multiplies that relative error by |2u|, hence its larger r).
  */
 #ifndef HPK_KERNELS_GENERIC_ACTIVATIONS_H
 #define HPK_KERNELS_GENERIC_ACTIVATIONS_H
@@ -112,5 +114,17 @@ static inline void hpk_act_apply__generic(float *v, size_t n, const struct hpk_g
         break;
     }
 }
+
+/* The promise of the generic table (struct hpk_act_accuracy per enum hpk_tile_act); subnormal
+ * results keep no relative precision, hence the smallest absolute term where r alone would do. */
+#define HPK_ACT_ACCURACY__GENERIC                                                                 \
+    {                                                                                             \
+        [HPK_TILE_ACT_NONE] = {0.0f, 0.0f}, [HPK_TILE_ACT_RELU] = {0.0f, 0.0f},                   \
+        [HPK_TILE_ACT_RELU6] = {0.0f, 0.0f}, [HPK_TILE_ACT_CLAMP] = {0.0f, 0.0f},                 \
+        [HPK_TILE_ACT_LEAKY_RELU] = {1.5e-45f, 6e-8f}, [HPK_TILE_ACT_SIGMOID] = {1e-7f, 1e-6f},   \
+        [HPK_TILE_ACT_TANH] = {1e-7f, 1e-6f}, [HPK_TILE_ACT_GELU] = {1e-7f, 1e-6f},               \
+        [HPK_TILE_ACT_GELU_TANH] = {1e-7f, 2e-5f}, [HPK_TILE_ACT_SILU] = {1e-7f, 1e-6f},          \
+        [HPK_TILE_ACT_HARDSWISH] = {1.5e-45f, 2.4e-7f},                                          \
+    }
 
 #endif /* HPK_KERNELS_GENERIC_ACTIVATIONS_H */

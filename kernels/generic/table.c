@@ -22,4 +22,5 @@ const struct hpk_kernel_table hpk_kernels_generic = {
             .pack_b = hpk_sgemm_pack_b_8__generic,
         },
     },
+    .act_accuracy = HPK_ACT_ACCURACY__GENERIC,
 };

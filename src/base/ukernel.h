@@ -128,10 +128,19 @@ enum hpk_gemm_record_id {
     HPK_GEMM_RECORDS
 };
 
+/*
+ * The accuracy a table's epilogue promises for one activation, against the function computed in
+ * double: |f~(x) - f(x)| <= abs + rel * |f(x)|. The tests hold each table to its promise.
+ */
+struct hpk_act_accuracy {
+    float abs, rel;
+};
+
 /* One kernel table per ISA, defined in kernels/<isa>/table.c and nowhere else. */
 struct hpk_kernel_table {
     const char *isa; /* "generic", "avx2", "avx512", "neon" */
     struct hpk_gemm_record sgemm[HPK_GEMM_RECORDS];
+    struct hpk_act_accuracy act_accuracy[HPK_TILE_ACT_COUNT];
 };
 
 extern const struct hpk_kernel_table hpk_kernels_generic;

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The AVX2 tile epilogue: alpha, beta * C (or + C on later k-blocks), bias, residual and the
+ * activation applied to the accumulators in registers, then the one store of C. Inlined into
+ * every microkernel with constant MR and NV (vectors of 8 per row), so the accumulator array
+ * stays in registers; the activation is chosen once per tile, outside the register loops.
+ *
+ * Edge tiles: rows >= m are never loaded or stored; columns >= n are masked with vmaskmov,
+ * which does not fault on masked-out lanes, so C, the bias and the residual are never touched
+ * past the tile.
+ */
+#ifndef HPK_KERNELS_X86_AVX2_EPILOGUE_H
+#define HPK_KERNELS_X86_AVX2_EPILOGUE_H
+
+#include <immintrin.h>
+#include <stddef.h>
+
+#include "kernels/x86_avx2/activations.h"
+#include "src/base/ukernel.h"
+
+/* Lanes j of vector v with 8 * v + j < n. */
+static inline __m256i hpk_mask_n__avx2(size_t n, size_t v)
+{
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const long left = (long)n - (long)(8 * v);
+    const int lanes = left < 0 ? 0 : left > 8 ? 8 : (int)left;
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes), iota);
+}
+
+static inline __m256 hpk_load_n__avx2(const float *p, int full, __m256i mask)
+{
+    return full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, mask);
+}
+
+static inline void hpk_store_n__avx2(float *p, int full, __m256i mask, __m256 x)
+{
+    if (full)
+        _mm256_storeu_ps(p, x);
+    else
+        _mm256_maskstore_ps(p, mask, x);
+}
+
+#define HPK_EPI_MAX_NV 4
+
+/* Applies act to all MR * NV accumulators; one switch per tile. */
+static inline void hpk_act_tile__avx2(__m256 *acc, size_t count,
+                                      const struct hpk_gemm_tile_ctx *ctx)
+{
+    size_t q;
+    switch (ctx->act) {
+    case HPK_TILE_ACT_NONE:
+        break;
+    case HPK_TILE_ACT_RELU:
+#pragma GCC unroll 32
+        for (q = 0; q < count; q++) acc[q] = hpk_act_relu__avx2(acc[q]);
+        break;
+    case HPK_TILE_ACT_RELU6:
+    case HPK_TILE_ACT_CLAMP: {
+        const __m256 lo = _mm256_set1_ps(ctx->act_lo), hi = _mm256_set1_ps(ctx->act_hi);
+#pragma GCC unroll 32
+        for (q = 0; q < count; q++) acc[q] = hpk_act_clamp__avx2(acc[q], lo, hi);
+        break;
+    }
+    case HPK_TILE_ACT_LEAKY_RELU: {
+        const __m256 s = _mm256_set1_ps(ctx->act_slope);
+#pragma GCC unroll 32
+        for (q = 0; q < count; q++) acc[q] = hpk_act_leaky_relu__avx2(acc[q], s);
+        break;
+    }
+    case HPK_TILE_ACT_SIGMOID:
+#pragma GCC unroll 32
+        for (q = 0; q < count; q++) acc[q] = hpk_act_sigmoid__avx2(acc[q]);
+        break;
+    case HPK_TILE_ACT_TANH:
+#pragma GCC unroll 32
+        for (q = 0; q < count; q++) acc[q] = hpk_act_tanh__avx2(acc[q]);
+        break;
+    case HPK_TILE_ACT_GELU:
+#pragma GCC unroll 32
+        for (q = 0; q < count; q++) acc[q] = hpk_act_gelu__avx2(acc[q]);
+        break;
+    case HPK_TILE_ACT_GELU_TANH:
+#pragma GCC unroll 32
+        for (q = 0; q < count; q++) acc[q] = hpk_act_gelu_tanh__avx2(acc[q]);
+        break;
+    case HPK_TILE_ACT_SILU:
+#pragma GCC unroll 32
+        for (q = 0; q < count; q++) acc[q] = hpk_act_silu__avx2(acc[q]);
+        break;
+    case HPK_TILE_ACT_HARDSWISH:
+#pragma GCC unroll 32
+        for (q = 0; q < count; q++) acc[q] = hpk_act_hardswish__avx2(acc[q]);
+        break;
+    }
+}
+
+/* acc[i * nv + v] holds row i, columns 8v..8v+7 of the tile. */
+static inline void hpk_epilogue_store__avx2(__m256 *acc, size_t mr, size_t nv, size_t m,
+                                            size_t n, float *c, ptrdiff_t ldc,
+                                            const struct hpk_gemm_tile_ctx *ctx)
+{
+    const int full = n == 8 * nv;
+    __m256i mask[HPK_EPI_MAX_NV];
+    size_t i, v;
+#pragma GCC unroll 4
+    for (v = 0; v < nv; v++)
+        mask[v] = hpk_mask_n__avx2(n, v);
+
+    if (ctx->alpha != 1.0f) {
+        const __m256 valpha = _mm256_set1_ps(ctx->alpha);
+#pragma GCC unroll 32
+        for (i = 0; i < mr * nv; i++)
+            acc[i] = _mm256_mul_ps(acc[i], valpha);
+    }
+    if (!(ctx->flags & HPK_TILE_FIRST_K) || ctx->beta != 0.0f) {
+        const int first = (ctx->flags & HPK_TILE_FIRST_K) != 0;
+        const __m256 vbeta = _mm256_set1_ps(first ? ctx->beta : 1.0f);
+#pragma GCC unroll 8
+        for (i = 0; i < mr; i++) {
+            if (i >= m)
+                break;
+#pragma GCC unroll 4
+            for (v = 0; v < nv; v++) {
+                const __m256 vc = hpk_load_n__avx2(c + (ptrdiff_t)i * ldc + 8 * v, full, mask[v]);
+                acc[i * nv + v] = first ? _mm256_fmadd_ps(vbeta, vc, acc[i * nv + v])
+                                        : _mm256_add_ps(acc[i * nv + v], vc);
+            }
+        }
+    }
+    if (ctx->flags & HPK_TILE_LAST_K) {
+        if (ctx->bias_axis == HPK_TILE_BIAS_ROW) {
+#pragma GCC unroll 8
+            for (i = 0; i < mr; i++) {
+                if (i >= m)
+                    break;
+                const __m256 vb = _mm256_broadcast_ss(ctx->bias + i);
+#pragma GCC unroll 4
+                for (v = 0; v < nv; v++)
+                    acc[i * nv + v] = _mm256_add_ps(acc[i * nv + v], vb);
+            }
+        } else if (ctx->bias_axis == HPK_TILE_BIAS_COL) {
+#pragma GCC unroll 4
+            for (v = 0; v < nv; v++) {
+                const __m256 vb = hpk_load_n__avx2(ctx->bias + 8 * v, full, mask[v]);
+#pragma GCC unroll 8
+                for (i = 0; i < mr; i++)
+                    acc[i * nv + v] = _mm256_add_ps(acc[i * nv + v], vb);
+            }
+        }
+        if (ctx->residual != NULL) {
+#pragma GCC unroll 8
+            for (i = 0; i < mr; i++) {
+                if (i >= m)
+                    break;
+                const float *r = ctx->residual + (ptrdiff_t)i * ctx->ldr;
+#pragma GCC unroll 4
+                for (v = 0; v < nv; v++)
+                    acc[i * nv + v] =
+                        _mm256_add_ps(acc[i * nv + v], hpk_load_n__avx2(r + 8 * v, full, mask[v]));
+            }
+        }
+        hpk_act_tile__avx2(acc, mr * nv, ctx);
+    }
+#pragma GCC unroll 8
+    for (i = 0; i < mr; i++) {
+        if (i >= m)
+            break;
+#pragma GCC unroll 4
+        for (v = 0; v < nv; v++)
+            hpk_store_n__avx2(c + (ptrdiff_t)i * ldc + 8 * v, full, mask[v], acc[i * nv + v]);
+    }
+}
+
+#endif /* HPK_KERNELS_X86_AVX2_EPILOGUE_H */

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * AVX2 packers: A~ in panels of 6 rows through the indirection list, B~ in panels of 16 columns.
+ *
+ * The common layouts get vector paths: B row-contiguous (cs = 1) is a copy of two vectors per k
+ * row; B column-contiguous (rs = 1) is 8 x 8 transposes; A rows contiguous along k (cs = 1) are
+ * 8 x 8 transposes of 6 rows and 2 zero rows; A with consecutive row pointers and a k stride
+ * (a transposed A) is one 6-float masked copy per k. Anything else, and every remainder, takes
+ * the scalar path. Masked loads never touch memory past the operand.
+ */
+#include "config.h"
+
+#include <immintrin.h>
+
+#include "kernels/x86_avx2/epilogue.h"
+#include "kernels/x86_avx2/sgemm.h"
+
+/* In-register transpose of 8 rows of 8 floats. */
+static inline void transpose8(__m256 r[8])
+{
+    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+/* ---- B~ ---------------------------------------------------------------------------------- */
+
+#define NR 16
+
+static void pack_b_panel_scalar(size_t kb, size_t cols, const float *b, ptrdiff_t rs,
+                                ptrdiff_t cs, float *panel)
+{
+    for (size_t p = 0; p < kb; p++)
+        for (size_t j = 0; j < NR; j++)
+            panel[p * NR + j] = j < cols ? b[(ptrdiff_t)p * rs + (ptrdiff_t)j * cs] : 0.0f;
+}
+
+void hpk_sgemm_pack_b_16__avx2(size_t kb, size_t n, const float *b, ptrdiff_t rs, ptrdiff_t cs,
+                               float *dst)
+{
+    for (size_t j0 = 0; j0 < n; j0 += NR, dst += NR * kb) {
+        const size_t cols = n - j0 < NR ? n - j0 : NR;
+        const float *bj = b + (ptrdiff_t)j0 * cs;
+        if (cs == 1) {
+            const int full = cols == NR;
+            const __m256i m0 = hpk_mask_n__avx2(cols, 0), m1 = hpk_mask_n__avx2(cols, 1);
+            for (size_t p = 0; p < kb; p++) {
+                const float *x = bj + (ptrdiff_t)p * rs;
+                _mm256_storeu_ps(dst + p * NR, hpk_load_n__avx2(x, full, m0));
+                _mm256_storeu_ps(dst + p * NR + 8, hpk_load_n__avx2(x + 8, full, m1));
+            }
+        } else if (rs == 1 && cols == NR) {
+            size_t p = 0;
+            for (; p + 8 <= kb; p += 8) {
+                for (size_t h = 0; h < 2; h++) {
+                    __m256 r[8];
+                    for (size_t j = 0; j < 8; j++)
+                        r[j] = _mm256_loadu_ps(bj + (ptrdiff_t)(8 * h + j) * cs + (ptrdiff_t)p);
+                    transpose8(r);
+                    for (size_t q = 0; q < 8; q++)
+                        _mm256_storeu_ps(dst + (p + q) * NR + 8 * h, r[q]);
+                }
+            }
+            pack_b_panel_scalar(kb - p, cols, bj + p, rs, cs, dst + p * NR);
+        } else {
+            pack_b_panel_scalar(kb, cols, bj, rs, cs, dst);
+        }
+    }
+}
+
+/* ---- A~ ---------------------------------------------------------------------------------- */
+
+#define MR 6
+
+/* Row i, columns [k0, k0 + kb) of the indirection source, as (pointer, count) runs. */
+static void pack_a_row_scalar(const struct hpk_a_source *src, size_t row, size_t k0, size_t kb,
+                              float *dst_col, size_t stride)
+{
+    const float *const *segs = src->rows + row * src->ks;
+    size_t s = k0 / src->kc, off = k0 % src->kc;
+    for (size_t p = 0; p < kb;) {
+        const float *x = segs[s] + (ptrdiff_t)off * src->cs;
+        size_t len = src->kc - off < kb - p ? src->kc - off : kb - p;
+        for (size_t q = 0; q < len; q++)
+            dst_col[(p + q) * stride] = x[(ptrdiff_t)q * src->cs];
+        p += len;
+        s++;
+        off = 0;
+    }
+}
+
+/* Six rows, each contiguous along k over [k0, k0 + kb): 8 x 8 transposes. */
+static void pack_a_panel_rows(const float *const x[MR], size_t kb, float *panel)
+{
+    const __m256 zero = _mm256_setzero_ps();
+    const __m256i mask6 = hpk_mask_n__avx2(MR, 0);
+    size_t p = 0;
+    for (; p + 8 <= kb; p += 8) {
+        __m256 r[8];
+        for (size_t i = 0; i < MR; i++)
+            r[i] = _mm256_loadu_ps(x[i] + p);
+        r[6] = r[7] = zero;
+        transpose8(r);
+        for (size_t q = 0; q < 8; q++)
+            _mm256_maskstore_ps(panel + (p + q) * MR, mask6, r[q]);
+    }
+    for (; p < kb; p++)
+        for (size_t i = 0; i < MR; i++)
+            panel[p * MR + i] = x[i][p];
+}
+
+void hpk_sgemm_pack_a_6__avx2(size_t m, size_t k0, size_t kb, const struct hpk_a_source *src,
+                              size_t row0, float *dst)
+{
+    const __m256i mask6 = hpk_mask_n__avx2(MR, 0);
+    for (size_t i0 = 0; i0 < m; i0 += MR, dst += MR * kb) {
+        const size_t rows = m - i0 < MR ? m - i0 : MR;
+        const float *const *rp = src->rows + (row0 + i0) * src->ks;
+        const int one_seg = src->ks == 1;
+        if (one_seg && rows == MR && src->cs == 1) {
+            const float *x[MR];
+            for (size_t i = 0; i < MR; i++)
+                x[i] = rp[i] + k0;
+            pack_a_panel_rows(x, kb, dst);
+            continue;
+        }
+        int consecutive = one_seg && rows == MR;
+        for (size_t i = 1; consecutive && i < MR; i++)
+            consecutive = rp[i] == rp[0] + i;
+        if (consecutive) {
+            /* A transposed: the panel's 6 rows lie side by side at each k. */
+            const float *x = rp[0] + (ptrdiff_t)k0 * src->cs;
+            for (size_t p = 0; p < kb; p++)
+                _mm256_maskstore_ps(dst + p * MR, mask6,
+                                    _mm256_maskload_ps(x + (ptrdiff_t)p * src->cs, mask6));
+            continue;
+        }
+        for (size_t i = 0; i < MR; i++) {
+            if (i < rows)
+                pack_a_row_scalar(src, row0 + i0 + i, k0, kb, dst + i, MR);
+            else
+                for (size_t p = 0; p < kb; p++)
+                    dst[p * MR + i] = 0.0f;
+        }
+    }
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The AVX2 + FMA kernel table: the only place that says which AVX2 kernels the dispatcher uses. */
+#include "config.h"
+
+#include "kernels/x86_avx2/activations.h"
+#include "kernels/x86_avx2/sgemm.h"
+
+const struct hpk_kernel_table hpk_kernels_avx2 = {
+    .isa = "avx2",
+    .sgemm = {
+        [HPK_GEMM_MAIN] = {
+            .name = "hpk_sgemm_ukernel_6x16__avx2",
+            .mr = 6, .nr = 16, .kunroll = 1, .flags = 0,
+            .ukernel = hpk_sgemm_ukernel_6x16__avx2,
+            .pack_a = hpk_sgemm_pack_a_6__avx2,
+            .pack_b = hpk_sgemm_pack_b_16__avx2,
+        },
+        [HPK_GEMM_SMALL_M] = {
+            .name = "hpk_sgemm_ukernel_4x16__avx2",
+            .mr = 4, .nr = 16, .kunroll = 1, .flags = HPK_GEMM_A_IN_PLACE,
+            .ukernel = hpk_sgemm_ukernel_4x16__avx2,
+            .pack_a = NULL,
+            .pack_b = hpk_sgemm_pack_b_16__avx2,
+        },
+    },
+    .act_accuracy = HPK_ACT_ACCURACY__AVX2,
+};
