@@ -323,7 +323,7 @@ static void test_misc_functions(void **state)
  * read once per process, so each override runs in a fresh process: this program re-executed
  * with "--override-child" (see main), which exits 0 when the calls behaved.
  */
-static const char *self_path;
+static const char *self_path, *self_arg0;
 
 static int override_child(hpk_status want)
 {
@@ -349,7 +349,15 @@ static void check_override_in_child(const char *var, const char *value, hpk_stat
     assert_true(pid >= 0);
     if (pid == 0) {
         setenv(var, value, 1);
-        execl(self_path, self_path, "--override-child", want_str, (char *)NULL);
+        /* Under qemu-user (a cross build's tests) the host cannot exec a foreign binary: the
+         * host's /bin/sh starts it through the launcher, as make check does. */
+        const char *launcher = getenv("HPK_TEST_LAUNCHER");
+        if (launcher != NULL && launcher[0] != '\0')
+            execl("/bin/sh", "sh", "-c",
+                  "exec $HPK_TEST_LAUNCHER \"$0\" --override-child \"$1\"", self_arg0, want_str,
+                  (char *)NULL);
+        else
+            execl(self_path, self_path, "--override-child", want_str, (char *)NULL);
         _exit(127);
     }
     int status = 0;
@@ -372,6 +380,7 @@ int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--override-child") == 0)
         return override_child((hpk_status)atoi(argv[2]));
+    self_arg0 = argv[0];
     self_path = access("/proc/self/exe", X_OK) == 0 ? "/proc/self/exe" : argv[0];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_call_succeeds_and_writes),

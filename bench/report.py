@@ -1,0 +1,394 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Turn hpk-bench's Google Benchmark JSON into Markdown tables and gnuplot PNGs.
+
+    report.py RESULTS.json [--out PREFIX] [--gnuplot PATH] [--no-plots]
+
+Writes PREFIX.md (default: the JSON's name without .json), PREFIX-sweep.png (GFLOP/s against
+size, per library, for the square sweep) and PREFIX-roofline.png (every GEMM row as a point
+under the measured FMA-peak and bandwidth roofs), and prints the Markdown to stdout.
+
+Each row keeps its BEST repetition (the highest rate): the machines are shared, and noise only
+ever slows a run down. Python 3 standard library only.
+"""
+import argparse
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+SUFFIX = re.compile(r"^(real_time|manual_time|process_time|iterations:\d+|repeats:\d+|"
+                    r"min_time:[0-9.]+s?|threads:\d+)$")
+PEER_ORDER = ["openblas", "blis", "onednn", "libxsmm"]
+FAMILY_TITLES = {
+    "gemm_sq": "Square SGEMM (M = N = K), warm",
+    "gemm_dl": "DL shapes (BASELINES.md), warm",
+    "gemm_dl_cold": "DL shapes, cold (operands flushed from cache)",
+    "gemm_small": "Small SGEMM, one call, warm",
+    "gemm_batch": "Batched small SGEMM (64 independent GEMMs per iteration), warm",
+    "gemv": "Matrix-vector, cold (weights from memory)",
+    "gemv_warm": "Matrix-vector, warm",
+    "gemm_epi": "GEMM + bias + residual + GELU: hpk fused vs hpk + a separate pass "
+                "(peers: bare GEMM, no epilogue, for reference)",
+}
+
+
+def base_name(name):
+    """family/shape/lib without Google Benchmark's suffixes (/real_time, /iterations:3 ...)."""
+    parts = name.split("/")
+    keep = [p for i, p in enumerate(parts) if i < 2 or not SUFFIX.match(p)]
+    # roofline/<kind>/threads:T: the thread count is part of the row's identity.
+    if parts[0] == "roofline":
+        keep = parts[:2] + [p for p in parts[2:] if p.startswith("threads:")]
+    return "/".join(keep)
+
+
+def load(path):
+    with open(path, encoding="utf-8") as f:
+        doc = json.load(f)
+    best = {}  # base name -> (rate, benchmark dict)
+    order = []
+    for b in doc.get("benchmarks", []):
+        if b.get("run_type", "iteration") != "iteration" or b.get("error_occurred"):
+            continue
+        rate = b.get("GFLOPS", b.get("GBps"))
+        if rate is None:
+            continue
+        name = base_name(b["name"])
+        if name not in best:
+            # Registration order (family_index), not the random order the runs came in.
+            order.append((b.get("family_index", len(order)), name))
+        if name not in best or rate > best[name][0]:
+            best[name] = (rate, b)
+    return doc.get("context", {}), best, [name for _, name in sorted(order)]
+
+
+def lib_rank(lib):
+    core = re.sub(r"_(fused|separate|bare)$", "", lib)
+    if core == "hpk":
+        group = 0
+    elif core.startswith("hpk."):
+        group = 1
+    elif core in PEER_ORDER:
+        group = 2 + PEER_ORDER.index(core)
+    else:
+        group = 10
+    return (group, lib.endswith("_separate"), lib)
+
+
+def is_hpk(lib):
+    return lib == "hpk" or lib.startswith("hpk.") or lib.startswith("hpk_")
+
+
+def fmt(x, digits=1):
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def geomean(xs):
+    xs = [x for x in xs if x and x > 0]
+    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else None
+
+
+class Report:
+    def __init__(self, context, best, order):
+        self.context, self.best, self.order = context, best, order
+        self.roofs = {}
+        self.families = {}  # family -> {"shapes": [..], "libs": set, "rows": {(shape, lib): b}}
+        for name in order:
+            rate, b = best[name]
+            parts = name.split("/")
+            if parts[0] == "roofline":
+                self.roofs["/".join(parts[1:])] = (rate, b)
+                continue
+            if len(parts) != 3:
+                continue
+            fam, shape, lib = parts
+            f = self.families.setdefault(fam, {"shapes": [], "libs": set(), "rows": {}})
+            if shape not in f["shapes"]:
+                f["shapes"].append(shape)
+            f["libs"].add(lib)
+            f["rows"][(shape, lib)] = (rate, b)
+        self.peak1 = self.roof("fma_peak/threads:1")
+        self.peak_all = self.roof_all("fma_peak")
+        self.triad1 = self.roof("triad/threads:1")
+        self.read1 = self.roof("read/threads:1")
+        if self.peak1 is None:  # no roofline rows in this run: the startup measurement
+            try:
+                self.peak1 = float(context.get("hpk_bench.startup_peak_gflops_1t"))
+            except (TypeError, ValueError):
+                self.peak1 = None
+
+    def roof(self, key):
+        r = self.roofs.get(key)
+        return r[0] if r else None
+
+    def roof_all(self, kind):
+        rows = [(int(k.split(":")[1]), v[0]) for k, v in self.roofs.items()
+                if k.startswith(kind + "/threads:")]
+        return max(rows)[1] if rows else None
+
+    @staticmethod
+    def main_lib(fam):
+        return "hpk_fused" if fam == "gemm_epi" else "hpk"
+
+    def family_rows(self, fam):
+        """(shape, {lib: rate}, best peer (lib, rate), ratio, pct) for each shape."""
+        f = self.families[fam]
+        out = []
+        for shape in f["shapes"]:
+            rates = {lib: f["rows"][(shape, lib)][0] for lib in f["libs"]
+                     if (shape, lib) in f["rows"]}
+            peers = [(r, lib) for lib, r in rates.items() if not is_hpk(lib)]
+            best_peer = max(peers) if peers else None
+            mine = rates.get(self.main_lib(fam))
+            ratio = mine / best_peer[0] if mine and best_peer else None
+            pct = 100.0 * mine / self.peak1 if mine and self.peak1 else None
+            out.append((shape, rates, best_peer, ratio, pct))
+        return out
+
+    def shape_dims(self, fam, shape):
+        for (s, _), (_, b) in self.families[fam]["rows"].items():
+            if s == shape:
+                return int(b.get("M", 0)), int(b.get("N", 0)), int(b.get("K", 0))
+        return (0, 0, 0)
+
+    def markdown(self):
+        c = self.context
+        lines = ["# hpk-bench results", ""]
+        lines.append(f"- run: {c.get('date', '?')} on {c.get('host_name', '?')}, "
+                     f"{c.get('num_cpus', '?')} CPUs at {c.get('mhz_per_cpu', '?')} MHz "
+                     f"(as Google Benchmark reads it), suite `{c.get('hpk_bench.suite', '?')}`, "
+                     f"peers on {c.get('hpk_bench.threads', '?')} thread(s)")
+        lines.append(f"- roofs measured in this run: FP32 FMA peak {fmt(self.peak1)} GFLOP/s on 1 "
+                     f"thread, {fmt(self.peak_all)} on all ({c.get('hpk_bench.fma_isa', '?')}); "
+                     f"triad {fmt(self.triad1)} GB/s, read {fmt(self.read1)} GB/s on 1 thread "
+                     f"(all threads: triad {fmt(self.roof_all('triad'))}, "
+                     f"read {fmt(self.roof_all('read'))})")
+        lines.append("- every figure is the best repetition; GFLOP/s count 2·M·N·K per GEMM; "
+                     "% peak is against the 1-thread FMA peak; hpk/best is the dispatched hpk "
+                     "row over the best peer row")
+        for key in sorted(c):
+            if key.split(".")[0] in ("hpk", "openblas", "blis", "onednn", "libxsmm", "env",
+                                     "warning", "xnnpack") or key.endswith(".error"):
+                lines.append(f"- `{key}`: {c[key]}")
+        lines.append("")
+        head, lines = lines, []
+
+        # Summary: hpk against each peer, per family (geometric means over the shapes).
+        fams = [f for f in FAMILY_TITLES if f in self.families] + \
+               [f for f in self.families if f not in FAMILY_TITLES]
+        peers = sorted({lib for f in fams for lib in self.families[f]["libs"] if not is_hpk(lib)},
+                       key=lib_rank)
+        peer_cores = []
+        for p in peers:
+            core = re.sub(r"_bare$", "", p)
+            if core not in peer_cores:
+                peer_cores.append(core)
+        lines.append("## Summary: hpk / peer (geometric mean over the family's shapes; "
+                     "> 1 means hpk is faster)")
+        lines.append("")
+        lines.append("| family | shapes | hpk GFLOP/s (geomean) | hpk % peak (geomean) | "
+                     + " | ".join(f"hpk / {p}" for p in peer_cores) + " | hpk / best peer |")
+        lines.append("|---|---|---|---|" + "---|" * (len(peer_cores) + 1))
+        for fam in fams:
+            rows = self.family_rows(fam)
+            main = self.main_lib(fam)
+            mine = [r[1].get(main) for r in rows]
+            cells = []
+            for p in peer_cores:
+                ratios = [r[1][main] / r[1][q] for r in rows for q in (p, p + "_bare")
+                          if r[1].get(main) and r[1].get(q)]
+                cells.append(fmt(geomean(ratios), 2))
+            lines.append(f"| {fam} | {len(rows)} | {fmt(geomean(mine))} | "
+                         f"{fmt(geomean([r[4] for r in rows]))} | " + " | ".join(cells) +
+                         f" | {fmt(geomean([r[3] for r in rows]), 2)} |")
+        lines.append("")
+        summary, lines = lines, []
+
+        for fam in fams:
+            f = self.families[fam]
+            libs = sorted(f["libs"], key=lib_rank)
+            lines.append(f"## {FAMILY_TITLES.get(fam, fam)}")
+            lines.append("")
+            lines.append("GFLOP/s (1 thread).")
+            lines.append("")
+            lines.append("| shape (M,N,K) | " + " | ".join(libs) +
+                         " | best peer | hpk/best | hpk % peak |")
+            lines.append("|---|" + "---|" * (len(libs) + 3))
+            for shape, rates, best_peer, ratio, pct in self.family_rows(fam):
+                m, n, k = self.shape_dims(fam, shape)
+                bp = f"{best_peer[1]} {best_peer[0]:.1f}" if best_peer else "–"
+                lines.append(f"| {shape} ({m},{n},{k}) | " +
+                             " | ".join(fmt(rates.get(lib)) for lib in libs) +
+                             f" | {bp} | {fmt(ratio, 2)} | {fmt(pct)} |")
+            # The kernel each hpk row ran (its label), once per family and library.
+            labels = {}
+            for (shape, lib), (_, b) in f["rows"].items():
+                if is_hpk(lib) and lib not in labels:
+                    labels[lib] = b.get("label", "")
+            if labels:
+                lines.append("")
+                for lib in sorted(labels, key=lib_rank):
+                    lines.append(f"- `{lib}` (first shape): {labels[lib]}")
+            lines.append("")
+
+        if self.roofs:
+            lines.append("## Roofs")
+            lines.append("")
+            lines.append("| row | rate | what |")
+            lines.append("|---|---|---|")
+            for key, (rate, b) in sorted(self.roofs.items()):
+                unit = "GFLOP/s" if "GFLOPS" in b else "GB/s"
+                lines.append(f"| {key} | {rate:.1f} {unit} | {b.get('label', '')} |")
+            lines.append("")
+        return "\n".join(head), "\n".join(summary), "\n".join(lines)
+
+    # --- plots ------------------------------------------------------------------------------
+
+    def plots(self, prefix, gnuplot):
+        made = []
+        if "gemm_sq" in self.families:
+            made.append(self.plot_sweep(prefix, gnuplot))
+        if self.families:
+            made.append(self.plot_roofline(prefix, gnuplot))
+        return [m for m in made if m]
+
+    def plot_sweep(self, prefix, gnuplot):
+        f = self.families["gemm_sq"]
+        libs = sorted(f["libs"], key=lib_rank)
+        sizes = []
+        for shape in f["shapes"]:
+            m, _, _ = self.shape_dims("gemm_sq", shape)
+            sizes.append((m, shape))
+        sizes.sort()
+        dat = prefix + "-sweep.dat"
+        with open(dat, "w", encoding="utf-8") as out:
+            out.write("# n " + " ".join(libs) + "\n")
+            for n, shape in sizes:
+                vals = [f["rows"].get((shape, lib)) for lib in libs]
+                out.write(f"{n} " + " ".join(f"{v[0]:.3f}" if v else "NaN" for v in vals) + "\n")
+        png = prefix + "-sweep.png"
+        plots = [f"'{dat}' using 1:{i + 2} with linespoints lw 2 title '{lib}'"
+                 for i, lib in enumerate(libs)]
+        if self.peak1:
+            plots.append(f"{self.peak1} with lines dt 2 lc rgb 'black' "
+                         f"title 'FMA peak, 1 thread ({self.peak1:.0f})'")
+        script = f"""
+set terminal pngcairo size 1000,700 font ',11'
+set output '{png}'
+set title 'SGEMM, column-major NN, M = N = K, 1 thread, warm (best repetition)'
+set xlabel 'matrix size n (M = N = K)'
+set ylabel 'GFLOP/s (FP32)'
+set logscale x 2
+set xrange [{sizes[0][0] / 1.2}:{sizes[-1][0] * 1.2}]
+set yrange [0:*]
+set grid
+set key below horizontal
+plot {', '.join(plots)}
+"""
+        return self.run_gnuplot(gnuplot, script, prefix + "-sweep.gp", png)
+
+    def plot_roofline(self, prefix, gnuplot):
+        dat = prefix + "-roofline.dat"
+        groups = {}
+        for fam, f in self.families.items():
+            for (shape, lib), (rate, b) in f["rows"].items():
+                core = re.sub(r"_(fused|separate|bare)$", "", lib)
+                ai = b.get("AI")
+                if ai:
+                    groups.setdefault(core, []).append((ai, rate, f"{fam}/{shape}"))
+        libs = sorted(groups, key=lib_rank)
+        with open(dat, "w", encoding="utf-8") as out:
+            for lib in libs:
+                out.write(f"# {lib}\n")
+                for ai, rate, what in groups[lib]:
+                    out.write(f"{ai:.4f} {rate:.3f} {what}\n")
+                out.write("\n\n")
+        all_ai = [p[0] for g in groups.values() for p in g]
+        xmin, xmax = min(all_ai) / 2, max(all_ai) * 2
+        png = prefix + "-roofline.png"
+        plots = [f"'{dat}' index {i} using 1:2 with points pt {5 + (i % 9)} ps 1.3 title '{lib}'"
+                 for i, lib in enumerate(libs)]
+        defs = []
+        if self.peak1:
+            bw = self.triad1
+            if bw:
+                defs.append(f"roof_triad(x) = ({bw} * x < {self.peak1}) ? {bw} * x : {self.peak1}")
+                plots.insert(0, f"roof_triad(x) with lines lw 2 lc rgb 'black' "
+                                f"title 'roof: FMA peak {self.peak1:.0f} GFLOP/s, "
+                                f"triad {bw:.1f} GB/s (1 thread)'")
+            if self.read1:
+                plots.insert(1, f"(({self.read1} * x < {self.peak1}) ? {self.read1} * x : 1/0) "
+                                f"with lines dt 2 lc rgb 'gray30' "
+                                f"title 'read-only bandwidth {self.read1:.1f} GB/s'")
+        title = ("Roofline, 1 thread: every GEMM row of this run\\n(intensity from compulsory "
+                 "traffic: A, B read and C written once; warm rows may pass the memory roof)")
+        script = f"""
+set terminal pngcairo size 1000,800 font ',11'
+set output '{png}'
+set title "{title}"
+set xlabel 'arithmetic intensity (FLOP/byte)'
+set ylabel 'GFLOP/s (FP32)'
+set logscale xy
+set xrange [{xmin}:{xmax}]
+set grid
+set key below horizontal
+set samples 400
+{chr(10).join(defs)}
+plot {', '.join(plots)}
+"""
+        return self.run_gnuplot(gnuplot, script, prefix + "-roofline.gp", png)
+
+    @staticmethod
+    def run_gnuplot(gnuplot, script, gp_path, png):
+        with open(gp_path, "w", encoding="utf-8") as f:
+            f.write(script)
+        try:
+            subprocess.run([gnuplot, gp_path], check=True, capture_output=True, text=True)
+        except (OSError, subprocess.CalledProcessError) as e:
+            err = getattr(e, "stderr", "") or str(e)
+            print(f"report: gnuplot failed on {gp_path}: {err.strip()}", file=sys.stderr)
+            return None
+        return png
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("json")
+    ap.add_argument("--out", help="prefix of the outputs (default: the JSON path without .json)")
+    ap.add_argument("--gnuplot", default=os.environ.get("GNUPLOT") or shutil.which("gnuplot"))
+    ap.add_argument("--no-plots", action="store_true")
+    args = ap.parse_args()
+    prefix = args.out or re.sub(r"\.json$", "", args.json)
+
+    context, best, order = load(args.json)
+    if not best:
+        print(f"report: no benchmark rows in {args.json}", file=sys.stderr)
+        return 1
+    rep = Report(context, best, order)
+    head, summary, details = rep.markdown()
+    pngs = []
+    if not args.no_plots:
+        if args.gnuplot:
+            pngs = rep.plots(prefix, args.gnuplot)
+        else:
+            print("report: gnuplot not found (Debian: gnuplot-nox): no plots", file=sys.stderr)
+    plots = ""
+    if pngs:
+        plots = "## Plots\n\n" + "\n".join(f"- ![{os.path.basename(p)}]({os.path.basename(p)})"
+                                           for p in pngs) + "\n"
+    with open(prefix + ".md", "w", encoding="utf-8") as f:
+        f.write("\n".join([head, summary, details, plots]) + "\n")
+    # On the terminal the summary comes last, where the eye lands.
+    print(details)
+    print(head)
+    print(summary)
+    print(f"Tables: {prefix}.md" + ("; plots: " + ", ".join(pngs) if pngs else "; no plots"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
