@@ -48,21 +48,40 @@ static void pack_b_panel_scalar(size_t kb, size_t cols, const float *b, ptrdiff_
             panel[p * NR + j] = j < cols ? b[(ptrdiff_t)p * rs + (ptrdiff_t)j * cs] : 0.0f;
 }
 
+/*
+ * Row-contiguous B (cs = 1): row by row across all panels, so the source is read sequentially
+ * (one stream the hardware prefetcher follows) rather than 16 floats from each of kb rows far
+ * apart per panel; each destination row of a panel is one full cache line.
+ */
+static void pack_b_rows(size_t kb, size_t n, const float *b, ptrdiff_t rs, float *dst)
+{
+    const size_t full = n / NR, cols = n % NR;
+    const __m256i m0 = hpk_mask_n__avx2(cols, 0), m1 = hpk_mask_n__avx2(cols, 1);
+    for (size_t p = 0; p < kb; p++) {
+        const float *x = b + (ptrdiff_t)p * rs;
+        float *d = dst + p * NR;
+        for (size_t s = 0; s < full; s++, x += NR, d += NR * kb) {
+            _mm256_storeu_ps(d, _mm256_loadu_ps(x));
+            _mm256_storeu_ps(d + 8, _mm256_loadu_ps(x + 8));
+        }
+        if (cols != 0) {
+            _mm256_storeu_ps(d, _mm256_maskload_ps(x, m0));
+            _mm256_storeu_ps(d + 8, _mm256_maskload_ps(x + 8, m1));
+        }
+    }
+}
+
 void hpk_sgemm_pack_b_16__avx2(size_t kb, size_t n, const float *b, ptrdiff_t rs, ptrdiff_t cs,
                                float *dst)
 {
+    if (cs == 1) {
+        pack_b_rows(kb, n, b, rs, dst);
+        return;
+    }
     for (size_t j0 = 0; j0 < n; j0 += NR, dst += NR * kb) {
         const size_t cols = n - j0 < NR ? n - j0 : NR;
         const float *bj = b + (ptrdiff_t)j0 * cs;
-        if (cs == 1) {
-            const int full = cols == NR;
-            const __m256i m0 = hpk_mask_n__avx2(cols, 0), m1 = hpk_mask_n__avx2(cols, 1);
-            for (size_t p = 0; p < kb; p++) {
-                const float *x = bj + (ptrdiff_t)p * rs;
-                _mm256_storeu_ps(dst + p * NR, hpk_load_n__avx2(x, full, m0));
-                _mm256_storeu_ps(dst + p * NR + 8, hpk_load_n__avx2(x + 8, full, m1));
-            }
-        } else if (rs == 1 && cols == NR) {
+        if (rs == 1 && cols == NR) {
             size_t p = 0;
             for (; p + 8 <= kb; p += 8) {
                 for (size_t h = 0; h < 2; h++) {
