@@ -89,6 +89,15 @@ HPK_API hpk_status hpk_describe(char *buf, size_t size, size_t *needed_out);
  */
 HPK_API hpk_status hpk_isa(const char **name_out);
 
+/*
+ * hpk_release_cached_memory - frees the packing buffers hpk keeps between calls.
+ *
+ * hpk reuses its workspace from call to call, so that a steady stream of calls allocates
+ * nothing; this gives that memory back to the system (a later call allocates it again). Safe
+ * to call at any time from any thread: buffers in use by running calls are not affected.
+ */
+HPK_API void hpk_release_cached_memory(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -9,6 +9,7 @@
  *   HPK_ISA=generic|avx2|avx512|neon  use that kernel table (an unusable one makes every call
  *                                    return HPK_ERR_UNSUPPORTED and is reported on stderr)
  *   HPK_MC, HPK_KC, HPK_NC           override the GEMM blocking (positive integers)
+ *   HPK_NUM_THREADS=n                 threads per call (default: see hpk/threads.h)
  *   HPK_VERBOSE=1                     log the library's decisions to stderr
  */
 #ifndef HPK_HPK_H
@@ -16,5 +17,6 @@
 
 #include <hpk/common.h>
 #include <hpk/gemm.h>
+#include <hpk/threads.h>
 
 #endif /* HPK_HPK_H */

@@ -1,12 +1,355 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hpk's thread pool and the parallel_for in front of it.
+ *
+ * One job at a time: the submitter publishes (fn, ctx, n_tasks, width), bumps the generation
+ * and wakes the workers; workers 1..width-1 and the submitter (slot 0) take task indices from
+ * one atomic counter. A worker joins a job only while it is open; when the submitter has run
+ * out of tasks it closes the job and waits for the workers that joined. A worker that was
+ * preempted or slow to wake therefore never delays a call (on a shared machine, or inside a
+ * host with more threads than cores, that wait would be a whole scheduler time slice).
+ * A second application thread that finds the pool busy does not wait: it runs its own call
+ * serially (trylock), which keeps hpk from serialising a host's threads behind each other.
+ *
+ * Workers spin for a short while after a job (consecutive calls are common: the layers of a
+ * network) and then sleep on a condition variable. Each worker sets the submitter's MXCSR
+ * (FPCR) before running tasks, so flush-to-zero chosen by the caller applies everywhere.
+ *
+ * fork(): the child has only the forking thread. pthread_atfork takes the submit lock before the
+ * fork (no job is half published) and the child starts a fresh pool on demand; the old one's
+ * memory is abandoned, as the threads that used it do not exist there.
+ */
 #include "config.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hpk/threads.h"
 #include "src/base/parallel.h"
 
-size_t hpk_parallel_slots(void) { return 1; }
+/* Busy-wait iterations before a worker sleeps (~50-100 us on current cores). */
+#define SPIN_ITERATIONS 20000
 
-void hpk_parallel_for(size_t n_tasks, hpk_task_fn fn, void *ctx)
+static inline void cpu_relax(void)
 {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
+/* The floating-point control state of a thread: MXCSR on x86-64, FPCR on aarch64. */
+static inline unsigned long fpenv_get(void)
+{
+#if defined(__x86_64__)
+    return __builtin_ia32_stmxcsr();
+#elif defined(__aarch64__)
+    unsigned long v;
+    __asm__ volatile("mrs %0, fpcr" : "=r"(v));
+    return v;
+#else
+    return 0;
+#endif
+}
+
+static inline void fpenv_set(unsigned long v)
+{
+#if defined(__x86_64__)
+    __builtin_ia32_ldmxcsr((unsigned)v);
+#elif defined(__aarch64__)
+    __asm__ volatile("msr fpcr, %0" : : "r"(v));
+#else
+    (void)v;
+#endif
+}
+
+struct pool {
+    pthread_mutex_t submit; /* held by the thread whose job is in the pool */
+    pthread_mutex_t lock;   /* guards sleeping and waking */
+    pthread_cond_t wake;
+    pthread_cond_t done; /* the submitter sleeps here when the workers take long */
+    size_t nworkers; /* threads started (slots 1..nworkers) */
+    /* generation << 16 | width of the job, in one word so that a worker never pairs one job's
+     * generation with another's width */
+    atomic_ullong state;
+    /* the job, written under `submit` before `state` is published; stable until the workers
+     * that joined have left */
+    hpk_task_fn fn;
+    void *ctx;
+    size_t n_tasks;
+    unsigned long fpenv;
+    atomic_size_t next; /* next task index */
+    /* generation << 20 | CLOSED | workers that joined: joining and closing are one word, so a
+     * worker joins only the job it read the width of, and never one that is closed */
+    atomic_ullong entry;
+    atomic_size_t left; /* workers that joined and finished */
+    atomic_int waiting; /* the submitter sleeps on `done` */
+};
+
+#define ENTRY_CLOSED (1ull << 19)
+#define ENTRY_COUNT (ENTRY_CLOSED - 1)
+#define GEN_BITS 44
+#define GEN_MASK ((1ull << GEN_BITS) - 1)
+
+static struct pool *pool_ptr;
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t pool_create_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Nonzero inside a task (worker or submitter): nested calls run serially. */
+static _Thread_local int in_task;
+static _Thread_local size_t last_width;
+
+/* The host's parallel_for, if installed. */
+static hpk_parallel_for_fn host_fn;
+static void *host_ctx;
+static size_t host_slots;
+static atomic_size_t user_threads;
+
+struct worker_arg {
+    struct pool *p;
+    size_t slot;
+    unsigned long long seen; /* the generation before the worker existed */
+};
+
+static void run_tasks(struct pool *p, size_t slot)
+{
+    for (;;) {
+        size_t i = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
+        if (i >= p->n_tasks)
+            break;
+        p->fn(p->ctx, i, slot);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker_arg wa = *(struct worker_arg *)arg;
+    struct pool *p = wa.p;
+    free(arg);
+    in_task = 1;
+    /* Not the current state: the job that made us may be published before we run. */
+    unsigned long long seen = wa.seen;
+    for (;;) {
+        unsigned long long st;
+        int spins = 0;
+        while ((st = atomic_load_explicit(&p->state, memory_order_acquire)) >> 16 == seen) {
+            if (++spins < SPIN_ITERATIONS) {
+                cpu_relax();
+                continue;
+            }
+            pthread_mutex_lock(&p->lock);
+            while ((st = atomic_load_explicit(&p->state, memory_order_acquire)) >> 16 == seen)
+                pthread_cond_wait(&p->wake, &p->lock);
+            pthread_mutex_unlock(&p->lock);
+            break;
+        }
+        seen = st >> 16;
+        if (wa.slot >= (st & 0xffff))
+            continue; /* not part of this job */
+        unsigned long long e = atomic_load_explicit(&p->entry, memory_order_acquire);
+        int joined = 0;
+        while ((e >> 20) == (seen & GEN_MASK) && !(e & ENTRY_CLOSED))
+            if (atomic_compare_exchange_weak_explicit(&p->entry, &e, e + 1, memory_order_acq_rel,
+                                                      memory_order_acquire)) {
+                joined = 1;
+                break;
+            }
+        if (!joined)
+            continue; /* a later job already, or this one closed: its tasks are done */
+        fpenv_set(p->fpenv);
+        run_tasks(p, wa.slot);
+        atomic_fetch_add(&p->left, 1);
+        if (atomic_load(&p->waiting)) {
+            pthread_mutex_lock(&p->lock);
+            pthread_cond_broadcast(&p->done);
+            pthread_mutex_unlock(&p->lock);
+        }
+    }
+    return NULL;
+}
+
+static void atfork_prepare(void)
+{
+    pthread_mutex_lock(&pool_create_lock);
+    if (pool_ptr != NULL)
+        pthread_mutex_lock(&pool_ptr->submit);
+}
+
+static void atfork_parent(void)
+{
+    if (pool_ptr != NULL)
+        pthread_mutex_unlock(&pool_ptr->submit);
+    pthread_mutex_unlock(&pool_create_lock);
+}
+
+static void atfork_child(void)
+{
+    /* The workers are gone; a new pool is made on demand. */
+    pool_ptr = NULL;
+    pthread_mutex_init(&pool_create_lock, NULL);
+}
+
+static void register_atfork(void) { pthread_atfork(atfork_prepare, atfork_parent, atfork_child); }
+
+/* The pool with at least `workers` workers, or NULL if it cannot be made. Called with the
+ * pool's submit lock NOT held. */
+static struct pool *pool_get(void)
+{
+    pthread_once(&pool_once, register_atfork);
+    pthread_mutex_lock(&pool_create_lock);
+    struct pool *p = pool_ptr;
+    if (p == NULL) {
+        p = calloc(1, sizeof *p);
+        if (p != NULL) {
+            pthread_mutex_init(&p->submit, NULL);
+            pthread_mutex_init(&p->lock, NULL);
+            pthread_cond_init(&p->wake, NULL);
+            pthread_cond_init(&p->done, NULL);
+            pool_ptr = p;
+        }
+    }
+    pthread_mutex_unlock(&pool_create_lock);
+    return p;
+}
+
+/* Starts workers until there are `want` (called with p->submit held). Returns how many exist. */
+static size_t pool_grow(struct pool *p, size_t want)
+{
+    while (p->nworkers < want) {
+        struct worker_arg *wa = malloc(sizeof *wa);
+        if (wa == NULL)
+            break;
+        wa->p = p;
+        wa->slot = p->nworkers + 1;
+        wa->seen = atomic_load_explicit(&p->state, memory_order_relaxed) >> 16;
+        pthread_t t;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        int rc = pthread_create(&t, &attr, worker_main, wa);
+        pthread_attr_destroy(&attr);
+        if (rc != 0) {
+            free(wa);
+            break;
+        }
+        p->nworkers++;
+    }
+    return p->nworkers;
+}
+
+size_t hpk_parallel_slots(size_t threads)
+{
+    if (host_fn != NULL)
+        return host_slots;
+    return threads < 1 ? 1 : threads;
+}
+
+size_t hpk_parallel_user_threads(void) { return atomic_load(&user_threads); }
+
+size_t hpk_parallel_last_width(void) { return last_width; }
+
+static void run_serial(size_t n_tasks, hpk_task_fn fn, void *ctx)
+{
+    int outer = in_task;
+    in_task = 1;
     for (size_t t = 0; t < n_tasks; t++)
         fn(ctx, t, 0);
+    in_task = outer;
+    last_width = 1;
+}
+
+struct host_trampoline {
+    hpk_task_fn fn;
+    void *ctx;
+};
+
+static void host_task(void *arg, size_t task, size_t slot)
+{
+    const struct host_trampoline *h = arg;
+    int outer = in_task;
+    in_task = 1;
+    h->fn(h->ctx, task, slot);
+    in_task = outer;
+}
+
+void hpk_parallel_for(size_t n_tasks, size_t threads, hpk_task_fn fn, void *ctx)
+{
+    size_t width = threads < n_tasks ? threads : n_tasks;
+    if (width <= 1 || in_task) {
+        run_serial(n_tasks, fn, ctx);
+        return;
+    }
+    if (host_fn != NULL) {
+        struct host_trampoline h = {fn, ctx};
+        host_fn(host_ctx, n_tasks, width < host_slots ? width : host_slots, host_task, &h);
+        last_width = width;
+        return;
+    }
+    struct pool *p = pool_get();
+    if (p == NULL || pthread_mutex_trylock(&p->submit) != 0) {
+        run_serial(n_tasks, fn, ctx);
+        return;
+    }
+    const size_t workers = pool_grow(p, width - 1);
+    if (workers + 1 < width)
+        width = workers + 1; /* could not start them all: fewer threads, same results */
+    if (width <= 1) {
+        pthread_mutex_unlock(&p->submit);
+        run_serial(n_tasks, fn, ctx);
+        return;
+    }
+    p->fn = fn;
+    p->ctx = ctx;
+    p->n_tasks = n_tasks;
+    p->fpenv = fpenv_get();
+    atomic_store_explicit(&p->next, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->left, 0, memory_order_relaxed);
+    const unsigned long long gen = (atomic_load_explicit(&p->state, memory_order_relaxed) >> 16) + 1;
+    atomic_store_explicit(&p->entry, (gen & GEN_MASK) << 20, memory_order_release);
+    pthread_mutex_lock(&p->lock);
+    atomic_store_explicit(&p->state, gen << 16 | width, memory_order_release);
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+
+    in_task = 1;
+    run_tasks(p, 0);
+    in_task = 0;
+    /* Every task is taken: close the job, then wait for the workers that joined to finish
+     * theirs -- spinning first, then asleep (a preempted worker needs this CPU). */
+    const size_t joined = (size_t)(atomic_fetch_or(&p->entry, ENTRY_CLOSED) & ENTRY_COUNT);
+    for (unsigned spins = 0; atomic_load(&p->left) != joined;) {
+        if (++spins < SPIN_ITERATIONS) {
+            cpu_relax();
+            continue;
+        }
+        pthread_mutex_lock(&p->lock);
+        atomic_store(&p->waiting, 1);
+        while (atomic_load(&p->left) != joined)
+            pthread_cond_wait(&p->done, &p->lock);
+        atomic_store(&p->waiting, 0);
+        pthread_mutex_unlock(&p->lock);
+    }
+    last_width = joined + 1;
+    pthread_mutex_unlock(&p->submit);
+}
+
+hpk_status hpk_set_num_threads(size_t n)
+{
+    if (n > HPK_MAX_THREADS)
+        return HPK_ERR_INVALID_ARG;
+    atomic_store(&user_threads, n);
+    return HPK_OK;
+}
+
+hpk_status hpk_set_parallel_for(hpk_parallel_for_fn fn, void *ctx, size_t max_slots)
+{
+    if (fn != NULL && (max_slots == 0 || max_slots > HPK_MAX_THREADS))
+        return HPK_ERR_INVALID_ARG;
+    host_fn = fn;
+    host_ctx = ctx;
+    host_slots = fn != NULL ? max_slots : 0;
+    return HPK_OK;
 }

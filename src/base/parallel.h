@@ -2,14 +2,16 @@
 /*
  * parallel_for: every parallel loop of the library goes through this one interface.
  *
- * fn(ctx, task, slot) is called once for each task in [0, n_tasks), in any order, from up to
- * hpk_parallel_slots() threads at once; slot < hpk_parallel_slots() identifies the calling
- * worker, so a task can use per-slot scratch without locks. Tasks must not depend on each
- * other's order, and must not decide how a value is computed from the slot or the thread
- * count (determinism: threads decide who computes a tile, never how).
+ * fn(ctx, task, slot) is called once for each task in [0, n_tasks), in any order, on at most
+ * `threads` threads at once (the caller's included); slot < hpk_parallel_slots(threads)
+ * identifies the thread, and no two tasks running at the same time share one, so a task can use
+ * per-slot scratch without locks. Tasks must not depend on each other's order, and must not
+ * decide how a value is computed from the slot or the thread count (determinism: threads decide
+ * who computes a tile, never how).
  *
- * The implementation is serial for now (one slot, tasks in order on the calling thread); the
- * thread pool replaces it behind this interface.
+ * The implementation is hpk's persistent pool (parallel.c) or the host's, installed with the
+ * public hpk_set_parallel_for(). A call from inside a task, or while the pool is busy with
+ * another application thread's call, runs serially on the calling thread (slot 0).
  */
 #ifndef HPK_BASE_PARALLEL_H
 #define HPK_BASE_PARALLEL_H
@@ -18,9 +20,18 @@
 
 typedef void (*hpk_task_fn)(void *ctx, size_t task, size_t slot);
 
-/* Number of distinct slot values a parallel_for may pass to fn. */
-size_t hpk_parallel_slots(void);
+/* Largest thread count hpk_set_num_threads and HPK_NUM_THREADS accept. */
+#define HPK_MAX_THREADS 1024
 
-void hpk_parallel_for(size_t n_tasks, hpk_task_fn fn, void *ctx);
+/* The number of distinct slot values a parallel_for on `threads` threads may pass. */
+size_t hpk_parallel_slots(size_t threads);
+
+void hpk_parallel_for(size_t n_tasks, size_t threads, hpk_task_fn fn, void *ctx);
+
+/* The thread count set by hpk_set_num_threads(), or 0 for "the configured default". */
+size_t hpk_parallel_user_threads(void);
+
+/* Tests: how many threads ran tasks of the last parallel_for of the calling thread. */
+size_t hpk_parallel_last_width(void);
 
 #endif /* HPK_BASE_PARALLEL_H */

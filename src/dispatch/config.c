@@ -44,6 +44,8 @@
 
 #include "src/base/checked.h"
 #include "src/base/log.h"
+#include "hpk/threads.h"
+#include "src/base/parallel.h"
 #include "src/dispatch/caches.h"
 
 /* Largest HPK_MC/HPK_KC/HPK_NC accepted: far above any useful block, and low enough that the
@@ -327,6 +329,20 @@ void hpk_config_build_tables(const struct hpk_machine *m, const char *(*env)(con
     int has_mc = read_block(env, "HPK_MC", &mc, out);
     int has_kc = read_block(env, "HPK_KC", &kc, out);
     int has_nc = read_block(env, "HPK_NC", &nc, out);
+    out->threads = hpk_threads_default(m);
+    out->threads_source = HPK_SRC_DEFAULT;
+    const char *nt = env("HPK_NUM_THREADS");
+    if (nt != NULL && *nt != '\0') {
+        size_t v = 0;
+        if (parse_block(nt, &v) != 0 || v > HPK_MAX_THREADS)
+            add_error(out, HPK_ERR_INVALID_ARG,
+                      "HPK_NUM_THREADS='%.40s': expected an integer from 1 to %d", nt,
+                      HPK_MAX_THREADS);
+        else {
+            out->threads = v;
+            out->threads_source = HPK_SRC_ENV;
+        }
+    }
     if (out->status != HPK_OK || table == NULL)
         return; /* every call fails until the environment is fixed: no table, no blocking */
     out->table = table;
@@ -363,6 +379,16 @@ void hpk_config_build(const struct hpk_machine *m, const char *(*env)(const char
     const struct hpk_kernel_table *const *tables;
     size_t n = hpk_tables_compiled(&tables);
     hpk_config_build_tables(m, env, tables, n, out);
+}
+
+size_t hpk_threads_default(const struct hpk_machine *m)
+{
+    size_t t = m->cpus ? m->cpus : 1;
+    if (m->cores != 0 && m->cores < t)
+        t = m->cores; /* a second hyperthread adds no FMA throughput to a GEMM */
+    if (m->quota_cpus != 0 && m->quota_cpus < t)
+        t = m->quota_cpus;
+    return t;
 }
 
 /* --- the process's instances ---------------------------------------------------------------- */
@@ -420,3 +446,14 @@ const struct hpk_config *hpk_config_get(void)
     pthread_once(&config_once, config_init);
     return &config;
 }
+
+size_t hpk_threads(void)
+{
+    size_t user = hpk_parallel_user_threads();
+    if (user != 0)
+        return user;
+    const struct hpk_config *c = hpk_config_get();
+    return c->threads ? c->threads : 1;
+}
+
+size_t hpk_get_num_threads(void) { return hpk_threads(); }

@@ -271,6 +271,53 @@ static void detect_cpus(struct hpk_machine *out)
     }
 }
 
+/* ceil(quota / period) of a "quota period" pair; 0 for no limit or anything unreadable. */
+static unsigned quota_from(long long quota, long long period)
+{
+    if (quota <= 0 || period <= 0)
+        return 0;
+    long long n = (quota + period - 1) / period;
+    return n > 0 && n < 65536 ? (unsigned)n : 0;
+}
+
+/*
+ * The cgroup CPU quota of this process, in CPUs: a container limited to 2 CPUs on a 64-core
+ * host must not start 64 threads. cgroup v2 (cpu.max: "max 100000" or "200000 100000"), then v1
+ * (cpu.cfs_quota_us, -1 for none). Only the mount points of the usual layout are read: a quota
+ * set elsewhere in a nested hierarchy is missed, and then hpk uses the CPU count.
+ */
+static unsigned cgroup_quota(void)
+{
+#if defined(__linux__)
+    FILE *f = fopen("/sys/fs/cgroup/cpu.max", "r");
+    if (f != NULL) {
+        char q[32] = "";
+        long long period = 0;
+        int n = fscanf(f, "%31s %lld", q, &period);
+        fclose(f);
+        if (n == 2 && strcmp(q, "max") != 0)
+            return quota_from(atoll(q), period);
+        return 0;
+    }
+    long long quota = 0, period = 0;
+    f = fopen("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "r");
+    if (f != NULL) {
+        if (fscanf(f, "%lld", &quota) != 1)
+            quota = 0;
+        fclose(f);
+    }
+    f = fopen("/sys/fs/cgroup/cpu/cpu.cfs_period_us", "r");
+    if (f != NULL) {
+        if (fscanf(f, "%lld", &period) != 1)
+            period = 0;
+        fclose(f);
+    }
+    return quota_from(quota, period);
+#else
+    return 0;
+#endif
+}
+
 void hpk_machine_detect(struct hpk_machine *out)
 {
     memset(out, 0, sizeof *out);
@@ -281,5 +328,6 @@ void hpk_machine_detect(struct hpk_machine *out)
     detect_aarch64(out);
 #endif
     detect_cpus(out);
+    out->quota_cpus = cgroup_quota();
     hpk_caches_detect(out->cache);
 }

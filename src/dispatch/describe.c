@@ -84,8 +84,11 @@ size_t hpk_describe_config(const struct hpk_machine *m, const struct hpk_config 
     put(&o, "cpu: %s, %s\n", m->vendor[0] ? m->vendor : "unknown",
         m->model[0] ? m->model : "unknown model");
     put_features(&o, m->features);
-    put(&o, "cpus: %u usable, %u physical cores (%s)\n", m->cpus, m->cores,
+    put(&o, "cpus: %u usable, %u physical cores (%s)", m->cpus, m->cores,
         hpk_source_name(m->cores_source));
+    if (m->quota_cpus != 0)
+        put(&o, ", cgroup quota %u", m->quota_cpus);
+    put(&o, "\n");
     for (int i = 0; i < HPK_CACHE_LEVELS; i++) {
         const struct hpk_cache *k = &m->cache[i];
         put(&o, "%s: ", level_names[i]);
@@ -123,6 +126,11 @@ size_t hpk_describe_config(const struct hpk_machine *m, const struct hpk_config 
     }
     put(&o, "isa: %s (%s)\n", c->table->isa,
         c->table == best ? "the best usable table" : "chosen by HPK_ISA");
+    if (c->threads_source == HPK_SRC_ENV)
+        put(&o, "threads: %zu (HPK_NUM_THREADS)\n", c->threads);
+    else
+        put(&o, "threads: %zu (min of usable cpus, physical cores and cgroup quota)\n",
+            c->threads);
     for (int r = 0; r < HPK_GEMM_RECORDS; r++) {
         const struct hpk_gemm_record *rec = &c->table->sgemm[r];
         const struct hpk_blocking *b = &c->blocking[r];

@@ -55,6 +55,7 @@ struct hpk_machine {
     unsigned cpus;          /* logical CPUs usable by this process (affinity mask) */
     unsigned cores;         /* physical cores among them (or cpus when unknown) */
     enum hpk_source cores_source;
+    unsigned quota_cpus;    /* the cgroup CPU quota rounded up, 0 when there is none */
 };
 
 /* Blocking of one GEMM record. */
@@ -68,6 +69,8 @@ struct hpk_config {
     int status;                               /* hpk_status: HPK_OK or why nothing can run */
     const struct hpk_kernel_table *table;     /* NULL unless status == HPK_OK */
     struct hpk_blocking blocking[HPK_GEMM_RECORDS];
+    size_t threads;                           /* default thread count per call */
+    enum hpk_source threads_source;           /* HPK_SRC_ENV: HPK_NUM_THREADS, else derived */
     int verbose;                              /* HPK_VERBOSE */
     char error[256];                          /* the message printed for a bad override */
 };
@@ -78,6 +81,12 @@ const struct hpk_machine *hpk_machine_get(void);
 /* The process's configuration, built on first use from hpk_machine_get() and the environment
  * (thread-safe, never NULL). A bad override is printed once to stderr. */
 const struct hpk_config *hpk_config_get(void);
+
+/* The thread count calls use now: hpk_set_num_threads() if set, else the configuration's. */
+size_t hpk_threads(void);
+
+/* min(usable CPUs, cgroup quota, physical cores), at least 1: the default thread count. */
+size_t hpk_threads_default(const struct hpk_machine *m);
 
 /* Pure builders, for the above and for tests: env(name) returns the variable or NULL. */
 void hpk_machine_detect(struct hpk_machine *out);

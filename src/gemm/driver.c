@@ -20,6 +20,8 @@
 #include "src/base/alloc.h"
 #include "src/base/checked.h"
 #include "src/base/parallel.h"
+#include "src/base/workspace.h"
+#include "src/dispatch/dispatch.h"
 #include "src/gemm/gemm.h"
 
 void hpk_sgemm_to_kernel_space(hpk_layout layout, hpk_transpose transa, hpk_transpose transb,
@@ -119,10 +121,16 @@ static void epilogue_only(const struct hpk_gemm_record *r, const struct hpk_gemm
 struct loop_state {
     const struct hpk_gemm_problem *p;
     const struct hpk_gemm_record *r;
-    size_t mc;
+    size_t mc;        /* rows per ic block */
+    size_t n_ic;      /* ic blocks */
+    size_t jr_chunk;  /* columns per task along jr (a multiple of NR) */
+    size_t n_jr;      /* jr chunks of the current block */
+    size_t b_group;   /* columns per B~ packing task (a multiple of NR) */
     /* the current jc/pc block */
     size_t jc, nb, pc, kb;
     unsigned flags;
+    const float *bsrc;   /* B at (pc, jc) */
+    float *bbuf;         /* B~ of the block */
     const float *bpanel; /* B~ of the block, or B in place */
     ptrdiff_t ldb_panel; /* row stride of a B~ panel */
     size_t bpanel_step;  /* floats from one NR panel to the next */
@@ -131,13 +139,27 @@ struct loop_state {
     const float ***rows;
 };
 
-/* One ic block: pack its A~ (unless the record reads A in place), then the jr and ir loops. */
+/* One group of B~ panels of the current block; B~ is packed by all threads together. */
+static void pack_b_task(void *ctx, size_t task, size_t slot)
+{
+    const struct loop_state *s = ctx;
+    const struct hpk_gemm_problem *p = s->p;
+    const size_t j0 = task * s->b_group, cols = hpk_min_size(s->b_group, s->nb - j0);
+    (void)slot;
+    s->r->pack_b(s->kb, cols, s->bsrc + (ptrdiff_t)j0 * p->b_cs, p->b_rs, p->b_cs,
+                 s->bbuf + j0 * s->kb);
+}
+
+/* One (ic block, jr chunk): pack the block's A~ (unless the record reads A in place), then the
+ * jr and ir loops over the chunk. */
 static void ic_task(void *ctx, size_t task, size_t slot)
 {
     const struct loop_state *s = ctx;
     const struct hpk_gemm_problem *p = s->p;
     const struct hpk_gemm_record *r = s->r;
-    const size_t ic = task * s->mc, mb = hpk_min_size(s->mc, p->m - ic);
+    const size_t ic = (task / s->n_jr) * s->mc, mb = hpk_min_size(s->mc, p->m - ic);
+    const size_t j_lo = (task % s->n_jr) * s->jr_chunk;
+    const size_t j_hi = hpk_min_size(j_lo + s->jr_chunk, s->nb);
     const float *apanel;
     ptrdiff_t lda_k;
     size_t astep;
@@ -156,9 +178,9 @@ static void ic_task(void *ctx, size_t task, size_t slot)
         lda_k = 0;
         astep = r->mr * s->kb;
     }
-    for (size_t jr = 0; jr < s->nb; jr += r->nr) {
+    for (size_t jr = j_lo; jr < j_hi; jr += r->nr) {
         const float *bp = s->bpanel + (jr / r->nr) * s->bpanel_step;
-        const size_t nr = hpk_min_size(r->nr, s->nb - jr);
+        const size_t nr = hpk_min_size(r->nr, j_hi - jr);
         for (size_t ir = 0; ir < mb; ir += r->mr) {
             struct hpk_gemm_tile_ctx t;
             const size_t i0 = ic + ir, j0 = s->jc + jr;
@@ -170,10 +192,8 @@ static void ic_task(void *ctx, size_t task, size_t slot)
     }
 }
 
-/* The record for a shape: the small-M one when every row fits one of its tiles and A lies
- * contiguous along k (it reads A in place), else the main one. */
-static enum hpk_gemm_record_id choose_record(const struct hpk_kernel_table *table,
-                                             const struct hpk_gemm_problem *p)
+enum hpk_gemm_record_id hpk_gemm_choose_record(const struct hpk_kernel_table *table,
+                                               const struct hpk_gemm_problem *p)
 {
     const struct hpk_gemm_record *s = &table->sgemm[HPK_GEMM_SMALL_M];
     if (s->ukernel != NULL && p->m <= s->mr &&
@@ -181,6 +201,10 @@ static enum hpk_gemm_record_id choose_record(const struct hpk_kernel_table *tabl
         return HPK_GEMM_SMALL_M;
     return HPK_GEMM_MAIN;
 }
+
+/* Below this many multiply-adds a call stays on the calling thread: waking the pool costs more
+ * than the second core gains. */
+#define PARALLEL_MIN_MACS ((size_t)96 * 96 * 96)
 
 hpk_status hpk_gemm_run(const struct hpk_kernel_table *table,
                         const struct hpk_blocking blocking[HPK_GEMM_RECORDS],
@@ -192,20 +216,42 @@ hpk_status hpk_gemm_run(const struct hpk_kernel_table *table,
         return HPK_OK;
     }
 
-    const enum hpk_gemm_record_id id = choose_record(table, p);
+    const enum hpk_gemm_record_id id = hpk_gemm_choose_record(table, p);
     const struct hpk_gemm_record *r = &table->sgemm[id];
     const struct hpk_blocking *bl = &blocking[id];
-    const size_t slots = hpk_parallel_slots();
+    size_t macs;
+    const int big = hpk_mul_overflow(p->m, p->n, &macs) || hpk_mul_overflow(macs, p->k, &macs) ||
+                    macs >= PARALLEL_MIN_MACS;
+    const size_t threads = big ? hpk_threads() : 1;
+    const size_t slots = hpk_parallel_slots(threads);
     const size_t kc = hpk_min_size(bl->kc, p->k);
-    const size_t mc = hpk_min_size(hpk_max_size(bl->mc, 1), p->m);
     const size_t nc = hpk_min_size(hpk_max_size(bl->nc, 1), p->n);
+    size_t mc = hpk_min_size(hpk_max_size(bl->mc, 1), p->m);
     /* B is read where it lies when it is already row-contiguous and each element would be
      * used by a single row panel: packing it would cost as much as the product. */
     const int b_in_place = p->b_cs == 1 && p->m <= r->mr;
     const int a_packed = !(r->flags & HPK_GEMM_A_IN_PLACE);
     size_t b_elems = 0, a_elems = 0, bytes = 0, t;
-    float *bbuf = NULL;
     void *mem;
+
+    /* Threads: equal ic blocks, as many as a multiple of the thread count (same rows, other
+     * owners: the additions into each C element are the same for every thread count); when
+     * there are fewer blocks than threads the jr loop is split too. */
+    struct loop_state s = {.p = p, .r = r};
+    size_t n_ic = hpk_div_round_up(p->m, mc), n_jr_total = hpk_div_round_up(nc, r->nr);
+    s.jr_chunk = n_jr_total * r->nr;
+    if (threads > 1) {
+        n_ic = hpk_div_round_up(n_ic, threads) * threads;
+        mc = hpk_min_size(hpk_div_round_up(hpk_div_round_up(p->m, n_ic), r->mr) * r->mr, p->m);
+        n_ic = hpk_div_round_up(p->m, mc);
+        if (n_ic < 2 * threads) {
+            size_t chunks = hpk_min_size(hpk_div_round_up(2 * threads, n_ic), n_jr_total);
+            s.jr_chunk = hpk_div_round_up(n_jr_total, chunks) * r->nr;
+        }
+    }
+    s.mc = mc;
+    s.n_ic = n_ic;
+    s.b_group = hpk_max_size(1, hpk_div_round_up(n_jr_total, 4 * threads)) * r->nr;
 
     /* Workspace, allocated before C is touched: B~ (KC x NC rounded to NR), one A~ (MC rounded
      * to MR x KC) and one row-pointer list per slot. */
@@ -222,14 +268,13 @@ hpk_status hpk_gemm_run(const struct hpk_kernel_table *table,
         hpk_mul_overflow(a_bytes + ptr_bytes, slots, &t) || hpk_add_overflow(bytes, t, &bytes) ||
         hpk_add_overflow(bytes, 2 * slots * sizeof(void *), &bytes))
         return HPK_ERR_OVERFLOW;
-    mem = hpk_aligned_alloc(bytes);
+    mem = hpk_workspace_acquire(bytes);
     if (mem == NULL)
         return HPK_ERR_NOMEM;
 
     char *cur = mem;
-    bbuf = (float *)cur;
+    s.bbuf = (float *)cur;
     cur += (b_elems * sizeof(float) + HPK_ALIGNMENT - 1) / HPK_ALIGNMENT * HPK_ALIGNMENT;
-    struct loop_state s = {.p = p, .r = r, .mc = mc};
     s.abuf = (float **)(cur + slots * (a_bytes + ptr_bytes));
     s.rows = (const float ***)(s.abuf + slots);
     for (size_t i = 0; i < slots; i++) {
@@ -240,25 +285,26 @@ hpk_status hpk_gemm_run(const struct hpk_kernel_table *table,
     for (size_t jc = 0; jc < p->n; jc += nc) {
         s.jc = jc;
         s.nb = hpk_min_size(nc, p->n - jc);
+        s.n_jr = hpk_div_round_up(s.nb, s.jr_chunk);
         for (size_t pc = 0; pc < p->k; pc += kc) {
             s.pc = pc;
             s.kb = hpk_min_size(kc, p->k - pc);
             s.flags = (pc == 0 ? HPK_TILE_FIRST_K : 0u) |
                       (pc + s.kb == p->k ? HPK_TILE_LAST_K : 0u);
-            const float *bsrc = p->b + (ptrdiff_t)pc * p->b_rs + (ptrdiff_t)jc * p->b_cs;
+            s.bsrc = p->b + (ptrdiff_t)pc * p->b_rs + (ptrdiff_t)jc * p->b_cs;
             if (b_in_place) {
-                s.bpanel = bsrc;
+                s.bpanel = s.bsrc;
                 s.ldb_panel = p->b_rs;
                 s.bpanel_step = r->nr;
             } else {
-                r->pack_b(s.kb, s.nb, bsrc, p->b_rs, p->b_cs, bbuf);
-                s.bpanel = bbuf;
+                hpk_parallel_for(hpk_div_round_up(s.nb, s.b_group), threads, pack_b_task, &s);
+                s.bpanel = s.bbuf;
                 s.ldb_panel = r->nr;
                 s.bpanel_step = r->nr * s.kb;
             }
-            hpk_parallel_for(hpk_div_round_up(p->m, mc), ic_task, &s);
+            hpk_parallel_for(s.n_ic * s.n_jr, threads, ic_task, &s);
         }
     }
-    hpk_free(mem);
+    hpk_workspace_release(mem);
     return HPK_OK;
 }

@@ -48,12 +48,17 @@ void hpk_sgemm_to_kernel_space(hpk_layout layout, hpk_transpose transa, hpk_tran
                                struct hpk_gemm_problem *out);
 
 /*
- * Runs a kernel-space problem (m, n >= 1) with one kernel table and its blocking. Allocates its
- * workspace before the first write to C: HPK_ERR_NOMEM leaves C untouched.
+ * Runs a kernel-space problem (m, n >= 1) with one kernel table and its blocking, on
+ * hpk_threads() threads when it is large enough. Allocates its workspace before the first
+ * write to C: HPK_ERR_NOMEM leaves C untouched.
  */
 hpk_status hpk_gemm_run(const struct hpk_kernel_table *table,
                         const struct hpk_blocking blocking[HPK_GEMM_RECORDS],
                         const struct hpk_gemm_problem *p);
+
+/* The record hpk_gemm_run uses for a problem (for labels in tests and benchmarks). */
+enum hpk_gemm_record_id hpk_gemm_choose_record(const struct hpk_kernel_table *table,
+                                               const struct hpk_gemm_problem *p);
 
 /*
  * hpk_sgemm_ex with an explicit kernel table and blocking (the public call passes the
