@@ -4,11 +4,16 @@
 # The packages that build and test hpk natively (used by the scripts that source this file).
 # shellcheck disable=SC2034
 HPK_DEPS_BASE="autoconf automake libtool make pkg-config gcc g++ libc6-dev binutils libhwloc-dev hwloc
-libcmocka-dev"
+libcmocka-dev libblas-test python3-numpy"
 # What .ci/run adds: the aarch64 cross toolchain, qemu-user and cmocka for arm64 (multiarch).
 # shellcheck disable=SC2034
 HPK_DEPS_CROSS="qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu
 libcmocka-dev:arm64"
+
+# What the benchmark suite adds: Google Benchmark, the peers it compares with, the report tools.
+# shellcheck disable=SC2034
+HPK_DEPS_BENCH="libbenchmark-dev libopenblas-dev libblis-dev libdnnl-dev libxsmm-dev libxnnpack-dev
+gnuplot-nox python3"
 
 hpk_log() { printf '\n=== %s\n' "$*"; }
 

@@ -15,7 +15,7 @@
 // buffer several times the last-level cache is written, so A, B and C come from memory.
 //
 // Own flags (before Google Benchmark's): --full (square sizes to 4096, cold DL shapes),
-// --threads=N (threads for the peers; hpk's own count follows HPK_NUM_THREADS once it has a pool).
+// --threads=N: threads for hpk (hpk_set_num_threads) and for every peer.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>

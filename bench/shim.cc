@@ -48,19 +48,18 @@ void note(const std::string &key, const std::string &value)
 
 // --- hpk ----------------------------------------------------------------------------------------
 
-// The record the driver runs for a column-major call. This mirrors choose_record() in
-// src/gemm/driver.c (kernel space: m_kernel = n, A_kernel = op(B)^T); it only names the row.
+// The record the driver runs for a column-major call (kernel space: m_kernel = n, A_kernel =
+// op(B)^T), asked of the driver itself so that the label names what really ran.
 const hpk_gemm_record *hpk_record_for(const hpk_kernel_table *t, const GemmCall &c, int *id_out)
 {
-    const hpk_gemm_record *s = &t->sgemm[HPK_GEMM_SMALL_M];
-    const long a_cs = c.transb == 'N' ? 1 : c.ldb;
-    if (s->ukernel != nullptr && static_cast<unsigned long>(c.n) <= s->mr &&
-        (!(s->flags & HPK_GEMM_A_IN_PLACE) || a_cs == 1)) {
-        *id_out = HPK_GEMM_SMALL_M;
-        return s;
-    }
-    *id_out = HPK_GEMM_MAIN;
-    return &t->sgemm[HPK_GEMM_MAIN];
+    hpk_gemm_problem p{};
+    p.m = static_cast<size_t>(c.n);
+    p.n = static_cast<size_t>(c.m);
+    p.k = static_cast<size_t>(c.k);
+    p.a_cs = c.transb == 'N' ? 1 : c.ldb;
+    p.b_cs = c.transa == 'N' ? 1 : c.lda;
+    *id_out = hpk_gemm_choose_record(t, &p);
+    return &t->sgemm[*id_out];
 }
 
 hpk_transpose hpk_trans(char t)
@@ -675,6 +674,7 @@ void init_libs(int threads)
         if (const char *val = getenv(v))
             note(std::string("env.") + v, val);
 
+    hpk_set_num_threads(static_cast<size_t>(threads));
     add_hpk();
     add_openblas(threads);
     add_blis(threads);

@@ -72,6 +72,20 @@ void hpk_sgemm_ukernel_6x16__avx2(size_t m, size_t n, size_t k, const float *a, 
             a += MR;
             b += ldb;
         }
+    } else if (n <= 8) {
+        /* A narrow edge: one vector per row, half the FMAs of a full tile. */
+        const __m256i vmask0 = hpk_mask_n__avx2(n, 0);
+        for (; k > 0; k--) {
+            const __m256 vb0 = _mm256_maskload_ps(b, vmask0);
+            vacc0x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 0), vb0, vacc0x0);
+            vacc1x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 1), vb0, vacc1x0);
+            vacc2x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 2), vb0, vacc2x0);
+            vacc3x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 3), vb0, vacc3x0);
+            vacc4x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 4), vb0, vacc4x0);
+            vacc5x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 5), vb0, vacc5x0);
+            a += MR;
+            b += ldb;
+        }
     } else {
         const __m256i vmask0 = hpk_mask_n__avx2(n, 0), vmask1 = hpk_mask_n__avx2(n, 1);
         for (; k > 0; k--) {

@@ -195,9 +195,13 @@ static void ic_task(void *ctx, size_t task, size_t slot)
 enum hpk_gemm_record_id hpk_gemm_choose_record(const struct hpk_kernel_table *table,
                                                const struct hpk_gemm_problem *p)
 {
+    /* The small-M record, when it reads A in place, also serves products whose columns fit one
+     * of its panels: each element of A is then used by a single tile, and packing A~ would
+     * cost as much as the product. */
     const struct hpk_gemm_record *s = &table->sgemm[HPK_GEMM_SMALL_M];
-    if (s->ukernel != NULL && p->m <= s->mr &&
-        (!(s->flags & HPK_GEMM_A_IN_PLACE) || p->a_cs == 1))
+    const int in_place = (s->flags & HPK_GEMM_A_IN_PLACE) != 0;
+    if (s->ukernel != NULL && (!in_place || p->a_cs == 1) &&
+        (p->m <= s->mr || (in_place && p->n <= s->nr)))
         return HPK_GEMM_SMALL_M;
     return HPK_GEMM_MAIN;
 }
