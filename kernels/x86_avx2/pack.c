@@ -4,7 +4,7 @@
  *
  * The common layouts get vector paths: B row-contiguous (cs = 1) is a copy of two vectors per k
  * row; B column-contiguous (rs = 1) is 8 x 8 transposes; A rows contiguous along k (cs = 1) are
- * 8 x 8 transposes of 6 rows and 2 zero rows; A with consecutive row pointers and a k stride
+ * 8 x 8 transposes of up to 6 rows padded with zero rows; A with consecutive row pointers and a k stride
  * (a transposed A) is one 6-float masked copy per k. Anything else, and every remainder, takes
  * the scalar path. Masked loads never touch memory past the operand.
  */
@@ -86,9 +86,11 @@ void hpk_sgemm_pack_b_16__avx2(size_t kb, size_t n, const float *b, ptrdiff_t rs
             for (; p + 8 <= kb; p += 8) {
                 for (size_t h = 0; h < 2; h++) {
                     __m256 r[8];
+#pragma GCC unroll 8
                     for (size_t j = 0; j < 8; j++)
                         r[j] = _mm256_loadu_ps(bj + (ptrdiff_t)(8 * h + j) * cs + (ptrdiff_t)p);
                     transpose8(r);
+#pragma GCC unroll 8
                     for (size_t q = 0; q < 8; q++)
                         _mm256_storeu_ps(dst + (p + q) * NR + 8 * h, r[q]);
                 }
@@ -121,39 +123,56 @@ static void pack_a_row_scalar(const struct hpk_a_source *src, size_t row, size_t
     }
 }
 
-/* Six rows, each contiguous along k over [k0, k0 + kb): 8 x 8 transposes. */
-static void pack_a_panel_rows(const float *const x[MR], size_t kb, float *panel)
+/*
+ * Six rows, each contiguous along k over [k0, k0 + kb): 8 x 8 transposes of the six rows and two
+ * zero rows. Each transposed column is stored as a full vector of 8 at its 6-float slot; the 2
+ * extra floats are overwritten by the next column's store, and only the panel's very last
+ * column is stored with a mask (vmaskmovps to memory is microcoded and slow on AMD cores).
+ */
+static void pack_a_panel_rows(const float *const x[MR], size_t rows, size_t kb, float *panel)
 {
     const __m256 zero = _mm256_setzero_ps();
     const __m256i mask6 = hpk_mask_n__avx2(MR, 0);
     size_t p = 0;
     for (; p + 8 <= kb; p += 8) {
         __m256 r[8];
+#pragma GCC unroll 6
         for (size_t i = 0; i < MR; i++)
-            r[i] = _mm256_loadu_ps(x[i] + p);
+            r[i] = i < rows ? _mm256_loadu_ps(x[i] + p) : zero;
         r[6] = r[7] = zero;
         transpose8(r);
-        for (size_t q = 0; q < 8; q++)
-            _mm256_maskstore_ps(panel + (p + q) * MR, mask6, r[q]);
+#pragma GCC unroll 7
+        for (size_t q = 0; q < 7; q++)
+            _mm256_storeu_ps(panel + (p + q) * MR, r[q]);
+        if (p + 8 < kb)
+            _mm256_storeu_ps(panel + (p + 7) * MR, r[7]);
+        else
+            _mm256_maskstore_ps(panel + (p + 7) * MR, mask6, r[7]);
     }
     for (; p < kb; p++)
         for (size_t i = 0; i < MR; i++)
-            panel[p * MR + i] = x[i][p];
+            panel[p * MR + i] = i < rows ? x[i][p] : 0.0f;
+}
+
+/* Six floats from x to dst without masks: a 4-float and a 2-float move. */
+static inline void copy6(const float *x, float *dst)
+{
+    _mm_storeu_ps(dst, _mm_loadu_ps(x));
+    _mm_storel_pi((__m64 *)(dst + 4), _mm_loadl_pi(_mm_setzero_ps(), (const __m64 *)(x + 4)));
 }
 
 void hpk_sgemm_pack_a_6__avx2(size_t m, size_t k0, size_t kb, const struct hpk_a_source *src,
                               size_t row0, float *dst)
 {
-    const __m256i mask6 = hpk_mask_n__avx2(MR, 0);
     for (size_t i0 = 0; i0 < m; i0 += MR, dst += MR * kb) {
         const size_t rows = m - i0 < MR ? m - i0 : MR;
         const float *const *rp = src->rows + (row0 + i0) * src->ks;
         const int one_seg = src->ks == 1;
-        if (one_seg && rows == MR && src->cs == 1) {
+        if (one_seg && src->cs == 1) {
             const float *x[MR];
             for (size_t i = 0; i < MR; i++)
-                x[i] = rp[i] + k0;
-            pack_a_panel_rows(x, kb, dst);
+                x[i] = i < rows ? rp[i] + k0 : NULL;
+            pack_a_panel_rows(x, rows, kb, dst);
             continue;
         }
         int consecutive = one_seg && rows == MR;
@@ -163,8 +182,7 @@ void hpk_sgemm_pack_a_6__avx2(size_t m, size_t k0, size_t kb, const struct hpk_a
             /* A transposed: the panel's 6 rows lie side by side at each k. */
             const float *x = rp[0] + (ptrdiff_t)k0 * src->cs;
             for (size_t p = 0; p < kb; p++)
-                _mm256_maskstore_ps(dst + p * MR, mask6,
-                                    _mm256_maskload_ps(x + (ptrdiff_t)p * src->cs, mask6));
+                copy6(x + (ptrdiff_t)p * src->cs, dst + p * MR);
             continue;
         }
         for (size_t i = 0; i < MR; i++) {
