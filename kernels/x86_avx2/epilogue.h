@@ -5,9 +5,9 @@
  * every microkernel with constant MR and NV (vectors of 8 per row), so the accumulator array
  * stays in registers; the activation is chosen once per tile, outside the register loops.
  *
- * Edge tiles: rows >= m are never loaded or stored; columns >= n are masked with vmaskmov,
- * which does not fault on masked-out lanes, so C, the bias and the residual are never touched
- * past the tile.
+ * Edge tiles: rows >= m are never loaded or stored; columns >= n are loaded with vmaskmovps,
+ * which does not fault on masked-out lanes, and stored in pieces of 4, 2 and 1 floats, so C, the
+ * bias and the residual are never touched past the tile.
  */
 #ifndef HPK_KERNELS_X86_AVX2_EPILOGUE_H
 #define HPK_KERNELS_X86_AVX2_EPILOGUE_H
@@ -32,12 +32,36 @@ static inline __m256 hpk_load_n__avx2(const float *p, int full, __m256i mask)
     return full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, mask);
 }
 
-static inline void hpk_store_n__avx2(float *p, int full, __m256i mask, __m256 x)
+/* Stores the first `lanes` (0..8) floats of x: pieces of 4, 2 and 1, because vmaskmovps to
+ * memory is microcoded and slow on AMD cores. */
+static inline void hpk_store_lanes__avx2(float *p, size_t lanes, __m256 x)
+{
+    if (lanes >= 8) {
+        _mm256_storeu_ps(p, x);
+        return;
+    }
+    __m128 v = _mm256_castps256_ps128(x);
+    if (lanes & 4) {
+        _mm_storeu_ps(p, v);
+        v = _mm256_extractf128_ps(x, 1);
+        p += 4;
+    }
+    if (lanes & 2) {
+        _mm_storel_pi((__m64 *)p, v);
+        v = _mm_movehl_ps(v, v);
+        p += 2;
+    }
+    if (lanes & 1)
+        _mm_store_ss(p, v);
+}
+
+/* Vector v (columns 8v..8v+7) of a row of n columns. */
+static inline void hpk_store_n__avx2(float *p, int full, size_t n, size_t v, __m256 x)
 {
     if (full)
         _mm256_storeu_ps(p, x);
-    else
-        _mm256_maskstore_ps(p, mask, x);
+    else if (n > 8 * v)
+        hpk_store_lanes__avx2(p, n - 8 * v, x);
 }
 
 #define HPK_EPI_MAX_NV 4
@@ -167,7 +191,7 @@ static inline void hpk_epilogue_store__avx2(__m256 *acc, size_t mr, size_t nv, s
             break;
 #pragma GCC unroll 4
         for (v = 0; v < nv; v++)
-            hpk_store_n__avx2(c + (ptrdiff_t)i * ldc + 8 * v, full, mask[v], acc[i * nv + v]);
+            hpk_store_n__avx2(c + (ptrdiff_t)i * ldc + 8 * v, full, n, v, acc[i * nv + v]);
     }
 }
 
