@@ -240,9 +240,10 @@ static void test_packers(void **state)
             }
         }
         for (int trans = 0; trans <= 1; trans++) {
-            const size_t kb = 7, n = 2 * r->nr + 3, ld = 50;
-            float *b = alloc_floats(ld * 50);
-            fill_random(&seed, b, ld * 50, -1, 1);
+            /* B is kb x n at offset 3 with leading dimension ld, either way round. */
+            const size_t kb = 7, n = 2 * r->nr + 3, ld = n + 5, size = 3 + ld * (n + kb);
+            float *b = alloc_floats(size);
+            fill_random(&seed, b, size, -1, 1);
             const ptrdiff_t rs = trans ? 1 : (ptrdiff_t)ld, cs = trans ? (ptrdiff_t)ld : 1;
             size_t panels = (n + r->nr - 1) / r->nr, total = panels * r->nr * kb;
             float *dst = alloc_floats(total + 16);
