@@ -239,6 +239,38 @@ static void test_packers(void **state)
                 free(dst);
             }
         }
+        /* A transposed: one segment per row, rows side by side (rows[i] = a + i), k strided;
+         * and A row-major (rows[i] = a + i * lda, contiguous along k). Both with m not a
+         * multiple of MR, so the padding rows of the last panel are checked. */
+        for (int layout = 0; layout <= 1 && r->pack_a; layout++) {
+            const size_t m = 2 * r->mr + 3, k0 = 5, kb = 19, lda = 2 * (m + k0 + kb);
+            float *a = alloc_floats(lda * lda);
+            fill_random(&seed, a, lda * lda, -1, 1);
+            const float **rows = malloc(m * sizeof *rows);
+            assert_non_null(rows);
+            for (size_t i = 0; i < m; i++)
+                rows[i] = layout ? a + i * lda : a + i;
+            struct hpk_a_source src = {.rows = rows, .ks = 1, .kc = k0 + kb,
+                                       .cs = layout ? 1 : (ptrdiff_t)lda};
+            size_t panels = (m + r->mr - 1) / r->mr, total = panels * r->mr * kb;
+            float *dst = alloc_floats(total + 16);
+            for (size_t i = 0; i < total + 16; i++)
+                dst[i] = ref_sentinel();
+            r->pack_a(m, k0, kb, &src, 0, dst);
+            for (size_t i = 0; i < panels * r->mr; i++)
+                for (size_t p = 0; p < kb; p++) {
+                    float want = i < m ? rows[i][(ptrdiff_t)(k0 + p) * src.cs] : 0.0f;
+                    float got = dst[(i / r->mr) * r->mr * kb + p * r->mr + i % r->mr];
+                    if (memcmp(&got, &want, sizeof got) != 0)
+                        fail_msg("%s pack_a %s: A~[%zu][%zu] = %g, want %g", r->name,
+                                 layout ? "row-major" : "transposed", i, p, (double)got,
+                                 (double)want);
+                }
+            for (size_t i = total; i < total + 16; i++)
+                if (!ref_is_sentinel(dst[i]))
+                    fail_msg("%s pack_a wrote past its panels", r->name);
+            free(a), free(rows), free(dst);
+        }
         for (int trans = 0; trans <= 1; trans++) {
             /* B is kb x n at offset 3 with leading dimension ld, either way round. */
             const size_t kb = 7, n = 2 * r->nr + 3, ld = n + 5, size = 3 + ld * (n + kb);
