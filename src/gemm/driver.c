@@ -238,20 +238,21 @@ hpk_status hpk_gemm_run(const struct hpk_kernel_table *table,
     size_t b_elems = 0, a_elems = 0, bytes = 0, t;
     void *mem;
 
-    /* Threads: equal ic blocks, as many as a multiple of the thread count (same rows, other
-     * owners: the additions into each C element are the same for every thread count); when
-     * there are fewer blocks than threads the jr loop is split too. */
+    /* Threads. With at least as many ic blocks as threads, the blocks are made equal and their
+     * number a multiple of the thread count (same rows, other owners: the additions into each
+     * C element do not change). With fewer, the ic blocks stay as they are and the jr loop is
+     * split instead: splitting a short m would make every thread stream all of B~ again. */
     struct loop_state s = {.p = p, .r = r};
     size_t n_ic = hpk_div_round_up(p->m, mc), n_jr_total = hpk_div_round_up(nc, r->nr);
     s.jr_chunk = n_jr_total * r->nr;
-    if (threads > 1) {
+    if (threads > 1 && n_ic >= threads) {
         n_ic = hpk_div_round_up(n_ic, threads) * threads;
         mc = hpk_min_size(hpk_div_round_up(hpk_div_round_up(p->m, n_ic), r->mr) * r->mr, p->m);
         n_ic = hpk_div_round_up(p->m, mc);
-        if (n_ic < 2 * threads) {
-            size_t chunks = hpk_min_size(hpk_div_round_up(2 * threads, n_ic), n_jr_total);
-            s.jr_chunk = hpk_div_round_up(n_jr_total, chunks) * r->nr;
-        }
+    }
+    if (threads > 1 && n_ic < 2 * threads) {
+        size_t chunks = hpk_min_size(hpk_div_round_up(2 * threads, n_ic), n_jr_total);
+        s.jr_chunk = hpk_div_round_up(n_jr_total, chunks) * r->nr;
     }
     s.mc = mc;
     s.n_ic = n_ic;
