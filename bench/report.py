@@ -120,6 +120,17 @@ class Report:
                 self.peak1 = float(context.get("hpk_bench.startup_peak_gflops_1t"))
             except (TypeError, ValueError):
                 self.peak1 = None
+        # % of peak is against the peak of the thread count the GEMMs ran with.
+        try:
+            self.threads = int(context.get("hpk_bench.threads", "1"))
+        except ValueError:
+            self.threads = 1
+        self.peak_run, self.triad_run, self.read_run = self.peak1, self.triad1, self.read1
+        if self.threads > 1:
+            self.peak_run = self.roof(f"fma_peak/threads:{self.threads}") or self.peak_all
+            self.triad_run = self.roof(f"triad/threads:{self.threads}") or self.roof_all("triad")
+            self.read_run = self.roof(f"read/threads:{self.threads}") or self.roof_all("read")
+        self.tlabel = "1 thread" if self.threads == 1 else f"{self.threads} threads"
 
     def roof(self, key):
         r = self.roofs.get(key)
@@ -145,7 +156,7 @@ class Report:
             best_peer = max(peers) if peers else None
             mine = rates.get(self.main_lib(fam))
             ratio = mine / best_peer[0] if mine and best_peer else None
-            pct = 100.0 * mine / self.peak1 if mine and self.peak1 else None
+            pct = 100.0 * mine / self.peak_run if mine and self.peak_run else None
             out.append((shape, rates, best_peer, ratio, pct))
         return out
 
@@ -168,7 +179,8 @@ class Report:
                      f"(all threads: triad {fmt(self.roof_all('triad'))}, "
                      f"read {fmt(self.roof_all('read'))})")
         lines.append("- every figure is the best repetition; GFLOP/s count 2·M·N·K per GEMM; "
-                     "% peak is against the 1-thread FMA peak; hpk/best is the dispatched hpk "
+                     f"% peak is against the FMA peak on {self.threads} thread(s) "
+                     f"({fmt(self.peak_run)} GFLOP/s); hpk/best is the dispatched hpk "
                      "row over the best peer row")
         for key in sorted(c):
             if key.split(".")[0] in ("hpk", "openblas", "blis", "onednn", "libxsmm", "env",
@@ -213,7 +225,7 @@ class Report:
             libs = sorted(f["libs"], key=lib_rank)
             lines.append(f"## {FAMILY_TITLES.get(fam, fam)}")
             lines.append("")
-            lines.append("GFLOP/s (1 thread).")
+            lines.append(f"GFLOP/s ({self.tlabel}).")
             lines.append("")
             lines.append("| shape (M,N,K) | " + " | ".join(libs) +
                          " | best peer | hpk/best | hpk % peak |")
@@ -273,13 +285,13 @@ class Report:
         png = prefix + "-sweep.png"
         plots = [f"'{dat}' using 1:{i + 2} with linespoints lw 2 title '{lib}'"
                  for i, lib in enumerate(libs)]
-        if self.peak1:
-            plots.append(f"{self.peak1} with lines dt 2 lc rgb 'black' "
-                         f"title 'FMA peak, 1 thread ({self.peak1:.0f})'")
+        if self.peak_run:
+            plots.append(f"{self.peak_run} with lines dt 2 lc rgb 'black' "
+                         f"title 'FMA peak, {self.tlabel} ({self.peak_run:.0f})'")
         script = f"""
 set terminal pngcairo size 1000,700 font ',11'
 set output '{png}'
-set title 'SGEMM, column-major NN, M = N = K, 1 thread, warm (best repetition)'
+set title 'SGEMM, column-major NN, M = N = K, {self.tlabel}, warm (best repetition)'
 set xlabel 'matrix size n (M = N = K)'
 set ylabel 'GFLOP/s (FP32)'
 set logscale x 2
@@ -313,18 +325,19 @@ plot {', '.join(plots)}
         plots = [f"'{dat}' index {i} using 1:2 with points pt {5 + (i % 9)} ps 1.3 title '{lib}'"
                  for i, lib in enumerate(libs)]
         defs = []
-        if self.peak1:
-            bw = self.triad1
+        peak = self.peak_run
+        if peak:
+            bw = self.triad_run
             if bw:
-                defs.append(f"roof_triad(x) = ({bw} * x < {self.peak1}) ? {bw} * x : {self.peak1}")
+                defs.append(f"roof_triad(x) = ({bw} * x < {peak}) ? {bw} * x : {peak}")
                 plots.insert(0, f"roof_triad(x) with lines lw 2 lc rgb 'black' "
-                                f"title 'roof: FMA peak {self.peak1:.0f} GFLOP/s, "
-                                f"triad {bw:.1f} GB/s (1 thread)'")
-            if self.read1:
-                plots.insert(1, f"(({self.read1} * x < {self.peak1}) ? {self.read1} * x : 1/0) "
+                                f"title 'roof: FMA peak {peak:.0f} GFLOP/s, "
+                                f"triad {bw:.1f} GB/s ({self.tlabel})'")
+            if self.read_run:
+                plots.insert(1, f"(({self.read_run} * x < {peak}) ? {self.read_run} * x : 1/0) "
                                 f"with lines dt 2 lc rgb 'gray30' "
-                                f"title 'read-only bandwidth {self.read1:.1f} GB/s'")
-        title = ("Roofline, 1 thread: every GEMM row of this run\\n(intensity from compulsory "
+                                f"title 'read-only bandwidth {self.read_run:.1f} GB/s'")
+        title = (f"Roofline, {self.tlabel}: every GEMM row of this run\\n(intensity from compulsory "
                  "traffic: A, B read and C written once; warm rows may pass the memory roof)")
         script = f"""
 set terminal pngcairo size 1000,800 font ',11'
