@@ -373,6 +373,8 @@ static void test_bad_overrides(void **state)
     check_override_in_child("HPK_ISA", "no-such-isa", HPK_ERR_UNSUPPORTED);
     check_override_in_child("HPK_KC", "abc", HPK_ERR_INVALID_ARG);
     check_override_in_child("HPK_MC", "0", HPK_ERR_INVALID_ARG);
+    check_override_in_child("HPK_NUM_THREADS", "0", HPK_ERR_INVALID_ARG);
+    check_override_in_child("HPK_PIN", "2", HPK_ERR_INVALID_ARG);
     check_override_in_child("HPK_ISA", "generic", HPK_OK); /* and the good one works */
 }
 

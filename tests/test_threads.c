@@ -411,6 +411,61 @@ static void test_fork_child_computes(void **state)
     free_problem(&p);
 }
 
+/* HPK_PIN=1: every worker of a new pool is bound to one CPU; the caller is left alone. The pool
+ * pins at creation, so this runs in a forked child, which starts a fresh pool. */
+struct pin_check {
+    atomic_int bad, ran;
+    size_t want;
+    atomic_uint seen_mask;
+};
+
+static void pin_task(void *ctx, size_t task, size_t slot)
+{
+    struct pin_check *pc = ctx;
+    (void)task;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        atomic_store(&pc->bad, 1);
+    else if (slot > 0 && CPU_COUNT(&set) != 1)
+        atomic_store(&pc->bad, 1);
+    atomic_fetch_add(&pc->ran, 1);
+    atomic_fetch_or(&pc->seen_mask, 1u << slot);
+    for (double t0 = seconds(); atomic_load(&pc->seen_mask) != (1u << pc->want) - 1 &&
+                                seconds() - t0 < 10.0;)
+        sched_yield();
+}
+
+static void test_pinning(void **state)
+{
+    (void)state;
+    const char *launcher = getenv("HPK_TEST_LAUNCHER");
+    if (launcher != NULL && launcher[0] != '\0') {
+        fprintf(stderr, "pinning test skipped under %s (it forks)\n", launcher);
+        skip();
+    }
+    cpu_set_t before;
+    assert_int_equal(sched_getaffinity(0, sizeof before, &before), 0);
+    if (CPU_COUNT(&before) < 2) {
+        fprintf(stderr, "pinning test skipped: one CPU\n");
+        skip();
+    }
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct pin_check pc = {.want = 2};
+        hpk_parallel_set_pinning(1);
+        hpk_parallel_for(2, 2, pin_task, &pc);
+        cpu_set_t after;
+        int ok = atomic_load(&pc.bad) == 0 && atomic_load(&pc.ran) == 2 &&
+                 hpk_parallel_last_width() == 2 && sched_getaffinity(0, sizeof after, &after) == 0 &&
+                 CPU_EQUAL(&before, &after); /* the caller is not pinned */
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 static void test_thread_count_api(void **state)
 {
     (void)state;
@@ -436,6 +491,7 @@ int main(void)
         cmocka_unit_test(test_ftz_reaches_workers),
         cmocka_unit_test(test_concurrent_callers),
         cmocka_unit_test(test_fork_child_computes),
+        cmocka_unit_test(test_pinning),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

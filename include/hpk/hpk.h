@@ -10,6 +10,7 @@
  *                                    return HPK_ERR_UNSUPPORTED and is reported on stderr)
  *   HPK_MC, HPK_KC, HPK_NC           override the GEMM blocking (positive integers)
  *   HPK_NUM_THREADS=n                 threads per call (default: see hpk/threads.h)
+ *   HPK_PIN=1                         bind each of hpk's worker threads to one CPU
  *   HPK_VERBOSE=1                     log the library's decisions to stderr
  */
 #ifndef HPK_HPK_H

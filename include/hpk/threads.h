@@ -12,6 +12,9 @@
  * the thread that called hpk, so flush-to-zero set by the caller holds in every worker; hpk
  * never changes the caller's. The pool survives fork(): the child gets a fresh one on demand.
  *
+ * Pinning is opt-in, since a host framework pins its own threads: with HPK_PIN=1 each of hpk's
+ * workers is bound to one CPU of the process's affinity mask (the calling thread never is).
+ *
  * Results never depend on the thread count: threads decide who computes a tile, never how.
  */
 #ifndef HPK_THREADS_H

@@ -22,6 +22,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,9 +109,46 @@ static void *host_ctx;
 static size_t host_slots;
 static atomic_size_t user_threads;
 
+static int pin_workers;
+
+void hpk_parallel_set_pinning(int on) { pin_workers = on; }
+
+/* Binds the calling worker to the slot-th CPU of the process's affinity mask after `first`
+ * (best effort: a failure leaves it unpinned). */
+static void pin_to_cpu(size_t slot, int first)
+{
+#if defined(__linux__)
+    cpu_set_t mask, one;
+    if (sched_getaffinity(0, sizeof mask, &mask) != 0)
+        return;
+    const int n = CPU_COUNT(&mask);
+    if (n <= 0)
+        return;
+    int index = 0, start = 0;
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &mask)) {
+            if (c == first)
+                start = index;
+            index++;
+        }
+    const int want = (int)((size_t)start + slot) % n;
+    for (int c = 0, i = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &mask) && i++ == want) {
+            CPU_ZERO(&one);
+            CPU_SET(c, &one);
+            pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+            return;
+        }
+#else
+    (void)slot;
+    (void)first;
+#endif
+}
+
 struct worker_arg {
     struct pool *p;
     size_t slot;
+    int pin_after; /* -1: no pinning, else the creator's CPU */
     unsigned long long seen; /* the generation before the worker existed */
 };
 
@@ -129,6 +167,8 @@ static void *worker_main(void *arg)
     struct worker_arg wa = *(struct worker_arg *)arg;
     struct pool *p = wa.p;
     free(arg);
+    if (wa.pin_after >= 0)
+        pin_to_cpu(wa.slot, wa.pin_after);
     in_task = 1;
     /* Not the current state: the job that made us may be published before we run. */
     unsigned long long seen = wa.seen;
@@ -225,6 +265,11 @@ static size_t pool_grow(struct pool *p, size_t want)
         wa->p = p;
         wa->slot = p->nworkers + 1;
         wa->seen = atomic_load_explicit(&p->state, memory_order_relaxed) >> 16;
+#if defined(__linux__)
+        wa->pin_after = pin_workers ? sched_getcpu() : -1;
+#else
+        wa->pin_after = -1;
+#endif
         pthread_t t;
         pthread_attr_t attr;
         pthread_attr_init(&attr);

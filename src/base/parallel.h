@@ -31,6 +31,14 @@ void hpk_parallel_for(size_t n_tasks, size_t threads, hpk_task_fn fn, void *ctx)
 /* The thread count set by hpk_set_num_threads(), or 0 for "the configured default". */
 size_t hpk_parallel_user_threads(void);
 
+/*
+ * Pinning of the pool's workers (HPK_PIN=1, set by the dispatcher before the first parallel
+ * call): worker slot s is bound to the s-th CPU of the process's affinity mask, counting from
+ * the one after the CPU the creating thread runs on. The calling thread is never pinned: it is
+ * the host's.
+ */
+void hpk_parallel_set_pinning(int on);
+
 /* Tests: how many threads ran tasks of the last parallel_for of the calling thread. */
 size_t hpk_parallel_last_width(void);
 

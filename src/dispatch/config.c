@@ -323,6 +323,12 @@ void hpk_config_build_tables(const struct hpk_machine *m, const char *(*env)(con
     out->status = HPK_OK;
     const char *verbose = env("HPK_VERBOSE");
     out->verbose = verbose != NULL && verbose[0] != '\0' && strcmp(verbose, "0") != 0;
+    const char *pin = env("HPK_PIN");
+    if (pin != NULL && *pin != '\0') {
+        if (strcmp(pin, "0") != 0 && strcmp(pin, "1") != 0)
+            add_error(out, HPK_ERR_INVALID_ARG, "HPK_PIN='%.40s': expected 0 or 1", pin);
+        out->pin = strcmp(pin, "1") == 0;
+    }
 
     const struct hpk_kernel_table *table = choose_table(m, env("HPK_ISA"), tables, ntables, out);
     size_t mc = 0, kc = 0, nc = 0;
@@ -439,6 +445,7 @@ static void config_init(void)
         hpk_log_error("%s", config.error);
     if (config.verbose)
         log_decisions(m, &config);
+    hpk_parallel_set_pinning(config.pin);
 }
 
 const struct hpk_config *hpk_config_get(void)

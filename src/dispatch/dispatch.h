@@ -71,6 +71,7 @@ struct hpk_config {
     struct hpk_blocking blocking[HPK_GEMM_RECORDS];
     size_t threads;                           /* default thread count per call */
     enum hpk_source threads_source;           /* HPK_SRC_ENV: HPK_NUM_THREADS, else derived */
+    int pin;                                  /* HPK_PIN=1: pin the pool's workers */
     int verbose;                              /* HPK_VERBOSE */
     char error[256];                          /* the message printed for a bad override */
 };
