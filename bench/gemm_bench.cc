@@ -7,6 +7,7 @@
 //   gemm_sq/sqN/LIB        square sweep, warm           gemm_dl/SHAPE/LIB   DL shapes, warm
 //   gemm_small/sN/LIB      one small GEMM, warm          gemm_batch/bNxC/LIB C small GEMMs, warm
 //   gemv/SHAPE/LIB         matrix-vector, cold           gemm_epi/SHAPE/LIB  GEMM + epilogue, warm
+//   gemm_epi_act/SHAPE/hpk_ACT   hpk: bare, then bias + residual + each activation, warm
 //   gemm_dl_cold/SHAPE/LIB (--full only) DL shapes, cold
 //
 // Every GEMM is column-major, NN, alpha = 1, beta = 0 (as BASELINES.md measured). Warm: the same
@@ -17,6 +18,8 @@
 // Own flags (before Google Benchmark's): --full (square sizes to 4096, cold DL shapes),
 // --threads=N: threads for hpk (hpk_set_num_threads) and for every peer.
 #include <benchmark/benchmark.h>
+
+#include "hpk/hpk.h"
 
 #include <algorithm>
 #include <chrono>
@@ -112,7 +115,10 @@ struct GemmCase {
     long batch = 1; // independent GEMMs per iteration (distinct operands)
     Data data = Data::Warm;
     Epi epi = Epi::Bare;
+    int act = HPK_ACT_GELU; // the activation of a fused epilogue
 };
+
+const char *act_name(int act);
 
 double arithmetic_intensity(const Shape &s)
 {
@@ -137,7 +143,7 @@ void bm_gemm(benchmark::State &st, GemmLib *lib, GemmCase gc)
     Buf a = alloc_floats(na * batch, 1), b = alloc_floats(nb * batch, 2),
         c = alloc_floats(nc * batch, 3), bias = alloc_floats(size_t(s.n), 4),
         r = alloc_floats(nc, 5);
-    hpkb::Epilogue epi{bias.get(), r.get(), s.m};
+    hpkb::Epilogue epi{bias.get(), r.get(), s.m, gc.act};
 
     std::string why;
     std::unique_ptr<GemmPlan> plan = lib->plan(call, gc.epi == Epi::Fused ? &epi : nullptr, &why);
@@ -198,10 +204,18 @@ void bm_gemm(benchmark::State &st, GemmLib *lib, GemmCase gc)
     st.counters["cold"] = gc.data == Data::Cold ? 1 : 0;
     if (timed > 0 && g_peak1 > 0)
         st.counters["pct_peak"] = 100.0 * flops * double(st.iterations()) / timed * 1e-9 / g_peak1;
-    const char *epi_word = gc.epi == Epi::Fused      ? " | fused bias+residual+gelu"
-                           : gc.epi == Epi::Separate ? " | gemm + separate C pass (libm erff)"
-                                                     : "";
+    const std::string epi_word =
+        gc.epi == Epi::Fused      ? std::string(" | fused bias+residual+") + act_name(gc.act)
+        : gc.epi == Epi::Separate ? std::string(" | gemm + separate C pass (libm erff)")
+                                  : std::string();
     st.SetLabel(lib->describe(call) + epi_word + (gc.data == Data::Cold ? " | cold" : " | warm"));
+}
+
+const char *act_name(int act)
+{
+    static const char *const names[] = {"none", "relu", "relu6", "clamp", "leaky_relu", "sigmoid",
+                                        "tanh", "gelu", "gelu_tanh", "silu", "hardswish"};
+    return act >= 0 && act <= HPK_ACT_HARDSWISH ? names[act] : "?";
 }
 
 void add_gemm(const std::string &family, const GemmCase &gc, bool small_family)
@@ -351,6 +365,23 @@ void register_suite(bool full)
                                              GemmCase{s, 1, Data::Warm, Epi::Separate})
                     ->UseRealTime()
                     ->Unit(benchmark::kMicrosecond);
+    }
+    // The cost of each activation in the epilogue, hpk's dispatched table only: bare GEMM, then
+    // bias + residual + each activation (issue 7: fused <= 5 % over bare).
+    const Shape conv2{"r50_conv2_3x3_im2col", 3136, 64, 576};
+    for (const auto &lib : hpkb::libs()) {
+        if (lib->id() != "hpk")
+            continue;
+        benchmark::RegisterBenchmark(("gemm_epi_act/" + conv2.name + "/hpk").c_str(), bm_gemm,
+                                     lib.get(), GemmCase{conv2, 1, Data::Warm, Epi::Bare})
+            ->UseRealTime()
+            ->Unit(benchmark::kMicrosecond);
+        for (int act = HPK_ACT_NONE; act <= HPK_ACT_HARDSWISH; act++)
+            benchmark::RegisterBenchmark(
+                ("gemm_epi_act/" + conv2.name + "/hpk_" + act_name(act)).c_str(), bm_gemm,
+                lib.get(), GemmCase{conv2, 1, Data::Warm, Epi::Fused, act})
+                ->UseRealTime()
+                ->Unit(benchmark::kMicrosecond);
     }
 }
 

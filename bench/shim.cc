@@ -79,7 +79,7 @@ class HpkPlan final : public GemmPlan
             epi_.bias = e->bias_per_col;
             epi_.residual = e->residual;
             epi_.ldr = static_cast<size_t>(e->ldr);
-            epi_.act = HPK_ACT_GELU;
+            epi_.act = static_cast<hpk_activation>(e->act);
             use_epi_ = true;
         }
     }

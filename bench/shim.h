@@ -32,6 +32,7 @@ struct Epilogue {
     const float *bias_per_col = nullptr; // n floats
     const float *residual = nullptr;     // m x n, column-major, leading dimension ldr
     long ldr = 0;
+    int act = 7;                         // hpk_activation (7 = HPK_ACT_GELU, the default)
 };
 
 // A call specialised once for a shape; run() may be called many times with new pointers.
