@@ -16,11 +16,22 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static void *cached[MAX_CACHED]; /* headers */
 static size_t ncached;
 
+/* fork(): the lock is taken around it, so a child never inherits it held by a thread that does
+ * not exist there (the child's first GEMM would wait forever). */
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static void lock_for_fork(void) { pthread_mutex_lock(&lock); }
+static void unlock_after_fork(void) { pthread_mutex_unlock(&lock); }
+static void register_atfork(void)
+{
+    pthread_atfork(lock_for_fork, unlock_after_fork, unlock_after_fork);
+}
+
 static size_t capacity(void *header) { return *(size_t *)header; }
 
 void *hpk_workspace_acquire(size_t bytes)
 {
     size_t best = MAX_CACHED;
+    pthread_once(&atfork_once, register_atfork);
     pthread_mutex_lock(&lock);
     for (size_t i = 0; i < ncached; i++)
         if (capacity(cached[i]) >= bytes &&
