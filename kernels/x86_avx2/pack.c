@@ -55,18 +55,28 @@ static void pack_b_panel_scalar(size_t kb, size_t cols, const float *b, ptrdiff_
  */
 static void pack_b_rows(size_t kb, size_t n, const float *b, ptrdiff_t rs, float *dst)
 {
+    /* Blocks of ROWS k rows: each panel then receives ROWS full lines in a row (one write
+     * burst), while the source is still read along its rows. */
+    enum { ROWS = 8 };
     const size_t full = n / NR, cols = n % NR;
     const __m256i m0 = hpk_mask_n__avx2(cols, 0), m1 = hpk_mask_n__avx2(cols, 1);
-    for (size_t p = 0; p < kb; p++) {
-        const float *x = b + (ptrdiff_t)p * rs;
-        float *d = dst + p * NR;
-        for (size_t s = 0; s < full; s++, x += NR, d += NR * kb) {
-            _mm256_storeu_ps(d, _mm256_loadu_ps(x));
-            _mm256_storeu_ps(d + 8, _mm256_loadu_ps(x + 8));
+    for (size_t p0 = 0; p0 < kb; p0 += ROWS) {
+        const size_t rows = kb - p0 < ROWS ? kb - p0 : ROWS;
+        for (size_t s = 0; s < full; s++) {
+            const float *x = b + (ptrdiff_t)p0 * rs + (ptrdiff_t)(s * NR);
+            float *d = dst + s * NR * kb + p0 * NR;
+            for (size_t q = 0; q < rows; q++, x += rs, d += NR) {
+                _mm256_storeu_ps(d, _mm256_loadu_ps(x));
+                _mm256_storeu_ps(d + 8, _mm256_loadu_ps(x + 8));
+            }
         }
         if (cols != 0) {
-            _mm256_storeu_ps(d, _mm256_maskload_ps(x, m0));
-            _mm256_storeu_ps(d + 8, _mm256_maskload_ps(x + 8, m1));
+            const float *x = b + (ptrdiff_t)p0 * rs + (ptrdiff_t)(full * NR);
+            float *d = dst + full * NR * kb + p0 * NR;
+            for (size_t q = 0; q < rows; q++, x += rs, d += NR) {
+                _mm256_storeu_ps(d, _mm256_maskload_ps(x, m0));
+                _mm256_storeu_ps(d + 8, _mm256_maskload_ps(x + 8, m1));
+            }
         }
     }
 }
