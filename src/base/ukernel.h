@@ -129,6 +129,66 @@ enum hpk_gemm_record_id {
 };
 
 /*
+ * Depthwise convolution microkernel (groups == channels, one filter tap set per channel):
+ * `width` output pixels of one output row, every channel, the epilogue fused. For o < width,
+ * c < channels:
+ *   t = sum_{q < taps} input[o * taps + q][c] * weights[q * channels + c]
+ *   if (bias) t += bias[c];  if (residual) t += residual[o * ldr + c];  t = act(t)
+ *   output[o * out_stride + c] = t
+ * input holds width * taps pointers, each to `channels` contiguous floats (an input pixel, or a
+ * row of zeros for padding); weights are [taps][channels]. The epilogue is read from ctx as for a
+ * GEMM tile whose rows are pixels and whose columns are channels: bias_axis is NONE or COL
+ * (bias[c]), residual[o * ldr + c], act, act_lo, act_hi, act_slope; alpha, beta and flags are
+ * ignored. Writes exactly width pixels of `channels` floats; never reads past channels.
+ */
+typedef void (*hpk_dwconv_ukernel_fn)(size_t channels, size_t width, size_t taps,
+                                      const float *const *input, const float *weights,
+                                      float *output, ptrdiff_t out_stride,
+                                      const struct hpk_gemm_tile_ctx *ctx);
+
+/*
+ * Winograd F(m x m, 3 x 3), alpha = m + 2, for NHWC tensors, vectorised across channels.
+ * Input transform: one tile of alpha x alpha input pixels to alpha^2 rows of channels:
+ *   V[xi][c] = (B^T d_c B)[xi / alpha][xi % alpha], d_c[r][s] = input[r * alpha + s][c],
+ *   stored at out[xi * out_stride + c]
+ * input holds alpha^2 pointers (row-major by tile row, column), each to `channels` contiguous
+ * floats (a row of zeros for padding).
+ */
+typedef void (*hpk_winograd_input_fn)(size_t channels, const float *const *input, float *out,
+                                      ptrdiff_t out_stride);
+
+/*
+ * Output transform: alpha^2 rows of M (the batched GEMM's results for one tile) to m x m output
+ * pixels, the epilogue fused. For pixel (r, s), c < channels:
+ *   t = (A^T M_c A)[r][s],  M_c[u][v] = in[(u * alpha + v) * in_stride + c]
+ *   if (bias) t += bias[c];  if (residual[r * m + s]) t += residual[r * m + s][c];  t = act(t)
+ *   output[r * m + s][c] = t, skipped where output[r * m + s] is NULL (pixels past the edge)
+ * output and residual hold m^2 pointers; residual may be NULL (no residual). The epilogue is
+ * read from ctx as for the depthwise kernel (bias_axis NONE or COL, act and its parameters).
+ */
+typedef void (*hpk_winograd_output_fn)(size_t channels, const float *in, ptrdiff_t in_stride,
+                                       float *const *output, const float *const *residual,
+                                       const struct hpk_gemm_tile_ctx *ctx);
+
+/*
+ * Filter transform (run once at operator creation): for each output channel k < kout and input
+ * channel c < cin, U_kc = G g_kc G^T with g_kc[r][s] = filter[((k * 3 + r) * 3 + s) * cin + c]
+ * (OHWI), stored as alpha^2 matrices u[xi][c][k] at u[(xi * cin + c) * kout + k].
+ */
+typedef void (*hpk_winograd_filter_fn)(size_t kout, size_t cin, const float *filter, float *u);
+
+/* One Winograd variant of a table. */
+struct hpk_winograd_record {
+    const char *name;  /* e.g. "hpk_winograd_f4x3__avx2" */
+    unsigned m;        /* output tile m x m; alpha = m + 2 */
+    hpk_winograd_filter_fn filter;
+    hpk_winograd_input_fn input;
+    hpk_winograd_output_fn output;
+};
+
+enum hpk_winograd_id { HPK_WINOGRAD_F2X3 = 0, HPK_WINOGRAD_F4X3, HPK_WINOGRAD_VARIANTS };
+
+/*
  * The accuracy a table's epilogue promises for one activation, against the function computed in
  * double: |f~(x) - f(x)| <= abs + rel * |f(x)|. The tests hold each table to its promise.
  */
@@ -140,6 +200,9 @@ struct hpk_act_accuracy {
 struct hpk_kernel_table {
     const char *isa; /* "generic", "avx2", "avx512", "neon" */
     struct hpk_gemm_record sgemm[HPK_GEMM_RECORDS];
+    hpk_dwconv_ukernel_fn dwconv; /* NULL: this table has none (the generic one is used) */
+    const char *dwconv_name;
+    struct hpk_winograd_record winograd[HPK_WINOGRAD_VARIANTS]; /* input NULL: none */
     struct hpk_act_accuracy act_accuracy[HPK_TILE_ACT_COUNT];
 };
 
