@@ -614,6 +614,92 @@ static void test_public_gemm(void **state)
     assert_memory_equal(c1, c2, sizeof c1);
 }
 
+/* ---- the driver's operator paths: A through an indirection list, B packed ahead ----------- */
+
+struct indirect_a {
+    const float *const *rows; /* m * ks segment pointers */
+    size_t ks;
+};
+
+static void indirect_rows(const void *ctx, size_t i0, size_t rows, const float **out)
+{
+    const struct indirect_a *ia = ctx;
+    memcpy(out, ia->rows + i0 * ia->ks, rows * ia->ks * sizeof *out);
+}
+
+/*
+ * C = A B (+ epilogue) where row i of A is ks segments of kc floats scattered through a pool
+ * (some pointing at a shared row of zeros, as convolution padding does) and B is packed once
+ * for the main record with hpk_gemm_pack_b_full: the paths the convolution operator and packed
+ * weights take. Checked against the double reference on the gathered A.
+ */
+static void test_gemm_indirect_prepacked(void **state)
+{
+    const struct hpk_kernel_table *t = table_or_skip(state);
+    struct hpk_blocking bl[3][2];
+    const size_t nbl = test_blockings(t, bl);
+    const struct hpk_gemm_record *r = &t->sgemm[HPK_GEMM_MAIN];
+    uint64_t seed = 2024;
+    static const size_t kcs[] = {1, 3, 8, 17};
+    for (size_t v = 0; v < nbl; v++)
+        for (int rep = 0; rep < (quick ? 6 : 20); rep++) {
+            const size_t m = pick(&seed, sizes, 14), n = pick(&seed, sizes, 14);
+            const size_t kc = pick(&seed, kcs, 4), ks = 1 + (size_t)ref_rand(&seed, 0, 5);
+            const size_t k = ks * kc, ldc = n + 2;
+            float *pool = alloc_floats(m * k + 1), *a = alloc_floats(m * k);
+            float *b = alloc_floats(k * n), *c = alloc_floats(m * ldc), *c0 = alloc_floats(m * ldc);
+            float *bias = alloc_floats(n), *zero = alloc_floats(kc);
+            const float **rows = malloc(m * ks * sizeof *rows);
+            double *ref = malloc(m * n * sizeof(double)), *bound = malloc(m * n * sizeof(double));
+            float *bp = alloc_floats(hpk_gemm_packed_b_size(r, k, n));
+            assert_true(rows && ref && bound);
+            memset(zero, 0, kc * sizeof(float));
+            fill_random(&seed, pool, m * k + 1, -1, 1);
+            fill_random(&seed, b, k * n, -1, 1);
+            fill_random(&seed, bias, n, -1, 1);
+            /* Segment (i, s) lives at pool slot (i * ks + s) * 7919 mod (m * ks), or is zero. */
+            for (size_t i = 0; i < m; i++)
+                for (size_t s = 0; s < ks; s++) {
+                    const size_t slot = ((i * ks + s) * 7919) % (m * ks);
+                    const int pad = ref_rand(&seed, 0, 1) < 0.2f;
+                    rows[i * ks + s] = pad ? zero : pool + slot * kc;
+                    memcpy(a + i * k + s * kc, rows[i * ks + s], kc * sizeof(float));
+                }
+            for (size_t i = 0; i < m * ldc; i++)
+                c[i] = (i % ldc) < n ? NAN : ref_sentinel();
+            memcpy(c0, c, m * ldc * sizeof(float));
+            hpk_gemm_pack_b_full(r, bl[v][HPK_GEMM_MAIN].kc, k, n, b, (ptrdiff_t)n, 1, bp);
+            const hpk_activation act = (hpk_activation)(rep % (HPK_ACT_HARDSWISH + 1));
+            hpk_epilogue e = {.bias_axis = HPK_BIAS_PER_COL, .bias = bias, .act = act,
+                              .act_lo = -0.5f, .act_hi = 0.5f, .act_slope = 0.1f};
+            struct ref_gemm g = {.layout = HPK_ROW_MAJOR, .ta = HPK_NO_TRANS,
+                                 .tb = HPK_NO_TRANS, .m = m, .n = n, .k = k, .alpha = 1.0f,
+                                 .beta = 0.0f, .a = a, .lda = k, .b = b, .ldb = n, .c0 = c0,
+                                 .ldc = ldc, .epi = &e};
+            ref_sgemm(&g, ref, bound);
+            struct hpk_gemm_problem p;
+            hpk_sgemm_to_kernel_space(HPK_ROW_MAJOR, HPK_NO_TRANS, HPK_NO_TRANS, m, n, k, 1.0f,
+                                      NULL, k, NULL, n, 0.0f, c, ldc, &e, &p);
+            struct indirect_a ia = {.rows = rows, .ks = ks};
+            p.a_rows = indirect_rows;
+            p.a_rows_ctx = &ia;
+            p.a_ks = ks;
+            p.a_kc = kc;
+            p.b_packed = bp;
+            p.b_packed_record = HPK_GEMM_MAIN;
+            assert_int_equal(hpk_gemm_run(t, bl[v], &p), HPK_OK);
+            char label[128];
+            snprintf(label, sizeof label, "%s indirect+prepacked m=%zu n=%zu ks=%zu kc=%zu act=%d",
+                     t->isa, m, n, ks, kc, (int)act);
+            assert_int_equal(ref_check(label, &g, c, ref, bound), 0);
+            for (size_t i = 0; i < m; i++)
+                for (size_t j = n; j < ldc; j++)
+                    assert_true(ref_is_sentinel(c[i * ldc + j]));
+            free(pool), free(a), free(b), free(c), free(c0), free(bias), free(zero);
+            free(rows), free(ref), free(bound), free(bp);
+        }
+}
+
 /* Allocation failure is a status, and C is untouched. */
 static void test_gemm_nomem(void **state)
 {
@@ -641,7 +727,7 @@ int main(void)
 
     const struct hpk_kernel_table *const *tables;
     const size_t ntables = hpk_tables_compiled(&tables);
-    enum { PER_TABLE = 7 };
+    enum { PER_TABLE = 8 };
     struct CMUnitTest *tests = calloc(ntables * PER_TABLE + 2, sizeof *tests);
     char(*names)[64] = calloc(ntables * PER_TABLE, sizeof *names);
     if (!tests || !names)
@@ -657,7 +743,8 @@ int main(void)
                             {"kernel_activation_values", test_kernel_activation_values},
                             {"gemm_grid", test_gemm_grid},
                             {"gemm_blas_corners", test_gemm_blas_corners},
-                            {"gemm_epilogue", test_gemm_epilogue}};
+                            {"gemm_epilogue", test_gemm_epilogue},
+                            {"gemm_indirect_prepacked", test_gemm_indirect_prepacked}};
         for (size_t j = 0; j < PER_TABLE; j++, n++) {
             snprintf(names[n], sizeof names[n], "%s/%s", tables[i]->isa, per[j].name);
             tests[n] = (struct CMUnitTest){.name = names[n], .test_func = per[j].fn,

@@ -164,7 +164,15 @@ static void ic_task(void *ctx, size_t task, size_t slot)
     ptrdiff_t lda_k;
     size_t astep;
 
-    if (r->flags & HPK_GEMM_A_IN_PLACE) {
+    if (p->a_rows != NULL) {
+        const float **rows = s->rows[slot];
+        p->a_rows(p->a_rows_ctx, ic, mb, rows);
+        struct hpk_a_source src = {.rows = rows, .ks = p->a_ks, .kc = p->a_kc, .cs = 1};
+        r->pack_a(mb, s->pc, s->kb, &src, 0, s->abuf[slot]);
+        apanel = s->abuf[slot];
+        lda_k = 0;
+        astep = r->mr * s->kb;
+    } else if (r->flags & HPK_GEMM_A_IN_PLACE) {
         apanel = p->a + (ptrdiff_t)ic * p->a_rs + (ptrdiff_t)s->pc;
         lda_k = p->a_rs;
         astep = (size_t)p->a_rs * r->mr;
@@ -198,6 +206,10 @@ enum hpk_gemm_record_id hpk_gemm_choose_record(const struct hpk_kernel_table *ta
     /* The small-M record, when it reads A in place, also serves products whose columns fit one
      * of its panels: each element of A is then used by a single tile, and packing A~ would
      * cost as much as the product. */
+    if (p->b_packed != NULL)
+        return p->b_packed_record;
+    if (p->a_rows != NULL)
+        return HPK_GEMM_MAIN;
     const struct hpk_gemm_record *s = &table->sgemm[HPK_GEMM_SMALL_M];
     const int in_place = (s->flags & HPK_GEMM_A_IN_PLACE) != 0;
     if (s->ukernel != NULL && (!in_place || p->a_cs == 1) &&
@@ -229,11 +241,14 @@ hpk_status hpk_gemm_run(const struct hpk_kernel_table *table,
     const size_t threads = big ? hpk_threads() : 1;
     const size_t slots = hpk_parallel_slots(threads);
     const size_t kc = hpk_min_size(bl->kc, p->k);
-    const size_t nc = hpk_min_size(hpk_max_size(bl->nc, 1), p->n);
+    const size_t ks = p->a_rows != NULL ? p->a_ks : 1;
+    /* With B~ packed ahead, each jc block must start at a panel boundary. */
+    const size_t nc_bl = p->b_packed != NULL ? hpk_max_size(bl->nc / r->nr, 1) * r->nr : bl->nc;
+    const size_t nc = hpk_min_size(hpk_max_size(nc_bl, 1), p->n);
     size_t mc = hpk_min_size(hpk_max_size(bl->mc, 1), p->m);
     /* B is read where it lies when it is already row-contiguous and each element would be
      * used by a single row panel: packing it would cost as much as the product. */
-    const int b_in_place = p->b_cs == 1 && p->m <= r->mr;
+    const int b_in_place = p->b_packed == NULL && p->b_cs == 1 && p->m <= r->mr;
     const int a_packed = !(r->flags & HPK_GEMM_A_IN_PLACE);
     size_t b_elems = 0, a_elems = 0, bytes = 0, t;
     void *mem;
@@ -260,14 +275,16 @@ hpk_status hpk_gemm_run(const struct hpk_kernel_table *table,
 
     /* Workspace, allocated before C is touched: B~ (KC x NC rounded to NR), one A~ (MC rounded
      * to MR x KC) and one row-pointer list per slot. */
-    if (!b_in_place && (hpk_round_up_overflow(nc, r->nr, &t) || hpk_mul_overflow(t, kc, &b_elems)))
+    assert(p->a_rows == NULL || !(r->flags & HPK_GEMM_A_IN_PLACE));
+    if (!b_in_place && p->b_packed == NULL && (hpk_round_up_overflow(nc, r->nr, &t) || hpk_mul_overflow(t, kc, &b_elems)))
         return HPK_ERR_OVERFLOW;
     if (a_packed &&
         (hpk_round_up_overflow(mc, r->mr, &t) || hpk_mul_overflow(t, kc, &a_elems)))
         return HPK_ERR_OVERFLOW;
     size_t a_bytes = 0, ptr_bytes = 0;
     if (hpk_round_up_overflow(a_elems * sizeof(float), HPK_ALIGNMENT, &a_bytes) ||
-        hpk_round_up_overflow(mc * sizeof(float *), HPK_ALIGNMENT, &ptr_bytes) ||
+        hpk_mul_overflow(mc, ks * sizeof(float *), &t) ||
+        hpk_round_up_overflow(t, HPK_ALIGNMENT, &ptr_bytes) ||
         hpk_mul_overflow(b_elems, sizeof(float), &bytes) ||
         hpk_round_up_overflow(bytes, HPK_ALIGNMENT, &bytes) ||
         hpk_mul_overflow(a_bytes + ptr_bytes, slots, &t) || hpk_add_overflow(bytes, t, &bytes) ||
@@ -297,7 +314,14 @@ hpk_status hpk_gemm_run(const struct hpk_kernel_table *table,
             s.flags = (pc == 0 ? HPK_TILE_FIRST_K : 0u) |
                       (pc + s.kb == p->k ? HPK_TILE_LAST_K : 0u);
             s.bsrc = p->b + (ptrdiff_t)pc * p->b_rs + (ptrdiff_t)jc * p->b_cs;
-            if (b_in_place) {
+            if (p->b_packed != NULL) {
+                /* The panels of columns [jc, jc + nb) of the k block: jc is a multiple of NC,
+                 * itself a multiple of NR, or 0. */
+                s.bpanel = p->b_packed + pc * hpk_div_round_up(p->n, r->nr) * r->nr +
+                           jc * s.kb;
+                s.ldb_panel = r->nr;
+                s.bpanel_step = r->nr * s.kb;
+            } else if (b_in_place) {
                 s.bpanel = s.bsrc;
                 s.ldb_panel = p->b_rs;
                 s.bpanel_step = r->nr;
@@ -312,4 +336,22 @@ hpk_status hpk_gemm_run(const struct hpk_kernel_table *table,
     }
     hpk_workspace_release(mem);
     return HPK_OK;
+}
+
+size_t hpk_gemm_packed_b_size(const struct hpk_gemm_record *r, size_t k, size_t n)
+{
+    size_t t;
+    if (hpk_round_up_overflow(n, r->nr, &t) || hpk_mul_overflow(t, k, &t))
+        return 0;
+    return t;
+}
+
+void hpk_gemm_pack_b_full(const struct hpk_gemm_record *r, size_t kc, size_t k, size_t n,
+                          const float *b, ptrdiff_t rs, ptrdiff_t cs, float *dst)
+{
+    const size_t n_pad = hpk_div_round_up(n, r->nr) * r->nr;
+    for (size_t pc = 0; pc < k; pc += kc) {
+        const size_t kb = hpk_min_size(kc, k - pc);
+        r->pack_b(kb, n, b + (ptrdiff_t)pc * rs, rs, cs, dst + pc * n_pad);
+    }
 }

@@ -29,7 +29,29 @@ struct hpk_gemm_problem {
     ptrdiff_t ldr;
     int act; /* enum hpk_tile_act */
     float act_lo, act_hi, act_slope;
+    /*
+     * Optional: A through an indirection list instead of (a, a_rs, a_cs). a_rows(a_rows_ctx,
+     * i0, rows, out) writes the rows * a_ks segment pointers of rows [i0, i0 + rows) to out
+     * (row-major by row, segment; see struct hpk_a_source: each segment has a_kc elements of
+     * unit stride, k = a_ks * a_kc). Forces the main record, which packs A~.
+     */
+    void (*a_rows)(const void *a_rows_ctx, size_t i0, size_t rows, const float **out);
+    const void *a_rows_ctx;
+    size_t a_ks, a_kc;
+    /* Optional: B already packed by hpk_gemm_pack_b_full for b_packed_record (b is unused). */
+    const float *b_packed;
+    enum hpk_gemm_record_id b_packed_record;
 };
+
+/*
+ * A whole k x n operand B[p][j] = b[p * rs + j * cs] packed for one record and KC: for each
+ * block of kc rows (the last one shorter), ceil(n / NR) B~ panels of kb x NR, the block of rows
+ * [pc, pc + kb) at dst + pc * round_up(n, NR). hpk_gemm_packed_b_size returns the floats needed
+ * (0 on overflow). A problem with b_packed set must use the same record and kc = blocking's KC.
+ */
+size_t hpk_gemm_packed_b_size(const struct hpk_gemm_record *r, size_t k, size_t n);
+void hpk_gemm_pack_b_full(const struct hpk_gemm_record *r, size_t kc, size_t k, size_t n,
+                          const float *b, ptrdiff_t rs, ptrdiff_t cs, float *dst);
 
 /*
  * Validates a public hpk_sgemm_ex call (epilogue may be NULL); returns the first failing
