@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The convolution algorithms, over the kernels of the operator's table:
+ *
+ *   gemm     1x1 stride 1: the NHWC input is the GEMM's A where it lies (pixels are rows, the
+ *            pixel stride the row stride); the filter was packed at creation.
+ *   im2col   any shape: A through an indirection list, one segment of cg channels per filter
+ *            tap, the tap's input pixel or the zero row for padding; the GEMM driver packs A~
+ *            from it block by block, so the im2col matrix never exists.
+ *   winograd 3x3 stride 1: per block of tiles, the input transform into V[xi][tile][c], alpha^2
+ *            GEMMs M[xi] = V[xi] U[xi] on the main microkernel (U packed at creation), the
+ *            output transform with bias, residual and activation fused.
+ *   depthwise per output row: an indirection list of taps per pixel, the direct kernel.
+ *
+ * Every workspace is acquired before the first write to the output, so HPK_ERR_NOMEM leaves it
+ * untouched. Threads split pixels, tile blocks or rows; the order of the additions into an
+ * output element depends on the shape, the operator and the machine only.
+ */
+#include "config.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include "src/base/alloc.h"
+#include "src/base/checked.h"
+#include "src/base/parallel.h"
+#include "src/base/workspace.h"
+#include "src/conv/conv.h"
+#include "src/gemm/gemm.h"
+
+/* Below this many multiply-adds a run stays on the calling thread. */
+#define PARALLEL_MIN_MACS ((size_t)96 * 96 * 96)
+
+static size_t threads_for(size_t macs)
+{
+    return macs >= PARALLEL_MIN_MACS ? hpk_threads() : 1;
+}
+
+/* The epilogue of a tile whose columns are output channels [c0, ...). */
+static void epilogue_ctx(const struct hpk_conv2d *op, size_t c0, struct hpk_gemm_tile_ctx *t)
+{
+    memset(t, 0, sizeof *t);
+    t->alpha = 1.0f;
+    t->flags = HPK_TILE_FIRST_K | HPK_TILE_LAST_K;
+    t->bias_axis = op->bias != NULL ? HPK_TILE_BIAS_COL : HPK_TILE_BIAS_NONE;
+    t->bias = op->bias != NULL ? op->bias + c0 : NULL;
+    t->act = (int)op->d.act;
+    t->act_lo = op->d.act_lo;
+    t->act_hi = op->d.act_hi;
+    t->act_slope = op->d.act_slope;
+}
+
+/* Pointer to input pixel (n, iy, ix), or the zero row when (iy, ix) lies in the padding. */
+static inline const float *input_pixel(const struct hpk_conv_args *a, size_t n, ptrdiff_t iy,
+                                       ptrdiff_t ix, size_t c0)
+{
+    if (iy < 0 || ix < 0 || (size_t)iy >= a->s.in_h || (size_t)ix >= a->s.in_w)
+        return a->op->zero;
+    return a->input + ((n * a->s.in_h + (size_t)iy) * a->s.in_w + (size_t)ix) * a->in_stride + c0;
+}
+
+/* ---- gemm and im2col --------------------------------------------------------------------- */
+
+struct im2col_ctx {
+    const struct hpk_conv_args *a;
+    size_t c0; /* the group's first input channel */
+};
+
+/* The indirection list of output pixels [i0, i0 + rows): taps segments each. */
+static void im2col_rows(const void *ctx, size_t i0, size_t rows, const float **out)
+{
+    const struct im2col_ctx *ic = ctx;
+    const struct hpk_conv_args *a = ic->a;
+    const hpk_conv2d_desc *d = &a->op->d;
+    const size_t plane = a->s.out_h * a->s.out_w;
+    for (size_t i = i0; i < i0 + rows; i++) {
+        const size_t n = i / plane, y = (i % plane) / a->s.out_w, x = i % a->s.out_w;
+        const ptrdiff_t iy0 = (ptrdiff_t)(y * d->stride_h) - (ptrdiff_t)d->pad_top;
+        const ptrdiff_t ix0 = (ptrdiff_t)(x * d->stride_w) - (ptrdiff_t)d->pad_left;
+        for (size_t r = 0; r < d->kernel_h; r++)
+            for (size_t s = 0; s < d->kernel_w; s++)
+                *out++ = input_pixel(a, n, iy0 + (ptrdiff_t)(r * d->dilation_h),
+                                     ix0 + (ptrdiff_t)(s * d->dilation_w), ic->c0);
+    }
+}
+
+hpk_status hpk_conv_run_gemm(const struct hpk_conv_args *a, int im2col)
+{
+    const struct hpk_conv2d *op = a->op;
+    const size_t pixels = a->s.batch * a->s.out_h * a->s.out_w;
+    for (size_t g = 0; g < op->d.groups; g++) {
+        struct hpk_gemm_problem p;
+        memset(&p, 0, sizeof p);
+        p.m = pixels;
+        p.n = op->kg;
+        p.k = op->kdim;
+        p.alpha = 1.0f;
+        /* residual == output: C is read once, on the first k-block, before any store. */
+        p.beta = a->residual_is_output ? 1.0f : 0.0f;
+        p.c = a->output + g * op->kg;
+        p.ldc = (ptrdiff_t)a->out_stride;
+        if (op->bias != NULL) {
+            p.bias_axis = HPK_TILE_BIAS_COL;
+            p.bias = op->bias + g * op->kg;
+        }
+        if (a->residual != NULL && !a->residual_is_output) {
+            p.residual = a->residual + g * op->kg;
+            p.ldr = (ptrdiff_t)a->res_stride;
+        }
+        p.act = (int)op->d.act;
+        p.act_lo = op->d.act_lo;
+        p.act_hi = op->d.act_hi;
+        p.act_slope = op->d.act_slope;
+        struct im2col_ctx ic = {.a = a, .c0 = g * op->cg};
+        if (im2col) {
+            p.a_rows = im2col_rows;
+            p.a_rows_ctx = &ic;
+            p.a_ks = op->taps;
+            p.a_kc = op->cg;
+        } else {
+            p.a = a->input + g * op->cg;
+            p.a_rs = (ptrdiff_t)a->in_stride;
+            p.a_cs = 1;
+        }
+        p.b_packed = op->gemm_b + g * op->gemm_b_group;
+        p.b_packed_record = HPK_GEMM_MAIN;
+        /* The driver allocates before writing; a later group finds the first one's workspace
+         * in the cache (same size), so a failure can only come from the first group. */
+        hpk_status st = hpk_gemm_run(op->table, op->blocking, &p);
+        if (st != HPK_OK)
+            return st;
+    }
+    return HPK_OK;
+}
+
+/* ---- Winograd ---------------------------------------------------------------------------- */
+
+struct wino_state {
+    const struct hpk_conv_args *a;
+    const struct hpk_winograd_record *w;
+    const float *u; /* U[xi] packed, u_xi floats apart */
+    size_t alpha, tiles_h, tiles_w, tiles, tb, kc, mtiles;
+    char *ws;
+    size_t slot_bytes;
+    size_t v_floats, m_floats, abuf_floats; /* per slot */
+};
+
+/* Tile t of the batch: image n, tile row ty, tile column tx. */
+static void wino_tile(const struct wino_state *s, size_t t, size_t *n, size_t *ty, size_t *tx)
+{
+    const size_t per_image = s->tiles_h * s->tiles_w;
+    *n = t / per_image;
+    *ty = (t % per_image) / s->tiles_w;
+    *tx = t % s->tiles_w;
+}
+
+/* One block of tiles: input transform, the alpha^2 products, output transform. */
+static void wino_task(void *ctx, size_t task, size_t slot)
+{
+    const struct wino_state *s = ctx;
+    const struct hpk_conv_args *a = s->a;
+    const struct hpk_conv2d *op = a->op;
+    const struct hpk_gemm_record *r = &op->table->sgemm[HPK_GEMM_MAIN];
+    const size_t m = s->w->m, alpha = s->alpha, a2 = alpha * alpha;
+    const size_t cg = op->cg, kg = op->kg;
+    const size_t t0 = task * s->tb, nt = hpk_min_size(s->tb, s->tiles - t0);
+    char *base = s->ws + slot * s->slot_bytes;
+    float *v = (float *)base;                  /* V[xi][t][c]: a2 x tb x cg */
+    float *mm = v + s->v_floats;               /* M[xi][t][k]: a2 x tb x kg */
+    float *abuf = mm + s->m_floats;            /* A~ of one k-block */
+    const float **ptrs = (const float **)(abuf + s->abuf_floats); /* max(a2, tb) pointers */
+    float **outp = (float **)(ptrs + hpk_max_size(a2, s->tb));    /* m^2 */
+    const float **resp = (const float **)(outp + m * m);          /* m^2 */
+
+    for (size_t t = 0; t < nt; t++) {
+        size_t n, ty, tx;
+        wino_tile(s, t0 + t, &n, &ty, &tx);
+        const ptrdiff_t iy0 = (ptrdiff_t)(ty * m) - (ptrdiff_t)op->d.pad_top;
+        const ptrdiff_t ix0 = (ptrdiff_t)(tx * m) - (ptrdiff_t)op->d.pad_left;
+        for (size_t i = 0; i < alpha; i++)
+            for (size_t j = 0; j < alpha; j++)
+                ptrs[i * alpha + j] =
+                    input_pixel(a, n, iy0 + (ptrdiff_t)i, ix0 + (ptrdiff_t)j, 0);
+        s->w->input(cg, ptrs, v + t * cg, (ptrdiff_t)(s->tb * cg));
+    }
+
+    /* M[xi] = V[xi] U[xi]: nt x kg x cg, k-blocked like the GEMM driver (same KC, so the
+     * order of additions is the driver's). */
+    struct hpk_gemm_tile_ctx tc;
+    memset(&tc, 0, sizeof tc);
+    tc.alpha = 1.0f;
+    const size_t n_pad = hpk_div_round_up(kg, r->nr) * r->nr;
+    for (size_t xi = 0; xi < a2; xi++) {
+        const float *vx = v + xi * s->tb * cg;
+        float *mx = mm + xi * s->tb * kg;
+        const float *ux = s->u + xi * op->wino_u_xi;
+        for (size_t t = 0; t < nt; t++)
+            ptrs[t] = vx + t * cg;
+        for (size_t pc = 0; pc < cg; pc += s->kc) {
+            const size_t kb = hpk_min_size(s->kc, cg - pc);
+            struct hpk_a_source src = {.rows = ptrs, .ks = 1, .kc = cg, .cs = 1};
+            r->pack_a(nt, pc, kb, &src, 0, abuf);
+            tc.flags = (pc == 0 ? HPK_TILE_FIRST_K : 0u) | (pc + kb == cg ? HPK_TILE_LAST_K : 0u);
+            for (size_t jr = 0; jr < kg; jr += r->nr) {
+                const float *bp = ux + pc * n_pad + jr * kb;
+                for (size_t ir = 0; ir < nt; ir += r->mr)
+                    r->ukernel(hpk_min_size(r->mr, nt - ir), hpk_min_size(r->nr, kg - jr), kb,
+                               abuf + (ir / r->mr) * r->mr * kb, 0, bp, (ptrdiff_t)r->nr,
+                               mx + ir * kg + jr, (ptrdiff_t)kg, &tc);
+            }
+        }
+    }
+
+    struct hpk_gemm_tile_ctx ec;
+    epilogue_ctx(op, 0, &ec);
+    const float *res = a->residual_is_output ? a->output : a->residual;
+    const size_t res_stride = a->residual_is_output ? a->out_stride : a->res_stride;
+    for (size_t t = 0; t < nt; t++) {
+        size_t n, ty, tx;
+        wino_tile(s, t0 + t, &n, &ty, &tx);
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < m; j++) {
+                const size_t oy = ty * m + i, ox = tx * m + j;
+                const int inside = oy < a->s.out_h && ox < a->s.out_w;
+                const size_t px = (n * a->s.out_h + oy) * a->s.out_w + ox;
+                outp[i * m + j] = inside ? a->output + px * a->out_stride : NULL;
+                resp[i * m + j] = inside && res != NULL ? res + px * res_stride : NULL;
+            }
+        s->w->output(kg, mm + t * kg, (ptrdiff_t)(s->tb * kg), outp, res != NULL ? resp : NULL,
+                     &ec);
+    }
+}
+
+/*
+ * Tiles per block: V and M of a block (alpha^2 (cg + kg) floats per tile) take about half of
+ * L2, so the products read them from there; at least one MR panel, at most 16.
+ */
+static size_t wino_block(const struct hpk_conv2d *op, size_t alpha)
+{
+    const struct hpk_machine *mach = hpk_machine_get();
+    const size_t l2 = mach->cache[1].size ? mach->cache[1].size : (size_t)256 << 10;
+    const size_t mr = op->table->sgemm[HPK_GEMM_MAIN].mr;
+    const size_t per_tile = alpha * alpha * (op->cg + op->kg) * sizeof(float);
+    size_t tb = (l2 / 2) / per_tile / mr * mr;
+    return hpk_min_size(hpk_max_size(tb, mr), 16 * mr);
+}
+
+hpk_status hpk_conv_run_winograd(const struct hpk_conv_args *a, enum hpk_winograd_id v)
+{
+    const struct hpk_conv2d *op = a->op;
+    const struct hpk_gemm_record *r = &op->table->sgemm[HPK_GEMM_MAIN];
+    struct wino_state s = {.a = a, .w = op->wino[v], .u = op->wino_u[v]};
+    assert(s.w != NULL && s.u != NULL);
+    const size_t m = s.w->m;
+    s.alpha = m + 2;
+    s.tiles_h = hpk_div_round_up(a->s.out_h, m);
+    s.tiles_w = hpk_div_round_up(a->s.out_w, m);
+    const size_t a2 = s.alpha * s.alpha;
+    size_t t, macs;
+    if (hpk_mul_overflow(a->s.batch, s.tiles_h * s.tiles_w, &s.tiles) ||
+        hpk_mul_overflow(s.tiles, a2 * op->cg, &macs) || hpk_mul_overflow(macs, op->kg, &macs))
+        return HPK_ERR_OVERFLOW;
+    s.tb = hpk_min_size(wino_block(op, s.alpha), s.tiles);
+    s.kc = hpk_min_size(op->blocking[HPK_GEMM_MAIN].kc, op->cg);
+    s.v_floats = a2 * s.tb * op->cg;
+    s.m_floats = a2 * s.tb * op->kg;
+    s.abuf_floats = hpk_div_round_up(s.tb, r->mr) * r->mr * s.kc;
+    const size_t ptrs = hpk_max_size(a2, s.tb) + 2 * m * m;
+    if (hpk_add_overflow(s.v_floats + s.m_floats, s.abuf_floats, &t) ||
+        hpk_mul_overflow(t, sizeof(float), &t) ||
+        hpk_add_overflow(t, ptrs * sizeof(void *), &t) ||
+        hpk_round_up_overflow(t, HPK_ALIGNMENT, &s.slot_bytes))
+        return HPK_ERR_OVERFLOW;
+    const size_t blocks = hpk_div_round_up(s.tiles, s.tb);
+    const size_t threads = threads_for(macs);
+    const size_t slots = hpk_parallel_slots(hpk_min_size(threads, blocks));
+    if (hpk_mul_overflow(s.slot_bytes, slots, &t))
+        return HPK_ERR_OVERFLOW;
+    s.ws = hpk_workspace_acquire(t);
+    if (s.ws == NULL)
+        return HPK_ERR_NOMEM;
+    hpk_parallel_for(blocks, hpk_min_size(threads, blocks), wino_task, &s);
+    hpk_workspace_release(s.ws);
+    return HPK_OK;
+}
+
+/* ---- depthwise --------------------------------------------------------------------------- */
+
+struct dw_state {
+    const struct hpk_conv_args *a;
+    const float ***ptrs; /* per slot: out_w * taps pointers */
+};
+
+/* One output row (image n, row y). */
+static void dw_task(void *ctx, size_t task, size_t slot)
+{
+    const struct dw_state *s = ctx;
+    const struct hpk_conv_args *a = s->a;
+    const struct hpk_conv2d *op = a->op;
+    const hpk_conv2d_desc *d = &op->d;
+    const size_t n = task / a->s.out_h, y = task % a->s.out_h;
+    const float **p = s->ptrs[slot];
+    const ptrdiff_t iy0 = (ptrdiff_t)(y * d->stride_h) - (ptrdiff_t)d->pad_top;
+    for (size_t x = 0; x < a->s.out_w; x++) {
+        const ptrdiff_t ix0 = (ptrdiff_t)(x * d->stride_w) - (ptrdiff_t)d->pad_left;
+        for (size_t r = 0; r < d->kernel_h; r++)
+            for (size_t q = 0; q < d->kernel_w; q++)
+                *p++ = input_pixel(a, n, iy0 + (ptrdiff_t)(r * d->dilation_h),
+                                   ix0 + (ptrdiff_t)(q * d->dilation_w), 0);
+    }
+    const size_t px = (n * a->s.out_h + y) * a->s.out_w;
+    struct hpk_gemm_tile_ctx ec;
+    epilogue_ctx(op, 0, &ec);
+    if (a->residual_is_output) {
+        ec.residual = a->output + px * a->out_stride;
+        ec.ldr = (ptrdiff_t)a->out_stride;
+    } else if (a->residual != NULL) {
+        ec.residual = a->residual + px * a->res_stride;
+        ec.ldr = (ptrdiff_t)a->res_stride;
+    }
+    op->dwconv(d->out_channels, a->s.out_w, op->taps, s->ptrs[slot], op->dw,
+               a->output + px * a->out_stride, (ptrdiff_t)a->out_stride, &ec);
+}
+
+hpk_status hpk_conv_run_depthwise(const struct hpk_conv_args *a)
+{
+    const struct hpk_conv2d *op = a->op;
+    const size_t rows = a->s.batch * a->s.out_h;
+    size_t per_slot, macs, t;
+    if (hpk_mul_overflow(a->s.out_w, op->taps, &per_slot) ||
+        hpk_mul_overflow(per_slot, sizeof(float *), &per_slot) ||
+        hpk_round_up_overflow(per_slot, HPK_ALIGNMENT, &per_slot) ||
+        hpk_mul_overflow(rows * a->s.out_w, op->taps * op->d.out_channels, &macs))
+        return HPK_ERR_OVERFLOW;
+    const size_t threads = hpk_min_size(threads_for(macs), rows);
+    const size_t slots = hpk_parallel_slots(threads);
+    if (hpk_mul_overflow(per_slot + sizeof(void *), slots, &t))
+        return HPK_ERR_OVERFLOW;
+    char *ws = hpk_workspace_acquire(t);
+    if (ws == NULL)
+        return HPK_ERR_NOMEM;
+    struct dw_state s = {.a = a, .ptrs = (const float ***)(ws + slots * per_slot)};
+    for (size_t i = 0; i < slots; i++)
+        s.ptrs[i] = (const float **)(ws + i * per_slot);
+    hpk_parallel_for(rows, threads, dw_task, &s);
+    hpk_workspace_release(ws);
+    return HPK_OK;
+}

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The convolution cost model: the estimated time of each applicable algorithm for one input
+ * shape, in cycles of one core, from the machine figures the dispatcher provides (vector width
+ * of the table, the main tile, cache sizes) -- never from the thread count, which must not
+ * change the numbers. The cheapest wins.
+ *
+ *   arithmetic  multiply-adds at the FMA peak (two vector FMAs per cycle) times an efficiency,
+ *               with m and n rounded up to the tile (the waste of edge tiles);
+ *   transforms  Winograd's input and output transforms: their additions per tile and channel
+ *               (counted from the separable 1-D transforms) at one vector add per cycle;
+ *   bytes       what an algorithm moves besides the GEMM's own operands: im2col's gathered
+ *               rows, Winograd's V and M round trips through L2 and its transformed filter,
+ *               streamed from L2, L3 or memory once per block of tiles.
+ *
+ * The efficiencies and bandwidths below are round figures measured on Zen 3 (AVX2) with the
+ * benchmark suite's conv family; they rank algorithms, they do not predict run times.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "src/base/checked.h"
+#include "src/conv/conv.h"
+
+/* Floats per vector of a table (the generic table: what compilers make of it, SSE-wide). */
+static double vector_floats(const struct hpk_kernel_table *t)
+{
+    if (strcmp(t->isa, "avx512") == 0)
+        return 16.0;
+    if (strcmp(t->isa, "avx2") == 0)
+        return 8.0;
+    return 4.0;
+}
+
+#define GEMM_EFFICIENCY 0.85   /* of the FMA peak, on full tiles */
+#define TRANSFORM_EFFICIENCY 0.5 /* vector adds per cycle in the transforms (loads, stores) */
+#define BW_L2 32.0             /* bytes per cycle */
+#define BW_L3 16.0
+#define BW_MEM 6.0
+
+static double round_up(size_t x, size_t m)
+{
+    return (double)hpk_div_round_up(x, m) * (double)m;
+}
+
+/* Cycles of an m x n x k GEMM on the main record, B packed ahead. */
+static double gemm_cycles(const struct hpk_conv2d *op, size_t m, size_t n, size_t k)
+{
+    const struct hpk_gemm_record *r = &op->table->sgemm[HPK_GEMM_MAIN];
+    const double fma_per_cycle = 2.0 * vector_floats(op->table) * GEMM_EFFICIENCY;
+    return round_up(m, r->mr) * round_up(n, r->nr) * (double)k / fma_per_cycle;
+}
+
+static double stream_bw(const struct hpk_machine *mach, double bytes)
+{
+    if (bytes <= (double)mach->cache[1].size)
+        return BW_L2;
+    if (bytes <= (double)mach->cache[2].size / 2)
+        return BW_L3;
+    return BW_MEM;
+}
+
+/* Additions per tile and channel of the input and output transforms (the 1-D transforms'
+ * non-trivial terms, rows then columns): F(2,3) and F(4,3). */
+static const double wino_in_flops[HPK_WINOGRAD_VARIANTS] = {32.0, 216.0};
+static const double wino_out_flops[HPK_WINOGRAD_VARIANTS] = {36.0, 200.0};
+
+hpk_conv_algo hpk_conv_choose(const struct hpk_conv2d *op, const struct hpk_conv_shape *s,
+                              double cost_out[HPK_CONV_DEPTHWISE + 1])
+{
+    const struct hpk_machine *mach = hpk_machine_get();
+    const double vf = vector_floats(op->table);
+    const size_t pixels = s->batch * s->out_h * s->out_w;
+    double cost[HPK_CONV_DEPTHWISE + 1] = {0};
+
+    if (hpk_conv_algo_applies(op, HPK_CONV_GEMM))
+        cost[HPK_CONV_GEMM] = (double)op->d.groups * gemm_cycles(op, pixels, op->kg, op->cg);
+    if (hpk_conv_algo_applies(op, HPK_CONV_IM2COL))
+        /* The gathered rows are read through pointers, a segment per tap: the packing of A~
+         * costs about one L2 pass over them besides the product. */
+        cost[HPK_CONV_IM2COL] =
+            (double)op->d.groups * (gemm_cycles(op, pixels, op->kg, op->kdim) +
+                                    (double)pixels * (double)op->kdim * 4.0 / BW_L2);
+    for (int v = 0; v < HPK_WINOGRAD_VARIANTS; v++) {
+        const hpk_conv_algo algo = v == 0 ? HPK_CONV_WINOGRAD_F2 : HPK_CONV_WINOGRAD_F4;
+        if (!hpk_conv_algo_applies(op, algo))
+            continue;
+        const size_t m = op->wino[v]->m, a2 = (m + 2) * (m + 2);
+        const size_t tiles = s->batch * hpk_div_round_up(s->out_h, m) *
+                             hpk_div_round_up(s->out_w, m);
+        /* Tile blocks of about 8 MR panels: U is streamed once per block. */
+        const size_t mr = op->table->sgemm[HPK_GEMM_MAIN].mr;
+        const double blocks = (double)hpk_div_round_up(tiles, 8 * mr);
+        const double u_bytes = (double)a2 * (double)op->cg * (double)op->kg * 4.0;
+        const double vm_bytes = 2.0 * (double)a2 * (double)tiles *
+                                (double)(op->cg + op->kg) * 4.0;
+        cost[algo] = (double)a2 * gemm_cycles(op, tiles, op->kg, op->cg) +
+                     (double)tiles * ((double)op->cg * wino_in_flops[v] +
+                                      (double)op->kg * wino_out_flops[v]) /
+                         (vf * TRANSFORM_EFFICIENCY) +
+                     vm_bytes / BW_L2 + blocks * u_bytes / stream_bw(mach, u_bytes);
+    }
+    if (hpk_conv_algo_applies(op, HPK_CONV_DEPTHWISE))
+        /* Each output vector: taps FMAs, each with a load of the input and of the weights. */
+        cost[HPK_CONV_DEPTHWISE] = (double)pixels * (double)op->d.out_channels *
+                                   (double)op->taps / (vf * 1.0);
+
+    hpk_conv_algo best = HPK_CONV_IM2COL;
+    double best_cost = -1.0;
+    for (int a = HPK_CONV_GEMM; a <= HPK_CONV_DEPTHWISE; a++)
+        if (cost[a] > 0.0 && (best_cost < 0.0 || cost[a] < best_cost)) {
+            best = (hpk_conv_algo)a;
+            best_cost = cost[a];
+        }
+    if (cost_out != NULL)
+        memcpy(cost_out, cost, sizeof cost);
+    return best;
+}

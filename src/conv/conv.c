@@ -1,0 +1,431 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The convolution operator: creation (validation, the filter packed for every algorithm the
+ * operator may run), validation of a run, the choice of algorithm, destruction.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "src/base/alloc.h"
+#include "src/base/checked.h"
+#include "src/base/log.h"
+#include "src/conv/conv.h"
+#include "src/gemm/gemm.h"
+
+#define FAIL(status, ...)                                                                       \
+    do {                                                                                        \
+        hpk_log_verbose(__VA_ARGS__);                                                           \
+        return status;                                                                          \
+    } while (0)
+
+const char *hpk_conv_algo_name(hpk_conv_algo algo)
+{
+    switch (algo) {
+    case HPK_CONV_AUTO: return "auto";
+    case HPK_CONV_GEMM: return "gemm-1x1";
+    case HPK_CONV_IM2COL: return "im2col";
+    case HPK_CONV_WINOGRAD_F2: return "winograd-f2x3";
+    case HPK_CONV_WINOGRAD_F4: return "winograd-f4x3";
+    case HPK_CONV_DEPTHWISE: return "depthwise";
+    }
+    return "?";
+}
+
+/* The Winograd record of a variant: the table's, else the generic table's, else NULL. */
+static const struct hpk_winograd_record *wino_record(const struct hpk_kernel_table *t,
+                                                     enum hpk_winograd_id v)
+{
+    if (t->winograd[v].input != NULL)
+        return &t->winograd[v];
+    if (hpk_kernels_generic.winograd[v].input != NULL)
+        return &hpk_kernels_generic.winograd[v];
+    return NULL;
+}
+
+/* Whether an algorithm applies to a (normalised) description with a table. */
+static int applies(const hpk_conv2d_desc *d, const struct hpk_kernel_table *t, hpk_conv_algo a)
+{
+    switch (a) {
+    case HPK_CONV_GEMM:
+        return d->kernel_h == 1 && d->kernel_w == 1 && d->stride_h == 1 && d->stride_w == 1 &&
+               d->pad_top == 0 && d->pad_left == 0 && d->pad_bottom == 0 && d->pad_right == 0;
+    case HPK_CONV_IM2COL:
+        return 1;
+    case HPK_CONV_WINOGRAD_F2:
+    case HPK_CONV_WINOGRAD_F4:
+        return d->kernel_h == 3 && d->kernel_w == 3 && d->stride_h == 1 && d->stride_w == 1 &&
+               d->dilation_h == 1 && d->dilation_w == 1 && d->groups == 1 &&
+               wino_record(t, a == HPK_CONV_WINOGRAD_F2 ? HPK_WINOGRAD_F2X3
+                                                        : HPK_WINOGRAD_F4X3) != NULL;
+    case HPK_CONV_DEPTHWISE:
+        return d->groups == d->in_channels && d->groups == d->out_channels &&
+               (t->dwconv != NULL || hpk_kernels_generic.dwconv != NULL);
+    case HPK_CONV_AUTO:
+        break;
+    }
+    return 0;
+}
+
+int hpk_conv_algo_applies(const struct hpk_conv2d *op, hpk_conv_algo algo)
+{
+    switch (algo) {
+    case HPK_CONV_GEMM:
+    case HPK_CONV_IM2COL:
+        return op->gemm_b != NULL && applies(&op->d, op->table, algo);
+    case HPK_CONV_WINOGRAD_F2:
+        return op->wino_u[HPK_WINOGRAD_F2X3] != NULL;
+    case HPK_CONV_WINOGRAD_F4:
+        return op->wino_u[HPK_WINOGRAD_F4X3] != NULL;
+    case HPK_CONV_DEPTHWISE:
+        return op->dw != NULL;
+    case HPK_CONV_AUTO:
+        break;
+    }
+    return 0;
+}
+
+static hpk_status validate_desc(const hpk_conv2d_desc *in, hpk_conv2d_desc *d)
+{
+    *d = *in;
+    d->stride_h = d->stride_h ? d->stride_h : 1;
+    d->stride_w = d->stride_w ? d->stride_w : 1;
+    d->dilation_h = d->dilation_h ? d->dilation_h : 1;
+    d->dilation_w = d->dilation_w ? d->dilation_w : 1;
+    d->groups = d->groups ? d->groups : 1;
+    if (d->kernel_h == 0 || d->kernel_w == 0)
+        FAIL(HPK_ERR_INVALID_ARG, "conv2d: kernel %zux%zu is empty", d->kernel_h, d->kernel_w);
+    if (d->in_channels == 0 || d->out_channels == 0)
+        FAIL(HPK_ERR_INVALID_ARG, "conv2d: %zu input / %zu output channels", d->in_channels,
+             d->out_channels);
+    if (d->in_channels % d->groups != 0 || d->out_channels % d->groups != 0)
+        FAIL(HPK_ERR_INVALID_ARG, "conv2d: %zu groups do not divide %zu input and %zu output "
+             "channels", d->groups, d->in_channels, d->out_channels);
+    if ((unsigned)d->act > (unsigned)HPK_ACT_HARDSWISH)
+        FAIL(HPK_ERR_INVALID_ARG, "conv2d: unknown activation %d", (int)d->act);
+    if (d->act == HPK_ACT_CLAMP && !(d->act_lo <= d->act_hi))
+        FAIL(HPK_ERR_INVALID_ARG, "conv2d: clamp bounds [%g, %g]", (double)d->act_lo,
+             (double)d->act_hi);
+    if (d->act == HPK_ACT_LEAKY_RELU && !isfinite(d->act_slope))
+        FAIL(HPK_ERR_INVALID_ARG, "conv2d: leaky relu slope %g is not finite",
+             (double)d->act_slope);
+    if ((unsigned)d->algo > (unsigned)HPK_CONV_DEPTHWISE)
+        FAIL(HPK_ERR_INVALID_ARG, "conv2d: unknown algorithm %d", (int)d->algo);
+    if (d->act == HPK_ACT_RELU6) {
+        d->act_lo = 0.0f;
+        d->act_hi = 6.0f;
+    }
+    /* Every extent a run computes from these must fit: the dilated kernel, the padded size. */
+    size_t t;
+    if (hpk_mul_overflow(d->kernel_h, d->dilation_h, &t) ||
+        hpk_mul_overflow(d->kernel_w, d->dilation_w, &t) ||
+        hpk_add_overflow(d->pad_top, d->pad_bottom, &t) ||
+        hpk_add_overflow(d->pad_left, d->pad_right, &t) || d->pad_top > PTRDIFF_MAX / 2 ||
+        d->pad_left > PTRDIFF_MAX / 2 || d->pad_bottom > PTRDIFF_MAX / 2 ||
+        d->pad_right > PTRDIFF_MAX / 2 || d->kernel_h * d->dilation_h > PTRDIFF_MAX / 2 ||
+        d->kernel_w * d->dilation_w > PTRDIFF_MAX / 2)
+        FAIL(HPK_ERR_OVERFLOW, "conv2d: kernel, dilation or padding too large");
+    return HPK_OK;
+}
+
+/* Bump allocation of the operator's block: offsets rounded to HPK_ALIGNMENT. */
+static int reserve(size_t *total, size_t floats, size_t *offset_out)
+{
+    size_t bytes;
+    if (hpk_mul_overflow(floats, sizeof(float), &bytes) ||
+        hpk_round_up_overflow(bytes, HPK_ALIGNMENT, &bytes))
+        return 1;
+    *offset_out = *total;
+    return hpk_add_overflow(*total, bytes, total);
+}
+
+hpk_status hpk_conv2d_create_with(const struct hpk_kernel_table *table,
+                                  const struct hpk_blocking blocking[HPK_GEMM_RECORDS],
+                                  const hpk_conv2d_desc *desc, const float *filter,
+                                  const float *bias, hpk_conv2d **op_out)
+{
+    if (op_out == NULL)
+        FAIL(HPK_ERR_INVALID_ARG, "conv2d_create: op_out is NULL");
+    *op_out = NULL;
+    if (desc == NULL || filter == NULL)
+        FAIL(HPK_ERR_INVALID_ARG, "conv2d_create: %s is NULL", desc == NULL ? "desc" : "filter");
+    hpk_conv2d_desc d;
+    hpk_status st = validate_desc(desc, &d);
+    if (st != HPK_OK)
+        return st;
+
+    const size_t cg = d.in_channels / d.groups, kg = d.out_channels / d.groups;
+    size_t taps, kdim, filter_elems;
+    if (hpk_mul_overflow(d.kernel_h, d.kernel_w, &taps) || hpk_mul_overflow(taps, cg, &kdim) ||
+        hpk_mul_overflow(kdim, d.out_channels, &filter_elems))
+        FAIL(HPK_ERR_OVERFLOW, "conv2d_create: the filter's size overflows");
+
+    /* What to prepare: the forced algorithm, or every one that applies (the choice is made
+     * per input shape). im2col applies to everything, so a shape no special algorithm serves
+     * well always has it. */
+    int want[HPK_CONV_DEPTHWISE + 1] = {0};
+    if (d.algo != HPK_CONV_AUTO) {
+        if (!applies(&d, table, d.algo))
+            FAIL(HPK_ERR_UNSUPPORTED, "conv2d_create: algorithm %s does not apply here",
+                 hpk_conv_algo_name(d.algo));
+        want[d.algo] = 1;
+    } else {
+        for (int a = HPK_CONV_GEMM; a <= HPK_CONV_DEPTHWISE; a++)
+            want[a] = applies(&d, table, (hpk_conv_algo)a);
+    }
+    const int want_gemm = want[HPK_CONV_GEMM] || want[HPK_CONV_IM2COL];
+    const struct hpk_gemm_record *main = &table->sgemm[HPK_GEMM_MAIN];
+
+    size_t total = 0, off_bias = 0, off_zero = 0, off_gemm = 0, off_dw = 0, t;
+    size_t off_u[HPK_WINOGRAD_VARIANTS] = {0}, gemm_group = 0, u_xi = 0;
+    int overflow = reserve(&total, d.out_channels, &off_bias) ||
+                   reserve(&total, hpk_max_size(d.in_channels, d.out_channels), &off_zero);
+    if (want_gemm) {
+        gemm_group = hpk_gemm_packed_b_size(main, kdim, kg);
+        overflow = overflow || gemm_group == 0 || hpk_mul_overflow(gemm_group, d.groups, &t) ||
+                   reserve(&total, t, &off_gemm);
+    }
+    for (int v = 0; v < HPK_WINOGRAD_VARIANTS; v++) {
+        if (!want[HPK_CONV_WINOGRAD_F2 + v])
+            continue;
+        const size_t alpha = wino_record(table, (enum hpk_winograd_id)v)->m + 2;
+        u_xi = hpk_gemm_packed_b_size(main, cg, kg);
+        overflow = overflow || u_xi == 0 || hpk_mul_overflow(u_xi, alpha * alpha, &t) ||
+                   reserve(&total, t, &off_u[v]);
+    }
+    if (want[HPK_CONV_DEPTHWISE])
+        overflow = overflow || reserve(&total, filter_elems, &off_dw);
+    if (overflow)
+        FAIL(HPK_ERR_OVERFLOW, "conv2d_create: the packed filter's size overflows");
+
+    /* The largest Winograd filter transform's scratch: alpha^2 * cg * kg floats. */
+    float *scratch = NULL;
+    size_t scratch_floats = 0;
+    for (int v = 0; v < HPK_WINOGRAD_VARIANTS; v++)
+        if (want[HPK_CONV_WINOGRAD_F2 + v]) {
+            const size_t alpha = wino_record(table, (enum hpk_winograd_id)v)->m + 2;
+            if (hpk_mul_overflow(cg * alpha * alpha, kg, &t))
+                FAIL(HPK_ERR_OVERFLOW, "conv2d_create: the Winograd filter overflows");
+            scratch_floats = hpk_max_size(scratch_floats, t);
+        }
+
+    if (hpk_mul_overflow(scratch_floats, sizeof(float), &t))
+        FAIL(HPK_ERR_OVERFLOW, "conv2d_create: the Winograd filter overflows");
+    hpk_conv2d *op = hpk_aligned_alloc(sizeof *op);
+    char *mem = hpk_aligned_alloc(total);
+    if (scratch_floats != 0)
+        scratch = hpk_aligned_alloc(t);
+    if (op == NULL || mem == NULL || (scratch_floats != 0 && scratch == NULL)) {
+        hpk_free(op);
+        hpk_free(mem);
+        hpk_free(scratch);
+        FAIL(HPK_ERR_NOMEM, "conv2d_create: out of memory (%zu bytes)", total);
+    }
+    memset(op, 0, sizeof *op);
+    op->d = d;
+    op->table = table;
+    memcpy(op->blocking, blocking, sizeof op->blocking);
+    op->cg = cg;
+    op->kg = kg;
+    op->taps = taps;
+    op->kdim = kdim;
+    op->mem = mem;
+    if (bias != NULL) {
+        op->bias = (float *)(mem + off_bias);
+        memcpy(op->bias, bias, d.out_channels * sizeof(float));
+    }
+    op->zero = (float *)(mem + off_zero);
+    memset(op->zero, 0, hpk_max_size(d.in_channels, d.out_channels) * sizeof(float));
+
+    if (want_gemm) {
+        /* Group g's GEMM: B[p][j] = filter[(g * kg + j) * kdim + p], p = (r * kw + s) * cg + c. */
+        op->gemm_b = (float *)(mem + off_gemm);
+        op->gemm_b_group = gemm_group;
+        for (size_t g = 0; g < d.groups; g++)
+            hpk_gemm_pack_b_full(main, blocking[HPK_GEMM_MAIN].kc, kdim, kg,
+                                 filter + g * kg * kdim, 1, (ptrdiff_t)kdim,
+                                 op->gemm_b + g * gemm_group);
+    }
+    op->wino_u_xi = u_xi;
+    for (int v = 0; v < HPK_WINOGRAD_VARIANTS; v++) {
+        if (!want[HPK_CONV_WINOGRAD_F2 + v])
+            continue;
+        const struct hpk_winograd_record *w = wino_record(table, (enum hpk_winograd_id)v);
+        const size_t alpha = w->m + 2;
+        op->wino[v] = w;
+        op->wino_u[v] = (float *)(mem + off_u[v]);
+        w->filter(kg, cg, filter, scratch); /* u[xi][c][k] */
+        for (size_t xi = 0; xi < alpha * alpha; xi++)
+            hpk_gemm_pack_b_full(main, blocking[HPK_GEMM_MAIN].kc, cg, kg,
+                                 scratch + xi * cg * kg, (ptrdiff_t)kg, 1,
+                                 op->wino_u[v] + xi * u_xi);
+    }
+    hpk_free(scratch);
+    if (want[HPK_CONV_DEPTHWISE]) {
+        /* OHWI with one input channel per group: filter[c][r][s]; stored [r * kw + s][c]. */
+        op->dw = (float *)(mem + off_dw);
+        for (size_t c = 0; c < d.out_channels; c++)
+            for (size_t q = 0; q < taps; q++)
+                op->dw[q * d.out_channels + c] = filter[c * taps + q];
+        op->dwconv = table->dwconv != NULL ? table->dwconv : hpk_kernels_generic.dwconv;
+    }
+    *op_out = op;
+    return HPK_OK;
+}
+
+hpk_status hpk_conv2d_create(const hpk_conv2d_desc *desc, const float *filter,
+                             const float *bias, hpk_conv2d **op_out)
+{
+    if (op_out == NULL || desc == NULL || filter == NULL) {
+        if (op_out != NULL)
+            *op_out = NULL;
+        FAIL(HPK_ERR_INVALID_ARG, "conv2d_create: %s is NULL",
+             op_out == NULL ? "op_out" : desc == NULL ? "desc" : "filter");
+    }
+    /* A bad override fails every call until it is fixed. */
+    const struct hpk_config *cfg = hpk_config_get();
+    if (cfg->status != HPK_OK) {
+        *op_out = NULL;
+        return (hpk_status)cfg->status;
+    }
+    return hpk_conv2d_create_with(cfg->table, cfg->blocking, desc, filter, bias, op_out);
+}
+
+void hpk_conv2d_destroy(hpk_conv2d *op)
+{
+    if (op == NULL)
+        return;
+    hpk_free(op->mem);
+    hpk_free(op);
+}
+
+/* Output size of one dimension; 0 when the input is too small (or empty). */
+static size_t out_dim(size_t in, size_t pad0, size_t pad1, size_t kernel, size_t dilation,
+                      size_t stride)
+{
+    const size_t padded = in + pad0 + pad1; /* pads are < PTRDIFF_MAX / 2 each */
+    const size_t span = dilation * (kernel - 1) + 1;
+    if (in == 0 || padded < in || padded < span)
+        return 0;
+    return (padded - span) / stride + 1;
+}
+
+static hpk_status output_size(const hpk_conv2d *op, size_t in_h, size_t in_w, size_t *oh,
+                              size_t *ow)
+{
+    const hpk_conv2d_desc *d = &op->d;
+    *oh = out_dim(in_h, d->pad_top, d->pad_bottom, d->kernel_h, d->dilation_h, d->stride_h);
+    *ow = out_dim(in_w, d->pad_left, d->pad_right, d->kernel_w, d->dilation_w, d->stride_w);
+    if (*oh == 0 || *ow == 0)
+        FAIL(HPK_ERR_INVALID_ARG, "conv2d: input %zux%zu gives an empty output", in_h, in_w);
+    return HPK_OK;
+}
+
+hpk_status hpk_conv2d_output_size(const hpk_conv2d *op, size_t in_h, size_t in_w,
+                                  size_t *out_h_out, size_t *out_w_out)
+{
+    if (op == NULL || out_h_out == NULL || out_w_out == NULL)
+        FAIL(HPK_ERR_INVALID_ARG, "conv2d_output_size: a NULL argument");
+    return output_size(op, in_h, in_w, out_h_out, out_w_out);
+}
+
+hpk_status hpk_conv2d_algorithm(const hpk_conv2d *op, size_t in_h, size_t in_w,
+                                hpk_conv_algo *algo_out)
+{
+    if (op == NULL || algo_out == NULL)
+        FAIL(HPK_ERR_INVALID_ARG, "conv2d_algorithm: a NULL argument");
+    struct hpk_conv_shape s = {.batch = 1, .in_h = in_h, .in_w = in_w};
+    hpk_status st = output_size(op, in_h, in_w, &s.out_h, &s.out_w);
+    if (st != HPK_OK)
+        return st;
+    *algo_out = op->d.algo != HPK_CONV_AUTO ? op->d.algo : hpk_conv_choose(op, &s, NULL);
+    return HPK_OK;
+}
+
+/* Byte extent of a tensor of `pixels` pixels of `channels` floats, `stride` apart. */
+static int tensor_bytes(size_t pixels, size_t channels, size_t stride, size_t *bytes)
+{
+    size_t e;
+    if (hpk_mul_overflow(pixels - 1, stride, &e) || hpk_add_overflow(e, channels, &e) ||
+        e > (size_t)PTRDIFF_MAX / sizeof(float))
+        return 1;
+    *bytes = e * sizeof(float);
+    return 0;
+}
+
+static int overlap(const void *x, size_t xb, const void *y, size_t yb)
+{
+    const uintptr_t x0 = (uintptr_t)x, y0 = (uintptr_t)y;
+    return x0 < y0 + yb && y0 < x0 + xb;
+}
+
+hpk_status hpk_conv2d_run(const hpk_conv2d *op, size_t batch, size_t in_h, size_t in_w,
+                          const float *input, size_t in_stride, float *output,
+                          size_t out_stride, const float *residual, size_t residual_stride)
+{
+    if (op == NULL || input == NULL || output == NULL)
+        FAIL(HPK_ERR_INVALID_ARG, "conv2d_run: %s is NULL",
+             op == NULL ? "op" : input == NULL ? "input" : "output");
+    const hpk_conv2d_desc *d = &op->d;
+    struct hpk_conv_args a = {.op = op, .input = input, .in_stride = in_stride,
+                              .output = output, .out_stride = out_stride,
+                              .residual = residual, .res_stride = residual_stride};
+    a.s.batch = batch;
+    a.s.in_h = in_h;
+    a.s.in_w = in_w;
+    if (batch == 0 || in_h == 0 || in_w == 0)
+        FAIL(HPK_ERR_INVALID_ARG, "conv2d_run: empty input %zux%zux%zu", batch, in_h, in_w);
+    hpk_status st = output_size(op, in_h, in_w, &a.s.out_h, &a.s.out_w);
+    if (st != HPK_OK)
+        return st;
+    if (in_stride < d->in_channels || out_stride < d->out_channels ||
+        (residual != NULL && residual_stride < d->out_channels))
+        FAIL(HPK_ERR_INVALID_ARG, "conv2d_run: pixel stride %zu smaller than %zu channels",
+             in_stride < d->in_channels ? in_stride
+             : out_stride < d->out_channels ? out_stride : residual_stride,
+             in_stride < d->in_channels ? d->in_channels : d->out_channels);
+    size_t in_px, out_px, in_b, out_b, res_b = 0;
+    if (hpk_mul_overflow(batch, in_h, &in_px) || hpk_mul_overflow(in_px, in_w, &in_px) ||
+        hpk_mul_overflow(batch, a.s.out_h, &out_px) ||
+        hpk_mul_overflow(out_px, a.s.out_w, &out_px) ||
+        tensor_bytes(in_px, d->in_channels, in_stride, &in_b) ||
+        tensor_bytes(out_px, d->out_channels, out_stride, &out_b) ||
+        (residual != NULL && tensor_bytes(out_px, d->out_channels, residual_stride, &res_b)))
+        FAIL(HPK_ERR_OVERFLOW, "conv2d_run: a tensor's extent overflows");
+    if (overlap(output, out_b, input, in_b))
+        FAIL(HPK_ERR_INVALID_ARG, "conv2d_run: output overlaps input");
+    if (residual == output && residual_stride == out_stride) {
+        a.residual_is_output = 1;
+    } else if (residual != NULL && overlap(output, out_b, residual, res_b)) {
+        FAIL(HPK_ERR_INVALID_ARG, "conv2d_run: output overlaps residual (only residual == "
+             "output with the same stride is allowed)");
+    }
+    const struct hpk_config *cfg = hpk_config_get();
+    if (cfg->status != HPK_OK)
+        return (hpk_status)cfg->status;
+
+    hpk_conv_algo algo = d->algo;
+    if (algo == HPK_CONV_AUTO) {
+        double cost[HPK_CONV_DEPTHWISE + 1];
+        algo = hpk_conv_choose(op, &a.s, cost);
+        if (hpk_verbose())
+            hpk_log_verbose("conv2d %zux%zu/%zu %zu->%zu g%zu on %zux%zux%zu: %s (model cycles:"
+                            " gemm %.3g, im2col %.3g, f2 %.3g, f4 %.3g, depthwise %.3g)",
+                            d->kernel_h, d->kernel_w, d->stride_h, d->in_channels,
+                            d->out_channels, d->groups, batch, in_h, in_w,
+                            hpk_conv_algo_name(algo), cost[HPK_CONV_GEMM],
+                            cost[HPK_CONV_IM2COL], cost[HPK_CONV_WINOGRAD_F2],
+                            cost[HPK_CONV_WINOGRAD_F4], cost[HPK_CONV_DEPTHWISE]);
+    }
+    switch (algo) {
+    case HPK_CONV_GEMM: return hpk_conv_run_gemm(&a, 0);
+    case HPK_CONV_IM2COL: return hpk_conv_run_gemm(&a, 1);
+    case HPK_CONV_WINOGRAD_F2: return hpk_conv_run_winograd(&a, HPK_WINOGRAD_F2X3);
+    case HPK_CONV_WINOGRAD_F4: return hpk_conv_run_winograd(&a, HPK_WINOGRAD_F4X3);
+    case HPK_CONV_DEPTHWISE: return hpk_conv_run_depthwise(&a);
+    case HPK_CONV_AUTO: break;
+    }
+    return HPK_ERR_INTERNAL;
+}

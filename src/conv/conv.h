@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The convolution operator's internals: the operator, its algorithms, the cost model. */
+#ifndef HPK_CONV_CONV_H
+#define HPK_CONV_CONV_H
+
+#include <stddef.h>
+
+#include "hpk/conv.h"
+#include "src/base/ukernel.h"
+#include "src/dispatch/dispatch.h"
+
+/*
+ * An operator: the normalised description (strides, dilations and groups >= 1), the table and
+ * blocking it was packed for, and the filter in each form an algorithm it may run needs. All of
+ * it is written by create only: runs read it from any number of threads.
+ */
+struct hpk_conv2d {
+    hpk_conv2d_desc d;
+    const struct hpk_kernel_table *table;
+    struct hpk_blocking blocking[HPK_GEMM_RECORDS];
+    size_t cg, kg;  /* input and output channels per group */
+    size_t taps;    /* kernel_h * kernel_w */
+    size_t kdim;    /* taps * cg: the GEMM's k */
+    float *bias;    /* out_channels floats, or NULL */
+    float *zero;    /* max(cg, out_channels) zeros: the padding row of the indirection lists */
+    /* im2col and 1x1: per group, the kdim x kg filter packed for the main record. */
+    float *gemm_b;
+    size_t gemm_b_group; /* floats from one group's packing to the next */
+    /* Winograd, per variant: per xi, the cg x kg matrix U[xi] packed for the main record. */
+    float *wino_u[HPK_WINOGRAD_VARIANTS];
+    size_t wino_u_xi; /* floats from one xi's packing to the next (same for both variants) */
+    const struct hpk_winograd_record *wino[HPK_WINOGRAD_VARIANTS]; /* NULL: not available */
+    /* depthwise: weights [taps][channels] */
+    float *dw;
+    hpk_dwconv_ukernel_fn dwconv;
+    void *mem; /* one allocation holding all of the above */
+};
+
+/* One run's shape. */
+struct hpk_conv_shape {
+    size_t batch, in_h, in_w, out_h, out_w;
+};
+
+/* Whether an algorithm applies to the operator (and its filter was packed for it). */
+int hpk_conv_algo_applies(const struct hpk_conv2d *op, hpk_conv_algo algo);
+
+/*
+ * The cost model: the algorithm for a shape, from the applicable ones, and the estimated cost
+ * of each (cycles of one core; 0 where it does not apply) for the verbose log.
+ */
+hpk_conv_algo hpk_conv_choose(const struct hpk_conv2d *op, const struct hpk_conv_shape *s,
+                              double cost_out[HPK_CONV_DEPTHWISE + 1]);
+
+const char *hpk_conv_algo_name(hpk_conv_algo algo);
+
+/* The algorithms: arguments validated, the algorithm applies. */
+struct hpk_conv_args {
+    const struct hpk_conv2d *op;
+    struct hpk_conv_shape s;
+    const float *input;
+    size_t in_stride;
+    float *output;
+    size_t out_stride;
+    const float *residual; /* NULL, or a tensor other than output */
+    size_t res_stride;
+    int residual_is_output; /* residual == output: read each element before it is written */
+};
+hpk_status hpk_conv_run_gemm(const struct hpk_conv_args *a, int im2col);
+hpk_status hpk_conv_run_winograd(const struct hpk_conv_args *a, enum hpk_winograd_id v);
+hpk_status hpk_conv_run_depthwise(const struct hpk_conv_args *a);
+
+/* hpk_conv2d_create with an explicit table and blocking (tests and benchmarks). */
+hpk_status hpk_conv2d_create_with(const struct hpk_kernel_table *table,
+                                  const struct hpk_blocking blocking[HPK_GEMM_RECORDS],
+                                  const hpk_conv2d_desc *desc, const float *filter,
+                                  const float *bias, hpk_conv2d **op_out);
+
+#endif /* HPK_CONV_CONV_H */
