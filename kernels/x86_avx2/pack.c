@@ -116,6 +116,8 @@ void hpk_sgemm_pack_b_16__avx2(size_t kb, size_t n, const float *b, ptrdiff_t rs
 
 #define MR 6
 
+static inline size_t hpk_min_kc(size_t a, size_t b) { return a < b ? a : b; }
+
 /* Row i, columns [k0, k0 + kb) of the indirection source, as (pointer, count) runs. */
 static void pack_a_row_scalar(const struct hpk_a_source *src, size_t row, size_t k0, size_t kb,
                               float *dst_col, size_t stride)
@@ -138,8 +140,11 @@ static void pack_a_row_scalar(const struct hpk_a_source *src, size_t row, size_t
  * zero rows. Each transposed column is stored as a full vector of 8 at its 6-float slot; the 2
  * extra floats are overwritten by the next column's store, and only the panel's very last
  * column is stored with a mask (vmaskmovps to memory is microcoded and slow on AMD cores).
+ * last = 0: more columns follow in this panel (the next piece of an indirection row), which
+ * overwrite the 2 extra floats.
  */
-static void pack_a_panel_rows(const float *const x[MR], size_t rows, size_t kb, float *panel)
+static void pack_a_panel_rows(const float *const x[MR], size_t rows, size_t kb, float *panel,
+                              int last)
 {
     const __m256 zero = _mm256_setzero_ps();
     const __m256i mask6 = hpk_mask_n__avx2(MR, 0);
@@ -154,7 +159,7 @@ static void pack_a_panel_rows(const float *const x[MR], size_t rows, size_t kb, 
 #pragma GCC unroll 7
         for (size_t q = 0; q < 7; q++)
             _mm256_storeu_ps(panel + (p + q) * MR, r[q]);
-        if (p + 8 < kb)
+        if (p + 8 < kb || !last)
             _mm256_storeu_ps(panel + (p + 7) * MR, r[7]);
         else
             _mm256_maskstore_ps(panel + (p + 7) * MR, mask6, r[7]);
@@ -182,7 +187,20 @@ void hpk_sgemm_pack_a_6__avx2(size_t m, size_t k0, size_t kb, const struct hpk_a
             const float *x[MR];
             for (size_t i = 0; i < MR; i++)
                 x[i] = i < rows ? rp[i] + k0 : NULL;
-            pack_a_panel_rows(x, rows, kb, dst);
+            pack_a_panel_rows(x, rows, kb, dst, 1);
+            continue;
+        }
+        if (src->cs == 1 && src->kc >= 8) {
+            /* im2col: segment by segment, each a piece of contiguous rows. */
+            size_t s = k0 / src->kc, off = k0 % src->kc;
+            for (size_t p = 0; p < kb; s++, off = 0) {
+                const size_t len = hpk_min_kc(src->kc - off, kb - p);
+                const float *x[MR];
+                for (size_t i = 0; i < MR; i++)
+                    x[i] = i < rows ? rp[i * src->ks + s] + off : NULL;
+                pack_a_panel_rows(x, rows, len, dst + p * MR, p + len == kb);
+                p += len;
+            }
             continue;
         }
         int consecutive = one_seg && rows == MR;
