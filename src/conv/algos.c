@@ -64,6 +64,9 @@ static inline const float *input_pixel(const struct hpk_conv_args *a, size_t n, 
 struct im2col_ctx {
     const struct hpk_conv_args *a;
     size_t c0; /* the group's first input channel */
+    /* The row mode: a zero-padded dense copy of the input, one segment per kernel row. */
+    const float *padded;
+    size_t hp, wp; /* its height and width */
 };
 
 /* The indirection list of output pixels [i0, i0 + rows): taps segments each. */
@@ -84,11 +87,73 @@ static void im2col_rows(const void *ctx, size_t i0, size_t rows, const float **o
     }
 }
 
+/* The row mode's list: kernel row r of output pixel (n, y, x) is kernel_w * in_channels
+ * contiguous floats of the padded copy. */
+static void im2col_rows_padded(const void *ctx, size_t i0, size_t rows, const float **out)
+{
+    const struct im2col_ctx *ic = ctx;
+    const struct hpk_conv_args *a = ic->a;
+    const hpk_conv2d_desc *d = &a->op->d;
+    const size_t plane = a->s.out_h * a->s.out_w, cin = d->in_channels;
+    for (size_t i = i0; i < i0 + rows; i++) {
+        const size_t n = i / plane, y = (i % plane) / a->s.out_w, x = i % a->s.out_w;
+        const float *base = ic->padded + ((n * ic->hp + y * d->stride_h) * ic->wp +
+                                          x * d->stride_w) * cin;
+        for (size_t r = 0; r < d->kernel_h; r++)
+            *out++ = base + r * d->dilation_h * ic->wp * cin;
+    }
+}
+
+/*
+ * Whether im2col reads a zero-padded dense copy of the input: with one group and no dilation
+ * along w, the kernel_w taps of a kernel row are then kernel_w * in_channels contiguous floats,
+ * one segment the packer copies with vectors, where per-tap segments of a few channels (the
+ * 3-channel stem) would go element by element. The copy costs one pass over the input.
+ */
+static int im2col_padded(const struct hpk_conv2d *op)
+{
+    return op->d.groups == 1 && op->d.dilation_w == 1 && op->d.kernel_w > 1;
+}
+
 hpk_status hpk_conv_run_gemm(const struct hpk_conv_args *a, int im2col)
 {
     const struct hpk_conv2d *op = a->op;
+    const hpk_conv2d_desc *d = &op->d;
     const size_t pixels = a->s.batch * a->s.out_h * a->s.out_w;
-    for (size_t g = 0; g < op->d.groups; g++) {
+    float *padded = NULL;
+    size_t hp = 0, wp = 0;
+    if (im2col && im2col_padded(op)) {
+        size_t floats;
+        hp = a->s.in_h + d->pad_top + d->pad_bottom;
+        wp = a->s.in_w + d->pad_left + d->pad_right;
+        if (hpk_mul_overflow(hp, wp, &floats) || hpk_mul_overflow(floats, a->s.batch, &floats) ||
+            hpk_mul_overflow(floats, d->in_channels * sizeof(float), &floats))
+            return HPK_ERR_OVERFLOW;
+        padded = hpk_workspace_acquire(floats);
+        if (padded == NULL)
+            return HPK_ERR_NOMEM;
+        const size_t cin = d->in_channels;
+        for (size_t n = 0; n < a->s.batch; n++)
+            for (size_t y = 0; y < hp; y++) {
+                float *row = padded + (n * hp + y) * wp * cin;
+                const size_t iy = y - d->pad_top; /* wraps when y < pad_top: outside */
+                if (y < d->pad_top || iy >= a->s.in_h) {
+                    memset(row, 0, wp * cin * sizeof(float));
+                    continue;
+                }
+                memset(row, 0, d->pad_left * cin * sizeof(float));
+                const float *src = a->input + (n * a->s.in_h + iy) * a->s.in_w * a->in_stride;
+                float *dst = row + d->pad_left * cin;
+                if (a->in_stride == cin)
+                    memcpy(dst, src, a->s.in_w * cin * sizeof(float));
+                else
+                    for (size_t x = 0; x < a->s.in_w; x++)
+                        memcpy(dst + x * cin, src + x * a->in_stride, cin * sizeof(float));
+                memset(dst + a->s.in_w * cin, 0, d->pad_right * cin * sizeof(float));
+            }
+    }
+    hpk_status st = HPK_OK;
+    for (size_t g = 0; g < d->groups && st == HPK_OK; g++) {
         struct hpk_gemm_problem p;
         memset(&p, 0, sizeof p);
         p.m = pixels;
@@ -107,12 +172,17 @@ hpk_status hpk_conv_run_gemm(const struct hpk_conv_args *a, int im2col)
             p.residual = a->residual + g * op->kg;
             p.ldr = (ptrdiff_t)a->res_stride;
         }
-        p.act = (int)op->d.act;
-        p.act_lo = op->d.act_lo;
-        p.act_hi = op->d.act_hi;
-        p.act_slope = op->d.act_slope;
-        struct im2col_ctx ic = {.a = a, .c0 = g * op->cg};
-        if (im2col) {
+        p.act = (int)d->act;
+        p.act_lo = d->act_lo;
+        p.act_hi = d->act_hi;
+        p.act_slope = d->act_slope;
+        struct im2col_ctx ic = {.a = a, .c0 = g * op->cg, .padded = padded, .hp = hp, .wp = wp};
+        if (padded != NULL) {
+            p.a_rows = im2col_rows_padded;
+            p.a_rows_ctx = &ic;
+            p.a_ks = d->kernel_h;
+            p.a_kc = d->kernel_w * d->in_channels;
+        } else if (im2col) {
             p.a_rows = im2col_rows;
             p.a_rows_ctx = &ic;
             p.a_ks = op->taps;
@@ -126,11 +196,11 @@ hpk_status hpk_conv_run_gemm(const struct hpk_conv_args *a, int im2col)
         p.b_packed_record = HPK_GEMM_MAIN;
         /* The driver allocates before writing; a later group finds the first one's workspace
          * in the cache (same size), so a failure can only come from the first group. */
-        hpk_status st = hpk_gemm_run(op->table, op->blocking, &p);
-        if (st != HPK_OK)
-            return st;
+        st = hpk_gemm_run(op->table, op->blocking, &p);
     }
-    return HPK_OK;
+    if (padded != NULL)
+        hpk_workspace_release(padded);
+    return st;
 }
 
 /* ---- Winograd ---------------------------------------------------------------------------- */
