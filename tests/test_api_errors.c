@@ -338,6 +338,16 @@ static int override_child(hpk_status want)
         ok = ok && (want == HPK_OK || cbuf[i] == 7.0f);
     const char *name = "x";
     ok = ok && (want != HPK_ERR_UNSUPPORTED || (hpk_isa(&name) == want && name == NULL));
+    /* The convolution operator: creation fails the same way, and returns no operator. */
+    static const float filter[4 * 3 * 3 * 2];
+    hpk_conv2d_desc d = {.kernel_h = 3, .kernel_w = 3, .in_channels = 2, .out_channels = 4};
+    hpk_conv2d *op = (hpk_conv2d *)&d;
+    ok = ok && hpk_conv2d_create(&d, filter, NULL, &op) == want && (want == HPK_OK) == (op != NULL);
+    if (op != NULL) {
+        float in[5 * 5 * 2] = {0};
+        ok = ok && hpk_conv2d_run(op, 1, 5, 5, in, 2, cbuf, 4, NULL, 0) == HPK_OK;
+    }
+    hpk_conv2d_destroy(op);
     return ok ? 0 : 1;
 }
 
