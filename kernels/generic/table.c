@@ -2,6 +2,7 @@
 /* The generic kernel table: the only place that says which generic kernels the dispatcher uses. */
 #include "config.h"
 
+#include "kernels/generic/dwconv.h"
 #include "kernels/generic/sgemm.h"
 
 const struct hpk_kernel_table hpk_kernels_generic = {
@@ -22,5 +23,7 @@ const struct hpk_kernel_table hpk_kernels_generic = {
             .pack_b = hpk_sgemm_pack_b_8__generic,
         },
     },
+    .dwconv = hpk_dwconv_ukernel__generic,
+    .dwconv_name = "hpk_dwconv_ukernel__generic",
     .act_accuracy = HPK_ACT_ACCURACY__GENERIC,
 };

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "kernels/x86_avx2/activations.h"
+#include "kernels/x86_avx2/dwconv.h"
 #include "kernels/x86_avx2/sgemm.h"
 
 const struct hpk_kernel_table hpk_kernels_avx2 = {
@@ -23,5 +24,7 @@ const struct hpk_kernel_table hpk_kernels_avx2 = {
             .pack_b = hpk_sgemm_pack_b_16__avx2,
         },
     },
+    .dwconv = hpk_dwconv_ukernel__avx2,
+    .dwconv_name = "hpk_dwconv_ukernel__avx2",
     .act_accuracy = HPK_ACT_ACCURACY__AVX2,
 };
