@@ -147,6 +147,21 @@ typedef void (*hpk_dwconv_ukernel_fn)(size_t channels, size_t width, size_t taps
                                       const struct hpk_gemm_tile_ctx *ctx);
 
 /*
+ * Direct depthwise 3 x 3 convolution, stride 1 or 2, no dilation, over a zero-padded dense copy
+ * of the input (no bounds checks, and neighbouring output pixels share their input loads):
+ * `width` output pixels of one output row, every channel. rows[r] (r < 3) points at pixel 0 of
+ * the padded input row feeding kernel row r; pixel j of a row is rows[r] + j * channels, and
+ * each row holds at least (width - 1) * stride + 3 pixels. For o < width, c < channels:
+ *   t = sum_{r < 3, s < 3} rows[r][(o * stride + s) * channels + c] * weights[(r * 3 + s) * channels + c]
+ *   (summed in the order of q = r * 3 + s), then the epilogue exactly as hpk_dwconv_ukernel_fn,
+ *   output[o * out_stride + c] = t.
+ */
+typedef void (*hpk_dwconv3x3_ukernel_fn)(size_t channels, size_t width, size_t stride,
+                                         const float *const rows[3], const float *weights,
+                                         float *output, ptrdiff_t out_stride,
+                                         const struct hpk_gemm_tile_ctx *ctx);
+
+/*
  * Winograd F(m x m, 3 x 3), alpha = m + 2, for NHWC tensors, vectorised across channels.
  * Input transform: one tile of alpha x alpha input pixels to alpha^2 rows of channels:
  *   V[xi][c] = (B^T d_c B)[xi / alpha][xi % alpha], d_c[r][s] = input[r * alpha + s][c],
@@ -202,6 +217,8 @@ struct hpk_kernel_table {
     struct hpk_gemm_record sgemm[HPK_GEMM_RECORDS];
     hpk_dwconv_ukernel_fn dwconv; /* NULL: this table has none (the generic one is used) */
     const char *dwconv_name;
+    hpk_dwconv3x3_ukernel_fn dwconv3x3; /* NULL: this table has none (dwconv is used) */
+    const char *dwconv3x3_name;
     struct hpk_winograd_record winograd[HPK_WINOGRAD_VARIANTS]; /* input NULL: none */
     struct hpk_act_accuracy act_accuracy[HPK_TILE_ACT_COUNT];
 };
