@@ -1191,7 +1191,8 @@ void register_conv(const hpkb::SuiteOptions &opt)
         "hpk_bench.conv",
         "batch 1, NHWC fp32, warm; GFLOPS count 2*oh*ow*cout*kh*kw*cin/groups for every "
         "algorithm; each row checked once against hpk's im2col (max_rel_err, relative to "
-        "sum|x||w|, tolerance 1e-3) before it is timed; hpk on " +
+        "sum|x||w|, tolerance 1e-3) before it is timed; pct_peak against "
+        "startup_peak_gflops_threads; hpk on " +
             std::to_string(hpk_get_num_threads()) + " thread(s)");
 
     for (const Layer &l : kLayers)
