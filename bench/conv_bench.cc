@@ -5,7 +5,10 @@
 //
 //   conv/LAYER/LIB      batch 1, NHWC fp32, random data, no bias, no activation, warm
 //   conv_epi/LAYER/LIB  hpk and oneDNN, the convolution bare (LIB_bare) and with bias + residual +
-//                       ReLU fused (LIB_fused), to show what the fused epilogue costs
+//                       ReLU fused (LIB_fused), to show what the fused epilogue costs; a fused
+//                       row also alternates bare and fused runs kPairs times once, and reports
+//                       the fastest of each as paired_overhead_pct (steadier than two rows'
+//                       best repetitions on a shared machine)
 //
 // Rows of the conv family (every one on --threads=N threads):
 //   hpk              hpk_conv2d_create, HPK_CONV_AUTO: hpk's own choice; the label names the
@@ -55,6 +58,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <functional>
 #include <map>
 #include <memory>
@@ -1037,7 +1041,6 @@ class Im2colBlasLib final : public ConvLib
 // --- the benchmark --------------------------------------------------------------------------
 
 double g_peak_run = 0; // FP32 FMA peak on the run's thread count, GFLOP/s
-int g_threads = 1;
 std::vector<std::unique_ptr<ConvLib>> g_libs;
 
 // A row's set-up and verdict, made on its first call and kept for the later ones.
@@ -1046,7 +1049,42 @@ struct RowState {
     std::unique_ptr<ConvPlan> plan;
     std::string skip; // non-empty: the row is not timed, and this says why
     double err = 0;
+    double paired_overhead = NAN; // fused rows: % over bare, min of kPairs alternated runs
 };
+
+// The fused rows' second measure of the epilogue's cost, steadier on a shared machine than two
+// rows' best repetitions: bare and fused runs alternated kPairs times, the fastest of each. On
+// one thread it is the process's CPU time, which time slices given to other programs do not
+// inflate; on more, wall time (idle or spinning workers would blur CPU time).
+constexpr int kPairs = 25;
+
+int g_threads = 1;
+
+double seconds_of(ConvPlan &p)
+{
+    timespec c0{}, c1{};
+    const bool cpu = g_threads == 1;
+    const Clock::time_point t0 = Clock::now();
+    if (cpu)
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+    const bool ok = p.run();
+    if (cpu)
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+    const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+    const double s =
+        cpu ? double(c1.tv_sec - c0.tv_sec) + 1e-9 * double(c1.tv_nsec - c0.tv_nsec) : wall;
+    return ok ? s : NAN;
+}
+
+double paired_overhead(ConvPlan &bare, ConvPlan &fused)
+{
+    double best_bare = INFINITY, best_fused = INFINITY;
+    for (int i = 0; i < kPairs; i++) {
+        best_bare = std::min(best_bare, seconds_of(bare));
+        best_fused = std::min(best_fused, seconds_of(fused));
+    }
+    return 100.0 * (best_fused / best_bare - 1.0);
+}
 
 RowState &row_state(const std::string &row)
 {
@@ -1086,6 +1124,13 @@ void set_up(RowState &rs, ConvLib &lib, const Layer &l, LayerData &d, bool fused
                       rs.err, kTolerance);
         rs.skip = msg;
         rs.plan.reset();
+        return;
+    }
+    if (fused) {
+        std::string why;
+        std::unique_ptr<ConvPlan> bare = lib.plan(l, d, false, &why);
+        if (bare && bare->run() && rs.plan->run()) // warm both first
+            rs.paired_overhead = paired_overhead(*bare, *rs.plan);
     }
 }
 
@@ -1124,6 +1169,8 @@ void bm_conv(benchmark::State &st, ConvLib *lib, const Layer *layer, bool fused,
         st.counters["pct_peak"] =
             100.0 * flops * double(st.iterations()) / timed * 1e-9 / g_peak_run;
     st.counters["max_rel_err"] = rs.err;
+    if (std::isfinite(rs.paired_overhead))
+        st.counters["paired_overhead_pct"] = rs.paired_overhead;
     st.counters["threads"] = g_threads;
     char err[32];
     std::snprintf(err, sizeof err, "%.1e", rs.err);
