@@ -5,10 +5,11 @@
 //
 //   conv/LAYER/LIB      batch 1, NHWC fp32, random data, no bias, no activation, warm
 //   conv_epi/LAYER/LIB  hpk and oneDNN, the convolution bare (LIB_bare) and with bias + residual +
-//                       ReLU fused (LIB_fused), to show what the fused epilogue costs; a fused
-//                       row also alternates bare and fused runs kPairs times once, and reports
-//                       the fastest of each as paired_overhead_pct (steadier than two rows'
-//                       best repetitions on a shared machine)
+//                       ReLU fused (LIB_fused), to show what the fused epilogue costs; on one
+//                       thread a fused row also alternates bare and fused runs kPairs times
+//                       once, and reports the fastest of each in CPU time as
+//                       paired_overhead_pct (steadier than two rows' best repetitions on a
+//                       shared machine)
 //
 // Rows of the conv family (every one on --threads=N threads):
 //   hpk              hpk_conv2d_create, HPK_CONV_AUTO: hpk's own choice; the label names the
@@ -1053,35 +1054,29 @@ struct RowState {
 };
 
 // The fused rows' second measure of the epilogue's cost, steadier on a shared machine than two
-// rows' best repetitions: bare and fused runs alternated kPairs times, the fastest of each. On
-// one thread it is the process's CPU time, which time slices given to other programs do not
-// inflate; on more, wall time (idle or spinning workers would blur CPU time).
+// rows' best repetitions: bare and fused runs alternated kPairs times, the fastest of each, in
+// the process's CPU time, which time slices given to other programs do not inflate. One-thread
+// runs only: on more, idle workers spin or sleep (blurring CPU time), and wall time on an
+// oversubscribed machine swung from -40 % to +300 % between runs.
 constexpr int kPairs = 25;
 
 int g_threads = 1;
 
-double seconds_of(ConvPlan &p)
+double cpu_seconds_of(ConvPlan &p)
 {
     timespec c0{}, c1{};
-    const bool cpu = g_threads == 1;
-    const Clock::time_point t0 = Clock::now();
-    if (cpu)
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
     const bool ok = p.run();
-    if (cpu)
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
-    const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
-    const double s =
-        cpu ? double(c1.tv_sec - c0.tv_sec) + 1e-9 * double(c1.tv_nsec - c0.tv_nsec) : wall;
-    return ok ? s : NAN;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+    return ok ? double(c1.tv_sec - c0.tv_sec) + 1e-9 * double(c1.tv_nsec - c0.tv_nsec) : NAN;
 }
 
 double paired_overhead(ConvPlan &bare, ConvPlan &fused)
 {
     double best_bare = INFINITY, best_fused = INFINITY;
     for (int i = 0; i < kPairs; i++) {
-        best_bare = std::min(best_bare, seconds_of(bare));
-        best_fused = std::min(best_fused, seconds_of(fused));
+        best_bare = std::min(best_bare, cpu_seconds_of(bare));
+        best_fused = std::min(best_fused, cpu_seconds_of(fused));
     }
     return 100.0 * (best_fused / best_bare - 1.0);
 }
@@ -1126,7 +1121,7 @@ void set_up(RowState &rs, ConvLib &lib, const Layer &l, LayerData &d, bool fused
         rs.plan.reset();
         return;
     }
-    if (fused) {
+    if (fused && g_threads == 1) {
         std::string why;
         std::unique_ptr<ConvPlan> bare = lib.plan(l, d, false, &why);
         if (bare && bare->run() && rs.plan->run()) // warm both first

@@ -431,8 +431,8 @@ class Report:
                      "then post-ops sum (the residual, which the destination holds) and eltwise "
                      "relu). Overhead: fused time over bare time, from the two rows' best "
                      "repetitions; paired: the fused row's own measure, bare and fused runs "
-                     "alternated 25 times, fastest of each, in CPU time on one thread (steadier on a "
-                     "shared machine).")
+                     "alternated 25 times, fastest of each, in CPU time (steadier on a shared "
+                     "machine; 1-thread runs only).")
         lines.append("")
         lines.append("| layer | library | bare ms | fused ms | fused GFLOP/s | overhead | "
                      "paired overhead |")
