@@ -15,6 +15,9 @@
 
 HPK_BENCH_SOURCES = \
 	bench/gemm_bench.cc \
+	bench/conv_bench.cc \
+	bench/dl.h \
+	bench/family.h \
 	bench/shim.cc \
 	bench/shim.h \
 	bench/peak.cc \

@@ -22,7 +22,12 @@ import sys
 
 SUFFIX = re.compile(r"^(real_time|manual_time|process_time|iterations:\d+|repeats:\d+|"
                     r"min_time:[0-9.]+s?|threads:\d+)$")
-PEER_ORDER = ["openblas", "blis", "onednn", "libxsmm"]
+PEER_ORDER = ["openblas", "blis", "onednn", "onednn.winograd", "libxsmm", "xnnpack",
+              "im2col+openblas"]
+HPK_ALGO_ORDER = ["hpk.im2col", "hpk.gemm-1x1", "hpk.winograd-f2", "hpk.winograd-f4",
+                  "hpk.depthwise"]
+# Families with their own tables (render_conv, render_conv_epi), not the generic GFLOP/s one.
+CUSTOM_FAMILIES = ("conv", "conv_epi")
 FAMILY_TITLES = {
     "gemm_sq": "Square SGEMM (M = N = K), warm",
     "gemm_dl": "DL shapes (BASELINES.md), warm",
@@ -33,6 +38,8 @@ FAMILY_TITLES = {
     "gemv_warm": "Matrix-vector, warm",
     "gemm_epi": "GEMM + bias + residual + GELU: hpk fused vs hpk + a separate pass "
                 "(peers: bare GEMM, no epilogue, for reference)",
+    "conv": "Convolution, batch 1, NHWC fp32, warm",
+    "conv_epi": "Convolution + bias + residual + ReLU: the fused epilogue's cost",
 }
 
 
@@ -47,12 +54,18 @@ def base_name(name):
 
 
 def load(path):
+    """(context, best, order, errors): errors maps a row that never ran to why (its message)."""
     with open(path, encoding="utf-8") as f:
         doc = json.load(f)
     best = {}  # base name -> (rate, benchmark dict)
     order = []
+    errors = {}
     for b in doc.get("benchmarks", []):
-        if b.get("run_type", "iteration") != "iteration" or b.get("error_occurred"):
+        if b.get("run_type", "iteration") != "iteration":
+            continue
+        if b.get("error_occurred"):
+            errors.setdefault(base_name(b["name"]),
+                              (b.get("family_index", 0), b.get("error_message", "error")))
             continue
         rate = b.get("GFLOPS", b.get("GBps"))
         if rate is None:
@@ -63,13 +76,16 @@ def load(path):
             order.append((b.get("family_index", len(order)), name))
         if name not in best or rate > best[name][0]:
             best[name] = (rate, b)
-    return doc.get("context", {}), best, [name for _, name in sorted(order)]
+    errors = {n: e for n, e in errors.items() if n not in best}
+    return doc.get("context", {}), best, [name for _, name in sorted(order)], errors
 
 
 def lib_rank(lib):
     core = re.sub(r"_(fused|separate|bare)$", "", lib)
     if core == "hpk":
         group = 0
+    elif core in HPK_ALGO_ORDER:
+        return (1, False, f"{HPK_ALGO_ORDER.index(core):02d}")
     elif core.startswith("hpk."):
         group = 1
     elif core in PEER_ORDER:
@@ -93,8 +109,13 @@ def geomean(xs):
 
 
 class Report:
-    def __init__(self, context, best, order):
+    def __init__(self, context, best, order, errors=None):
         self.context, self.best, self.order = context, best, order
+        self.errors = {}  # family -> {(shape, lib): message}: rows skipped or found wrong
+        for name, (_, msg) in sorted((errors or {}).items(), key=lambda kv: kv[1][0]):
+            parts = name.split("/")
+            if len(parts) == 3:
+                self.errors.setdefault(parts[0], {})[(parts[1], parts[2])] = msg
         self.roofs = {}
         self.families = {}  # family -> {"shapes": [..], "libs": set, "rows": {(shape, lib): b}}
         for name in order:
@@ -128,6 +149,11 @@ class Report:
         self.peak_run, self.triad_run, self.read_run = self.peak1, self.triad1, self.read1
         if self.threads > 1:
             self.peak_run = self.roof(f"fma_peak/threads:{self.threads}") or self.peak_all
+            if self.peak_run is None:  # no roofline rows: the startup measurement, if any
+                try:
+                    self.peak_run = float(context.get("hpk_bench.startup_peak_gflops_threads"))
+                except (TypeError, ValueError):
+                    self.peak_run = None
             self.triad_run = self.roof(f"triad/threads:{self.threads}") or self.roof_all("triad")
             self.read_run = self.roof(f"read/threads:{self.threads}") or self.roof_all("read")
         self.tlabel = "1 thread" if self.threads == 1 else f"{self.threads} threads"
@@ -143,7 +169,7 @@ class Report:
 
     @staticmethod
     def main_lib(fam):
-        return "hpk_fused" if fam == "gemm_epi" else "hpk"
+        return "hpk_fused" if fam in ("gemm_epi", "conv_epi") else "hpk"
 
     def family_rows(self, fam):
         """(shape, {lib: rate}, best peer (lib, rate), ratio, pct) for each shape."""
@@ -184,7 +210,8 @@ class Report:
                      "row over the best peer row")
         for key in sorted(c):
             if key.split(".")[0] in ("hpk", "openblas", "blis", "onednn", "libxsmm", "env",
-                                     "warning", "xnnpack") or key.endswith(".error"):
+                                     "warning", "xnnpack") or key.endswith(".error") \
+                    or key == "hpk_bench.conv":
                 lines.append(f"- `{key}`: {c[key]}")
         lines.append("")
         head, lines = lines, []
@@ -192,8 +219,10 @@ class Report:
         # Summary: hpk against each peer, per family (geometric means over the shapes).
         fams = [f for f in FAMILY_TITLES if f in self.families] + \
                [f for f in self.families if f not in FAMILY_TITLES]
-        peers = sorted({lib for f in fams for lib in self.families[f]["libs"] if not is_hpk(lib)},
-                       key=lib_rank)
+        # conv_epi compares a library with itself (fused vs bare): its own table, not a column.
+        summary_fams = [f for f in fams if f != "conv_epi"]
+        peers = sorted({lib for f in summary_fams for lib in self.families[f]["libs"]
+                        if not is_hpk(lib)}, key=lib_rank)
         peer_cores = []
         for p in peers:
             core = re.sub(r"_bare$", "", p)
@@ -205,7 +234,7 @@ class Report:
         lines.append("| family | shapes | hpk GFLOP/s (geomean) | hpk % peak (geomean) | "
                      + " | ".join(f"hpk / {p}" for p in peer_cores) + " | hpk / best peer |")
         lines.append("|---|---|---|---|" + "---|" * (len(peer_cores) + 1))
-        for fam in fams:
+        for fam in summary_fams:
             rows = self.family_rows(fam)
             main = self.main_lib(fam)
             mine = [r[1].get(main) for r in rows]
@@ -217,10 +246,19 @@ class Report:
             lines.append(f"| {fam} | {len(rows)} | {fmt(geomean(mine))} | "
                          f"{fmt(geomean([r[4] for r in rows]))} | " + " | ".join(cells) +
                          f" | {fmt(geomean([r[3] for r in rows]), 2)} |")
+        if "conv_epi" in self.families:
+            lines.append("")
+            lines.append(self.epi_sentence())
         lines.append("")
         summary, lines = lines, []
 
         for fam in fams:
+            if fam == "conv":
+                lines += self.render_conv()
+                continue
+            if fam == "conv_epi":
+                lines += self.render_conv_epi()
+                continue
             f = self.families[fam]
             libs = sorted(f["libs"], key=lib_rank)
             lines.append(f"## {FAMILY_TITLES.get(fam, fam)}")
@@ -257,6 +295,162 @@ class Report:
                 lines.append(f"| {key} | {rate:.1f} {unit} | {b.get('label', '')} |")
             lines.append("")
         return "\n".join(head), "\n".join(summary), "\n".join(lines)
+
+    # --- convolution ------------------------------------------------------------------------
+
+    @staticmethod
+    def ms_of(b, rate):
+        """Milliseconds per run of a convolution row, from its best rate (MFLOP / GFLOP/s)."""
+        mflop = b.get("MFLOP")
+        return mflop / rate if mflop and rate else None
+
+    @staticmethod
+    def fmt_ms(ms):
+        return "–" if ms is None else (f"{ms:.3g}" if ms < 1000 else f"{ms:.0f}")
+
+    def conv_grid(self, fam):
+        """(shapes, libs, rows, errors) of a family, the rows that never ran included."""
+        f = self.families.get(fam, {"shapes": [], "libs": set(), "rows": {}})
+        errs = self.errors.get(fam, {})
+        shapes = list(f["shapes"])
+        for (shape, _) in errs:
+            if shape not in shapes:
+                shapes.append(shape)
+        libs = sorted(set(f["libs"]) | {lib for (_, lib) in errs}, key=lib_rank)
+        return shapes, libs, f["rows"], errs
+
+    @staticmethod
+    def notes_by_value(pairs):
+        """{value: [shapes]} from (shape, value) pairs, in first-seen order."""
+        out = {}
+        for shape, value in pairs:
+            out.setdefault(value, [])
+            if shape not in out[value]:
+                out[value].append(shape)
+        return out
+
+    def run_notes(self, shapes, libs, rows, errs):
+        """What each row ran (its label, grouped over the shapes), its worst error, the skips."""
+        lines = ["", "What ran (labels; `| warm` everywhere: operands reused, in cache as far as "
+                 "they fit), and the largest error against hpk's im2col, relative to Σ|x||w|:", ""]
+        for lib in libs:
+            pairs, worst = [], None
+            for shape in shapes:
+                if (shape, lib) in rows:
+                    b = rows[(shape, lib)][1]
+                    pairs.append((shape, b.get("label", "").split(" | ")[0]))
+                    e = b.get("max_rel_err")
+                    if e is not None:
+                        worst = e if worst is None else max(worst, e)
+            if not pairs:
+                continue
+            groups = self.notes_by_value(pairs)
+            text = "; ".join(f"{label} ({', '.join(sh)})" if len(groups) > 1 else label
+                             for label, sh in groups.items())
+            err = f" — max error {worst:.1e}" if worst is not None else ""
+            lines.append(f"- `{lib}`: {text}{err}")
+        skips = self.notes_by_value(((shape, (lib, msg)) for (shape, lib), msg in errs.items()))
+        if skips:
+            lines.append("")
+            lines.append("Rows not timed:")
+            lines.append("")
+            for (lib, msg), sh in sorted(skips.items(), key=lambda kv: lib_rank(kv[0][0])):
+                lines.append(f"- `{lib}` on {', '.join(sh)}: {msg}")
+        return lines
+
+    def render_conv(self):
+        shapes, libs, rows, errs = self.conv_grid("conv")
+        lines = [f"## {FAMILY_TITLES['conv']}", ""]
+        lines.append(f"Each cell: ms · GFLOP/s ({self.tlabel}, best repetition). GFLOP/s count "
+                     "the direct convolution, 2·oh·ow·cout·kh·kw·cin/groups, whatever the "
+                     "algorithm. A blank cell: the row does not apply to the shape; `skip` and "
+                     "`WRONG`: see below the table. hpk/best: hpk (its own choice) over the "
+                     "fastest peer, in speed; % peak: hpk against the FP32 FMA peak on "
+                     f"{self.tlabel} ({fmt(self.peak_run)} GFLOP/s).")
+        lines.append("")
+        lines.append("| layer | MFLOP | hpk chose | " + " | ".join(libs) +
+                     " | best peer | hpk/best | hpk % peak |")
+        lines.append("|---|---|---|" + "---|" * (len(libs) + 3))
+        for shape in shapes:
+            cells, mflop, chose, peers = [], None, "–", []
+            for lib in libs:
+                if (shape, lib) in rows:
+                    rate, b = rows[(shape, lib)]
+                    mflop = b.get("MFLOP", mflop)
+                    cells.append(f"{self.fmt_ms(self.ms_of(b, rate))} · {rate:.1f}")
+                    if not is_hpk(lib):
+                        peers.append((rate, lib))
+                    if lib == "hpk":
+                        m = re.match(r"auto: ([^,]+)", b.get("label", ""))
+                        chose = m.group(1) if m else "?"
+                elif (shape, lib) in errs:
+                    cells.append("WRONG" if errs[(shape, lib)].startswith("WRONG") else "skip")
+                else:
+                    cells.append("")
+            mine = rows.get((shape, "hpk"), (None, None))[0]
+            best = max(peers) if peers else None
+            ratio = mine / best[0] if mine and best else None
+            pct = 100.0 * mine / self.peak_run if mine and self.peak_run else None
+            bp = f"{best[1]} {best[0]:.1f}" if best else "–"
+            lines.append(f"| {shape} | {fmt(mflop, 0)} | {chose} | " + " | ".join(cells) +
+                         f" | {bp} | {fmt(ratio, 2)} | {fmt(pct)} |")
+        lines += self.run_notes(shapes, libs, rows, errs)
+        lines.append("")
+        return lines
+
+    def epi_overheads(self):
+        """[(shape, core, bare ms, fused ms, fused rate, overhead %, paired overhead %)]."""
+        shapes, libs, rows, _ = self.conv_grid("conv_epi")
+        cores = []
+        for lib in libs:
+            core = re.sub(r"_(fused|bare)$", "", lib)
+            if core not in cores:
+                cores.append(core)
+        out = []
+        for shape in shapes:
+            for core in cores:
+                bare, fused = rows.get((shape, core + "_bare")), rows.get((shape, core + "_fused"))
+                bms = self.ms_of(bare[1], bare[0]) if bare else None
+                fms = self.ms_of(fused[1], fused[0]) if fused else None
+                over = 100.0 * (fms / bms - 1.0) if bms and fms else None
+                paired = fused[1].get("paired_overhead_pct") if fused else None
+                out.append((shape, core, bms, fms, fused[0] if fused else None, over, paired))
+        return out
+
+    def epi_sentence(self):
+        parts = [f"{core} {over:+.1f} % (paired: {fmt(paired)} %)"
+                 for _, core, _, _, _, over, paired in self.epi_overheads() if over is not None]
+        return ("conv_epi: bias + residual + ReLU fused, time over the bare convolution "
+                "(hpk's target: at most +5 %): " + (", ".join(parts) if parts else "–") + ".")
+
+    def render_conv_epi(self):
+        shapes, libs, rows, errs = self.conv_grid("conv_epi")
+        lines = [f"## {FAMILY_TITLES['conv_epi']}", ""]
+        lines.append(f"{self.tlabel}, best repetition. Fused: bias + residual + ReLU in the "
+                     "convolution (hpk: hpk_conv2d_run with a residual tensor; oneDNN: bias, "
+                     "then post-ops sum (the residual, which the destination holds) and eltwise "
+                     "relu). Overhead: fused time over bare time, from the two rows' best "
+                     "repetitions; paired: the fused row's own measure, bare and fused runs "
+                     "alternated 25 times, fastest of each, in CPU time (steadier on a shared "
+                     "machine; 1-thread runs only).")
+        lines.append("")
+        lines.append("| layer | library | bare ms | fused ms | fused GFLOP/s | overhead | "
+                     "paired overhead |")
+        lines.append("|---|---|---|---|---|---|---|")
+        by_shape = {}
+        pct = lambda x: "–" if x is None else f"{x:+.1f} %"  # noqa: E731
+        for shape, core, bms, fms, frate, over, paired in self.epi_overheads():
+            by_shape.setdefault(shape, {})[core] = fms
+            lines.append(f"| {shape} | {core} | {self.fmt_ms(bms)} | {self.fmt_ms(fms)} | "
+                         f"{fmt(frate)} | {pct(over)} | {pct(paired)} |")
+        for shape, fused in by_shape.items():
+            if fused.get("hpk") and fused.get("onednn"):
+                lines.append("")
+                lines.append(f"{shape}: hpk fused / oneDNN fused, speed: "
+                             f"{fused['onednn'] / fused['hpk']:.2f}.")
+        lines += self.run_notes(shapes, libs, rows, errs)
+        lines.append("")
+        return lines
 
     # --- plots ------------------------------------------------------------------------------
 
@@ -337,8 +531,9 @@ plot {', '.join(plots)}
                 plots.insert(1, f"(({self.read_run} * x < {peak}) ? {self.read_run} * x : 1/0) "
                                 f"with lines dt 2 lc rgb 'gray30' "
                                 f"title 'read-only bandwidth {self.read_run:.1f} GB/s'")
-        title = (f"Roofline, {self.tlabel}: every GEMM row of this run\\n(intensity from compulsory "
-                 "traffic: A, B read and C written once; warm rows may pass the memory roof)")
+        title = (f"Roofline, {self.tlabel}: every GEMM and convolution row of this run\\n"
+                 "(intensity from compulsory traffic: operands read and the result written "
+                 "once; warm rows may pass the memory roof)")
         script = f"""
 set terminal pngcairo size 1000,800 font ',11'
 set output '{png}'
@@ -377,11 +572,11 @@ def main():
     args = ap.parse_args()
     prefix = args.out or re.sub(r"\.json$", "", args.json)
 
-    context, best, order = load(args.json)
+    context, best, order, errors = load(args.json)
     if not best:
         print(f"report: no benchmark rows in {args.json}", file=sys.stderr)
         return 1
-    rep = Report(context, best, order)
+    rep = Report(context, best, order, errors)
     head, summary, details = rep.markdown()
     pngs = []
     if not args.no_plots:
