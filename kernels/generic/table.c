@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "kernels/generic/sgemm.h"
+#include "kernels/generic/winograd.h"
 
 const struct hpk_kernel_table hpk_kernels_generic = {
     .isa = "generic",
@@ -20,6 +21,22 @@ const struct hpk_kernel_table hpk_kernels_generic = {
             .ukernel = hpk_sgemm_ukernel_1x8__generic,
             .pack_a = NULL,
             .pack_b = hpk_sgemm_pack_b_8__generic,
+        },
+    },
+    .winograd = {
+        [HPK_WINOGRAD_F2X3] = {
+            .name = "hpk_winograd_f2x3__generic",
+            .m = 2,
+            .filter = hpk_winograd_f2x3_filter__generic,
+            .input = hpk_winograd_f2x3_input__generic,
+            .output = hpk_winograd_f2x3_output__generic,
+        },
+        [HPK_WINOGRAD_F4X3] = {
+            .name = "hpk_winograd_f4x3__generic",
+            .m = 4,
+            .filter = hpk_winograd_f4x3_filter__generic,
+            .input = hpk_winograd_f4x3_input__generic,
+            .output = hpk_winograd_f4x3_output__generic,
         },
     },
     .act_accuracy = HPK_ACT_ACCURACY__GENERIC,
