@@ -54,8 +54,9 @@
  * F(4, 3) 22.5 (generic) and 15.9 (AVX2). With WINO_REPS=3000 (13 million outputs): F(2, 3) 3.0;
  * F(4, 3) 35.5 (generic) and 23.8 (AVX2, whose FMAs round once where the generic code rounds
  * twice); the largest of all, 37.4, in a separate run of the generic kernels with cin = 1 only
- * (the heaviest tail; 3.2 million outputs). The rigorous a-priori constant (every rounding at its worst, from the
- * absolute values of the matrices) would be about 14 * 210 for F(4, 3): useless as a test.
+ * (the heaviest tail; 3.2 million outputs). The rigorous a-priori constant (every rounding at
+ * its worst, from the absolute values of the matrices) would be about 14 * 210 for F(4, 3):
+ * useless as a test.
  */
 #define WINO_C_F2 6.0
 #define WINO_C_F4 75.0
