@@ -4,6 +4,7 @@
 
 #include "kernels/generic/dwconv.h"
 #include "kernels/generic/sgemm.h"
+#include "kernels/generic/winograd.h"
 
 const struct hpk_kernel_table hpk_kernels_generic = {
     .isa = "generic",
@@ -25,5 +26,21 @@ const struct hpk_kernel_table hpk_kernels_generic = {
     },
     .dwconv = hpk_dwconv_ukernel__generic,
     .dwconv_name = "hpk_dwconv_ukernel__generic",
+    .winograd = {
+        [HPK_WINOGRAD_F2X3] = {
+            .name = "hpk_winograd_f2x3__generic",
+            .m = 2,
+            .filter = hpk_winograd_f2x3_filter__generic,
+            .input = hpk_winograd_f2x3_input__generic,
+            .output = hpk_winograd_f2x3_output__generic,
+        },
+        [HPK_WINOGRAD_F4X3] = {
+            .name = "hpk_winograd_f4x3__generic",
+            .m = 4,
+            .filter = hpk_winograd_f4x3_filter__generic,
+            .input = hpk_winograd_f4x3_input__generic,
+            .output = hpk_winograd_f4x3_output__generic,
+        },
+    },
     .act_accuracy = HPK_ACT_ACCURACY__GENERIC,
 };

@@ -2,9 +2,12 @@
 /* The AVX2 + FMA kernel table: the only place that says which AVX2 kernels the dispatcher uses. */
 #include "config.h"
 
+#include "kernels/generic/winograd.h"
+
 #include "kernels/x86_avx2/activations.h"
 #include "kernels/x86_avx2/dwconv.h"
 #include "kernels/x86_avx2/sgemm.h"
+#include "kernels/x86_avx2/winograd.h"
 
 const struct hpk_kernel_table hpk_kernels_avx2 = {
     .isa = "avx2",
@@ -26,5 +29,22 @@ const struct hpk_kernel_table hpk_kernels_avx2 = {
     },
     .dwconv = hpk_dwconv_ukernel__avx2,
     .dwconv_name = "hpk_dwconv_ukernel__avx2",
+    /* The filter transforms run once per operator, in double: the generic ones. */
+    .winograd = {
+        [HPK_WINOGRAD_F2X3] = {
+            .name = "hpk_winograd_f2x3__avx2",
+            .m = 2,
+            .filter = hpk_winograd_f2x3_filter__generic,
+            .input = hpk_winograd_f2x3_input__avx2,
+            .output = hpk_winograd_f2x3_output__avx2,
+        },
+        [HPK_WINOGRAD_F4X3] = {
+            .name = "hpk_winograd_f4x3__avx2",
+            .m = 4,
+            .filter = hpk_winograd_f4x3_filter__generic,
+            .input = hpk_winograd_f4x3_input__avx2,
+            .output = hpk_winograd_f4x3_output__avx2,
+        },
+    },
     .act_accuracy = HPK_ACT_ACCURACY__AVX2,
 };

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Generic (portable C) Winograd F(2x2, 3x3) and F(4x4, 3x3) transforms: the reference every
+ * ISA's transforms are tested against. The contract (what each computes, the layouts) is in
+ * src/base/ukernel.h; the interpolation points and matrices are in kernels/generic/winograd.c.
+ * Every table's variant m uses the same matrices, so a filter transformed by one table's filter
+ * kernel is valid input to any table's GEMM and output transform.
+ */
+#ifndef HPK_KERNELS_GENERIC_WINOGRAD_H
+#define HPK_KERNELS_GENERIC_WINOGRAD_H
+
+#include <stddef.h>
+
+#include "src/base/ukernel.h"
+
+void hpk_winograd_f2x3_filter__generic(size_t kout, size_t cin, const float *filter, float *u);
+void hpk_winograd_f2x3_input__generic(size_t channels, const float *const *input, float *out,
+                                      ptrdiff_t out_stride);
+void hpk_winograd_f2x3_output__generic(size_t channels, const float *in, ptrdiff_t in_stride,
+                                       float *const *output, const float *const *residual,
+                                       const struct hpk_gemm_tile_ctx *ctx);
+
+void hpk_winograd_f4x3_filter__generic(size_t kout, size_t cin, const float *filter, float *u);
+void hpk_winograd_f4x3_input__generic(size_t channels, const float *const *input, float *out,
+                                      ptrdiff_t out_stride);
+void hpk_winograd_f4x3_output__generic(size_t channels, const float *in, ptrdiff_t in_stride,
+                                       float *const *output, const float *const *residual,
+                                       const struct hpk_gemm_tile_ctx *ctx);
+
+#endif /* HPK_KERNELS_GENERIC_WINOGRAD_H */
