@@ -482,6 +482,7 @@ static void test_threads_identical(void **state)
         {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 32, 48, 2, 30, 29},
         {1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 64, 40, 1, 40, 41},
         {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 64, 64, 64, 1, 40, 40},
+        {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 128, 96, 1, 7, 7}, /* Winograd's whole schedule */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         for (int a = HPK_CONV_AUTO; a <= HPK_CONV_DEPTHWISE; a++) {

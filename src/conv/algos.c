@@ -205,14 +205,26 @@ hpk_status hpk_conv_run_gemm(const struct hpk_conv_args *a, int im2col)
 
 /* ---- Winograd ---------------------------------------------------------------------------- */
 
+/*
+ * Two schedules, the same arithmetic (each product M[xi] = V[xi] U[xi] is k-blocked by KC as the
+ * GEMM driver does, whoever computes which rows or columns):
+ *   blocked  tasks of tb tiles: input transform, the alpha^2 products, output transform, with V
+ *            and M of the block in L2; U is streamed once per block. For many tiles.
+ *   whole    when U is larger than V and M of all tiles (deep layers on small images: 512
+ *            channels at 7x7 give 4 tiles and a 37 MB U): the input transform of every tile,
+ *            then the products split by xi and column blocks so U is streamed once, then the
+ *            output transform.
+ */
 struct wino_state {
     const struct hpk_conv_args *a;
     const struct hpk_winograd_record *w;
     const float *u; /* U[xi] packed, u_xi floats apart */
-    size_t alpha, tiles_h, tiles_w, tiles, tb, kc, mtiles;
+    size_t alpha, tiles_h, tiles_w, tiles, tb, kc, ncols;
+    int whole;
     char *ws;
+    float *v_all, *m_all; /* whole: V and M of every tile */
     size_t slot_bytes;
-    size_t v_floats, m_floats, abuf_floats; /* per slot */
+    size_t v_floats, m_floats, abuf_floats, nptrs; /* per slot */
 };
 
 /* Tile t of the batch: image n, tile row ty, tile column tx. */
@@ -224,24 +236,13 @@ static void wino_tile(const struct wino_state *s, size_t t, size_t *n, size_t *t
     *tx = t % s->tiles_w;
 }
 
-/* One block of tiles: input transform, the alpha^2 products, output transform. */
-static void wino_task(void *ctx, size_t task, size_t slot)
+/* Input transform of tiles [t0, t0 + nt) into V[xi][t - t0][c], rows `rows` apart per xi. */
+static void wino_inputs(const struct wino_state *s, size_t t0, size_t nt, float *v, size_t rows,
+                        const float **ptrs)
 {
-    const struct wino_state *s = ctx;
     const struct hpk_conv_args *a = s->a;
     const struct hpk_conv2d *op = a->op;
-    const struct hpk_gemm_record *r = &op->table->sgemm[HPK_GEMM_MAIN];
-    const size_t m = s->w->m, alpha = s->alpha, a2 = alpha * alpha;
-    const size_t cg = op->cg, kg = op->kg;
-    const size_t t0 = task * s->tb, nt = hpk_min_size(s->tb, s->tiles - t0);
-    char *base = s->ws + slot * s->slot_bytes;
-    float *v = (float *)base;                  /* V[xi][t][c]: a2 x tb x cg */
-    float *mm = v + s->v_floats;               /* M[xi][t][k]: a2 x tb x kg */
-    float *abuf = mm + s->m_floats;            /* A~ of one k-block */
-    const float **ptrs = (const float **)(abuf + s->abuf_floats); /* max(a2, tb) pointers */
-    float **outp = (float **)(ptrs + hpk_max_size(a2, s->tb));    /* m^2 */
-    const float **resp = (const float **)(outp + m * m);          /* m^2 */
-
+    const size_t m = s->w->m, alpha = s->alpha, cg = op->cg;
     for (size_t t = 0; t < nt; t++) {
         size_t n, ty, tx;
         wino_tile(s, t0 + t, &n, &ty, &tx);
@@ -251,36 +252,17 @@ static void wino_task(void *ctx, size_t task, size_t slot)
             for (size_t j = 0; j < alpha; j++)
                 ptrs[i * alpha + j] =
                     input_pixel(a, n, iy0 + (ptrdiff_t)i, ix0 + (ptrdiff_t)j, 0);
-        s->w->input(cg, ptrs, v + t * cg, (ptrdiff_t)(s->tb * cg));
+        s->w->input(cg, ptrs, v + t * cg, (ptrdiff_t)(rows * cg));
     }
+}
 
-    /* M[xi] = V[xi] U[xi]: nt x kg x cg, k-blocked like the GEMM driver (same KC, so the
-     * order of additions is the driver's). */
-    struct hpk_gemm_tile_ctx tc;
-    memset(&tc, 0, sizeof tc);
-    tc.alpha = 1.0f;
-    const size_t n_pad = hpk_div_round_up(kg, r->nr) * r->nr;
-    for (size_t xi = 0; xi < a2; xi++) {
-        const float *vx = v + xi * s->tb * cg;
-        float *mx = mm + xi * s->tb * kg;
-        const float *ux = s->u + xi * op->wino_u_xi;
-        for (size_t t = 0; t < nt; t++)
-            ptrs[t] = vx + t * cg;
-        for (size_t pc = 0; pc < cg; pc += s->kc) {
-            const size_t kb = hpk_min_size(s->kc, cg - pc);
-            struct hpk_a_source src = {.rows = ptrs, .ks = 1, .kc = cg, .cs = 1};
-            r->pack_a(nt, pc, kb, &src, 0, abuf);
-            tc.flags = (pc == 0 ? HPK_TILE_FIRST_K : 0u) | (pc + kb == cg ? HPK_TILE_LAST_K : 0u);
-            for (size_t jr = 0; jr < kg; jr += r->nr) {
-                const float *bp = ux + pc * n_pad + jr * kb;
-                for (size_t ir = 0; ir < nt; ir += r->mr)
-                    r->ukernel(hpk_min_size(r->mr, nt - ir), hpk_min_size(r->nr, kg - jr), kb,
-                               abuf + (ir / r->mr) * r->mr * kb, 0, bp, (ptrdiff_t)r->nr,
-                               mx + ir * kg + jr, (ptrdiff_t)kg, &tc);
-            }
-        }
-    }
-
+/* Output transform of tiles [t0, t0 + nt) from M[xi][t - t0][k], rows `rows` apart per xi. */
+static void wino_outputs(const struct wino_state *s, size_t t0, size_t nt, const float *mm,
+                         size_t rows, float **outp, const float **resp)
+{
+    const struct hpk_conv_args *a = s->a;
+    const struct hpk_conv2d *op = a->op;
+    const size_t m = s->w->m, kg = op->kg;
     struct hpk_gemm_tile_ctx ec;
     epilogue_ctx(op, 0, &ec);
     const float *res = a->residual_is_output ? a->output : a->residual;
@@ -296,16 +278,111 @@ static void wino_task(void *ctx, size_t task, size_t slot)
                 outp[i * m + j] = inside ? a->output + px * a->out_stride : NULL;
                 resp[i * m + j] = inside && res != NULL ? res + px * res_stride : NULL;
             }
-        s->w->output(kg, mm + t * kg, (ptrdiff_t)(s->tb * kg), outp, res != NULL ? resp : NULL,
+        s->w->output(kg, mm + t * kg, (ptrdiff_t)(rows * kg), outp, res != NULL ? resp : NULL,
                      &ec);
     }
+}
+
+/*
+ * M[xi][t][j] = sum_c V[xi][t][c] U[xi][c][j] for tiles [0, nt) and columns [j0, j1), V and M
+ * rows `rows` apart per xi; k-blocked by kc with the main record's packer and microkernel.
+ */
+static void wino_product(const struct wino_state *s, size_t xi, size_t nt, size_t j0, size_t j1,
+                         const float *v, float *mm, size_t rows, float *abuf, const float **ptrs)
+{
+    const struct hpk_conv2d *op = s->a->op;
+    const struct hpk_gemm_record *r = &op->table->sgemm[HPK_GEMM_MAIN];
+    const size_t cg = op->cg, kg = op->kg;
+    const size_t n_pad = hpk_div_round_up(kg, r->nr) * r->nr;
+    const float *vx = v + xi * rows * cg;
+    float *mx = mm + xi * rows * kg;
+    const float *ux = s->u + xi * op->wino_u_xi;
+    struct hpk_gemm_tile_ctx tc;
+    memset(&tc, 0, sizeof tc);
+    tc.alpha = 1.0f;
+    for (size_t t = 0; t < nt; t++)
+        ptrs[t] = vx + t * cg;
+    for (size_t pc = 0; pc < cg; pc += s->kc) {
+        const size_t kb = hpk_min_size(s->kc, cg - pc);
+        struct hpk_a_source src = {.rows = ptrs, .ks = 1, .kc = cg, .cs = 1};
+        r->pack_a(nt, pc, kb, &src, 0, abuf);
+        tc.flags = (pc == 0 ? HPK_TILE_FIRST_K : 0u) | (pc + kb == cg ? HPK_TILE_LAST_K : 0u);
+        for (size_t jr = j0; jr < j1; jr += r->nr) {
+            const float *bp = ux + pc * n_pad + jr * kb;
+            for (size_t ir = 0; ir < nt; ir += r->mr)
+                r->ukernel(hpk_min_size(r->mr, nt - ir), hpk_min_size(r->nr, j1 - jr), kb,
+                           abuf + (ir / r->mr) * r->mr * kb, 0, bp, (ptrdiff_t)r->nr,
+                           mx + ir * kg + jr, (ptrdiff_t)kg, &tc);
+        }
+    }
+}
+
+/* Slot memory: V and M of a block (blocked only), A~ of one k-block, pointers. */
+static void wino_slot(const struct wino_state *s, size_t slot, float **v, float **mm,
+                      float **abuf, const float ***ptrs, float ***outp, const float ***resp)
+{
+    char *base = s->ws + slot * s->slot_bytes;
+    *v = (float *)base;
+    *mm = *v + s->v_floats;
+    *abuf = *mm + s->m_floats;
+    *ptrs = (const float **)(*abuf + s->abuf_floats);
+    *outp = (float **)(*ptrs + s->nptrs);
+    *resp = (const float **)(*outp + s->w->m * s->w->m);
+}
+
+static void wino_block_task(void *ctx, size_t task, size_t slot)
+{
+    const struct wino_state *s = ctx;
+    const size_t t0 = task * s->tb, nt = hpk_min_size(s->tb, s->tiles - t0);
+    float *v, *mm, *abuf, **outp;
+    const float **ptrs, **resp;
+    wino_slot(s, slot, &v, &mm, &abuf, &ptrs, &outp, &resp);
+    wino_inputs(s, t0, nt, v, s->tb, ptrs);
+    for (size_t xi = 0; xi < s->alpha * s->alpha; xi++)
+        wino_product(s, xi, nt, 0, s->a->op->kg, v, mm, s->tb, abuf, ptrs);
+    wino_outputs(s, t0, nt, mm, s->tb, outp, resp);
+}
+
+/* whole: tiles in groups of tb per task for the transforms; (xi, column block) per product. */
+static void wino_input_task(void *ctx, size_t task, size_t slot)
+{
+    const struct wino_state *s = ctx;
+    float *v, *mm, *abuf, **outp;
+    const float **ptrs, **resp;
+    wino_slot(s, slot, &v, &mm, &abuf, &ptrs, &outp, &resp);
+    const size_t t0 = task * s->tb;
+    wino_inputs(s, t0, hpk_min_size(s->tb, s->tiles - t0), s->v_all + t0 * s->a->op->cg,
+                s->tiles, ptrs);
+}
+
+static void wino_product_task(void *ctx, size_t task, size_t slot)
+{
+    const struct wino_state *s = ctx;
+    float *v, *mm, *abuf, **outp;
+    const float **ptrs, **resp;
+    wino_slot(s, slot, &v, &mm, &abuf, &ptrs, &outp, &resp);
+    const size_t blocks = hpk_div_round_up(s->a->op->kg, s->ncols);
+    const size_t xi = task / blocks, j0 = (task % blocks) * s->ncols;
+    wino_product(s, xi, s->tiles, j0, hpk_min_size(j0 + s->ncols, s->a->op->kg), s->v_all,
+                 s->m_all, s->tiles, abuf, ptrs);
+}
+
+static void wino_output_task(void *ctx, size_t task, size_t slot)
+{
+    const struct wino_state *s = ctx;
+    float *v, *mm, *abuf, **outp;
+    const float **ptrs, **resp;
+    wino_slot(s, slot, &v, &mm, &abuf, &ptrs, &outp, &resp);
+    const size_t t0 = task * s->tb;
+    wino_outputs(s, t0, hpk_min_size(s->tb, s->tiles - t0), s->m_all + t0 * s->a->op->kg,
+                 s->tiles, outp, resp);
 }
 
 /*
  * Tiles per block: V and M of a block (alpha^2 (cg + kg) floats per tile) take about half of
  * L2, so the products read them from there; at least one MR panel, at most 16.
  */
-static size_t wino_block(const struct hpk_conv2d *op, size_t alpha)
+size_t hpk_conv_winograd_block(const struct hpk_conv2d *op, size_t alpha)
 {
     const struct hpk_machine *mach = hpk_machine_get();
     const size_t l2 = mach->cache[1].size ? mach->cache[1].size : (size_t)256 << 10;
@@ -313,6 +390,13 @@ static size_t wino_block(const struct hpk_conv2d *op, size_t alpha)
     const size_t per_tile = alpha * alpha * (op->cg + op->kg) * sizeof(float);
     size_t tb = (l2 / 2) / per_tile / mr * mr;
     return hpk_min_size(hpk_max_size(tb, mr), 16 * mr);
+}
+
+int hpk_conv_winograd_whole(const struct hpk_conv2d *op, size_t m, size_t tiles)
+{
+    /* U against V and M of every tile, in floats: cg kg against tiles (cg + kg). */
+    const double u = (double)op->cg * (double)op->kg;
+    return u >= (double)tiles * (double)(op->cg + op->kg) && tiles <= 4096 / (m * m);
 }
 
 hpk_status hpk_conv_run_winograd(const struct hpk_conv_args *a, enum hpk_winograd_id v)
@@ -326,31 +410,56 @@ hpk_status hpk_conv_run_winograd(const struct hpk_conv_args *a, enum hpk_winogra
     s.tiles_h = hpk_div_round_up(a->s.out_h, m);
     s.tiles_w = hpk_div_round_up(a->s.out_w, m);
     const size_t a2 = s.alpha * s.alpha;
-    size_t t, macs;
+    size_t t, macs, shared = 0;
     if (hpk_mul_overflow(a->s.batch, s.tiles_h * s.tiles_w, &s.tiles) ||
         hpk_mul_overflow(s.tiles, a2 * op->cg, &macs) || hpk_mul_overflow(macs, op->kg, &macs))
         return HPK_ERR_OVERFLOW;
-    s.tb = hpk_min_size(wino_block(op, s.alpha), s.tiles);
+    s.whole = hpk_conv_winograd_whole(op, m, s.tiles);
     s.kc = hpk_min_size(op->blocking[HPK_GEMM_MAIN].kc, op->cg);
-    s.v_floats = a2 * s.tb * op->cg;
-    s.m_floats = a2 * s.tb * op->kg;
-    s.abuf_floats = hpk_div_round_up(s.tb, r->mr) * r->mr * s.kc;
-    const size_t ptrs = hpk_max_size(a2, s.tb) + 2 * m * m;
+    s.ncols = 4 * r->nr;
+    size_t rows; /* the rows of A~ one product packs */
+    if (s.whole) {
+        s.tb = hpk_min_size(hpk_conv_winograd_block(op, s.alpha), s.tiles);
+        rows = s.tiles;
+        /* V and M of every tile, shared by the tasks, ahead of the slots. */
+        if (hpk_mul_overflow(a2 * s.tiles, op->cg + op->kg, &shared) ||
+            hpk_mul_overflow(shared, sizeof(float), &shared) ||
+            hpk_round_up_overflow(shared, HPK_ALIGNMENT, &shared))
+            return HPK_ERR_OVERFLOW;
+    } else {
+        s.tb = hpk_min_size(hpk_conv_winograd_block(op, s.alpha), s.tiles);
+        rows = s.tb;
+        s.v_floats = a2 * s.tb * op->cg;
+        s.m_floats = a2 * s.tb * op->kg;
+    }
+    s.abuf_floats = hpk_div_round_up(rows, r->mr) * r->mr * s.kc;
+    s.nptrs = hpk_max_size(a2, rows);
+    const size_t ptrs = s.nptrs + 2 * m * m;
     if (hpk_add_overflow(s.v_floats + s.m_floats, s.abuf_floats, &t) ||
         hpk_mul_overflow(t, sizeof(float), &t) ||
         hpk_add_overflow(t, ptrs * sizeof(void *), &t) ||
         hpk_round_up_overflow(t, HPK_ALIGNMENT, &s.slot_bytes))
         return HPK_ERR_OVERFLOW;
     const size_t blocks = hpk_div_round_up(s.tiles, s.tb);
+    const size_t products = a2 * hpk_div_round_up(op->kg, s.ncols);
     const size_t threads = threads_for(macs);
-    const size_t slots = hpk_parallel_slots(hpk_min_size(threads, blocks));
-    if (hpk_mul_overflow(s.slot_bytes, slots, &t))
+    const size_t slots = hpk_parallel_slots(threads);
+    if (hpk_mul_overflow(s.slot_bytes, slots, &t) || hpk_add_overflow(t, shared, &t))
         return HPK_ERR_OVERFLOW;
-    s.ws = hpk_workspace_acquire(t);
-    if (s.ws == NULL)
+    char *mem = hpk_workspace_acquire(t);
+    if (mem == NULL)
         return HPK_ERR_NOMEM;
-    hpk_parallel_for(blocks, hpk_min_size(threads, blocks), wino_task, &s);
-    hpk_workspace_release(s.ws);
+    s.ws = mem + shared;
+    if (s.whole) {
+        s.v_all = (float *)mem;
+        s.m_all = s.v_all + a2 * s.tiles * op->cg;
+        hpk_parallel_for(blocks, hpk_min_size(threads, blocks), wino_input_task, &s);
+        hpk_parallel_for(products, hpk_min_size(threads, products), wino_product_task, &s);
+        hpk_parallel_for(blocks, hpk_min_size(threads, blocks), wino_output_task, &s);
+    } else {
+        hpk_parallel_for(blocks, hpk_min_size(threads, blocks), wino_block_task, &s);
+    }
+    hpk_workspace_release(mem);
     return HPK_OK;
 }
 

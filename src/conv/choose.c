@@ -13,8 +13,11 @@
  *               rows, Winograd's V and M round trips through L2 and its transformed filter,
  *               streamed from L2, L3 or memory once per block of tiles.
  *
- * The efficiencies and bandwidths below are round figures measured on Zen 3 (AVX2) with the
- * benchmark suite's conv family; they rank algorithms, they do not predict run times.
+ * The efficiencies and bandwidths below are round figures fitted to the ResNet-50 3x3 layers
+ * timed on Zen 3 (AVX2), every algorithm forced in turn (64@56, 128@28: F(4,3) ahead of F(2,3)
+ * and im2col by 1.5x and 3x; 256@14 and 512@7: F(4,3) still first, by 15 %, though its U is
+ * 37 MB at 512 channels, because the products hide most of its streaming); they rank the
+ * algorithms, they do not predict run times.
  */
 #include "config.h"
 
@@ -33,11 +36,11 @@ static double vector_floats(const struct hpk_kernel_table *t)
     return 4.0;
 }
 
-#define GEMM_EFFICIENCY 0.85   /* of the FMA peak, on full tiles */
-#define TRANSFORM_EFFICIENCY 0.5 /* vector adds per cycle in the transforms (loads, stores) */
-#define BW_L2 32.0             /* bytes per cycle */
-#define BW_L3 16.0
-#define BW_MEM 6.0
+#define GEMM_EFFICIENCY 0.85     /* of the FMA peak, on full tiles */
+#define TRANSFORM_EFFICIENCY 1.0 /* vector adds per cycle in the transforms (loads, stores) */
+#define BW_L2 32.0               /* bytes per cycle */
+#define BW_L3 32.0
+#define BW_MEM 10.0
 
 static double round_up(size_t x, size_t m)
 {
@@ -89,17 +92,22 @@ hpk_conv_algo hpk_conv_choose(const struct hpk_conv2d *op, const struct hpk_conv
         const size_t m = op->wino[v]->m, a2 = (m + 2) * (m + 2);
         const size_t tiles = s->batch * hpk_div_round_up(s->out_h, m) *
                              hpk_div_round_up(s->out_w, m);
-        /* Tile blocks of about 8 MR panels: U is streamed once per block. */
-        const size_t mr = op->table->sgemm[HPK_GEMM_MAIN].mr;
-        const double blocks = (double)hpk_div_round_up(tiles, 8 * mr);
+        /* The blocked schedule streams U once per block of tiles and keeps V and M in L2;
+         * the whole one streams U once and V and M from wherever they fit. */
+        const int whole = hpk_conv_winograd_whole(op, m, tiles);
+        const double blocks =
+            whole ? 1.0 : (double)hpk_div_round_up(tiles, hpk_conv_winograd_block(op, m + 2));
         const double u_bytes = (double)a2 * (double)op->cg * (double)op->kg * 4.0;
         const double vm_bytes = 2.0 * (double)a2 * (double)tiles *
                                 (double)(op->cg + op->kg) * 4.0;
-        cost[algo] = (double)a2 * gemm_cycles(op, tiles, op->kg, op->cg) +
+        /* The products stream U while they compute: the slower of the two. */
+        const double products = (double)a2 * gemm_cycles(op, tiles, op->kg, op->cg);
+        const double u_stream = blocks * u_bytes / stream_bw(mach, u_bytes);
+        cost[algo] = (products > u_stream ? products : u_stream) +
                      (double)tiles * ((double)op->cg * wino_in_flops[v] +
                                       (double)op->kg * wino_out_flops[v]) /
                          (vf * TRANSFORM_EFFICIENCY) +
-                     vm_bytes / BW_L2 + blocks * u_bytes / stream_bw(mach, u_bytes);
+                     vm_bytes / (whole ? stream_bw(mach, vm_bytes) : BW_L2);
     }
     if (hpk_conv_algo_applies(op, HPK_CONV_DEPTHWISE))
         /* Each output vector: taps FMAs, each with a load of the input and of the weights. */

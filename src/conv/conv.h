@@ -3,6 +3,7 @@
 #ifndef HPK_CONV_CONV_H
 #define HPK_CONV_CONV_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "hpk/conv.h"
@@ -34,6 +35,9 @@ struct hpk_conv2d {
     float *dw;
     hpk_dwconv_ukernel_fn dwconv;
     void *mem; /* one allocation holding all of the above */
+    /* The last input shape HPK_VERBOSE reported: each new shape is logged once, not each run
+     * (the only field a run writes; it changes no result). */
+    atomic_ullong logged_shape;
 };
 
 /* One run's shape. */
@@ -66,6 +70,11 @@ struct hpk_conv_args {
     int residual_is_output; /* residual == output: read each element before it is written */
 };
 hpk_status hpk_conv_run_gemm(const struct hpk_conv_args *a, int im2col);
+/* Whether Winograd with m x m tiles runs its products once over all tiles (U streamed once)
+ * rather than per block of tiles (see algos.c). */
+int hpk_conv_winograd_whole(const struct hpk_conv2d *op, size_t m, size_t tiles);
+/* Tiles per block of the blocked schedule (V and M of a block in half of L2). */
+size_t hpk_conv_winograd_block(const struct hpk_conv2d *op, size_t alpha);
 hpk_status hpk_conv_run_winograd(const struct hpk_conv_args *a, enum hpk_winograd_id v);
 hpk_status hpk_conv_run_depthwise(const struct hpk_conv_args *a);
 
