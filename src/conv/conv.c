@@ -224,7 +224,6 @@ hpk_status hpk_conv2d_create_with(const struct hpk_kernel_table *table,
         FAIL(HPK_ERR_NOMEM, "conv2d_create: out of memory (%zu bytes)", total);
     }
     memset(op, 0, sizeof *op);
-    atomic_init(&op->logged_shape, 0);
     op->d = d;
     op->table = table;
     memcpy(op->blocking, blocking, sizeof op->blocking);
@@ -413,7 +412,8 @@ hpk_status hpk_conv2d_run(const hpk_conv2d *op, size_t batch, size_t in_h, size_
         algo = hpk_conv_choose(op, &a.s, cost);
         const unsigned long long shape = ((unsigned long long)batch * 0x9E3779B97F4A7C15ull) ^
                                          ((unsigned long long)in_h << 32) ^ in_w;
-        if (hpk_verbose() && atomic_exchange(&((hpk_conv2d *)op)->logged_shape, shape) != shape)
+        if (hpk_verbose() && __atomic_exchange_n(&((hpk_conv2d *)op)->logged_shape, shape,
+                                                 __ATOMIC_RELAXED) != shape)
             hpk_log_verbose("conv2d %zux%zu/%zu %zu->%zu g%zu on %zux%zux%zu: %s (model cycles:"
                             " gemm %.3g, im2col %.3g, f2 %.3g, f4 %.3g, depthwise %.3g)",
                             d->kernel_h, d->kernel_w, d->stride_h, d->in_channels,

@@ -3,7 +3,6 @@
 #ifndef HPK_CONV_CONV_H
 #define HPK_CONV_CONV_H
 
-#include <stdatomic.h>
 #include <stddef.h>
 
 #include "hpk/conv.h"
@@ -36,8 +35,9 @@ struct hpk_conv2d {
     hpk_dwconv_ukernel_fn dwconv;
     void *mem; /* one allocation holding all of the above */
     /* The last input shape HPK_VERBOSE reported: each new shape is logged once, not each run
-     * (the only field a run writes; it changes no result). */
-    atomic_ullong logged_shape;
+     * (the only field a run writes, with __atomic builtins; it changes no result). The header
+     * is read by the C++ benchmarks too, hence no <stdatomic.h> type here. */
+    unsigned long long logged_shape;
 };
 
 /* One run's shape. */
