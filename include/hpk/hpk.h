@@ -18,6 +18,7 @@
 
 #include <hpk/common.h>
 #include <hpk/gemm.h>
+#include <hpk/inference.h>
 #include <hpk/threads.h>
 
 #endif /* HPK_HPK_H */
