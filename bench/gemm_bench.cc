@@ -412,6 +412,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < 3; i++)
         g_peak1 = std::max(g_peak1, hpkb::fma_peak_gflops(1, 0.05));
     register_suite(full);
+    hpkb::register_suites(full); // the families of the other bench/*_bench.cc files
 
     for (const auto &kv : hpkb::lib_context())
         benchmark::AddCustomContext(kv.first, kv.second);

@@ -149,11 +149,13 @@ HPK_API hpk_status hpk_sgemm_packed(hpk_layout layout, hpk_transpose transa, siz
  * A plan fixes every argument of hpk_sgemm_ex except the three matrix pointers: layout,
  * transposes, m, n, k, alpha, beta, the leading dimensions and the epilogue (its bias and
  * residual pointers included: every run adds the same bias and the same R, which must stay
- * valid while the plan is used). Products of up to 96^3 multiply-adds run on the calling thread
- * through the kernels directly, with no workspace of their own when the operands can be read in
- * place (A of a non-transposed row-major call, B of a non-transposed one, in either layout with
- * its transpose) and a buffer of at most 20 KiB on the stack otherwise (beyond, the cached
- * workspace); larger ones go through the general GEMM driver, with its threads.
+ * valid while the plan is used). Products of fewer than 96^3 multiply-adds run on the calling
+ * thread through the microkernels directly, from loops the plan set up: no validation, no lock,
+ * no allocation. Operands whose rows are contiguous in hpk's kernel space -- both of them in a
+ * non-transposed call of either layout -- are read where they lie; a transposed one (and A when
+ * the plan picks the larger main tile, which needs A packed) is copied per call into panels in a
+ * buffer of at most 20 KiB on the stack (the cached workspace beyond that). Larger products go through the general GEMM driver,
+ * with its blocking and threads.
  *
  * Opaque and immutable: any number of threads may run one plan at once. A plan belongs to the
  * process that made it (it is not to be copied or saved).

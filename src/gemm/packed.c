@@ -290,7 +290,9 @@ static int header_sane(const struct hpk_sgemm_packed_b *h)
     } else if (h->data_floats != 0) {
         return 0;
     }
-    return h->bytes == HEADER_BYTES + h->data_floats * sizeof(float);
+    size_t bytes;
+    return !hpk_mul_overflow((size_t)h->data_floats, sizeof(float), &bytes) &&
+           !hpk_add_overflow(bytes, HEADER_BYTES, &bytes) && h->bytes == bytes;
 }
 
 /* Whether the handle was packed for this table and blocking. */

@@ -296,7 +296,11 @@ static inline void own_product(const struct hpk_sgemm_plan *pl, const float *a, 
                                float *c, float *heap)
 {
     const float *ka = pl->swap ? b : a, *kb = pl->swap ? a : b;
-    if (pl->scratch_floats == 0)
+    if (pl->one_tile) {
+        /* The whole product is one tile whose context the plan holds. */
+        const struct hpk_gemm_problem *p = &pl->p;
+        pl->r->ukernel(p->m, p->n, p->k, ka, p->a_rs, kb, p->b_rs, c, p->ldc, &pl->tile);
+    } else if (pl->scratch_floats == 0)
         own_loops(pl, ka, kb, c, NULL);
     else if (pl->scratch_floats <= STACK_FLOATS)
         own_loops_stack(pl, ka, kb, c);
