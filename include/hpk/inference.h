@@ -154,8 +154,8 @@ HPK_API hpk_status hpk_sgemm_packed(hpk_layout layout, hpk_transpose transa, siz
  * no allocation. Operands whose rows are contiguous in hpk's kernel space -- both of them in a
  * non-transposed call of either layout -- are read where they lie; a transposed one (and A when
  * the plan picks the larger main tile, which needs A packed) is copied per call into panels in a
- * buffer of at most 20 KiB on the stack (the cached workspace beyond that). Larger products go through the general GEMM driver,
- * with its blocking and threads.
+ * buffer of at most 20 KiB on the stack (the cached workspace beyond that). Larger products go
+ * through the general GEMM driver, with its blocking and threads.
  *
  * Opaque and immutable: any number of threads may run one plan at once. A plan belongs to the
  * process that made it (it is not to be copied or saved).
