@@ -8,7 +8,8 @@
 //                               plain call per product; libxsmm: its dispatched (JIT) kernel
 //                               called per product; openblas, blis, onednn: their sgemm per
 //                               product. With --threads=T > 1 the peers' loops are split over T
-//                               OpenMP threads (hpk's batch splits itself).
+//                               OpenMP threads from 96^3 multiply-adds per batch, the threshold
+//                               at which hpk's batch splits itself.
 //   gemm_packed/MxNxK/LIB       C[M x N] = A[M x K] W[K x N] row-major (a layer: activations
 //                               times constant weights), warm. hpk: W packed once
 //                               (hpk_sgemm_packed_b_create, outside the timing), then
@@ -220,6 +221,9 @@ void bm_small_batch(benchmark::State &st, SmallWho who, GemmLib *lib, Shape s)
     Buf a = alloc_floats(sa * kBatch, 1), b = alloc_floats(sb * kBatch, 2),
         c = alloc_floats(sc * kBatch, 3);
     const int threads = static_cast<int>(run_threads());
+    // The peers' loops are split over the threads when hpk would split its batch: from 96^3
+    // multiply-adds in all (below, waking threads costs more than they gain).
+    const bool split = threads > 1 && double(m) * n * k * kBatch >= 96.0 * 96.0 * 96.0;
     std::string label, why;
     std::function<void()> body;
 
@@ -288,7 +292,7 @@ void bm_small_batch(benchmark::State &st, SmallWho who, GemmLib *lib, Shape s)
             std::string("dispatched JIT kernel per product, target ") + libxsmm_get_target_arch();
         body = [&, f]() {
 #if defined(_OPENMP)
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+#pragma omp parallel for num_threads(threads) schedule(static) if (split)
 #endif
             for (long i = 0; i < kBatch; i++)
                 f(a.get() + i * sa, b.get() + i * sb, c.get() + i * sc);
@@ -313,13 +317,13 @@ void bm_small_batch(benchmark::State &st, SmallWho who, GemmLib *lib, Shape s)
         label = lib->describe(call) + " sgemm per product";
         body = [&]() {
 #if defined(_OPENMP)
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+#pragma omp parallel for num_threads(threads) schedule(static) if (split)
 #endif
             for (long i = 0; i < kBatch; i++)
                 peer->run(a.get() + i * sa, b.get() + i * sb, c.get() + i * sc);
         };
     }
-    (void)threads;
+    (void)split;
     body(); // warm-up: JIT, workspace, page faults
     if (!check_colmajor(m, n, k, a.get() + (kBatch - 1) * sa, b.get() + (kBatch - 1) * sb,
                         c.get() + (kBatch - 1) * sc, m, &why)) {
@@ -332,11 +336,11 @@ void bm_small_batch(benchmark::State &st, SmallWho who, GemmLib *lib, Shape s)
     hpk_sgemm_plan_destroy(plan);
     set_counters(st, s, double(kBatch), timed, false);
 #if defined(_OPENMP)
-    const char *split = who == SmallWho::Xsmm || who == SmallWho::Peer ? ", OpenMP split" : "";
+    const char *split_word = who == SmallWho::Xsmm || who == SmallWho::Peer ? ", OpenMP split" : "";
 #else
-    const char *split = "";
+    const char *split_word = "";
 #endif
-    st.SetLabel(label + (threads > 1 ? split : "") + " | " + std::to_string(kBatch) +
+    st.SetLabel(label + (split ? split_word : "") + " | " + std::to_string(kBatch) +
                 " GEMMs | warm");
 }
 
