@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -766,9 +767,29 @@ static void test_packed_misuse(void **state)
     EXPECT(hpk_sgemm_packed(R, N_, MM, MN, MK, 1.0f, ma, MK, (const hpk_sgemm_packed_b *)copy, 0.5f,
                             mc, MN, NULL),
            HPK_ERR_INVALID_ARG);
-    hpk_sgemm_packed_b_destroy(hin); /* frees nothing: mem is ours */
-    EXPECT(hpk_sgemm_packed(R, N_, MM, MN, MK, 1.0f, ma, MK, hin, 0.5f, mc, MN, NULL),
-           HPK_ERR_INVALID_ARG);
+    hpk_sgemm_packed_b_destroy(hin); /* does nothing: mem is ours */
+    EXPECT(hpk_sgemm_packed(R, N_, MM, MN, MK, 1.0f, ma, MK, hin, 0.5f, mc, MN, NULL), HPK_OK);
+
+    /* A handle in read-only memory (a mapped file, say) is used and "destroyed" without a
+     * write: a write would fault here. */
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    char *ro = NULL;
+    assert_int_equal(posix_memalign((void **)&ro, page, (bytes + page - 1) / page * page), 0);
+    memcpy(ro, mem, bytes);
+    assert_int_equal(mprotect(ro, (bytes + page - 1) / page * page, PROT_READ), 0);
+    EXPECT(hpk_sgemm_packed(R, N_, MM, MN, MK, 1.0f, ma, MK, (const hpk_sgemm_packed_b *)ro, 0.5f,
+                            mc, MN, NULL),
+           HPK_OK);
+    hpk_sgemm_packed_b_destroy((hpk_sgemm_packed_b *)ro);
+    assert_int_equal(mprotect(ro, (bytes + page - 1) / page * page, PROT_READ | PROT_WRITE), 0);
+    free(ro);
+
+    /* An owned handle, destroyed: its block goes back (the count of live blocks falls). */
+    hpk_sgemm_packed_b *tmp = NULL;
+    assert_int_equal(hpk_sgemm_packed_b_create(R, N_, MK, MN, mb, MN, &tmp), HPK_OK);
+    const long live = hpk_alloc_live();
+    hpk_sgemm_packed_b_destroy(tmp);
+    assert_int_equal(hpk_alloc_live(), live - 1);
 
     hpk_sgemm_packed_b_destroy(h);
     hpk_sgemm_packed_b_destroy(hc);

@@ -97,7 +97,8 @@ HPK_API hpk_status hpk_sgemm_packed_b_create(hpk_layout layout, hpk_transpose tr
  *   mem, size  at least hpk_sgemm_packed_b_size() bytes, aligned to 64 bytes, not overlapping
  *              B. The handle lives there: hpk allocates nothing, and the memory stays the
  *              caller's (free it after the last call that uses the handle; calling
- *              hpk_sgemm_packed_b_destroy() on such a handle is allowed and frees nothing).
+ *              hpk_sgemm_packed_b_destroy() on such a handle is allowed and does nothing). Once
+ *              packed, the memory may be made read-only: hpk never writes to it again.
  *   other arguments as hpk_sgemm_packed_b_create; *packed_out == mem on success.
  *
  * Returns what hpk_sgemm_packed_b_create does (but never HPK_ERR_NOMEM), and
@@ -109,9 +110,9 @@ HPK_API hpk_status hpk_sgemm_packed_b_create_in(hpk_layout layout, hpk_transpose
                                                 size_t size, hpk_sgemm_packed_b **packed_out);
 
 /*
- * hpk_sgemm_packed_b_destroy - frees a handle from hpk_sgemm_packed_b_create. NULL is a no-op;
- * on a handle made by hpk_sgemm_packed_b_create_in (or a copy of a handle's bytes) it only
- * marks the handle invalid and frees nothing. No call may be using the handle.
+ * hpk_sgemm_packed_b_destroy - frees a handle from hpk_sgemm_packed_b_create. NULL is a no-op,
+ * and so is a handle made by hpk_sgemm_packed_b_create_in or a copy of a handle's bytes (hpk
+ * neither frees nor writes the caller's memory). No call may be using the handle. Thread-safe.
  */
 HPK_API void hpk_sgemm_packed_b_destroy(hpk_sgemm_packed_b *packed);
 

@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <assert.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -26,7 +27,6 @@
 
 #define PACKED_MAGIC 0x6b706b68u /* "hkpk" */
 #define PACKED_VERSION 1u
-#define OWNER_KEY ((uint64_t)0x9e3779b97f4a7c15u)
 #define NAME_LEN 64
 
 enum role {
@@ -37,7 +37,7 @@ enum role {
 struct hpk_sgemm_packed_b {
     uint32_t magic, version;
     uint64_t bytes;       /* the whole handle */
-    uint64_t owner;       /* (address ^ OWNER_KEY) when hpk allocated it at that address */
+    uint64_t reserved;    /* 0 */
     uint32_t layout;      /* hpk_layout */
     uint32_t role;        /* enum role */
     uint64_t k, n;        /* op(B) is k x n */
@@ -53,6 +53,40 @@ struct hpk_sgemm_packed_b {
 #define HEADER_BYTES 256
 _Static_assert(sizeof(struct hpk_sgemm_packed_b) <= HEADER_BYTES, "header too large");
 _Static_assert(HEADER_BYTES % HPK_ALIGNMENT == 0, "panels must stay aligned");
+
+/*
+ * The handles hpk allocated, in a list whose nodes sit just in front of each one. Destroy frees
+ * only these: a handle in the caller's memory (or bytes copied from one, or a read-only mapping)
+ * is never written or freed, whatever its header says.
+ */
+struct owned_node {
+    struct owned_node *next, *prev;
+};
+#define NODE_BYTES HPK_ALIGNMENT
+_Static_assert(sizeof(struct owned_node) <= NODE_BYTES, "node too large");
+
+static pthread_mutex_t owned_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct owned_node owned_head = {&owned_head, &owned_head};
+
+/* fork(): the lock is taken around it, as the workspace cache's is. */
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static void lock_for_fork(void)
+{
+    pthread_mutex_lock(&owned_lock);
+}
+static void unlock_after_fork(void)
+{
+    pthread_mutex_unlock(&owned_lock);
+}
+static void register_atfork(void)
+{
+    pthread_atfork(lock_for_fork, unlock_after_fork, unlock_after_fork);
+}
+
+static hpk_sgemm_packed_b *handle_of(struct owned_node *node)
+{
+    return (hpk_sgemm_packed_b *)((char *)node + NODE_BYTES);
+}
 
 #define FAIL(status, ...)                                                                          \
     do {                                                                                           \
@@ -154,7 +188,7 @@ static size_t b_extent_bytes(hpk_layout layout, hpk_transpose transb, size_t k, 
 static void pack_into(const struct hpk_kernel_table *table,
                       const struct hpk_blocking blocking[HPK_GEMM_RECORDS], hpk_layout layout,
                       hpk_transpose transb, size_t k, size_t n, const float *b, size_t ldb,
-                      size_t floats, size_t bytes, void *mem, int owned)
+                      size_t floats, size_t bytes, void *mem)
 {
     struct hpk_sgemm_packed_b *h = mem;
     const struct hpk_gemm_record *r = &table->sgemm[HPK_GEMM_MAIN];
@@ -163,7 +197,6 @@ static void pack_into(const struct hpk_kernel_table *table,
 
     memset(h, 0, HEADER_BYTES);
     h->bytes = bytes;
-    h->owner = owned ? (uint64_t)(uintptr_t)h ^ OWNER_KEY : 0;
     h->layout = (uint32_t)layout;
     h->role = layout == HPK_ROW_MAJOR ? ROLE_B : ROLE_A;
     h->k = k;
@@ -205,8 +238,8 @@ hpk_status hpk_sgemm_packed_b_create_with(const struct hpk_kernel_table *table,
         return st;
     if ((st = hpk_packed_b_size_with(table, layout, k, n, &floats, &bytes)) != HPK_OK)
         FAIL(st, "sgemm_packed_b: k=%zu n=%zu overflows", k, n);
-    const int owned = mem == NULL;
-    if (!owned) {
+    struct owned_node *node = NULL;
+    if (mem != NULL) {
         const size_t b_bytes = b_extent_bytes(layout, transb, k, n, ldb);
         const uintptr_t m0 = (uintptr_t)mem, b0 = (uintptr_t)b;
         if ((uintptr_t)mem % HPK_ALIGNMENT != 0)
@@ -218,11 +251,23 @@ hpk_status hpk_sgemm_packed_b_create_with(const struct hpk_kernel_table *table,
         if (b_bytes != 0 && m0 < b0 + b_bytes && b0 < m0 + bytes)
             FAIL(HPK_ERR_INVALID_ARG, "sgemm_packed_b_create_in: mem overlaps B");
     } else {
-        mem = hpk_aligned_alloc(bytes);
-        if (mem == NULL)
+        if (bytes > SIZE_MAX - NODE_BYTES)
+            return HPK_ERR_OVERFLOW;
+        node = hpk_aligned_alloc(bytes + NODE_BYTES);
+        if (node == NULL)
             FAIL(HPK_ERR_NOMEM, "sgemm_packed_b_create: cannot allocate %zu bytes", bytes);
+        mem = handle_of(node);
     }
-    pack_into(table, blocking, layout, transb, k, n, b, ldb, floats, bytes, mem, owned);
+    pack_into(table, blocking, layout, transb, k, n, b, ldb, floats, bytes, mem);
+    if (node != NULL) {
+        pthread_once(&atfork_once, register_atfork);
+        pthread_mutex_lock(&owned_lock);
+        node->next = owned_head.next;
+        node->prev = &owned_head;
+        owned_head.next->prev = node;
+        owned_head.next = node;
+        pthread_mutex_unlock(&owned_lock);
+    }
     *packed_out = mem;
     return HPK_OK;
 }
@@ -258,13 +303,22 @@ hpk_status hpk_sgemm_packed_b_create_in(hpk_layout layout, hpk_transpose transb,
 
 void hpk_sgemm_packed_b_destroy(hpk_sgemm_packed_b *packed)
 {
+    struct owned_node *found = NULL;
     if (packed == NULL)
         return;
-    const int owned =
-        packed->magic == PACKED_MAGIC && packed->owner == ((uint64_t)(uintptr_t)packed ^ OWNER_KEY);
-    packed->magic = 0;
-    if (owned)
-        hpk_free(packed);
+    pthread_mutex_lock(&owned_lock);
+    for (struct owned_node *q = owned_head.next; q != &owned_head; q = q->next)
+        if (handle_of(q) == packed) {
+            q->prev->next = q->next;
+            q->next->prev = q->prev;
+            found = q;
+            break;
+        }
+    pthread_mutex_unlock(&owned_lock);
+    if (found != NULL) {
+        packed->magic = 0; /* a stale pointer to it is refused while the block is unused */
+        hpk_free(found);
+    }
 }
 
 /* A header that describes a handle of its own size: anything else is not a handle. */
