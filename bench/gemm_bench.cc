@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/family.h"
 #include "bench/peak.h"
 #include "bench/shim.h"
 
@@ -412,7 +413,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < 3; i++)
         g_peak1 = std::max(g_peak1, hpkb::fma_peak_gflops(1, 0.05));
     register_suite(full);
-    hpkb::register_suites(full); // the families of the other bench/*_bench.cc files
+    hpkb::register_families({full, threads, g_peak1}); // families in other files
 
     for (const auto &kv : hpkb::lib_context())
         benchmark::AddCustomContext(kv.first, kv.second);

@@ -39,6 +39,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/family.h"
 #include "bench/peak.h"
 #include "bench/shim.h"
 #include "config.h"
@@ -91,7 +92,7 @@ Buf alloc_floats(size_t n, uint32_t seed)
     return b;
 }
 
-double g_peak1 = 0; // GFLOP/s on 1 thread, measured when the families register
+double g_peak1 = 0; // GFLOP/s on 1 thread, measured by main at startup
 
 unsigned run_threads()
 {
@@ -435,11 +436,9 @@ benchmark::internal::Benchmark *timing(benchmark::internal::Benchmark *b, bool c
     return b->Unit(benchmark::kMicrosecond);
 }
 
-void register_inference(bool full)
+void register_inference(const hpkb::SuiteOptions &opt)
 {
-    (void)full;
-    for (int i = 0; i < 3; i++)
-        g_peak1 = std::max(g_peak1, hpkb::fma_peak_gflops(1, 0.05));
+    g_peak1 = opt.peak1_gflops;
 
     std::vector<Shape> small;
     for (long d : {4L, 8L, 16L, 23L, 32L, 48L, 64L})
@@ -499,6 +498,6 @@ void register_inference(bool full)
         add_rows("gemv_packed", g.first, g.second, true);
 }
 
-[[maybe_unused]] const bool registered = hpkb::add_suite(register_inference);
+[[maybe_unused]] const bool registered = hpkb::add_family("inference", register_inference);
 
 } // namespace

@@ -15,12 +15,13 @@
 
 HPK_BENCH_SOURCES = \
 	bench/gemm_bench.cc \
-	bench/inference_bench.cc \
 	bench/shim.cc \
 	bench/shim.h \
 	bench/peak.cc \
 	bench/peak.h \
 	bench/epilogue_pass.c
+# The inference families register through bench/family.h (as bench/conv_bench.cc does).
+HPK_BENCH_SOURCES += bench/inference_bench.cc bench/family.h
 EXTRA_DIST += $(HPK_BENCH_SOURCES) bench/peak_avx2.cc bench/peak_avx512.cc \
 	bench/run.sh bench/report.py bench/README.md
 

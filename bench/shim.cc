@@ -706,29 +706,6 @@ const std::vector<std::pair<std::string, std::string>> &lib_context()
     return g_context;
 }
 
-namespace
-{
-// A function-local static: add_suite runs during other files' static initialisation, in an
-// order the language does not fix.
-std::vector<SuiteFn> &suites()
-{
-    static std::vector<SuiteFn> list;
-    return list;
-}
-} // namespace
-
-bool add_suite(SuiteFn fn)
-{
-    suites().push_back(fn);
-    return true;
-}
-
-void register_suites(bool full)
-{
-    for (SuiteFn fn : suites())
-        fn(full);
-}
-
 size_t l3_bytes()
 {
     const hpk_machine *m = hpk_machine_get();

@@ -102,14 +102,6 @@ const std::vector<std::unique_ptr<GemmLib>> &libs();
 // was loaded from (checked with dladdr), the peers left out and why.
 const std::vector<std::pair<std::string, std::string>> &lib_context();
 
-// Families defined in files of their own (bench/<family>_bench.cc) register their rows through
-// a function they hand to add_suite() during static initialisation; main() calls every such
-// function, in the order they were added, after init_libs() and its own families, with the
-// suite's --full flag. add_suite returns true, so that `static bool x = add_suite(f);` works.
-using SuiteFn = void (*)(bool full);
-bool add_suite(SuiteFn fn);
-void register_suites(bool full);
-
 // The machine as hpk sees it.
 size_t l3_bytes();      // the last-level cache size hpk's dispatcher reports (never 0)
 unsigned usable_cpus(); // CPUs in the affinity mask
