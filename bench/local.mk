@@ -23,6 +23,8 @@ HPK_BENCH_SOURCES = \
 	bench/peak.cc \
 	bench/peak.h \
 	bench/epilogue_pass.c
+# The inference families register through bench/family.h (as bench/conv_bench.cc does).
+HPK_BENCH_SOURCES += bench/inference_bench.cc
 EXTRA_DIST += $(HPK_BENCH_SOURCES) bench/peak_avx2.cc bench/peak_avx512.cc \
 	bench/run.sh bench/report.py bench/README.md
 
@@ -39,6 +41,12 @@ bench_hpk_bench_CXXFLAGS = $(hpk_bench_cxxflags)
 bench_hpk_bench_CFLAGS = $(AM_CFLAGS)
 bench_hpk_bench_LDADD = libhpk_core.la $(HWLOC_LIBS) $(BENCHMARK_LIBS) $(LIBXSMM_LIBS) \
 	$(BENCH_DL_LIBS) -lpthread -lm
+# OpenMP splits the peers' loops over a batch of small GEMMs (bench/inference_bench.cc) when
+# --threads asks for more than one; without it those loops stay serial.
+if HPK_HAVE_OPENMP
+bench_hpk_bench_CXXFLAGS += $(OPENMP_CFLAGS)
+bench_hpk_bench_LDFLAGS = $(AM_LDFLAGS) $(OPENMP_CFLAGS)
+endif
 
 # The FMA peak loops: one translation unit per ISA, each with its ISA's flags (the library's
 # rule for ISA code holds here too), chosen at run time by bench/peak.cc.

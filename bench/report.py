@@ -40,7 +40,13 @@ FAMILY_TITLES = {
                 "(peers: bare GEMM, no epilogue, for reference)",
     "conv": "Convolution, batch 1, NHWC fp32, warm",
     "conv_epi": "Convolution + bias + residual + ReLU: the fused epilogue's cost",
+    "gemm_small_batch": "Small GEMMs, 64 per iteration: hpk's strided-batch plan run vs libxsmm's "
+                        "dispatched kernels and the BLAS peers called per product, warm",
+    "gemm_packed": "Packed weights: C = A W row-major, W packed once (hpk) vs plain sgemm, warm",
+    "gemv_packed": "Matrix-vector with packed weights: y = x W (M = 1), warm and cold",
 }
+# Families whose rows also count the bytes of the weights they stream (the GBps counter).
+BANDWIDTH_FAMILIES = ["gemv_packed"]
 
 
 def base_name(name):
@@ -284,6 +290,8 @@ class Report:
                 for lib in sorted(labels, key=lib_rank):
                     lines.append(f"- `{lib}` (first shape): {labels[lib]}")
             lines.append("")
+            if fam in BANDWIDTH_FAMILIES:
+                lines.extend(self.bandwidth_table(fam, libs))
 
         if self.roofs:
             lines.append("## Roofs")
@@ -451,6 +459,30 @@ class Report:
         lines += self.run_notes(shapes, libs, rows, errs)
         lines.append("")
         return lines
+
+    def bandwidth_table(self, fam, libs):
+        """GB/s of weights read and their % of the read-only roof of the run's thread count (the
+        roofline/read row of this run, else the pct_read counter measured by the row itself)."""
+        f = self.families[fam]
+        roof = self.read_run
+        src = (f"roofline/read of this run, {roof:.1f} GB/s" if roof
+               else "the read bandwidth each row measured (pct_read)")
+        out = [f"Weights streamed, GB/s (% of the read-only bandwidth: {src}; {self.tlabel}).", "",
+               "| shape (M,N,K) | " + " | ".join(libs) + " |", "|---|" + "---|" * len(libs)]
+        for shape in f["shapes"]:
+            m, n, k = self.shape_dims(fam, shape)
+            cells = []
+            for lib in libs:
+                row = f["rows"].get((shape, lib))
+                gbps = row[1].get("GBps") if row else None
+                if gbps is None:
+                    cells.append("–")
+                    continue
+                pct = 100.0 * gbps / roof if roof else row[1].get("pct_read")
+                cells.append(f"{gbps:.1f} ({fmt(pct, 0)} %)")
+            out.append(f"| {shape} ({m},{n},{k}) | " + " | ".join(cells) + " |")
+        out.append("")
+        return out
 
     # --- plots ------------------------------------------------------------------------------
 

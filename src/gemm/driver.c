@@ -121,11 +121,19 @@ static void epilogue_only(const struct hpk_gemm_record *r, const struct hpk_gemm
 struct loop_state {
     const struct hpk_gemm_problem *p;
     const struct hpk_gemm_record *r;
+    size_t threads;
     size_t mc;        /* rows per ic block */
     size_t n_ic;      /* ic blocks */
     size_t jr_chunk;  /* columns per task along jr (a multiple of NR) */
     size_t n_jr;      /* jr chunks of the current block */
     size_t b_group;   /* columns per B~ packing task (a multiple of NR) */
+    size_t nc, kc;    /* the blocks of the loops */
+    size_t m_pad;     /* rows of a prepacked A~ block (m rounded up to MR) */
+    int b_in_place;   /* B read where it lies */
+    int matvec;       /* the matrix-vector loop (see mv_task) */
+    size_t mv_panels; /* NR panels per matrix-vector task */
+    /* workspace layout */
+    size_t b_elems, a_bytes, ptr_bytes, slots, bytes;
     /* the current jc/pc block */
     size_t jc, nb, pc, kb;
     unsigned flags;
@@ -150,8 +158,8 @@ static void pack_b_task(void *ctx, size_t task, size_t slot)
                  s->bbuf + j0 * s->kb);
 }
 
-/* One (ic block, jr chunk): pack the block's A~ (unless the record reads A in place), then the
- * jr and ir loops over the chunk. */
+/* One (ic block, jr chunk): pack the block's A~ (unless the record reads A in place or A~ was
+ * packed ahead), then the jr and ir loops over the chunk. */
 static void ic_task(void *ctx, size_t task, size_t slot)
 {
     const struct loop_state *s = ctx;
@@ -164,7 +172,12 @@ static void ic_task(void *ctx, size_t task, size_t slot)
     ptrdiff_t lda_k;
     size_t astep;
 
-    if (p->a_rows != NULL) {
+    if (p->a_packed != NULL) {
+        /* ic is a multiple of MR (see hpk_gemm_prepare): its panels start there. */
+        apanel = p->a_packed + s->pc * s->m_pad + ic * s->kb;
+        lda_k = 0;
+        astep = r->mr * s->kb;
+    } else if (p->a_rows != NULL) {
         const float **rows = s->rows[slot];
         p->a_rows(p->a_rows_ctx, ic, mb, rows);
         struct hpk_a_source src = {.rows = rows, .ks = p->a_ks, .kc = p->a_kc, .cs = 1};
@@ -200,6 +213,35 @@ static void ic_task(void *ctx, size_t task, size_t slot)
     }
 }
 
+/*
+ * The matrix-vector loop: B~ packed ahead (the whole of it), m <= MR of a record that reads A
+ * in place. One task per group of NR panels, each running every k-block of its columns: a
+ * single parallel_for per call, and each byte of B~ is read once, by one thread. The tiles,
+ * their k-blocks and their order are those of the five loops; only who computes them changes.
+ */
+static void mv_task(void *ctx, size_t task, size_t slot)
+{
+    const struct loop_state *s = ctx;
+    const struct hpk_gemm_problem *p = s->p;
+    const struct hpk_gemm_record *r = s->r;
+    const size_t n_pad = hpk_div_round_up(p->n, r->nr) * r->nr;
+    const size_t j_lo = task * s->mv_panels * r->nr;
+    const size_t j_hi = hpk_min_size(j_lo + s->mv_panels * r->nr, p->n);
+    (void)slot;
+    for (size_t pc = 0; pc < p->k; pc += s->kc) {
+        const size_t kb = hpk_min_size(s->kc, p->k - pc);
+        const unsigned flags = (pc == 0 ? HPK_TILE_FIRST_K : 0u) |
+                               (pc + kb == p->k ? HPK_TILE_LAST_K : 0u);
+        const float *block = p->b_packed + pc * n_pad;
+        for (size_t j0 = j_lo; j0 < j_hi; j0 += r->nr) {
+            struct hpk_gemm_tile_ctx t;
+            tile_ctx(p, 0, j0, flags, &t);
+            r->ukernel(p->m, hpk_min_size(r->nr, p->n - j0), kb, p->a + (ptrdiff_t)pc, p->a_rs,
+                       block + j0 * kb, (ptrdiff_t)r->nr, p->c + (ptrdiff_t)j0, p->ldc, &t);
+        }
+    }
+}
+
 enum hpk_gemm_record_id hpk_gemm_choose_record(const struct hpk_kernel_table *table,
                                                const struct hpk_gemm_problem *p)
 {
@@ -208,6 +250,8 @@ enum hpk_gemm_record_id hpk_gemm_choose_record(const struct hpk_kernel_table *ta
      * cost as much as the product. */
     if (p->b_packed != NULL)
         return p->b_packed_record;
+    if (p->a_packed != NULL)
+        return p->a_packed_record;
     if (p->a_rows != NULL)
         return HPK_GEMM_MAIN;
     const struct hpk_gemm_record *s = &table->sgemm[HPK_GEMM_SMALL_M];
@@ -218,48 +262,70 @@ enum hpk_gemm_record_id hpk_gemm_choose_record(const struct hpk_kernel_table *ta
     return HPK_GEMM_MAIN;
 }
 
-/* Below this many multiply-adds a call stays on the calling thread: waking the pool costs more
- * than the second core gains. */
-#define PARALLEL_MIN_MACS ((size_t)96 * 96 * 96)
-
-hpk_status hpk_gemm_run(const struct hpk_kernel_table *table,
-                        const struct hpk_blocking blocking[HPK_GEMM_RECORDS],
-                        const struct hpk_gemm_problem *p)
+size_t hpk_gemm_threads_for(const struct hpk_gemm_problem *p)
 {
-    assert(p->m >= 1 && p->n >= 1);
-    if (p->k == 0 || p->alpha == 0.0f) {
-        epilogue_only(&table->sgemm[HPK_GEMM_MAIN], p);
-        return HPK_OK;
-    }
+    size_t macs;
+    const int big = hpk_mul_overflow(p->m, p->n, &macs) || hpk_mul_overflow(macs, p->k, &macs) ||
+                    macs >= HPK_GEMM_PARALLEL_MIN_MACS;
+    return big ? hpk_threads() : 1;
+}
 
+/*
+ * Everything about a run but the pointers into its workspace: the record, the blocks, how the
+ * threads split the loops, and the workspace's size and layout. Depends on the problem's shape,
+ * the table, the blocking and the thread count only.
+ */
+static hpk_status prepare(const struct hpk_kernel_table *table,
+                          const struct hpk_blocking blocking[HPK_GEMM_RECORDS],
+                          const struct hpk_gemm_problem *p, size_t threads, struct loop_state *s)
+{
     const enum hpk_gemm_record_id id = hpk_gemm_choose_record(table, p);
     const struct hpk_gemm_record *r = &table->sgemm[id];
     const struct hpk_blocking *bl = &blocking[id];
-    size_t macs;
-    const int big = hpk_mul_overflow(p->m, p->n, &macs) || hpk_mul_overflow(macs, p->k, &macs) ||
-                    macs >= PARALLEL_MIN_MACS;
-    const size_t threads = big ? hpk_threads() : 1;
     const size_t slots = hpk_parallel_slots(threads);
-    const size_t kc = hpk_min_size(bl->kc, p->k);
+    const size_t kc = hpk_min_size(hpk_max_size(bl->kc, 1), p->k);
     const size_t ks = p->a_rows != NULL ? p->a_ks : 1;
-    /* With B~ packed ahead, each jc block must start at a panel boundary. */
+    /* With B~ packed ahead, each jc block must start at a panel boundary; with A~ packed
+     * ahead, each ic block. */
     const size_t nc_bl = p->b_packed != NULL ? hpk_max_size(bl->nc / r->nr, 1) * r->nr : bl->nc;
     const size_t nc = hpk_min_size(hpk_max_size(nc_bl, 1), p->n);
-    size_t mc = hpk_min_size(hpk_max_size(bl->mc, 1), p->m);
+    const size_t mc_bl = p->a_packed != NULL ? hpk_max_size(bl->mc / r->mr, 1) * r->mr : bl->mc;
+    size_t mc = hpk_min_size(hpk_max_size(mc_bl, 1), p->m);
     /* B is read where it lies when it is already row-contiguous and each element would be
      * used by a single row panel: packing it would cost as much as the product. */
     const int b_in_place = p->b_packed == NULL && p->b_cs == 1 && p->m <= r->mr;
-    const int a_packed = !(r->flags & HPK_GEMM_A_IN_PLACE);
+    const int a_packed = !(r->flags & HPK_GEMM_A_IN_PLACE) && p->a_packed == NULL;
     size_t b_elems = 0, a_elems = 0, bytes = 0, t;
-    void *mem;
+
+    assert(p->a_rows == NULL || !(r->flags & HPK_GEMM_A_IN_PLACE));
+    assert(p->a_packed == NULL || (p->b_packed == NULL && p->a_rows == NULL &&
+                                   !(r->flags & HPK_GEMM_A_IN_PLACE)));
+    memset(s, 0, sizeof *s);
+    s->p = p;
+    s->r = r;
+    s->threads = threads;
+    s->kc = kc;
+    s->nc = nc;
+    s->b_in_place = b_in_place;
+    s->m_pad = hpk_div_round_up(p->m, r->mr) * r->mr;
+
+    if (p->b_packed != NULL && (r->flags & HPK_GEMM_A_IN_PLACE) && p->m <= r->mr) {
+        /* Matrix-vector: tasks of whole NR panels over n, about 4 per thread so that a slow
+         * thread on a shared machine delays the call by a fraction of its share. */
+        const size_t panels = hpk_div_round_up(p->n, r->nr);
+        assert(p->a_cs == 1);
+        s->matvec = 1;
+        s->mv_panels = threads > 1 ? hpk_div_round_up(panels, 4 * threads) : panels;
+        s->bytes = 0;
+        return HPK_OK;
+    }
 
     /* Threads. With at least as many ic blocks as threads, the blocks are made equal and their
      * number a multiple of the thread count (same rows, other owners: the additions into each
      * C element do not change). With fewer, the ic blocks stay as they are and the jr loop is
      * split instead: splitting a short m would make every thread stream all of B~ again. */
-    struct loop_state s = {.p = p, .r = r};
     size_t n_ic = hpk_div_round_up(p->m, mc), n_jr_total = hpk_div_round_up(nc, r->nr);
-    s.jr_chunk = n_jr_total * r->nr;
+    s->jr_chunk = n_jr_total * r->nr;
     if (threads > 1 && n_ic >= threads) {
         n_ic = hpk_div_round_up(n_ic, threads) * threads;
         mc = hpk_min_size(hpk_div_round_up(hpk_div_round_up(p->m, n_ic), r->mr) * r->mr, p->m);
@@ -267,16 +333,16 @@ hpk_status hpk_gemm_run(const struct hpk_kernel_table *table,
     }
     if (threads > 1 && n_ic < 2 * threads) {
         size_t chunks = hpk_min_size(hpk_div_round_up(2 * threads, n_ic), n_jr_total);
-        s.jr_chunk = hpk_div_round_up(n_jr_total, chunks) * r->nr;
+        s->jr_chunk = hpk_div_round_up(n_jr_total, chunks) * r->nr;
     }
-    s.mc = mc;
-    s.n_ic = n_ic;
-    s.b_group = hpk_max_size(1, hpk_div_round_up(n_jr_total, 4 * threads)) * r->nr;
+    s->mc = mc;
+    s->n_ic = n_ic;
+    s->b_group = hpk_max_size(1, hpk_div_round_up(n_jr_total, 4 * threads)) * r->nr;
 
-    /* Workspace, allocated before C is touched: B~ (KC x NC rounded to NR), one A~ (MC rounded
-     * to MR x KC) and one row-pointer list per slot. */
-    assert(p->a_rows == NULL || !(r->flags & HPK_GEMM_A_IN_PLACE));
-    if (!b_in_place && p->b_packed == NULL && (hpk_round_up_overflow(nc, r->nr, &t) || hpk_mul_overflow(t, kc, &b_elems)))
+    /* Workspace: B~ (KC x NC rounded to NR), one A~ (MC rounded to MR x KC) and one row-pointer
+     * list per slot. */
+    if (!b_in_place && p->b_packed == NULL &&
+        (hpk_round_up_overflow(nc, r->nr, &t) || hpk_mul_overflow(t, kc, &b_elems)))
         return HPK_ERR_OVERFLOW;
     if (a_packed &&
         (hpk_round_up_overflow(mc, r->mr, &t) || hpk_mul_overflow(t, kc, &a_elems)))
@@ -290,50 +356,122 @@ hpk_status hpk_gemm_run(const struct hpk_kernel_table *table,
         hpk_mul_overflow(a_bytes + ptr_bytes, slots, &t) || hpk_add_overflow(bytes, t, &bytes) ||
         hpk_add_overflow(bytes, 2 * slots * sizeof(void *), &bytes))
         return HPK_ERR_OVERFLOW;
-    mem = hpk_workspace_acquire(bytes);
-    if (mem == NULL)
-        return HPK_ERR_NOMEM;
+    s->b_elems = b_elems;
+    s->a_bytes = a_bytes;
+    s->ptr_bytes = ptr_bytes;
+    s->slots = slots;
+    s->bytes = bytes;
+    return HPK_OK;
+}
 
-    char *cur = mem;
-    s.bbuf = (float *)cur;
-    cur += (b_elems * sizeof(float) + HPK_ALIGNMENT - 1) / HPK_ALIGNMENT * HPK_ALIGNMENT;
-    s.abuf = (float **)(cur + slots * (a_bytes + ptr_bytes));
-    s.rows = (const float ***)(s.abuf + slots);
-    for (size_t i = 0; i < slots; i++) {
-        s.abuf[i] = (float *)(cur + i * (a_bytes + ptr_bytes));
-        s.rows[i] = (const float **)(cur + i * (a_bytes + ptr_bytes) + a_bytes);
+/* The loops of a prepared run, in its workspace (s->bytes bytes at mem). */
+static void execute(struct loop_state *s, void *mem)
+{
+    const struct hpk_gemm_problem *p = s->p;
+    const struct hpk_gemm_record *r = s->r;
+    const size_t threads = s->threads;
+
+    if (s->matvec) {
+        const size_t panels = hpk_div_round_up(p->n, r->nr);
+        hpk_parallel_for(hpk_div_round_up(panels, s->mv_panels), threads, mv_task, s);
+        return;
     }
 
-    for (size_t jc = 0; jc < p->n; jc += nc) {
-        s.jc = jc;
-        s.nb = hpk_min_size(nc, p->n - jc);
-        s.n_jr = hpk_div_round_up(s.nb, s.jr_chunk);
-        for (size_t pc = 0; pc < p->k; pc += kc) {
-            s.pc = pc;
-            s.kb = hpk_min_size(kc, p->k - pc);
-            s.flags = (pc == 0 ? HPK_TILE_FIRST_K : 0u) |
-                      (pc + s.kb == p->k ? HPK_TILE_LAST_K : 0u);
-            s.bsrc = p->b + (ptrdiff_t)pc * p->b_rs + (ptrdiff_t)jc * p->b_cs;
+    char *cur = mem;
+    s->bbuf = (float *)cur;
+    cur += (s->b_elems * sizeof(float) + HPK_ALIGNMENT - 1) / HPK_ALIGNMENT * HPK_ALIGNMENT;
+    s->abuf = (float **)(cur + s->slots * (s->a_bytes + s->ptr_bytes));
+    s->rows = (const float ***)(s->abuf + s->slots);
+    for (size_t i = 0; i < s->slots; i++) {
+        s->abuf[i] = (float *)(cur + i * (s->a_bytes + s->ptr_bytes));
+        s->rows[i] = (const float **)(cur + i * (s->a_bytes + s->ptr_bytes) + s->a_bytes);
+    }
+
+    for (size_t jc = 0; jc < p->n; jc += s->nc) {
+        s->jc = jc;
+        s->nb = hpk_min_size(s->nc, p->n - jc);
+        s->n_jr = hpk_div_round_up(s->nb, s->jr_chunk);
+        for (size_t pc = 0; pc < p->k; pc += s->kc) {
+            s->pc = pc;
+            s->kb = hpk_min_size(s->kc, p->k - pc);
+            s->flags = (pc == 0 ? HPK_TILE_FIRST_K : 0u) |
+                       (pc + s->kb == p->k ? HPK_TILE_LAST_K : 0u);
+            s->bsrc = p->b + (ptrdiff_t)pc * p->b_rs + (ptrdiff_t)jc * p->b_cs;
             if (p->b_packed != NULL) {
                 /* The panels of columns [jc, jc + nb) of the k block: jc is a multiple of NC,
                  * itself a multiple of NR, or 0. */
-                s.bpanel = p->b_packed + pc * hpk_div_round_up(p->n, r->nr) * r->nr +
-                           jc * s.kb;
-                s.ldb_panel = r->nr;
-                s.bpanel_step = r->nr * s.kb;
-            } else if (b_in_place) {
-                s.bpanel = s.bsrc;
-                s.ldb_panel = p->b_rs;
-                s.bpanel_step = r->nr;
+                s->bpanel = p->b_packed + pc * hpk_div_round_up(p->n, r->nr) * r->nr +
+                            jc * s->kb;
+                s->ldb_panel = r->nr;
+                s->bpanel_step = r->nr * s->kb;
+            } else if (s->b_in_place) {
+                s->bpanel = s->bsrc;
+                s->ldb_panel = p->b_rs;
+                s->bpanel_step = r->nr;
             } else {
-                hpk_parallel_for(hpk_div_round_up(s.nb, s.b_group), threads, pack_b_task, &s);
-                s.bpanel = s.bbuf;
-                s.ldb_panel = r->nr;
-                s.bpanel_step = r->nr * s.kb;
+                hpk_parallel_for(hpk_div_round_up(s->nb, s->b_group), threads, pack_b_task, s);
+                s->bpanel = s->bbuf;
+                s->ldb_panel = r->nr;
+                s->bpanel_step = r->nr * s->kb;
             }
-            hpk_parallel_for(s.n_ic * s.n_jr, threads, ic_task, &s);
+            hpk_parallel_for(s->n_ic * s->n_jr, threads, ic_task, s);
         }
     }
+}
+
+hpk_status hpk_gemm_workspace_size(const struct hpk_kernel_table *table,
+                                   const struct hpk_blocking blocking[HPK_GEMM_RECORDS],
+                                   const struct hpk_gemm_problem *p, size_t threads,
+                                   size_t *bytes_out)
+{
+    struct loop_state s;
+    assert(p->m >= 1 && p->n >= 1 && threads >= 1);
+    *bytes_out = 0;
+    if (p->k == 0 || p->alpha == 0.0f)
+        return HPK_OK;
+    hpk_status st = prepare(table, blocking, p, threads, &s);
+    if (st == HPK_OK)
+        *bytes_out = s.bytes;
+    return st;
+}
+
+void hpk_gemm_run_in(const struct hpk_kernel_table *table,
+                     const struct hpk_blocking blocking[HPK_GEMM_RECORDS],
+                     const struct hpk_gemm_problem *p, size_t threads, void *workspace)
+{
+    struct loop_state s;
+    assert(p->m >= 1 && p->n >= 1 && threads >= 1);
+    if (p->k == 0 || p->alpha == 0.0f) {
+        epilogue_only(&table->sgemm[HPK_GEMM_MAIN], p);
+        return;
+    }
+    hpk_status st = prepare(table, blocking, p, threads, &s);
+    assert(st == HPK_OK); /* hpk_gemm_workspace_size said so */
+    (void)st;
+    execute(&s, workspace);
+}
+
+hpk_status hpk_gemm_run(const struct hpk_kernel_table *table,
+                        const struct hpk_blocking blocking[HPK_GEMM_RECORDS],
+                        const struct hpk_gemm_problem *p)
+{
+    struct loop_state s;
+    assert(p->m >= 1 && p->n >= 1);
+    if (p->k == 0 || p->alpha == 0.0f) {
+        epilogue_only(&table->sgemm[HPK_GEMM_MAIN], p);
+        return HPK_OK;
+    }
+    hpk_status st = prepare(table, blocking, p, hpk_gemm_threads_for(p), &s);
+    if (st != HPK_OK)
+        return st;
+    void *mem = NULL;
+    if (s.bytes != 0) {
+        /* allocated before C is touched */
+        mem = hpk_workspace_acquire(s.bytes);
+        if (mem == NULL)
+            return HPK_ERR_NOMEM;
+    }
+    execute(&s, mem);
     hpk_workspace_release(mem);
     return HPK_OK;
 }
@@ -353,5 +491,33 @@ void hpk_gemm_pack_b_full(const struct hpk_gemm_record *r, size_t kc, size_t k, 
     for (size_t pc = 0; pc < k; pc += kc) {
         const size_t kb = hpk_min_size(kc, k - pc);
         r->pack_b(kb, n, b + (ptrdiff_t)pc * rs, rs, cs, dst + pc * n_pad);
+    }
+}
+
+size_t hpk_gemm_packed_a_size(const struct hpk_gemm_record *r, size_t m, size_t k)
+{
+    size_t t;
+    if (hpk_round_up_overflow(m, r->mr, &t) || hpk_mul_overflow(t, k, &t))
+        return 0;
+    return t;
+}
+
+void hpk_gemm_pack_a_full(const struct hpk_gemm_record *r, size_t kc, size_t m, size_t k,
+                          const float *a, ptrdiff_t rs, ptrdiff_t cs, float *dst)
+{
+    /* Row pointers for a group of whole panels at a time, so the list stays on the stack. */
+    enum { GROUP = 128 };
+    const float *rows[GROUP];
+    const size_t group = GROUP / r->mr * r->mr, m_pad = hpk_div_round_up(m, r->mr) * r->mr;
+    assert(r->pack_a != NULL && group >= r->mr);
+    for (size_t i0 = 0; i0 < m; i0 += group) {
+        const size_t mb = hpk_min_size(group, m - i0);
+        for (size_t i = 0; i < mb; i++)
+            rows[i] = a + (ptrdiff_t)(i0 + i) * rs;
+        const struct hpk_a_source src = {.rows = rows, .ks = 1, .kc = k, .cs = cs};
+        for (size_t pc = 0; pc < k; pc += kc) {
+            const size_t kb = hpk_min_size(kc, k - pc);
+            r->pack_a(mb, pc, kb, &src, 0, dst + pc * m_pad + i0 * kb);
+        }
     }
 }

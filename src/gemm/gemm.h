@@ -41,7 +41,17 @@ struct hpk_gemm_problem {
     /* Optional: B already packed by hpk_gemm_pack_b_full for b_packed_record (b is unused). */
     const float *b_packed;
     enum hpk_gemm_record_id b_packed_record;
+    /*
+     * Optional: A already packed by hpk_gemm_pack_a_full for a_packed_record, a record that
+     * packs A~ (a is unused; not with b_packed or a_rows): a column-major call's packed weights.
+     */
+    const float *a_packed;
+    enum hpk_gemm_record_id a_packed_record;
 };
+
+/* Below this many multiply-adds a call stays on the calling thread: waking the pool costs more
+ * than the second core gains. */
+#define HPK_GEMM_PARALLEL_MIN_MACS ((size_t)96 * 96 * 96)
 
 /*
  * A whole k x n operand B[p][j] = b[p * rs + j * cs] packed for one record and KC: for each
@@ -52,6 +62,31 @@ struct hpk_gemm_problem {
 size_t hpk_gemm_packed_b_size(const struct hpk_gemm_record *r, size_t k, size_t n);
 void hpk_gemm_pack_b_full(const struct hpk_gemm_record *r, size_t kc, size_t k, size_t n,
                           const float *b, ptrdiff_t rs, ptrdiff_t cs, float *dst);
+
+/*
+ * A whole m x k operand A[i][p] = a[i * rs + p * cs] packed for one record that packs A~, and
+ * KC: for each block of kc columns (the last one narrower), ceil(m / MR) A~ panels of MR x kb,
+ * the block of columns [pc, pc + kb) at dst + pc * round_up(m, MR). hpk_gemm_packed_a_size
+ * returns the floats needed (0 on overflow). A problem with a_packed set must use the same
+ * record and kc = blocking's KC.
+ */
+size_t hpk_gemm_packed_a_size(const struct hpk_gemm_record *r, size_t m, size_t k);
+void hpk_gemm_pack_a_full(const struct hpk_gemm_record *r, size_t kc, size_t m, size_t k,
+                          const float *a, ptrdiff_t rs, ptrdiff_t cs, float *dst);
+
+/*
+ * Validates the arguments of a public hpk_sgemm_ex call that do not depend on where the
+ * operands lie (enums, leading dimensions, extents, the epilogue's parameters and its
+ * residual's extent): what a plan checks once. Reads no pointer.
+ */
+hpk_status hpk_sgemm_validate_shape(hpk_layout layout, hpk_transpose transa,
+                                    hpk_transpose transb, size_t m, size_t n, size_t k,
+                                    float alpha, size_t lda, size_t ldb, size_t ldc,
+                                    const hpk_epilogue *epilogue);
+
+/* Whether C (m x n in layout, ldc) overlaps the bytes [p, p + bytes). */
+int hpk_sgemm_c_overlaps(hpk_layout layout, size_t m, size_t n, const float *c, size_t ldc,
+                         const void *p, size_t bytes);
 
 /*
  * Validates a public hpk_sgemm_ex call (epilogue may be NULL); returns the first failing
@@ -77,6 +112,22 @@ void hpk_sgemm_to_kernel_space(hpk_layout layout, hpk_transpose transa, hpk_tran
 hpk_status hpk_gemm_run(const struct hpk_kernel_table *table,
                         const struct hpk_blocking blocking[HPK_GEMM_RECORDS],
                         const struct hpk_gemm_problem *p);
+
+/* The thread count hpk_gemm_run uses for a problem: 1 below HPK_GEMM_PARALLEL_MIN_MACS. */
+size_t hpk_gemm_threads_for(const struct hpk_gemm_problem *p);
+
+/*
+ * hpk_gemm_run in two steps, for callers that hold their workspace across several runs (a
+ * batch) or must allocate it before anything else: the bytes a run on `threads` threads needs
+ * (0: none; HPK_ERR_OVERFLOW), then the run in that workspace, which cannot fail.
+ */
+hpk_status hpk_gemm_workspace_size(const struct hpk_kernel_table *table,
+                                   const struct hpk_blocking blocking[HPK_GEMM_RECORDS],
+                                   const struct hpk_gemm_problem *p, size_t threads,
+                                   size_t *bytes_out);
+void hpk_gemm_run_in(const struct hpk_kernel_table *table,
+                     const struct hpk_blocking blocking[HPK_GEMM_RECORDS],
+                     const struct hpk_gemm_problem *p, size_t threads, void *workspace);
 
 /* The record hpk_gemm_run uses for a problem (for labels in tests and benchmarks). */
 enum hpk_gemm_record_id hpk_gemm_choose_record(const struct hpk_kernel_table *table,

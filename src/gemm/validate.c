@@ -74,15 +74,19 @@ static hpk_status validate_epilogue(const hpk_epilogue *e)
     return HPK_OK;
 }
 
-hpk_status hpk_sgemm_validate(hpk_layout layout, hpk_transpose transa, hpk_transpose transb,
-                              size_t m, size_t n, size_t k, float alpha, const float *a,
-                              size_t lda, const float *b, size_t ldb, float beta, const float *c,
-                              size_t ldc, const hpk_epilogue *epilogue)
+/*
+ * The checks of a call that do not depend on where its operands lie. The extents of A, B, C and
+ * the residual go to *ea, *eb, *ec, *er (those of A and B empty when they are not read), so that
+ * hpk_sgemm_validate can test overlaps.
+ */
+static hpk_status validate_shape(hpk_layout layout, hpk_transpose transa, hpk_transpose transb,
+                                 size_t m, size_t n, size_t k, float alpha, const float *a,
+                                 size_t lda, const float *b, size_t ldb, const float *c,
+                                 size_t ldc, const hpk_epilogue *epilogue, struct extent *ea,
+                                 struct extent *eb, struct extent *ec, struct extent *er)
 {
     hpk_status st;
     size_t outer, inner;
-    struct extent ea, eb, ec, ebias = {0}, er = {0};
-    (void)beta;
 
     if (layout != HPK_ROW_MAJOR && layout != HPK_COL_MAJOR)
         FAIL(HPK_ERR_INVALID_ARG, "sgemm: unknown layout %d", (int)layout);
@@ -98,27 +102,67 @@ hpk_status hpk_sgemm_validate(hpk_layout layout, hpk_transpose transa, hpk_trans
     if (lda < hpk_max_size(1, inner))
         FAIL(HPK_ERR_INVALID_ARG, "sgemm: lda=%zu < %zu", lda, hpk_max_size(1, inner));
     const int a_read = m > 0 && n > 0 && k > 0 && alpha != 0.0f;
-    if ((st = matrix_extent(a, a_read ? outer : 0, inner, lda, &ea)) != HPK_OK)
+    if ((st = matrix_extent(a, a_read ? outer : 0, inner, lda, ea)) != HPK_OK)
         FAIL(st, "sgemm: A (%zu x %zu, lda %zu) overflows", outer, inner, lda);
 
     stored_shape(layout, transb, k, n, &outer, &inner);
     if (ldb < hpk_max_size(1, inner))
         FAIL(HPK_ERR_INVALID_ARG, "sgemm: ldb=%zu < %zu", ldb, hpk_max_size(1, inner));
-    if ((st = matrix_extent(b, a_read ? outer : 0, inner, ldb, &eb)) != HPK_OK)
+    if ((st = matrix_extent(b, a_read ? outer : 0, inner, ldb, eb)) != HPK_OK)
         FAIL(st, "sgemm: B (%zu x %zu, ldb %zu) overflows", outer, inner, ldb);
 
     stored_shape(layout, HPK_NO_TRANS, m, n, &outer, &inner);
     if (ldc < hpk_max_size(1, inner))
         FAIL(HPK_ERR_INVALID_ARG, "sgemm: ldc=%zu < %zu", ldc, hpk_max_size(1, inner));
-    if ((st = matrix_extent(c, outer, inner, ldc, &ec)) != HPK_OK)
+    if ((st = matrix_extent(c, outer, inner, ldc, ec)) != HPK_OK)
         FAIL(st, "sgemm: C (%zu x %zu, ldc %zu) overflows", outer, inner, ldc);
+    er->base = NULL;
+    er->bytes = 0;
     if (epilogue != NULL && epilogue->residual != NULL) {
         if (epilogue->ldr < hpk_max_size(1, inner))
             FAIL(HPK_ERR_INVALID_ARG, "sgemm: ldr=%zu < %zu", epilogue->ldr,
                  hpk_max_size(1, inner));
-        if ((st = matrix_extent(epilogue->residual, outer, inner, epilogue->ldr, &er)) != HPK_OK)
+        if ((st = matrix_extent(epilogue->residual, outer, inner, epilogue->ldr, er)) != HPK_OK)
             FAIL(st, "sgemm: residual overflows");
     }
+    return HPK_OK;
+}
+
+hpk_status hpk_sgemm_validate_shape(hpk_layout layout, hpk_transpose transa,
+                                    hpk_transpose transb, size_t m, size_t n, size_t k,
+                                    float alpha, size_t lda, size_t ldb, size_t ldc,
+                                    const hpk_epilogue *epilogue)
+{
+    struct extent ea, eb, ec, er;
+    return validate_shape(layout, transa, transb, m, n, k, alpha, NULL, lda, NULL, ldb, NULL, ldc,
+                          epilogue, &ea, &eb, &ec, &er);
+}
+
+int hpk_sgemm_c_overlaps(hpk_layout layout, size_t m, size_t n, const float *c, size_t ldc,
+                         const void *p, size_t bytes)
+{
+    size_t outer, inner;
+    struct extent ec, ep = {p, bytes};
+    stored_shape(layout, HPK_NO_TRANS, m, n, &outer, &inner);
+    if (matrix_extent(c, outer, inner, ldc, &ec) != HPK_OK)
+        return 1;
+    return overlaps(ec, ep);
+}
+
+hpk_status hpk_sgemm_validate(hpk_layout layout, hpk_transpose transa, hpk_transpose transb,
+                              size_t m, size_t n, size_t k, float alpha, const float *a,
+                              size_t lda, const float *b, size_t ldb, float beta, const float *c,
+                              size_t ldc, const hpk_epilogue *epilogue)
+{
+    hpk_status st;
+    struct extent ea, eb, ec, ebias = {0}, er;
+    (void)beta;
+
+    st = validate_shape(layout, transa, transb, m, n, k, alpha, a, lda, b, ldb, c, ldc, epilogue,
+                        &ea, &eb, &ec, &er);
+    if (st != HPK_OK)
+        return st;
+    const int a_read = m > 0 && n > 0 && k > 0 && alpha != 0.0f;
     if (epilogue != NULL && epilogue->bias != NULL && m > 0 && n > 0)
         matrix_extent(epilogue->bias, 1, epilogue->bias_axis == HPK_BIAS_PER_ROW ? m : n, 1,
                       &ebias);
