@@ -41,9 +41,14 @@
 #define SMALL_STEP(LANE)                                                                           \
     do {                                                                                           \
         float32x4_t vb[NV];                                                                        \
-        _Pragma("GCC unroll 4") for (size_t v = 0; v + 1 < nv; v++) vb[v] = vld1q_f32(b + 4 * v);  \
-        vb[nv - 1] = full ? vld1q_f32(b + 4 * (nv - 1))                                            \
-                          : hpk_load_lanes__neon(b + 4 * (nv - 1), lanes);                         \
+        if (full) {                                                                                \
+            const float32x4x4_t vb_ = vld1q_f32_x4(b);                                             \
+            vb[0] = vb_.val[0], vb[1] = vb_.val[1], vb[2] = vb_.val[2], vb[3] = vb_.val[3];        \
+        } else {                                                                                   \
+            _Pragma("GCC unroll 4") for (size_t v = 0; v + 1 < nv; v++) vb[v] =                    \
+                vld1q_f32(b + 4 * v);                                                              \
+            vb[nv - 1] = hpk_load_lanes__neon(b + 4 * (nv - 1), lanes);                            \
+        }                                                                                          \
         _Pragma("GCC unroll 4") for (size_t i = 0; i < rows; i++)                                  \
             _Pragma("GCC unroll 4") for (size_t v = 0; v < nv; v++) vacc[i * NV + v] =             \
                 vfmaq_laneq_f32(vacc[i * NV + v], vb[v], va[i], LANE);                             \
@@ -58,8 +63,14 @@ static inline __attribute__((always_inline)) void small_k_loop(size_t rows, size
                                                                size_t lanes, int full, size_t k,
                                                                const float *a, ptrdiff_t lda,
                                                                const float *b, ptrdiff_t ldb,
-                                                               float32x4_t *vacc)
+                                                               float32x4_t *vacc_out)
 {
+    /* A local array, handed back after the loop: only then does GCC keep every accumulator in
+     * a register across the loop (with the caller's array it stored them back every k step). */
+    float32x4_t vacc[MR * NV];
+#pragma GCC unroll 16
+    for (size_t q = 0; q < MR * NV; q++)
+        vacc[q] = vdupq_n_f32(0.0f);
     const float *arow[MR];
 #pragma GCC unroll 4
     for (size_t i = 0; i < rows; i++)
@@ -85,6 +96,9 @@ static inline __attribute__((always_inline)) void small_k_loop(size_t rows, size
         }
         SMALL_STEP(0);
     }
+#pragma GCC unroll 16
+    for (size_t q = 0; q < MR * NV; q++)
+        vacc_out[q] = vacc[q];
 }
 
 /* Every column shape for a constant number of rows. */

@@ -13,11 +13,17 @@
  * armv8a kernels); XNNPACK's 6 x 16 / 4 x 16 suit its in-place, non-packed A.
  *
  * Registers: vaccIxV (row I of 8, vector V of 3: columns 4V..4V+3), 24; va0 = A~[0..3][p],
- * va1 = A~[4..7][p]; vb0..vb2 = B~[p][0..11]. Each k step: 2 + 3 vector loads, 24 FMLA by
- * element (vfmaq_laneq_f32), no broadcasts. The loop is unrolled by KUNROLL = 4 k steps (the
- * record's kunroll: KC is a multiple of it, so the remainder loop runs on the last k-block only):
- * one loop branch and pointer update per 96 FMAs. tools/neon_kernel_report.sh checks the
- * compiled loop (FMAs and loads per k step, no stack traffic).
+ * va1 = A~[4..7][p]; vb0..vb2 = B~[p][0..11]. Each k step: 2 + 3 vector loads issued as one LD1
+ * of 2 registers (vld1q_f32_x2, A~) and one LD1 of 3 (vld1q_f32_x3, B~ with post-increment by
+ * ldb), 24 FMLA by element (vfmaq_laneq_f32), no broadcasts: with the pointer update, the
+ * counter and the branch, 29 instructions per k step, 24 of them FMLA.
+ *
+ * The k loop is not unrolled (the record's kunroll is 1): 29 of the 32 registers are live, which
+ * leaves no room to overlap two k steps, and GCC 12 does overlap them when the loop is unrolled,
+ * spilling accumulators to the stack (unrolled by 2: 4 stack accesses per iteration; by 4: 10;
+ * separate 4-float loads instead of LD1 of 2 and 3 registers: 31 instructions per k step).
+ * tools/neon_kernel_report.py checks the compiled loop: FMAs and loads per k step, no stack
+ * traffic.
  *
  * A~: MR = 8 packed (a[p * 8 + i], rows past m are zero). B~: 12 floats per k row with row stride
  * ldb (12 when packed). A full tile (n = 12) loads B~ in full vectors; an n-edge tile loads only
@@ -39,13 +45,14 @@
 
 #define MR 8
 #define NV 3 /* NR = 4 * NV = 12 */
-#define KUNROLL 4
 
 /* One k step of the full tile: loads A~[.][p] and B~[p][.], then the 24 FMLA by element. */
 #define STEP()                                                                                     \
     do {                                                                                           \
-        const float32x4_t va0 = vld1q_f32(a), va1 = vld1q_f32(a + 4);                              \
-        const float32x4_t vb0 = vld1q_f32(b), vb1 = vld1q_f32(b + 4), vb2 = vld1q_f32(b + 8);      \
+        const float32x4x2_t va_ = vld1q_f32_x2(a);                                                 \
+        const float32x4x3_t vb_ = vld1q_f32_x3(b);                                                 \
+        const float32x4_t va0 = va_.val[0], va1 = va_.val[1];                                      \
+        const float32x4_t vb0 = vb_.val[0], vb1 = vb_.val[1], vb2 = vb_.val[2];                    \
         vacc0x0 = vfmaq_laneq_f32(vacc0x0, vb0, va0, 0);                                           \
         vacc0x1 = vfmaq_laneq_f32(vacc0x1, vb1, va0, 0);                                           \
         vacc0x2 = vfmaq_laneq_f32(vacc0x2, vb2, va0, 0);                                           \
@@ -96,7 +103,8 @@ static inline __attribute__((always_inline)) void edge_k_loop(size_t nv, size_t 
                                                               ptrdiff_t ldb, float32x4_t *vacc)
 {
     for (; k > 0; k--) {
-        const float32x4_t va0 = vld1q_f32(a), va1 = vld1q_f32(a + 4);
+        const float32x4x2_t va_ = vld1q_f32_x2(a);
+        const float32x4_t va0 = va_.val[0], va1 = va_.val[1];
         if (nv == 1) {
             const float32x4_t vb0 = hpk_load_lanes__neon(b, lanes);
             EDGE_ROWS(0, vb0);
@@ -137,12 +145,6 @@ void hpk_sgemm_ukernel_8x12__neon(size_t m, size_t n, size_t k, const float *a, 
         float32x4_t vacc5x0 = vacc0x0, vacc5x1 = vacc0x0, vacc5x2 = vacc0x0;
         float32x4_t vacc6x0 = vacc0x0, vacc6x1 = vacc0x0, vacc6x2 = vacc0x0;
         float32x4_t vacc7x0 = vacc0x0, vacc7x1 = vacc0x0, vacc7x2 = vacc0x0;
-        for (; k >= KUNROLL; k -= KUNROLL) {
-            STEP();
-            STEP();
-            STEP();
-            STEP();
-        }
         for (; k > 0; k--)
             STEP();
         vacc[0] = vacc0x0, vacc[1] = vacc0x1, vacc[2] = vacc0x2;

@@ -14,7 +14,7 @@ const struct hpk_kernel_table hpk_kernels_neon = {
     .sgemm = {
         [HPK_GEMM_MAIN] = {
             .name = "hpk_sgemm_ukernel_8x12__neon",
-            .mr = 8, .nr = 12, .kunroll = 4, .flags = 0,
+            .mr = 8, .nr = 12, .kunroll = 1, .flags = 0,
             .ukernel = hpk_sgemm_ukernel_8x12__neon,
             .pack_a = hpk_sgemm_pack_a_8__neon,
             .pack_b = hpk_sgemm_pack_b_12__neon,
