@@ -16,3 +16,6 @@ libhpk_kneon_la_SOURCES = \
 	kernels/arm_neon/table.c
 libhpk_kneon_la_CFLAGS = $(AM_CFLAGS) $(NEON_CFLAGS)
 endif
+
+# The static report on the NEON k loops (run by .ci/run on the aarch64 build).
+EXTRA_DIST += tools/neon_kernel_report.py
