@@ -251,8 +251,8 @@ static inline float32x4_t hpk_act_gelu_tanh__neon(float32x4_t x)
     const float32x4_t lo = vfmaq_f32(vnegq_f32(hi), xc, s); /* xc * s - hi, exactly */
     /* -|y| = (-|hi|) + (lo with its sign flipped when hi >= 0) */
     const uint32x4_t flip = vbicq_u32(sign, vreinterpretq_u32_f32(hi));
-    const float32x4_t e = hpk_exp_hilo__neon(
-        vnegq_f32(vabsq_f32(hi)), vreinterpretq_f32_u32(veorq_u32(vreinterpretq_u32_f32(lo), flip)));
+    const float32x4_t lo_neg = vreinterpretq_f32_u32(veorq_u32(vreinterpretq_u32_f32(lo), flip));
+    const float32x4_t e = hpk_exp_hilo__neon(vnegq_f32(vabsq_f32(hi)), lo_neg);
     return vmulq_f32(xl, hpk_sigmoid_from_exp__neon(e, hi));
 }
 

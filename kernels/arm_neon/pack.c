@@ -72,8 +72,8 @@ static inline void pack_b_rows(size_t nr, size_t kb, size_t n, const float *b, p
             for (size_t q = 0; q < rows; q++, x += rs, d += nr)
 #pragma GCC unroll 4
                 for (size_t v = 0; v < nr / 4; v++)
-                    vst1q_f32(d + 4 * v, cols > 4 * v ? hpk_load_lanes__neon(x + 4 * v, cols - 4 * v)
-                                                      : zero);
+                    vst1q_f32(d + 4 * v,
+                              cols > 4 * v ? hpk_load_lanes__neon(x + 4 * v, cols - 4 * v) : zero);
         }
     }
 }
