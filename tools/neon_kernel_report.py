@@ -22,8 +22,9 @@ Everything here is static: instruction counts of the compiled loop, no measureme
 0, or 1 when a kernel's loop spills, its FMA count per k step differs from MR * NR / 4, or its
 k steps per iteration are not a whole number; 2 when the objects or objdump are missing.
 
-usage: tools/neon_kernel_report.py [BUILDDIR]   (default: build/aarch64; the objects of
-       kernels/arm_neon must have been built there: see .ci/run's aarch64 stage)
+usage: tools/neon_kernel_report.py [--asm] [BUILDDIR]
+       BUILDDIR: default build/aarch64; the objects of kernels/arm_neon must have been built
+       there (see .ci/run's aarch64 stage). --asm also prints each loop's instructions.
 """
 import glob
 import os
@@ -145,13 +146,15 @@ def analyse(name, parts, mr, nr):
         "name": name, "mr": mr, "nr": nr, "insns": len(body), "fmla": fmla,
         "load_insns": len(loads), "load_regs": regs, "bytes": nbytes, "steps": steps,
         "spills": len(spills), "loops": len(candidates),  # innermost loops
-        "start": body[0][0], "end": body[-1][0],
+        "start": body[0][0], "end": body[-1][0], "body": body,
         "func_bytes": sum(len(p) * 4 for p in parts),
     }
 
 
 def main(argv):
-    build = argv[1] if len(argv) > 1 else "build/aarch64"
+    args = [a for a in argv[1:] if a != "--asm"]
+    show_asm = len(args) != len(argv) - 1
+    build = args[0] if args else "build/aarch64"
     if shutil.which(OBJDUMP) is None:
         print(f"error: {OBJDUMP} not found (binutils-aarch64-linux-gnu)", file=sys.stderr)
         return 2
@@ -205,9 +208,13 @@ def main(argv):
           f"{BLIS_8X12[1]} instructions per k step = {100.0 * BLIS_8X12[0] / BLIS_8X12[1]:.1f} % "
           "(5 vector loads, loop overhead not counted)")
     for r in results:
-        print(f"{r['name']}: loop at {r['start']:#x}..{r['end']:#x} of {r['loops']} loops, "
+        print(f"{r['name']}: loop at {r['start']:#x}..{r['end']:#x} (of {r['loops']} innermost "
+              "loops), "
               f"{r['insns']} instructions per iteration ({r['fmla']} FMLA, {r['load_insns']} "
               f"loads of {r['bytes']} B), code {r['func_bytes']} B")
+        if show_asm:
+            for addr, mn, ops in r["body"]:
+                print(f"    {addr:6x}:  {mn:8s} {ops}")
     if bad:
         print(f"\n{bad} kernel(s) FAIL: stack traffic in the k loop, or FMLA per k step not "
               "MR*NR/4", file=sys.stderr)
