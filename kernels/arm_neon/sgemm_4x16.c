@@ -9,7 +9,8 @@
  * transposition, at one A load per row per 4 k steps. The k loop is therefore unrolled by
  * KUNROLL = 4 (the record's kunroll). 16 columns are 4 B~ vectors per k row: up to 16
  * accumulators + 4 A vectors + 4 B~ vectors = 24 registers. Per k step at m = 4: 16 FMLA,
- * 4 B~ loads and 1 A load (the 4 rows' loads spread over 4 steps).
+ * 4 B~ vectors in one LD1 of 4 registers (vld1q_f32_x4) and 1 A load (the 4 rows' loads spread
+ * over 4 steps): 20 instructions with the loop's pointer updates (tools/neon_kernel_report.py).
  *
  * The kernel is instantiated for each m in 1..4 (and each count of column vectors at the n
  * edge), so a matrix-vector product (m = 1) runs 4 FMLA per k step, not 16 with three rows
