@@ -77,8 +77,8 @@ static double ref(int act, double x, double lo, double hi, double slope)
 }
 
 static const char *const act_names[HPK_TILE_ACT_COUNT] = {
-    "none", "relu", "relu6", "clamp", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh",
-    "silu", "hardswish"};
+    "none", "relu", "relu6",     "clamp", "leaky_relu", "sigmoid",
+    "tanh", "gelu", "gelu_tanh", "silu",  "hardswish"};
 
 struct stats {
     double max_rel_normal, r_at_a, max_abs, worst_x;
@@ -96,10 +96,11 @@ static float from_bits(uint32_t u)
 static float *make_inputs(uint32_t stride, size_t *count)
 {
     static const float special[] = {
-        0.0f, -0.0f, FLT_MIN, -FLT_MIN, 0x1p-149f, -0x1p-149f, 1e-40f, -1e-40f, 1e-30f, -1e-30f,
-        FLT_MAX, -FLT_MAX, INFINITY, -INFINITY, NAN, -NAN, 88.7f, -88.7f, 89.0f, -89.0f, 100.0f,
-        -100.0f, 110.0f, -110.0f, 103.97f, -103.97f, 87.3f, -87.3f, 0.625f, -0.625f, 9.1f, -9.1f,
-        9.02f, -9.02f, 14.5f, -14.5f, 10.8f, -10.8f, 3.0f, -3.0f, 6.0f, -6.0f, 0.5f, -0.25f};
+        0.0f,    -0.0f,   FLT_MIN,  -FLT_MIN, 0x1p-149f, -0x1p-149f, 1e-40f,  -1e-40f,  1e-30f,
+        -1e-30f, FLT_MAX, -FLT_MAX, INFINITY, -INFINITY, NAN,        -NAN,    88.7f,    -88.7f,
+        89.0f,   -89.0f,  100.0f,   -100.0f,  110.0f,    -110.0f,    103.97f, -103.97f, 87.3f,
+        -87.3f,  0.625f,  -0.625f,  9.1f,     -9.1f,     9.02f,      -9.02f,  14.5f,    -14.5f,
+        10.8f,   -10.8f,  3.0f,     -3.0f,    6.0f,      -6.0f,      0.5f,    -0.25f};
     const size_t nspecial = sizeof special / sizeof special[0], sweep = 1000000;
     const size_t nbits = 2 * ((size_t)0x7f800000u / stride + 1);
     float *x = malloc((nbits + sweep + nspecial) * sizeof(float));
@@ -132,8 +133,8 @@ static void run_act(const struct hpk_gemm_record *r, int act, const struct hpk_g
         /* full rows of NR, then the last, shorter row alone */
         const size_t full = left / r->nr;
         if (full)
-            r->ukernel(full, r->nr, 1, zeros, 1, zeros, (ptrdiff_t)r->nr, y + i,
-                       (ptrdiff_t)r->nr, &ctx);
+            r->ukernel(full, r->nr, 1, zeros, 1, zeros, (ptrdiff_t)r->nr, y + i, (ptrdiff_t)r->nr,
+                       &ctx);
         if (m > full)
             r->ukernel(1, left - full * r->nr, 1, zeros, 1, zeros, (ptrdiff_t)r->nr,
                        y + i + full * r->nr, (ptrdiff_t)r->nr, &ctx);
@@ -143,9 +144,12 @@ static void run_act(const struct hpk_gemm_record *r, int act, const struct hpk_g
 static int measure(const struct hpk_kernel_table *t, const float *x, float *y, size_t count)
 {
     const struct hpk_gemm_record *r = &t->sgemm[HPK_GEMM_MAIN];
-    const struct hpk_gemm_tile_ctx base = {.alpha = 0.0f, .beta = 1.0f,
+    const struct hpk_gemm_tile_ctx base = {.alpha = 0.0f,
+                                           .beta = 1.0f,
                                            .flags = HPK_TILE_FIRST_K | HPK_TILE_LAST_K,
-                                           .act_lo = -0.25f, .act_hi = 0.5f, .act_slope = 0.1f};
+                                           .act_lo = -0.25f,
+                                           .act_hi = 0.5f,
+                                           .act_slope = 0.1f};
     int failed = 0;
     printf("table %s (%s), %zu inputs per activation\n", t->isa, r->name, count);
     printf("%-11s %11s %11s %11s %15s  %-17s %s\n", "activation", "rel(normal)", "r @ a=1e-9",

@@ -225,11 +225,10 @@ static inline float32x4_t hpk_act_gelu__neon(float32x4_t x)
     const float32x4_t q = vmulq_f32(a, vdupq_n_f32(-0.5f));
     const float32x4_t hi = vmulq_f32(q, a);
     const float32x4_t lo = vfmaq_f32(vnegq_f32(hi), q, a); /* q * a - hi, exactly */
-    const float32x4_t half_erfc = vmulq_f32(vmulq_f32(t, vdupq_n_f32(0.5f)),
-                                            hpk_exp_hilo__neon(hi, vaddq_f32(lo, p)));
+    const float32x4_t half_erfc =
+        vmulq_f32(vmulq_f32(t, vdupq_n_f32(0.5f)), hpk_exp_hilo__neon(hi, vaddq_f32(lo, p)));
 
-    const float32x4_t h =
-        vbslq_f32(hpk_sign_mask__neon(x), half_erfc, vsubq_f32(one, half_erfc));
+    const float32x4_t h = vbslq_f32(hpk_sign_mask__neon(x), half_erfc, vsubq_f32(one, half_erfc));
     return vmulq_f32(vmaxq_f32(vdupq_n_f32(-14.5f), x), h);
 }
 
@@ -280,8 +279,7 @@ static inline float32x4_t hpk_act_hardswish__neon(float32x4_t x)
 {
     const float32x4_t three = vdupq_n_f32(3.0f);
     const float32x4_t c = vmaxq_f32(vdupq_n_f32(-3.0f), x);
-    const float32x4_t mid =
-        vmulq_f32(vmulq_f32(c, vaddq_f32(c, three)), vdupq_n_f32(1.0f / 6.0f));
+    const float32x4_t mid = vmulq_f32(vmulq_f32(c, vaddq_f32(c, three)), vdupq_n_f32(1.0f / 6.0f));
     return vbslq_f32(vcgeq_f32(x, three), x, mid);
 }
 

@@ -60,11 +60,10 @@
  * The k loop of one instantiation: rows (= m), nv column vectors, lanes (1..4) columns in the
  * last one, full when n == 16; all constants at each call.
  */
-static inline __attribute__((always_inline)) void small_k_loop(size_t rows, size_t nv,
-                                                               size_t lanes, int full, size_t k,
-                                                               const float *a, ptrdiff_t lda,
-                                                               const float *b, ptrdiff_t ldb,
-                                                               float32x4_t *vacc_out)
+static inline __attribute__((always_inline)) void small_k_loop(size_t rows, size_t nv, size_t lanes,
+                                                               int full, size_t k, const float *a,
+                                                               ptrdiff_t lda, const float *b,
+                                                               ptrdiff_t ldb, float32x4_t *vacc_out)
 {
     /* A local array, handed back after the loop: only then does GCC keep every accumulator in
      * a register across the loop (with the caller's array it stored them back every k step). */
@@ -132,18 +131,10 @@ void hpk_sgemm_ukernel_4x16__neon(size_t m, size_t n, size_t k, const float *a, 
     for (size_t q = 0; q < MR * NV; q++)
         vacc[q] = vdupq_n_f32(0.0f);
     switch (m) {
-    case 1:
-        small_rows(1, n, k, a, lda, b, ldb, vacc);
-        break;
-    case 2:
-        small_rows(2, n, k, a, lda, b, ldb, vacc);
-        break;
-    case 3:
-        small_rows(3, n, k, a, lda, b, ldb, vacc);
-        break;
-    default:
-        small_rows(4, n, k, a, lda, b, ldb, vacc);
-        break;
+    case 1: small_rows(1, n, k, a, lda, b, ldb, vacc); break;
+    case 2: small_rows(2, n, k, a, lda, b, ldb, vacc); break;
+    case 3: small_rows(3, n, k, a, lda, b, ldb, vacc); break;
+    default: small_rows(4, n, k, a, lda, b, ldb, vacc); break;
     }
     hpk_epilogue_store__neon(vacc, MR, NV, m, n, c, ldc, ctx);
 }
