@@ -113,3 +113,39 @@ hpk_build() {
         exit $rc
     )
 }
+
+# hpk_check NAME [TEST...]: make check again in build/NAME (configured and built by hpk_build),
+# under whatever HPK_ISA / QEMU_CPU the caller set; the summary as hpk_build prints it.
+hpk_check() {
+    name=$1
+    shift
+    (
+        cd "build/$name" || exit 1
+        hpk_log "[$name] make check ${*:-} (HPK_ISA=${HPK_ISA:-} QEMU_CPU=${QEMU_CPU:-})"
+        if [ $# -gt 0 ]; then
+            make -j"$(nproc)" check TESTS="$*"
+        else
+            make -j"$(nproc)" check
+        fi
+        rc=$?
+        hpk_log "[$name] results"
+        hpk_show_results .
+        exit $rc
+    )
+}
+
+# hpk_info_isa NAME ISA: hpk-info of build/NAME (through its test launcher) with HPK_ISA=ISA
+# must report that table.
+hpk_info_isa() {
+    launcher=$(sed -n 's/^TEST_LAUNCHER = //p' "build/$1/Makefile")
+    out=$(HPK_ISA=$2 $launcher "build/$1/hpk-info") || {
+        echo "hpk-info failed with HPK_ISA=$2" >&2
+        return 1
+    }
+    hpk_log "[$1] HPK_ISA=$2 hpk-info"
+    echo "$out"
+    echo "$out" | grep -q "^isa: $2 " || {
+        echo "hpk-info with HPK_ISA=$2 does not report isa: $2" >&2
+        return 1
+    }
+}

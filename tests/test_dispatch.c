@@ -18,6 +18,10 @@
 
 #include <cmocka.h>
 
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#endif
+
 #include "hpk/common.h"
 #include "src/dispatch/caches.h"
 #include "src/dispatch/dispatch.h"
@@ -148,6 +152,53 @@ static void test_features_vs_cpuinfo(void **state)
         if (ours != linux_says)
             fail_msg("feature %s: hpk says %d, /proc/cpuinfo says %d", map[i].name, ours,
                      linux_says);
+    }
+#endif
+}
+
+/*
+ * aarch64: the features hpk derives from HWCAP against the CPU's ID registers, read with MRS
+ * (Linux emulates the read for user space when HWCAP_CPUID is set, and so does qemu-user):
+ * checks that each HWCAP bit hpk tests is the one the feature lives in. ID_AA64PFR0_EL1.FP
+ * [19:16] and .AdvSIMD [23:20]: 0 present, 1 present with half precision, 15 absent;
+ * ID_AA64ISAR0_EL1.DP [47:44]: 1 SDOT/UDOT. /proc/cpuinfo is no witness: under qemu-user it
+ * describes the host.
+ */
+static void test_features_vs_idregs(void **state)
+{
+    (void)state;
+#if !defined(__aarch64__) || !defined(__linux__)
+    print_message("skipped: ID registers are only compared on Linux/aarch64\n");
+    skip();
+#else
+    if (!(getauxval(AT_HWCAP) & (1ul << 11))) { /* HWCAP_CPUID */
+        print_message("skipped: the kernel does not emulate MRS of the ID registers\n");
+        skip();
+    }
+    uint64_t pfr0, isar0;
+    __asm__ volatile("mrs %0, ID_AA64PFR0_EL1" : "=r"(pfr0));
+    __asm__ volatile("mrs %0, ID_AA64ISAR0_EL1" : "=r"(isar0));
+    const unsigned fp = (unsigned)(pfr0 >> 16) & 15, simd = (unsigned)(pfr0 >> 20) & 15;
+    const unsigned dp = (unsigned)(isar0 >> 44) & 15;
+    const struct {
+        const char *name;
+        uint32_t bit;
+        int idreg;
+    } map[] = {
+        {"neon", HPK_FEAT_NEON, simd != 15},
+        {"asimdhp", HPK_FEAT_FP16, simd == 1},
+        {"fphp", HPK_FEAT_FPHP, fp == 1},
+        {"asimddp", HPK_FEAT_ASIMDDP, dp >= 1 && dp != 15},
+    };
+    struct hpk_machine m;
+    hpk_machine_detect(&m);
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        const int ours = (m.features & map[i].bit) != 0;
+        print_message("%s: hpk %d, ID registers %d\n", map[i].name, ours, map[i].idreg);
+        if (ours != map[i].idreg)
+            fail_msg("feature %s: hpk says %d, the ID registers say %d (PFR0 %#llx, ISAR0 "
+                     "%#llx)", map[i].name, ours, map[i].idreg, (unsigned long long)pfr0,
+                     (unsigned long long)isar0);
     }
 #endif
 }
@@ -603,6 +654,67 @@ static void test_config_block_overrides(void **state)
     fake_env_vars = NULL;
 }
 
+/*
+ * The NEON table in the dispatcher: compiled on aarch64 (configure's HPK_HAVE_NEON_TABLE), listed
+ * before the generic one, chosen by default where the machine has Advanced SIMD, asked for by
+ * HPK_ISA=neon, refused with the reason where it lacks it. Elsewhere HPK_ISA=neon must say the
+ * build has no such table.
+ */
+static void test_config_neon(void **state)
+{
+    (void)state;
+    struct hpk_machine bare = synthetic(0, 32 * KiB, 8, 512 * KiB, 8, 8 * MiB, 16);
+    struct hpk_machine simd = bare;
+    simd.features = HPK_FEAT_NEON;
+    const char *const neon[] = {"HPK_ISA", "neon", NULL};
+    struct hpk_config c;
+#if defined(HPK_HAVE_NEON_TABLE)
+    const struct hpk_kernel_table *const *tables;
+    const size_t n = hpk_tables_compiled(&tables);
+    assert_true(n >= 2);
+    assert_ptr_equal(tables[n - 2], &hpk_kernels_neon); /* right before generic */
+    assert_string_equal(hpk_kernels_neon.isa, "neon");
+    assert_true(hpk_table_usable(&simd, &hpk_kernels_neon));
+    assert_false(hpk_table_usable(&bare, &hpk_kernels_neon));
+
+    build_with(&simd, NULL, &c);
+    assert_int_equal(c.status, HPK_OK);
+    assert_ptr_equal(c.table, &hpk_kernels_neon);
+    build_with(&bare, NULL, &c);
+    assert_ptr_equal(c.table, &hpk_kernels_generic);
+
+    build_with(&simd, neon, &c);
+    assert_int_equal(c.status, HPK_OK);
+    assert_ptr_equal(c.table, &hpk_kernels_neon);
+    const char *const generic[] = {"HPK_ISA", "generic", NULL};
+    build_with(&simd, generic, &c);
+    assert_ptr_equal(c.table, &hpk_kernels_generic);
+
+    build_with(&bare, neon, &c);
+    assert_int_equal(c.status, HPK_ERR_UNSUPPORTED);
+    assert_null(c.table);
+    assert_non_null(strstr(c.error, "HPK_ISA=neon: this CPU/build cannot run it"));
+    assert_non_null(strstr(c.error, "Advanced SIMD"));
+    assert_non_null(strstr(c.error, "usable: generic"));
+
+    /* hpk-info's report names the table and its records. */
+    build_with(&simd, NULL, &c);
+    size_t len = hpk_describe_config(&simd, &c, NULL, 0);
+    char *buf = malloc(len + 1);
+    assert_non_null(buf);
+    hpk_describe_config(&simd, &c, buf, len + 1);
+    assert_non_null(strstr(buf, "isa: neon"));
+    assert_non_null(strstr(buf, "hpk_sgemm_ukernel_8x12__neon, 8x12"));
+    assert_non_null(strstr(buf, "features: neon"));
+    free(buf);
+#else
+    build_with(&simd, neon, &c);
+    assert_int_equal(c.status, HPK_ERR_UNSUPPORTED);
+    assert_null(c.table);
+    assert_non_null(strstr(c.error, "no neon table is compiled into this build"));
+#endif
+}
+
 static void test_config_bad_blocks(void **state)
 {
     (void)state;
@@ -724,6 +836,7 @@ int main(void)
 
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_features_vs_cpuinfo),
+        cmocka_unit_test(test_features_vs_idregs),
         cmocka_unit_test(test_machine_basics),
         cmocka_unit_test(test_caches_hwloc_vs_sysfs),
         cmocka_unit_test(test_caches_cpuid_vs_sysfs),
@@ -737,6 +850,7 @@ int main(void)
         cmocka_unit_test(test_config_default),
         cmocka_unit_test(test_config_isa),
         cmocka_unit_test(test_config_isa_fake_tables),
+        cmocka_unit_test(test_config_neon),
         cmocka_unit_test(test_config_block_overrides),
         cmocka_unit_test(test_config_bad_blocks),
         cmocka_unit_test(test_describe),

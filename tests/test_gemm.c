@@ -22,6 +22,9 @@
 
 #include <cmocka.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "src/base/alloc.h"
 #include "src/dispatch/dispatch.h"
 #include "src/gemm/gemm.h"
@@ -185,6 +188,128 @@ static void test_kernel_tiles(void **state)
                     run_tile(r, m, n, ks[q], -0.75f, 0.5f, HPK_TILE_FIRST_K, NULL, 0, &seed);
                     run_tile(r, m, n, ks[q], 2.0f, 0.0f, 0u, NULL, 1, &seed);
                 }
+    }
+}
+
+/* ---- reads past the operands: guard pages ------------------------------------------------ */
+
+/*
+ * n floats that end exactly where an inaccessible page begins: natively, and on AArch64
+ * hardware, reading one float past them faults (SIGSEGV) in every build, sanitizers or not.
+ * Under qemu-user (7.2) a load that straddles the boundary (a full vector where 3 floats were
+ * left) does not always fault -- it did not in a standalone check, while a NEON kernel that
+ * loaded a full vector for 3 columns did fault here -- so under qemu this test catches less
+ * than on hardware, never more.
+ */
+struct guarded {
+    void *base;
+    size_t len;
+};
+
+static float *guarded_floats(size_t n, struct guarded *g)
+{
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE), bytes = (n ? n : 1) * sizeof(float);
+    const size_t data = (bytes + page - 1) / page * page;
+    g->len = data + page;
+    g->base = mmap(NULL, g->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(g->base != MAP_FAILED);
+    assert_int_equal(mprotect((char *)g->base + data, page, PROT_NONE), 0);
+    return (float *)((char *)g->base + data - bytes);
+}
+
+static void guarded_free(struct guarded *g)
+{
+    munmap(g->base, g->len);
+}
+
+/*
+ * One tile whose every operand the kernel reads in place ends at a guard page: B read in place
+ * with ldb = n (and, separately, packed from a guarded source), A in place with lda = k (or
+ * packed from guarded rows), C with ldc = n read through beta, the bias (per row or per column)
+ * and the residual (ldr = n). A kernel or packer that loads a full vector past the tile's edge
+ * faults here instead of reading someone else's memory in production; the result is checked
+ * as in run_tile.
+ */
+static void run_tile_guarded(const struct hpk_gemm_record *r, size_t m, size_t n, size_t k,
+                             int b_in_place, int bias_axis, uint64_t *seed)
+{
+    struct guarded ga, gb, gc, gbias, gres;
+    float *a = guarded_floats(m * k, &ga), *b = guarded_floats(k * n, &gb);
+    float *c = guarded_floats(m * n, &gc), *res = guarded_floats(m * n, &gres);
+    const size_t nbias = bias_axis == HPK_BIAS_PER_ROW ? m : n;
+    float *bias = guarded_floats(nbias, &gbias);
+    float *c0 = alloc_floats(m * n), *apack = alloc_floats(r->mr * k);
+    float *bpack = alloc_floats(r->nr * k);
+    double *ref = malloc(m * n * sizeof(double)), *bound = malloc(m * n * sizeof(double));
+    assert_true(ref && bound);
+    fill_random(seed, a, m * k, -1, 1);
+    fill_random(seed, b, k * n, -1, 1);
+    fill_random(seed, c, m * n, -1, 1);
+    fill_random(seed, res, m * n, -1, 1);
+    fill_random(seed, bias, nbias, -1, 1);
+    memcpy(c0, c, m * n * sizeof(float));
+
+    hpk_epilogue e = {.bias_axis = (hpk_bias_axis)bias_axis, .bias = bias, .residual = res,
+                      .ldr = n, .act = HPK_ACT_SILU};
+    struct ref_gemm g = {.layout = HPK_ROW_MAJOR, .ta = HPK_NO_TRANS, .tb = HPK_NO_TRANS,
+                         .m = m, .n = n, .k = k, .alpha = 1.25f, .beta = 0.5f, .a = a, .lda = k,
+                         .b = b, .ldb = n, .c0 = c0, .ldc = n, .epi = &e};
+    ref_sgemm(&g, ref, bound);
+
+    const float *ap = a;
+    ptrdiff_t lda = (ptrdiff_t)k;
+    if (!(r->flags & HPK_GEMM_A_IN_PLACE)) {
+        const float *rows[64];
+        assert_true(m <= 64);
+        for (size_t i = 0; i < m; i++)
+            rows[i] = a + i * k;
+        struct hpk_a_source src = {.rows = rows, .ks = 1, .kc = k, .cs = 1};
+        r->pack_a(m, 0, k, &src, 0, apack);
+        ap = apack;
+        lda = 0;
+    }
+    const float *bp = b;
+    ptrdiff_t ldb = (ptrdiff_t)n;
+    if (!b_in_place) {
+        r->pack_b(k, n, b, (ptrdiff_t)n, 1, bpack);
+        bp = bpack;
+        ldb = (ptrdiff_t)r->nr;
+    }
+    struct hpk_gemm_tile_ctx t = {.alpha = 1.25f, .beta = 0.5f,
+                                  .flags = HPK_TILE_FIRST_K | HPK_TILE_LAST_K,
+                                  .bias_axis = bias_axis == HPK_BIAS_PER_ROW ? HPK_TILE_BIAS_ROW
+                                                                             : HPK_TILE_BIAS_COL,
+                                  .bias = bias, .residual = res, .ldr = (ptrdiff_t)n,
+                                  .act = HPK_TILE_ACT_SILU};
+    r->ukernel(m, n, k, ap, lda, bp, ldb, c, (ptrdiff_t)n, &t);
+
+    char label[160];
+    snprintf(label, sizeof label, "%s guarded tile m=%zu n=%zu k=%zu%s", r->name, m, n, k,
+             b_in_place ? " B in place" : "");
+    if (ref_check(label, &g, c, ref, bound))
+        fail_msg("%s: wrong result", label);
+    guarded_free(&ga), guarded_free(&gb), guarded_free(&gc), guarded_free(&gres);
+    guarded_free(&gbias);
+    free(c0), free(apack), free(bpack), free(ref), free(bound);
+}
+
+/* Every m and n of each record, B in place and packed, bias per row and per column. */
+static void test_kernel_edges_guarded(void **state)
+{
+    const struct hpk_kernel_table *t = table_or_skip(state);
+    uint64_t seed = 0x9e3779b9u;
+    for (int id = 0; id < HPK_GEMM_RECORDS; id++) {
+        const struct hpk_gemm_record *r = &t->sgemm[id];
+        if (r->ukernel == NULL)
+            continue;
+        const size_t k = r->kunroll + 2;
+        for (size_t m = 1; m <= r->mr; m++)
+            for (size_t n = 1; n <= r->nr; n++) {
+                run_tile_guarded(r, m, n, k, 1, (m + n) % 2 ? HPK_BIAS_PER_ROW : HPK_BIAS_PER_COL,
+                                 &seed);
+                run_tile_guarded(r, m, n, 1, 0, (m + n) % 2 ? HPK_BIAS_PER_COL : HPK_BIAS_PER_ROW,
+                                 &seed);
+            }
     }
 }
 
@@ -743,6 +868,7 @@ int main(void)
             CMUnitTestFunction fn;
         } per[PER_TABLE] = {{"packers", test_packers},
                             {"kernel_tiles", test_kernel_tiles},
+                            {"kernel_edges_guarded", test_kernel_edges_guarded},
                             {"kernel_epilogue", test_kernel_epilogue},
                             {"kernel_activation_values", test_kernel_activation_values},
                             {"gemm_grid", test_gemm_grid},

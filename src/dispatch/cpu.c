@@ -109,8 +109,14 @@ static void detect_x86(struct hpk_machine *out)
 #ifndef HWCAP_ASIMD
 #define HWCAP_ASIMD (1ul << 1)
 #endif
+#ifndef HWCAP_FPHP
+#define HWCAP_FPHP (1ul << 9)
+#endif
 #ifndef HWCAP_ASIMDHP
 #define HWCAP_ASIMDHP (1ul << 10)
+#endif
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1ul << 20)
 #endif
 
 static void detect_aarch64(struct hpk_machine *out)
@@ -124,6 +130,11 @@ static void detect_aarch64(struct hpk_machine *out)
         out->features |= HPK_FEAT_NEON;
     if (hwcap & HWCAP_ASIMDHP)
         out->features |= HPK_FEAT_FP16;
+    /* Reported for the fp16 and int8 kernels to come; no table needs them yet. */
+    if (hwcap & HWCAP_FPHP)
+        out->features |= HPK_FEAT_FPHP;
+    if (hwcap & HWCAP_ASIMDDP)
+        out->features |= HPK_FEAT_ASIMDDP;
 #else
     out->features |= HPK_FEAT_NEON; /* Advanced SIMD is mandatory in ARMv8-A */
 #endif

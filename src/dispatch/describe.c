@@ -54,7 +54,8 @@ static void put_features(struct out *o, uint32_t f)
         {HPK_FEAT_FMA, "fma"},           {HPK_FEAT_AVX2, "avx2"},
         {HPK_FEAT_AVX512F, "avx512f"},   {HPK_FEAT_AVX512DQ, "avx512dq"},
         {HPK_FEAT_AVX512BW, "avx512bw"}, {HPK_FEAT_AVX512VL, "avx512vl"},
-        {HPK_FEAT_NEON, "neon"},         {HPK_FEAT_FP16, "fp16"},
+        {HPK_FEAT_NEON, "neon"},         {HPK_FEAT_FPHP, "fphp"},
+        {HPK_FEAT_FP16, "asimdhp"},      {HPK_FEAT_ASIMDDP, "asimddp"},
     };
     put(o, "features: ");
     int any = 0;

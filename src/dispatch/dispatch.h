@@ -22,8 +22,10 @@
 #define HPK_FEAT_AVX512DQ (1u << 5)
 #define HPK_FEAT_AVX512BW (1u << 6)
 #define HPK_FEAT_AVX512VL (1u << 7)
-#define HPK_FEAT_NEON (1u << 8) /* aarch64 Advanced SIMD (HWCAP_ASIMD) */
-#define HPK_FEAT_FP16 (1u << 9) /* aarch64 HWCAP_FPHP/ASIMDHP */
+#define HPK_FEAT_NEON (1u << 8)     /* aarch64 Advanced SIMD (HWCAP_ASIMD) */
+#define HPK_FEAT_FP16 (1u << 9)     /* aarch64 half-precision vector arithmetic (HWCAP_ASIMDHP) */
+#define HPK_FEAT_FPHP (1u << 10)    /* aarch64 half-precision scalar arithmetic (HWCAP_FPHP) */
+#define HPK_FEAT_ASIMDDP (1u << 11) /* aarch64 int8 dot product SDOT/UDOT (HWCAP_ASIMDDP) */
 
 /* Where a machine figure came from. */
 enum hpk_source {

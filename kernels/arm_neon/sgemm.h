@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* NEON (AArch64 Advanced SIMD) SGEMM kernels and packers; kernels/arm_neon/table.c uses them. */
+#ifndef HPK_KERNELS_ARM_NEON_SGEMM_H
+#define HPK_KERNELS_ARM_NEON_SGEMM_H
+
+#include <stddef.h>
+
+#include "src/base/ukernel.h"
+
+void hpk_sgemm_ukernel_8x12__neon(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda,
+                                  const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
+                                  const struct hpk_gemm_tile_ctx *ctx);
+void hpk_sgemm_ukernel_4x16__neon(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda,
+                                  const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
+                                  const struct hpk_gemm_tile_ctx *ctx);
+void hpk_sgemm_pack_a_8__neon(size_t m, size_t k0, size_t kb, const struct hpk_a_source *src,
+                              size_t row0, float *dst);
+void hpk_sgemm_pack_b_12__neon(size_t kb, size_t n, const float *b, ptrdiff_t rs, ptrdiff_t cs,
+                               float *dst);
+void hpk_sgemm_pack_b_16__neon(size_t kb, size_t n, const float *b, ptrdiff_t rs, ptrdiff_t cs,
+                               float *dst);
+
+#endif /* HPK_KERNELS_ARM_NEON_SGEMM_H */

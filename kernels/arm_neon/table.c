@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The NEON (AArch64 Advanced SIMD) kernel table: the only place that says which NEON kernels the
+ * dispatcher uses. Depthwise and Winograd kernels come with their own issue: until then .dwconv
+ * is NULL and .winograd empty, and the operators use the generic ones.
+ */
+#include "config.h"
+
+#include "kernels/arm_neon/activations.h"
+#include "kernels/arm_neon/sgemm.h"
+
+const struct hpk_kernel_table hpk_kernels_neon = {
+    .isa = "neon",
+    .sgemm = {
+        [HPK_GEMM_MAIN] = {
+            .name = "hpk_sgemm_ukernel_8x12__neon",
+            .mr = 8, .nr = 12, .kunroll = 1, .flags = 0,
+            .ukernel = hpk_sgemm_ukernel_8x12__neon,
+            .pack_a = hpk_sgemm_pack_a_8__neon,
+            .pack_b = hpk_sgemm_pack_b_12__neon,
+        },
+        [HPK_GEMM_SMALL_M] = {
+            .name = "hpk_sgemm_ukernel_4x16__neon",
+            .mr = 4, .nr = 16, .kunroll = 4, .flags = HPK_GEMM_A_IN_PLACE,
+            .ukernel = hpk_sgemm_ukernel_4x16__neon,
+            .pack_a = NULL,
+            .pack_b = hpk_sgemm_pack_b_16__neon,
+        },
+    },
+    .dwconv = NULL,
+    .dwconv_name = NULL,
+    .act_accuracy = HPK_ACT_ACCURACY__NEON,
+};
