@@ -856,7 +856,7 @@ int main(void)
 
     const struct hpk_kernel_table *const *tables;
     const size_t ntables = hpk_tables_compiled(&tables);
-    enum { PER_TABLE = 8 };
+    enum { PER_TABLE = 9 };
     struct CMUnitTest *tests = calloc(ntables * PER_TABLE + 2, sizeof *tests);
     char(*names)[64] = calloc(ntables * PER_TABLE, sizeof *names);
     if (!tests || !names)
