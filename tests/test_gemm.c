@@ -142,7 +142,10 @@ static void run_tile(const struct hpk_gemm_record *r, size_t m, size_t n, size_t
         bp = bpack;
         ldb = (ptrdiff_t)r->nr;
     }
-    struct hpk_gemm_tile_ctx t = {.alpha = alpha, .beta = beta, .flags = flags};
+    /* A packed panel is zero-padded to NR: the kernel may load it whole (as the driver lets
+     * it); B in place must be read only up to n. */
+    struct hpk_gemm_tile_ctx t = {.alpha = alpha, .beta = beta,
+                                  .flags = flags | (b_in_place ? 0u : HPK_TILE_B_PADDED)};
     if (epi) {
         t.bias_axis = epi->bias_axis == HPK_BIAS_PER_ROW   ? HPK_TILE_BIAS_ROW
                       : epi->bias_axis == HPK_BIAS_PER_COL ? HPK_TILE_BIAS_COL

@@ -28,6 +28,9 @@
 /* hpk_gemm_tile_ctx.flags */
 #define HPK_TILE_FIRST_K 1u /* first k-block: C = alpha*A~B~ + beta*C (beta == 0: C not read) */
 #define HPK_TILE_LAST_K 2u  /* last k-block: apply the epilogue before the store */
+/* B~ is a packed panel: each of its k rows holds NR readable floats, zero past n, so an n-edge
+ * tile may load them whole (its stores still stop at n). Unset when B is read in place. */
+#define HPK_TILE_B_PADDED 4u
 
 /* Bias axis in kernel space. */
 enum hpk_tile_bias { HPK_TILE_BIAS_NONE = 0, HPK_TILE_BIAS_ROW = 1, HPK_TILE_BIAS_COL = 2 };

@@ -306,7 +306,8 @@ static void wino_product(const struct wino_state *s, size_t xi, size_t nt, size_
         const size_t kb = hpk_min_size(s->kc, cg - pc);
         struct hpk_a_source src = {.rows = ptrs, .ks = 1, .kc = cg, .cs = 1};
         r->pack_a(nt, pc, kb, &src, 0, abuf);
-        tc.flags = (pc == 0 ? HPK_TILE_FIRST_K : 0u) | (pc + kb == cg ? HPK_TILE_LAST_K : 0u);
+        tc.flags = (pc == 0 ? HPK_TILE_FIRST_K : 0u) | (pc + kb == cg ? HPK_TILE_LAST_K : 0u) |
+                   HPK_TILE_B_PADDED; /* U was packed at creation */
         for (size_t jr = j0; jr < j1; jr += r->nr) {
             const float *bp = ux + pc * n_pad + jr * kb;
             for (size_t ir = 0; ir < nt; ir += r->mr)

@@ -231,7 +231,7 @@ static void mv_task(void *ctx, size_t task, size_t slot)
     for (size_t pc = 0; pc < p->k; pc += s->kc) {
         const size_t kb = hpk_min_size(s->kc, p->k - pc);
         const unsigned flags = (pc == 0 ? HPK_TILE_FIRST_K : 0u) |
-                               (pc + kb == p->k ? HPK_TILE_LAST_K : 0u);
+                               (pc + kb == p->k ? HPK_TILE_LAST_K : 0u) | HPK_TILE_B_PADDED;
         const float *block = p->b_packed + pc * n_pad;
         for (size_t j0 = j_lo; j0 < j_hi; j0 += r->nr) {
             struct hpk_gemm_tile_ctx t;
@@ -395,7 +395,8 @@ static void execute(struct loop_state *s, void *mem)
             s->pc = pc;
             s->kb = hpk_min_size(s->kc, p->k - pc);
             s->flags = (pc == 0 ? HPK_TILE_FIRST_K : 0u) |
-                       (pc + s->kb == p->k ? HPK_TILE_LAST_K : 0u);
+                       (pc + s->kb == p->k ? HPK_TILE_LAST_K : 0u) |
+                       (s->b_in_place ? 0u : HPK_TILE_B_PADDED);
             s->bsrc = p->b + (ptrdiff_t)pc * p->b_rs + (ptrdiff_t)jc * p->b_cs;
             if (p->b_packed != NULL) {
                 /* The panels of columns [jc, jc + nb) of the k block: jc is a multiple of NC,

@@ -233,8 +233,9 @@ static void own_loops(const struct hpk_sgemm_plan *pl, const float *ka, const fl
 
     for (size_t pc = 0; pc < k; pc += pl->kc) {
         const size_t kb_len = hpk_min_size(pl->kc, k - pc);
-        const unsigned flags =
-            (pc == 0 ? HPK_TILE_FIRST_K : 0u) | (pc + kb_len == k ? HPK_TILE_LAST_K : 0u);
+        const unsigned flags = (pc == 0 ? HPK_TILE_FIRST_K : 0u) |
+                               (pc + kb_len == k ? HPK_TILE_LAST_K : 0u) |
+                               (pl->pack_b ? HPK_TILE_B_PADDED : 0u);
         const float *bsrc = kb + (ptrdiff_t)pc * p->b_rs, *bp = bsrc;
         ptrdiff_t ldbp = p->b_rs;
         size_t bstep = nr;
