@@ -233,8 +233,9 @@ HPK_API hpk_status hpk_graph_add_global_avg_pool(hpk_graph *graph, uint32_t inpu
 
 /*
  * hpk_graph_add_softmax - softmax over the last dimension: output[..][j] =
- * exp(x[..][j] - max) / sum_i exp(x[..][i] - max), max over the row (NaN in a row gives a row
- * of NaN). output has input's shape. Returns as hpk_graph_add_add.
+ * exp(x[..][j] - max) / sum_i exp(x[..][i] - max), max over the row (NaN or +inf in a row
+ * gives a row of NaN; a row of -inf gives 1 / c everywhere). output has input's shape.
+ * Returns as hpk_graph_add_add.
  */
 HPK_API hpk_status hpk_graph_add_softmax(hpk_graph *graph, uint32_t input, uint32_t output);
 

@@ -57,6 +57,19 @@ void hpk_graph_exec_destroy(hpk_graph_exec *exec)
     hpk_free(exec);
 }
 
+static const char *algo_name(hpk_conv_algo a)
+{
+    switch (a) {
+    case HPK_CONV_AUTO: return "auto";
+    case HPK_CONV_GEMM: return "gemm";
+    case HPK_CONV_IM2COL: return "im2col";
+    case HPK_CONV_WINOGRAD_F2: return "winograd-f2";
+    case HPK_CONV_WINOGRAD_F4: return "winograd-f4";
+    case HPK_CONV_DEPTHWISE: return "depthwise";
+    }
+    return "?";
+}
+
 /* Creates the operator of one step. */
 static hpk_status make_operator(const struct hpk_graph *g, struct exec_step *s)
 {
@@ -199,6 +212,14 @@ hpk_status hpk_graph_compile(const hpk_graph *graph, const hpk_graph_compile_opt
         st = make_operator(g, s);
         if (st != HPK_OK)
             goto error;
+        const struct ir_node *nd = &g->n[i];
+        hpk_log_verbose("graph: step %zu: node %zu, %s%s%s, act %d, residual %s, "
+                        "batch-norms folded %zu",
+                        e->n_steps - 1, i, graph_op_name(nd->op),
+                        nd->op == HPK_GRAPH_OP_CONV2D ? ", conv algorithm " : "",
+                        nd->op == HPK_GRAPH_OP_CONV2D ? algo_name(s->algo) : "",
+                        (int)(nd->op == HPK_GRAPH_OP_CONV2D ? nd->conv.act : nd->act),
+                        nd->residual != HPK_GRAPH_NO_TENSOR ? "fused" : "none", nd->folded_bn);
     }
     st = plan(e);
     if (st != HPK_OK)
@@ -281,9 +302,11 @@ static hpk_status run_step(const struct run_ctx *r, const struct exec_step *s)
 {
     const struct hpk_graph *g = r->e->ir;
     const struct ir_node *nd = &g->n[s->node];
-    const struct ir_tensor *x = &g->t[nd->in[0]], *y = &g->t[nd->out];
+    /* concat keeps its inputs in extra_in: in[0] is no tensor there */
+    const int concat = nd->op == HPK_GRAPH_OP_CONCAT;
+    const struct ir_tensor *x = concat ? NULL : &g->t[nd->in[0]], *y = &g->t[nd->out];
     float *out = tensor_ptr(r, nd->out);
-    const float *in = nd->op == HPK_GRAPH_OP_CONCAT ? NULL : tensor_ptr(r, nd->in[0]);
+    const float *in = concat ? NULL : tensor_ptr(r, nd->in[0]);
     const size_t c = y->dims[y->rank - 1];
     switch (nd->op) {
     case HPK_GRAPH_OP_CONV2D: {

@@ -79,6 +79,9 @@ hpk_status graph_ir_add_constant(struct hpk_graph *g, size_t rank, const size_t 
 size_t graph_ir_consumers(const struct hpk_graph *g, uint32_t id);
 int graph_ir_is_output(const struct hpk_graph *g, uint32_t id);
 
+/* passes.c: the name of an op, for logs. */
+const char *graph_op_name(hpk_graph_op op);
+
 /* passes.c: each returns the number of rewrites made, or -1 (status in *st) on failure. */
 long graph_pass_fold_batch_norm(struct hpk_graph *g, hpk_status *st);
 long graph_pass_fuse_epilogue(struct hpk_graph *g, hpk_status *st);

@@ -26,7 +26,7 @@
 #include "src/base/log.h"
 #include "src/graph_exec/graph_ir.h"
 
-static const char *op_name(hpk_graph_op op)
+const char *graph_op_name(hpk_graph_op op)
 {
     switch (op) {
     case HPK_GRAPH_OP_CONV2D: return "conv2d";
@@ -71,12 +71,12 @@ static long absorbable_producer(const struct hpk_graph *g, uint32_t id)
         return -1;
     if (graph_ir_consumers(g, id) != 1) {
         hpk_log_verbose("graph: not fusing into node %u (%s): tensor %u has another reader",
-                        (unsigned)p, op_name(pn->op), (unsigned)id);
+                        (unsigned)p, graph_op_name(pn->op), (unsigned)id);
         return -1;
     }
     if (graph_ir_is_output(g, id)) {
         hpk_log_verbose("graph: not fusing into node %u (%s): tensor %u is a graph output",
-                        (unsigned)p, op_name(pn->op), (unsigned)id);
+                        (unsigned)p, graph_op_name(pn->op), (unsigned)id);
         return -1;
     }
     return (long)p;
@@ -138,7 +138,8 @@ long graph_pass_fold_batch_norm(struct hpk_graph *g, hpk_status *st)
         g->n[p].in[2] = bid;
         g->n[p].folded_bn++;
         hpk_log_verbose("graph: folded batch_norm node %zu into %s node %u (tensor %u -> %u)", q,
-                        op_name(g->n[p].op), (unsigned)p, (unsigned)g->n[p].out, (unsigned)bn->out);
+                        graph_op_name(g->n[p].op), (unsigned)p, (unsigned)g->n[p].out,
+                        (unsigned)bn->out);
         absorb(g, p, (uint32_t)q);
         count++;
     }
@@ -163,7 +164,7 @@ static hpk_status fuse_bias(struct hpk_graph *g, uint32_t p, uint32_t q, uint32_
         return st;
     g->n[p].in[2] = bid;
     hpk_log_verbose("graph: fused bias add node %u into %s node %u", (unsigned)q,
-                    op_name(g->n[p].op), (unsigned)p);
+                    graph_op_name(g->n[p].op), (unsigned)p);
     absorb(g, p, q);
     *done = 1;
     return HPK_OK;
@@ -201,7 +202,7 @@ long graph_pass_fuse_epilogue(struct hpk_graph *g, hpk_status *st)
                 pn->act_slope = nd->act_slope;
             }
             hpk_log_verbose("graph: fused activation node %u into %s node %ld", (unsigned)q,
-                            op_name(pn->op), pl);
+                            graph_op_name(pn->op), pl);
             absorb(g, (uint32_t)pl, q);
             count++;
             continue;
@@ -244,7 +245,7 @@ long graph_pass_fuse_epilogue(struct hpk_graph *g, hpk_status *st)
             }
             g->n[pl].residual = other;
             hpk_log_verbose("graph: fused residual add node %u into %s node %ld (residual %u)",
-                            (unsigned)q, op_name(g->n[pl].op), pl, (unsigned)other);
+                            (unsigned)q, graph_op_name(g->n[pl].op), pl, (unsigned)other);
             absorb(g, (uint32_t)pl, q);
             count++;
             break;
@@ -262,7 +263,7 @@ long graph_pass_remove_dead(struct hpk_graph *g)
             continue;
         nd->dead = 1;
         hpk_log_verbose("graph: removed dead %s node %zu (tensor %u is never read)",
-                        op_name(nd->op), i, (unsigned)nd->out);
+                        graph_op_name(nd->op), i, (unsigned)nd->out);
         count++;
     }
     return count;
