@@ -680,6 +680,67 @@ static void test_remove_dead_nodes(void **state)
     free(filt), free(xin), free(yf), free(yu);
 }
 
+/* pad -> conv: the pad joins the convolution's padding; not when the padded tensor is also a
+ * graph output. Variant 2 is MobileNet's: asymmetric pad, then a stride-2 depthwise conv. */
+static void test_fold_pad(void **state)
+{
+    (void)state;
+    for (int variant = 0; variant < 3; variant++) {
+        const size_t N = 2, H = 7, W = 6, C = variant == 2 ? 8 : 4;
+        const size_t pad[4] = {1, 2, variant == 2 ? 1 : 0, 1}; /* top, left, bottom, right */
+        const size_t PH = H + pad[0] + pad[2], PW = W + pad[1] + pad[3];
+        hpk_conv2d_desc cd = variant == 2 ? conv_desc(3, 0, C, C, C) : conv_desc(3, 1, C, 6, 1);
+        if (variant == 2)
+            cd.stride_h = cd.stride_w = 2;
+        hpk_graph *g;
+        assert_int_equal(hpk_graph_create(&g), HPK_OK);
+        const size_t xd[4] = {N, H, W, C};
+        const uint32_t x = def_input(g, 4, xd), p = def4(g, N, PH, PW, C);
+        float *filt;
+        const uint32_t f = def_filter(g, &cd, &filt);
+        assert_int_equal(hpk_graph_add_pad(g, pad[0], pad[1], pad[2], pad[3], x, p), HPK_OK);
+        /* the reference: the padded input, then the convolution with the desc's own padding */
+        const size_t n_in = N * H * W * C;
+        float *xin = rand_floats(n_in, 1.0f);
+        double *xp = alloc_doubles(N * PH * PW * C);
+        for (size_t b = 0; b < N; b++)
+            for (size_t yy = 0; yy < PH; yy++)
+                for (size_t xx = 0; xx < PW; xx++)
+                    for (size_t c = 0; c < C; c++) {
+                        const int in =
+                            yy >= pad[0] && yy < pad[0] + H && xx >= pad[1] && xx < pad[1] + W;
+                        xp[((b * PH + yy) * PW + xx) * C + c] =
+                            in ? xin[((b * H + yy - pad[0]) * W + xx - pad[1]) * C + c] : 0.0;
+                    }
+        double *ref = alloc_doubles(N * PH * PW * C * 6);
+        size_t oh, ow;
+        ref_conv(xp, N, PH, PW, &cd, filt, NULL, ref, &oh, &ow);
+        const size_t n_out = N * oh * ow * cd.out_channels;
+        const uint32_t y = def4(g, N, oh, ow, cd.out_channels);
+        assert_int_equal(hpk_graph_add_conv2d(g, &cd, p, f, HPK_GRAPH_NO_TENSOR, y), HPK_OK);
+        assert_int_equal(hpk_graph_mark_output(g, y), HPK_OK);
+        if (variant == 1)
+            assert_int_equal(hpk_graph_mark_output(g, p), HPK_OK);
+        hpk_graph_exec *ef = compile(g, 1), *eu = compile(g, 0);
+        assert_int_equal(node_count(ef), variant == 1 ? 2 : 1);
+        assert_int_equal(node_count(eu), 2);
+        float *yf = alloc_floats(n_out), *yu = alloc_floats(n_out);
+        float *pf = alloc_floats(N * PH * PW * C);
+        const float *ins[1] = {xin};
+        float *of[2] = {yf, pf}, *ou[2] = {yu, pf};
+        assert_int_equal(hpk_graph_exec_run(ef, ins, of, NULL, 0), HPK_OK);
+        check_close("pad folded", yf, ref, n_out);
+        if (variant == 1)
+            check_close("pad output", pf, xp, N * PH * PW * C);
+        assert_int_equal(hpk_graph_exec_run(eu, ins, ou, NULL, 0), HPK_OK);
+        check_close("pad not folded", yu, ref, n_out);
+        hpk_graph_exec_destroy(ef);
+        hpk_graph_exec_destroy(eu);
+        hpk_graph_destroy(g);
+        free(filt), free(xin), free(xp), free(ref), free(yf), free(yu), free(pf);
+    }
+}
+
 /* ---- network blocks ---------------------------------------------------------------------------
  */
 
@@ -1369,6 +1430,7 @@ int main(void)
         cmocka_unit_test(test_fuse_fc_epilogue),
         cmocka_unit_test(test_no_fusion_cases),
         cmocka_unit_test(test_remove_dead_nodes),
+        cmocka_unit_test(test_fold_pad),
         cmocka_unit_test(test_resnet_basic_block),
         cmocka_unit_test(test_mobilenet_v2_block),
         cmocka_unit_test(test_planner_random_dags),

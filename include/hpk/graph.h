@@ -270,16 +270,17 @@ HPK_API hpk_status hpk_graph_add_pad(hpk_graph *graph, size_t pad_top, size_t pa
  */
 typedef struct hpk_graph_compile_options {
     size_t threads;     /* threads of each run's operators; 0: hpk_get_num_threads() */
-    int disable_fusion; /* nonzero: no batch-norm folding and no epilogue fusion (dead
+    int disable_fusion; /* nonzero: no pad or batch-norm folding and no epilogue fusion (dead
                            nodes are still removed): the reference to compare fused runs */
 } hpk_graph_compile_options;
 
 /*
- * hpk_graph_compile - turns a graph into an executable: runs the passes (batch-norm folding,
- * epilogue fusion, dead-node removal; each rewrite is logged under HPK_VERBOSE=1), creates each
- * node's operator (convolution filters and fully-connected weights packed once), orders the
- * nodes (definition order) and plans one arena for every intermediate tensor (greedy by size
- * over live intervals). The graph is only read and may be destroyed or changed afterwards.
+ * hpk_graph_compile - turns a graph into an executable: runs the passes (zero pad folded into
+ * the next convolution's padding, batch-norm folding, epilogue fusion, dead-node removal; each
+ * rewrite is logged under HPK_VERBOSE=1), creates each node's operator (convolution filters
+ * and fully-connected weights packed once), orders the nodes (definition order) and plans one
+ * arena for every intermediate tensor (greedy by size over live intervals). The graph is only
+ * read and may be destroyed or changed afterwards.
  *
  *   graph     the graph; at least one output marked.
  *   options   NULL for the defaults.

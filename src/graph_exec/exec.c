@@ -186,8 +186,9 @@ hpk_status hpk_graph_compile(const hpk_graph *graph, const hpk_graph_compile_opt
         goto error;
     struct hpk_graph *g = e->ir;
     const size_t defined = g->n_n;
-    long folded = 0, fused = 0, dead;
+    long pads = 0, folded = 0, fused = 0, dead;
     if (!o->disable_fusion) {
+        pads = graph_pass_fold_pad(g);
         folded = graph_pass_fold_batch_norm(g, &st);
         if (folded < 0)
             goto error;
@@ -224,9 +225,9 @@ hpk_status hpk_graph_compile(const hpk_graph *graph, const hpk_graph_compile_opt
     st = plan(e);
     if (st != HPK_OK)
         goto error;
-    hpk_log_verbose("graph: compiled %zu nodes into %zu (%ld batch-norms folded, %ld fused, %ld "
-                    "dead); arena %zu bytes, naive %zu, lower bound %zu",
-                    defined, e->n_steps, folded, fused, dead, e->arena, e->naive, e->lower);
+    hpk_log_verbose("graph: compiled %zu nodes into %zu (%ld pads and %ld batch-norms folded, "
+                    "%ld fused, %ld dead); arena %zu bytes, naive %zu, lower bound %zu",
+                    defined, e->n_steps, pads, folded, fused, dead, e->arena, e->naive, e->lower);
     *exec_out = e;
     return HPK_OK;
 error:

@@ -83,6 +83,7 @@ int graph_ir_is_output(const struct hpk_graph *g, uint32_t id);
 const char *graph_op_name(hpk_graph_op op);
 
 /* passes.c: each returns the number of rewrites made, or -1 (status in *st) on failure. */
+long graph_pass_fold_pad(struct hpk_graph *g);
 long graph_pass_fold_batch_norm(struct hpk_graph *g, hpk_status *st);
 long graph_pass_fuse_epilogue(struct hpk_graph *g, hpk_status *st);
 long graph_pass_remove_dead(struct hpk_graph *g);

@@ -3,6 +3,8 @@
  * Graph passes, each a function of its own, run by hpk_graph_compile on its private copy of
  * the graph in this order:
  *
+ *   fold_pad         pad -> conv2d  becomes the conv2d with the pad added to its own zero
+ *                    padding (the padded tensor is never materialised).
  *   fold_batch_norm  conv2d|fully_connected -> batch_norm  becomes one node with the filter
  *                    rows scaled by s = gamma / sqrt(var + eps) and the bias
  *                    (bias - mean) * s + beta (new constants: the originals may be shared).
@@ -250,6 +252,40 @@ long graph_pass_fuse_epilogue(struct hpk_graph *g, hpk_status *st)
             count++;
             break;
         }
+    }
+    return count;
+}
+
+long graph_pass_fold_pad(struct hpk_graph *g)
+{
+    long count = 0;
+    for (size_t q = 0; q < g->n_n; q++) {
+        struct ir_node *cv = &g->n[q];
+        if (cv->dead || cv->op != HPK_GRAPH_OP_CONV2D || cv->conv.algo == HPK_CONV_GEMM)
+            continue; /* a forced 1x1 GEMM convolution takes no padding */
+        const uint32_t t = cv->in[0];
+        if (g->t[t].kind != IR_INTERMEDIATE)
+            continue;
+        const uint32_t p = g->t[t].producer;
+        struct ir_node *pd = &g->n[p];
+        if (pd->dead || pd->op != HPK_GRAPH_OP_PAD || pd->out != t)
+            continue;
+        if (graph_ir_consumers(g, t) != 1 || graph_ir_is_output(g, t)) {
+            hpk_log_verbose("graph: not folding pad node %u into conv2d node %zu: tensor %u is "
+                            "read elsewhere or a graph output",
+                            (unsigned)p, q, (unsigned)t);
+            continue;
+        }
+        /* The sums are the padded input's extent, which the pad node's output checked. */
+        cv->conv.pad_top += pd->pad[0];
+        cv->conv.pad_left += pd->pad[1];
+        cv->conv.pad_bottom += pd->pad[2];
+        cv->conv.pad_right += pd->pad[3];
+        cv->in[0] = pd->in[0];
+        pd->dead = 1;
+        g->t[t].producer = HPK_GRAPH_NO_TENSOR;
+        hpk_log_verbose("graph: folded pad node %u into conv2d node %zu's padding", (unsigned)p, q);
+        count++;
     }
     return count;
 }
