@@ -741,6 +741,115 @@ static void test_fold_pad(void **state)
     }
 }
 
+/*
+ * conv -> concat: the convolutions write their channels of the concatenation in place
+ * (node_info's concat_in_place), the concat copies the rest. Variant 1: conv A's output has a
+ * second reader, so the concat must copy it. Variant 2: fully-connected producers, 2-D.
+ */
+static void test_free_concat(void **state)
+{
+    (void)state;
+    for (int variant = 0; variant < 3; variant++) {
+        hpk_graph *g;
+        assert_int_equal(hpk_graph_create(&g), HPK_OK);
+        const size_t N = 2, H = 5, W = 4, C = 3, CA = 4, CB = 6, CT = CA + C + CB;
+        const size_t P = variant == 2 ? N : N * H * W; /* pixels (rows) */
+        const size_t xd4[4] = {N, H, W, C}, xd2[2] = {N, C};
+        const uint32_t x = variant == 2 ? def_input(g, 2, xd2) : def_input(g, 4, xd4);
+        hpk_conv2d_desc da = conv_desc(3, 1, C, CA, 1), db = conv_desc(1, 0, C, CB, 1);
+        da.act = HPK_ACT_RELU;
+        float *fa, *fb, *ba = rand_floats(CB, 0.5f);
+        uint32_t fai, fbi, a, r, r2, b, cat, y;
+        const size_t wa[2] = {CA, C}, wb[2] = {CB, C};
+        if (variant == 2) {
+            fa = rand_floats(CA * C, 0.5f);
+            fb = rand_floats(CB * C, 0.5f);
+            fai = def_const(g, 2, wa, fa);
+            fbi = def_const(g, 2, wb, fb);
+            a = def_tensor(g, 2, (const size_t[]){N, CA});
+            r = def_tensor(g, 2, xd2);
+            r2 = def_tensor(g, 2, xd2);
+            b = def_tensor(g, 2, (const size_t[]){N, CB});
+            cat = def_tensor(g, 2, (const size_t[]){N, CT});
+            y = def_tensor(g, 2, (const size_t[]){N, CT});
+        } else {
+            fai = def_filter(g, &da, &fa);
+            fbi = def_filter(g, &db, &fb);
+            a = def4(g, N, H, W, CA);
+            r = def_tensor(g, 4, xd4);
+            r2 = def_tensor(g, 4, xd4);
+            b = def4(g, N, H, W, CB);
+            cat = def4(g, N, H, W, CT);
+            y = def4(g, N, H, W, CT);
+        }
+        const uint32_t bai = def_const(g, 1, &CB, ba);
+        if (variant == 2)
+            assert_int_equal(hpk_graph_add_fully_connected(g, x, fai, HPK_GRAPH_NO_TENSOR, a),
+                             HPK_OK);
+        else
+            assert_int_equal(hpk_graph_add_conv2d(g, &da, x, fai, HPK_GRAPH_NO_TENSOR, a), HPK_OK);
+        /* r dies before the concat runs but after conv A wrote its channels: the planner must
+         * not give r the concat's memory */
+        assert_int_equal(hpk_graph_add_activation(g, HPK_ACT_RELU, 0, 0, 0, x, r), HPK_OK);
+        assert_int_equal(hpk_graph_add_activation(g, HPK_ACT_SIGMOID, 0, 0, 0, r, r2), HPK_OK);
+        if (variant == 2)
+            assert_int_equal(hpk_graph_add_fully_connected(g, x, fbi, bai, b), HPK_OK);
+        else
+            assert_int_equal(hpk_graph_add_conv2d(g, &db, x, fbi, bai, b), HPK_OK);
+        const uint32_t parts[3] = {a, r2, b};
+        assert_int_equal(hpk_graph_add_concat(g, 3, parts, cat), HPK_OK);
+        /* a reader after the concat, so the planner must keep the concat's memory intact */
+        assert_int_equal(hpk_graph_add_activation(g, HPK_ACT_TANH, 0, 0, 0, cat, y), HPK_OK);
+        assert_int_equal(hpk_graph_mark_output(g, y), HPK_OK);
+        if (variant == 1)
+            assert_int_equal(hpk_graph_mark_output(g, a), HPK_OK);
+
+        float *xin = rand_floats(P * C, 1.0f);
+        double *xd_ = to_double(xin, P * C), *ra = alloc_doubles(P * CA);
+        double *rb = alloc_doubles(P * CB), *ref = alloc_doubles(P * CT);
+        size_t oh, ow;
+        if (variant == 2) {
+            ref_fc(xd_, N, C, fa, NULL, CA, ra);
+            ref_fc(xd_, N, C, fb, ba, CB, rb);
+        } else {
+            ref_conv(xd_, N, H, W, &da, fa, NULL, ra, &oh, &ow);
+            ref_apply(ra, P * CA, HPK_ACT_RELU);
+            ref_conv(xd_, N, H, W, &db, fb, ba, rb, &oh, &ow);
+        }
+        for (size_t p = 0; p < P; p++) {
+            for (size_t c = 0; c < CA; c++)
+                ref[p * CT + c] = tanh(ra[p * CA + c]);
+            for (size_t c = 0; c < C; c++)
+                ref[p * CT + CA + c] =
+                    tanh(1.0 / (1.0 + exp(-(xd_[p * C + c] > 0 ? xd_[p * C + c] : 0.0))));
+            for (size_t c = 0; c < CB; c++)
+                ref[p * CT + CA + C + c] = tanh(rb[p * CB + c]);
+        }
+        hpk_graph_exec *ef = compile(g, 1), *eu = compile(g, 0);
+        assert_int_equal(node_count(ef), 6);
+        hpk_graph_node_info info;
+        assert_int_equal(hpk_graph_exec_node_info(ef, 4, &info), HPK_OK);
+        assert_int_equal(info.op, HPK_GRAPH_OP_CONCAT);
+        assert_int_equal(info.concat_in_place, variant == 1 ? 1 : 2);
+        assert_int_equal(hpk_graph_exec_node_info(eu, 4, &info), HPK_OK);
+        assert_int_equal(info.concat_in_place, 0);
+        float *out = alloc_floats(P * CT), *outa = alloc_floats(P * CA);
+        float *outs[2] = {out, outa};
+        const float *ins[1] = {xin};
+        for (int fused = 0; fused < 2; fused++) {
+            assert_int_equal(hpk_graph_exec_run(fused ? ef : eu, ins, outs, NULL, 0), HPK_OK);
+            check_close(fused ? "concat in place" : "concat copied", out, ref, P * CT);
+            if (variant == 1)
+                check_close("concat input also an output", outa, ra, P * CA);
+        }
+        hpk_graph_exec_destroy(ef);
+        hpk_graph_exec_destroy(eu);
+        hpk_graph_destroy(g);
+        free(fa), free(fb), free(ba), free(xin), free(xd_), free(ra), free(rb), free(ref);
+        free(out), free(outa);
+    }
+}
+
 /* ---- network blocks ---------------------------------------------------------------------------
  */
 
@@ -1431,6 +1540,7 @@ int main(void)
         cmocka_unit_test(test_no_fusion_cases),
         cmocka_unit_test(test_remove_dead_nodes),
         cmocka_unit_test(test_fold_pad),
+        cmocka_unit_test(test_free_concat),
         cmocka_unit_test(test_resnet_basic_block),
         cmocka_unit_test(test_mobilenet_v2_block),
         cmocka_unit_test(test_planner_random_dags),

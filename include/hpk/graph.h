@@ -270,14 +270,16 @@ HPK_API hpk_status hpk_graph_add_pad(hpk_graph *graph, size_t pad_top, size_t pa
  */
 typedef struct hpk_graph_compile_options {
     size_t threads;     /* threads of each run's operators; 0: hpk_get_num_threads() */
-    int disable_fusion; /* nonzero: no pad or batch-norm folding and no epilogue fusion (dead
-                           nodes are still removed): the reference to compare fused runs */
+    int disable_fusion; /* nonzero: no pad or batch-norm folding, no epilogue fusion, no
+                           in-place concat (dead nodes are still removed): the reference
+                           to compare optimised runs with */
 } hpk_graph_compile_options;
 
 /*
  * hpk_graph_compile - turns a graph into an executable: runs the passes (zero pad folded into
- * the next convolution's padding, batch-norm folding, epilogue fusion, dead-node removal; each
- * rewrite is logged under HPK_VERBOSE=1), creates each node's operator (convolution filters
+ * the next convolution's padding, batch-norm folding, epilogue fusion, dead-node removal,
+ * convolutions writing in place into a concatenation; each rewrite is logged under
+ * HPK_VERBOSE=1), creates each node's operator (convolution filters
  * and fully-connected weights packed once), orders the nodes (definition order) and plans one
  * arena for every intermediate tensor (greedy by size over live intervals). The graph is only
  * read and may be destroyed or changed afterwards.
@@ -332,7 +334,10 @@ HPK_API hpk_status hpk_graph_exec_node_count(const hpk_graph_exec *exec, size_t 
  *   act       the activation fused into it (HPK_ACT_NONE for none; for
  *             HPK_GRAPH_OP_ACTIVATION the node's own);
  *   residual  nonzero when a residual add was fused into it;
- *   folded_bn the number of batch-norm nodes folded into it.
+ *   folded_bn the number of batch-norm nodes folded into it;
+ *   concat_in_place  for HPK_GRAPH_OP_CONCAT, how many of its inputs their producers
+ *             (convolutions, fully-connected nodes) write straight into the concatenation,
+ *             through the output pixel stride, instead of the concat copying them.
  */
 typedef struct hpk_graph_node_info {
     hpk_graph_op op;
@@ -340,6 +345,7 @@ typedef struct hpk_graph_node_info {
     hpk_activation act;
     int residual;
     size_t folded_bn;
+    size_t concat_in_place;
 } hpk_graph_node_info;
 
 /*

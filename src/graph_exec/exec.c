@@ -127,7 +127,8 @@ static hpk_status plan(struct hpk_graph_exec *e)
         e->offset[t] = NOT_IN_ARENA;
         const struct ir_tensor *tt = &g->t[t];
         if (tt->kind != IR_INTERMEDIATE || tt->producer == HPK_GRAPH_NO_TENSOR ||
-            g->n[tt->producer].dead || g->n[tt->producer].out != t)
+            g->n[tt->producer].dead || g->n[tt->producer].out != t ||
+            tt->view_of != HPK_GRAPH_NO_TENSOR)
             continue;
         ids[n] = t;
         sizes[n] = tt->elems * sizeof(float); /* checked when the tensor was defined */
@@ -145,6 +146,16 @@ static hpk_status plan(struct hpk_graph_exec *e)
             if (t != HPK_GRAPH_NO_TENSOR && e->offset[t] != NOT_IN_ARENA)
                 last[e->offset[t]] = hpk_max_size(last[e->offset[t]], i);
         }
+    }
+    /* A view is written by its producer, before the concat that owns the memory: the owner is
+     * live from the first such write. */
+    for (size_t t = 0; t < g->n_t; t++) {
+        const struct ir_tensor *tt = &g->t[t];
+        if (tt->view_of == HPK_GRAPH_NO_TENSOR || tt->producer == HPK_GRAPH_NO_TENSOR ||
+            g->n[tt->producer].dead || e->offset[tt->view_of] == NOT_IN_ARENA)
+            continue;
+        const size_t k = e->offset[tt->view_of];
+        first[k] = hpk_min_size(first[k], pos[tt->producer]);
     }
     st = graph_plan_arena(n, sizes, first, last, offs, &e->arena, &e->naive, &e->lower);
     if (st != HPK_OK)
@@ -197,6 +208,7 @@ hpk_status hpk_graph_compile(const hpk_graph *graph, const hpk_graph_compile_opt
             goto error;
     }
     dead = graph_pass_remove_dead(g);
+    const long views = o->disable_fusion ? 0 : graph_pass_free_concat(g);
     st = HPK_ERR_NOMEM;
     e->steps = hpk_aligned_alloc(g->n_n * sizeof *e->steps + 1);
     e->offset = hpk_aligned_alloc(g->n_t * sizeof *e->offset + 1);
@@ -226,8 +238,10 @@ hpk_status hpk_graph_compile(const hpk_graph *graph, const hpk_graph_compile_opt
     if (st != HPK_OK)
         goto error;
     hpk_log_verbose("graph: compiled %zu nodes into %zu (%ld pads and %ld batch-norms folded, "
-                    "%ld fused, %ld dead); arena %zu bytes, naive %zu, lower bound %zu",
-                    defined, e->n_steps, pads, folded, fused, dead, e->arena, e->naive, e->lower);
+                    "%ld fused, %ld dead, %ld concat inputs in place); arena %zu bytes, naive %zu, "
+                    "lower bound %zu",
+                    defined, e->n_steps, pads, folded, fused, dead, views, e->arena, e->naive,
+                    e->lower);
     *exec_out = e;
     return HPK_OK;
 error:
@@ -275,6 +289,7 @@ hpk_status hpk_graph_exec_node_info(const hpk_graph_exec *exec, size_t index,
     info.act = nd->op == HPK_GRAPH_OP_CONV2D ? nd->conv.act : nd->act;
     info.residual = nd->residual != HPK_GRAPH_NO_TENSOR;
     info.folded_bn = nd->folded_bn;
+    info.concat_in_place = nd->free_inputs;
     *info_out = info;
     return HPK_OK;
 }
@@ -294,7 +309,10 @@ static float *tensor_ptr(const struct run_ctx *r, uint32_t id)
     switch (t->kind) {
     case IR_INPUT: return (float *)(uintptr_t)r->inputs[t->input_index];
     case IR_CONSTANT: return t->data;
-    case IR_INTERMEDIATE: return (float *)(void *)(r->arena + r->e->offset[id]);
+    case IR_INTERMEDIATE:
+        if (t->view_of != HPK_GRAPH_NO_TENSOR)
+            return (float *)(void *)(r->arena + r->e->offset[t->view_of]) + t->view_off;
+        return (float *)(void *)(r->arena + r->e->offset[id]);
     }
     return NULL;
 }
@@ -309,11 +327,13 @@ static hpk_status run_step(const struct run_ctx *r, const struct exec_step *s)
     float *out = tensor_ptr(r, nd->out);
     const float *in = concat ? NULL : tensor_ptr(r, nd->in[0]);
     const size_t c = y->dims[y->rank - 1];
+    /* the pixel (row) stride of the output: c, or the concat's width for a view */
+    const size_t out_stride = y->view_of == HPK_GRAPH_NO_TENSOR ? c : y->view_stride;
     switch (nd->op) {
     case HPK_GRAPH_OP_CONV2D: {
         const float *res = nd->residual == HPK_GRAPH_NO_TENSOR ? NULL : tensor_ptr(r, nd->residual);
-        return hpk_conv2d_run(s->conv, x->dims[0], x->dims[1], x->dims[2], in, x->dims[3], out, c,
-                              res, c);
+        return hpk_conv2d_run(s->conv, x->dims[0], x->dims[1], x->dims[2], in, x->dims[3], out,
+                              out_stride, res, c);
     }
     case HPK_GRAPH_OP_FULLY_CONNECTED: {
         hpk_epilogue epi = {0};
@@ -330,7 +350,7 @@ static hpk_status run_step(const struct run_ctx *r, const struct exec_step *s)
         epi.act_hi = nd->act_hi;
         epi.act_slope = nd->act_slope;
         return hpk_sgemm_packed(HPK_ROW_MAJOR, HPK_NO_TRANS, x->dims[0], c, x->dims[1], 1.0f, in,
-                                x->dims[1], s->packed, 0.0f, out, c, &epi);
+                                x->dims[1], s->packed, 0.0f, out, out_stride, &epi);
     }
     case HPK_GRAPH_OP_ACTIVATION: {
         /* The epilogue-only GEMM (k = 0, beta = 0): out = act(input), computed by the same
@@ -378,6 +398,10 @@ static hpk_status run_step(const struct run_ctx *r, const struct exec_step *s)
         for (size_t i = 0; i < nd->n_in; i++) {
             const struct ir_tensor *t = &g->t[nd->extra_in[i]];
             const size_t tc = t->dims[t->rank - 1];
+            if (t->view_of == nd->out) { /* written in place by its producer */
+                col += tc;
+                continue;
+            }
             graph_op_copy_cols(tensor_ptr(r, nd->extra_in[i]), t->elems / tc, tc, out, c, col);
             col += tc;
         }

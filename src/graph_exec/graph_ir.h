@@ -30,6 +30,10 @@ struct ir_tensor {
     float *data;       /* constants: owned copy */
     uint32_t producer; /* intermediates: the producing node, or HPK_GRAPH_NO_TENSOR */
     size_t input_index;
+    /* A view: this tensor lives inside tensor view_of (a concat output) at element view_off of
+     * each pixel, pixels view_stride elements apart; HPK_GRAPH_NO_TENSOR when it is its own. */
+    uint32_t view_of;
+    size_t view_off, view_stride;
 };
 
 #define IR_MAX_INPUTS 6 /* batch norm: x, mean, var, gamma, beta; conv: x, filter, bias */
@@ -50,6 +54,7 @@ struct ir_node {
     float eps;         /* batch norm */
     uint32_t residual; /* conv2d / FC: fused residual tensor, or HPK_GRAPH_NO_TENSOR */
     size_t folded_bn;
+    size_t free_inputs; /* concat: inputs its producers write in place (views of its output) */
 };
 
 struct hpk_graph {
@@ -86,6 +91,7 @@ const char *graph_op_name(hpk_graph_op op);
 long graph_pass_fold_pad(struct hpk_graph *g);
 long graph_pass_fold_batch_norm(struct hpk_graph *g, hpk_status *st);
 long graph_pass_fuse_epilogue(struct hpk_graph *g, hpk_status *st);
+long graph_pass_free_concat(struct hpk_graph *g);
 long graph_pass_remove_dead(struct hpk_graph *g);
 
 /*

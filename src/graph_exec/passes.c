@@ -11,6 +11,10 @@
  *   fuse_epilogue    conv2d|fully_connected -> add [c] constant (bias) -> add same-shape
  *                    (residual) -> activation  becomes one node whose epilogue does the rest:
  *                    act(t + bias + residual), the order <hpk/conv.h> and <hpk/gemm.h> apply.
+ *   free_concat      conv2d|fully_connected -> concat: the producer writes its output straight
+ *                    into its channels of the concat's output (the output pixel stride of
+ *                    <hpk/conv.h>, ldc for a GEMM), and the concat copies only the others.
+ *                    Runs after the fusions, on their final nodes.
  *   remove_dead      nodes whose output no live node reads and that is not a graph output.
  *
  * A producer's output may be folded or fused into its consumer only when that consumer is its
@@ -286,6 +290,47 @@ long graph_pass_fold_pad(struct hpk_graph *g)
         g->t[t].producer = HPK_GRAPH_NO_TENSOR;
         hpk_log_verbose("graph: folded pad node %u into conv2d node %zu's padding", (unsigned)p, q);
         count++;
+    }
+    return count;
+}
+
+long graph_pass_free_concat(struct hpk_graph *g)
+{
+    long count = 0;
+    for (size_t q = 0; q < g->n_n; q++) {
+        struct ir_node *cat = &g->n[q];
+        if (cat->dead || cat->op != HPK_GRAPH_OP_CONCAT)
+            continue;
+        const struct ir_tensor *o = &g->t[cat->out];
+        const size_t stride = o->dims[o->rank - 1];
+        size_t off = 0;
+        for (size_t i = 0; i < cat->n_in; i++) {
+            const uint32_t t = cat->extra_in[i];
+            struct ir_tensor *tt = &g->t[t];
+            const size_t c = tt->dims[tt->rank - 1];
+            const size_t at = off;
+            off += c;
+            if (tt->kind != IR_INTERMEDIATE || tt->view_of != HPK_GRAPH_NO_TENSOR)
+                continue;
+            const struct ir_node *pn = &g->n[tt->producer];
+            if (pn->dead || pn->out != t || !is_gemm_like(pn))
+                continue;
+            /* one reader (the concat, once) and not an output: nothing else sees the view */
+            if (graph_ir_consumers(g, t) != 1 || graph_ir_is_output(g, t)) {
+                hpk_log_verbose("graph: concat node %zu copies tensor %u: it has another reader "
+                                "or is a graph output",
+                                q, (unsigned)t);
+                continue;
+            }
+            tt->view_of = cat->out;
+            tt->view_off = at;
+            tt->view_stride = stride;
+            cat->free_inputs++;
+            hpk_log_verbose("graph: %s node %u writes its output in place into concat node "
+                            "%zu (channels %zu..%zu of %zu)",
+                            graph_op_name(pn->op), (unsigned)tt->producer, q, at, at + c, stride);
+            count++;
+        }
     }
     return count;
 }
