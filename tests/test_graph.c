@@ -1144,6 +1144,141 @@ static void test_random_dags_through_api(void **state)
     }
 }
 
+/* ---- execution order ------------------------------------------------------------------------ */
+
+/* The peak of an order by simulation, or SIZE_MAX if the order breaks a dependency. */
+static size_t simulate_peak(const struct graph_order_problem *p, const uint32_t *order)
+{
+    uint64_t done = 0;
+    size_t peak = 0;
+    for (size_t k = 0; k < p->n_nodes; k++) {
+        const uint32_t v = order[k];
+        if (p->deps[v] & ~done)
+            return SIZE_MAX;
+        const uint64_t next = done | ((uint64_t)1 << v);
+        size_t during = 0;
+        for (size_t t = 0; t < p->n_tensors; t++) {
+            const int live_before =
+                (p->writers[t] & done) && (p->keep[t] || (p->readers[t] & ~done));
+            const int written_now = (p->writers[t] & next) && !(p->writers[t] & done);
+            during += live_before || written_now ? p->size[t] : 0;
+        }
+        peak = during > peak ? during : peak;
+        done = next;
+    }
+    return peak;
+}
+
+/* The least peak over every topological order, by enumeration. */
+static void brute_force(const struct graph_order_problem *p, uint32_t *order, size_t k,
+                        uint64_t done, size_t *best)
+{
+    if (k == p->n_nodes) {
+        const size_t peak = simulate_peak(p, order);
+        *best = peak < *best ? peak : *best;
+        return;
+    }
+    for (uint32_t v = 0; v < p->n_nodes; v++)
+        if (!(done & ((uint64_t)1 << v)) && !(p->deps[v] & ~done)) {
+            order[k] = v;
+            brute_force(p, order, k + 1, done | ((uint64_t)1 << v), best);
+        }
+}
+
+/* graph_order_dp finds the least peak of every topological order (random DAGs of <= 8 nodes,
+ * checked by enumeration), its order is valid and has that peak; too many states is
+ * HPK_ERR_UNSUPPORTED. */
+static void test_order_dp_exact(void **state)
+{
+    (void)state;
+    enum {
+        MAXN = 8
+    };
+    for (int trial = 0; trial < 400; trial++) {
+        const size_t n = 1 + (size_t)ref_rand(&rng, 0.0f, (float)MAXN - 0.01f);
+        uint64_t deps[MAXN] = {0}, writers[MAXN], readers[MAXN] = {0};
+        size_t size[MAXN];
+        unsigned char keep[MAXN];
+        for (size_t v = 0; v < n; v++) {
+            writers[v] = (uint64_t)1 << v; /* tensor v: node v's output */
+            size[v] = 64 * (1 + (size_t)ref_rand(&rng, 0.0f, 20.0f));
+            keep[v] = ref_rand(&rng, 0.0f, 1.0f) < 0.15f;
+            for (size_t u = 0; u < v; u++)
+                if (ref_rand(&rng, 0.0f, 1.0f) < 0.35f) {
+                    deps[v] |= (uint64_t)1 << u;
+                    readers[u] |= (uint64_t)1 << v;
+                }
+        }
+        const struct graph_order_problem p = {n, deps, n, size, writers, readers, keep};
+        uint32_t order[MAXN], scratch[MAXN];
+        size_t peak = 0, best = SIZE_MAX;
+        assert_int_equal(graph_order_dp(&p, 1 << 12, order, &peak), HPK_OK);
+        brute_force(&p, scratch, 0, 0, &best);
+        if (peak != best || simulate_peak(&p, order) != peak)
+            fail_msg("trial %d (n = %zu): dp peak %zu, its order's %zu, least %zu", trial, n, peak,
+                     simulate_peak(&p, order), best);
+    }
+    /* 12 independent nodes: 4096 sets; a budget of 100 gives up */
+    uint64_t deps[12] = {0}, w[12], r[12] = {0};
+    size_t size[12];
+    unsigned char keep[12];
+    for (size_t v = 0; v < 12; v++)
+        w[v] = (uint64_t)1 << v, size[v] = 64, keep[v] = 1;
+    const struct graph_order_problem wide = {12, deps, 12, size, w, r, keep};
+    uint32_t order[12];
+    size_t peak;
+    assert_int_equal(graph_order_dp(&wide, 100, order, &peak), HPK_ERR_UNSUPPORTED);
+    assert_int_equal(graph_order_dp(&wide, 5000, order, &peak), HPK_OK);
+    assert_int_equal(peak, 12 * 64);
+}
+
+/*
+ * Two branches, each a large tensor reduced to a small one, joined at the end. Definition
+ * order a1, b1, a2, b2 holds both large tensors at once; the least-peak order finishes one
+ * branch first. Same numbers either way.
+ */
+static void test_order_reduces_peak(void **state)
+{
+    (void)state;
+    hpk_graph *g;
+    assert_int_equal(hpk_graph_create(&g), HPK_OK);
+    const size_t xd[4] = {1, 16, 16, 8}, n = 16 * 16 * 8;
+    const uint32_t x = def_input(g, 4, xd);
+    const uint32_t a1 = def_tensor(g, 4, xd), b1 = def_tensor(g, 4, xd);
+    const uint32_t a2 = def4(g, 1, 1, 1, 8), b2 = def4(g, 1, 1, 1, 8), y = def4(g, 1, 1, 1, 8);
+    assert_int_equal(hpk_graph_add_activation(g, HPK_ACT_RELU, 0, 0, 0, x, a1), HPK_OK);
+    assert_int_equal(hpk_graph_add_activation(g, HPK_ACT_SIGMOID, 0, 0, 0, x, b1), HPK_OK);
+    assert_int_equal(hpk_graph_add_global_avg_pool(g, a1, a2), HPK_OK);
+    assert_int_equal(hpk_graph_add_global_avg_pool(g, b1, b2), HPK_OK);
+    assert_int_equal(hpk_graph_add_add(g, a2, b2, y), HPK_OK);
+    assert_int_equal(hpk_graph_mark_output(g, y), HPK_OK);
+    hpk_graph_compile_options def = {0};
+    def.keep_definition_order = 1;
+    hpk_graph_exec *ed, *eo;
+    assert_int_equal(hpk_graph_compile(g, &def, &ed), HPK_OK);
+    assert_int_equal(hpk_graph_compile(g, NULL, &eo), HPK_OK);
+    hpk_graph_memory_stats sd, so;
+    assert_int_equal(hpk_graph_exec_memory_stats(ed, &sd), HPK_OK);
+    assert_int_equal(hpk_graph_exec_memory_stats(eo, &so), HPK_OK);
+    const size_t big = n * sizeof(float), small = 64;
+    assert_int_equal(sd.lower_bound, 2 * big + small); /* a1, b1 and a2 */
+    assert_int_equal(so.lower_bound, big + 2 * small); /* b1, a2 and b2 */
+    assert_int_equal(so.arena, so.lower_bound);
+    assert_true(so.arena < sd.arena);
+    float *xin = rand_floats(n, 1.0f), yd[8], yo[8];
+    const float *ins[1] = {xin};
+    run1(ed, ins, yd);
+    run1(eo, ins, yo);
+    assert_memory_equal(yd, yo, sizeof yd);
+    hpk_graph_node_info info;
+    assert_int_equal(hpk_graph_exec_node_info(eo, 1, &info), HPK_OK);
+    assert_int_equal(info.op, HPK_GRAPH_OP_GLOBAL_AVG_POOL); /* branch a finished first */
+    hpk_graph_exec_destroy(ed);
+    hpk_graph_exec_destroy(eo);
+    hpk_graph_destroy(g);
+    free(xin);
+}
+
 /* ---- simple ops -------------------------------------------------------------------------------
  */
 
@@ -1546,6 +1681,8 @@ int main(void)
         cmocka_unit_test(test_planner_random_dags),
         cmocka_unit_test(test_planner_chain_stats),
         cmocka_unit_test(test_random_dags_through_api),
+        cmocka_unit_test(test_order_dp_exact),
+        cmocka_unit_test(test_order_reduces_peak),
         cmocka_unit_test(test_simple_ops),
         cmocka_unit_test(test_activation_nodes),
         cmocka_unit_test(test_nomem),

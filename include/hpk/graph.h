@@ -269,10 +269,12 @@ HPK_API hpk_status hpk_graph_add_pad(hpk_graph *graph, size_t pad_top, size_t pa
  * the default: process thread count, every pass on.
  */
 typedef struct hpk_graph_compile_options {
-    size_t threads;     /* threads of each run's operators; 0: hpk_get_num_threads() */
-    int disable_fusion; /* nonzero: no pad or batch-norm folding, no epilogue fusion, no
-                           in-place concat (dead nodes are still removed): the reference
-                           to compare optimised runs with */
+    size_t threads;            /* threads of each run's operators; 0: hpk_get_num_threads() */
+    int disable_fusion;        /* nonzero: no pad or batch-norm folding, no epilogue fusion, no
+                                  in-place concat (dead nodes are still removed): the reference
+                                  to compare optimised runs with */
+    int keep_definition_order; /* nonzero: run the nodes in definition order, rather than
+                                  the order of least peak memory */
 } hpk_graph_compile_options;
 
 /*
@@ -280,8 +282,12 @@ typedef struct hpk_graph_compile_options {
  * the next convolution's padding, batch-norm folding, epilogue fusion, dead-node removal,
  * convolutions writing in place into a concatenation; each rewrite is logged under
  * HPK_VERBOSE=1), creates each node's operator (convolution filters
- * and fully-connected weights packed once), orders the nodes (definition order) and plans one
- * arena for every intermediate tensor (greedy by size over live intervals). The graph is only
+ * and fully-connected weights packed once), orders the nodes and plans one arena for every
+ * intermediate tensor (greedy by size over live intervals). The order is the topological
+ * order of least peak memory, found exactly by dynamic programming over the sets of nodes run
+ * (Ahn et al., MLSys 2020) for graphs of at most 64 nodes (after the passes) whose number of
+ * such sets stays below 16384; other graphs, and keep_definition_order, run in definition
+ * order. The graph is only
  * read and may be destroyed or changed afterwards.
  *
  *   graph     the graph; at least one output marked.

@@ -107,6 +107,100 @@ static hpk_status make_operator(const struct hpk_graph *g, struct exec_step *s)
     }
 }
 
+/* The arena tensors of the IR: intermediates a live node produces that are not views. */
+static int in_arena(const struct hpk_graph *g, size_t t)
+{
+    const struct ir_tensor *tt = &g->t[t];
+    return tt->kind == IR_INTERMEDIATE && tt->producer != HPK_GRAPH_NO_TENSOR &&
+           !g->n[tt->producer].dead && g->n[tt->producer].out == t &&
+           tt->view_of == HPK_GRAPH_NO_TENSOR;
+}
+
+/* States the order search may visit: a few MiB and a few milliseconds at most. */
+#define ORDER_MAX_STATES 16384
+
+/*
+ * Reorders the steps into the topological order of least peak memory (order.c) when the
+ * graph has at most 64 nodes and few enough orders; else keeps the definition order.
+ */
+static hpk_status reorder(struct hpk_graph_exec *e, size_t *peak_out, int *done_out)
+{
+    const struct hpk_graph *g = e->ir;
+    const size_t n = e->n_steps;
+    *done_out = 0;
+    if (n < 2 || n > 64)
+        return HPK_OK;
+    hpk_status st = HPK_ERR_NOMEM;
+    size_t *pos = hpk_aligned_alloc(g->n_n * sizeof *pos);
+    uint64_t *deps = hpk_aligned_alloc(n * sizeof *deps);
+    size_t *size = hpk_aligned_alloc(g->n_t * sizeof *size + 1);
+    uint64_t *writers = hpk_aligned_alloc(g->n_t * sizeof *writers + 1);
+    uint64_t *readers = hpk_aligned_alloc(g->n_t * sizeof *readers + 1);
+    unsigned char *keep = hpk_aligned_alloc(g->n_t + 1);
+    uint32_t *order = hpk_aligned_alloc(n * sizeof *order);
+    struct exec_step *steps = hpk_aligned_alloc(n * sizeof *steps);
+    if (!pos || !deps || !size || !writers || !readers || !keep || !order || !steps)
+        goto out;
+    for (size_t k = 0; k < n; k++)
+        pos[e->steps[k].node] = k;
+    size_t m = 0;
+    size_t *tindex = e->offset; /* scratch: tensor -> problem index (plan() rewrites it) */
+    for (size_t t = 0; t < g->n_t; t++) {
+        tindex[t] = SIZE_MAX;
+        if (!in_arena(g, t))
+            continue;
+        tindex[t] = m;
+        size[m] =
+            (g->t[t].elems * sizeof(float) + HPK_ALIGNMENT - 1) / HPK_ALIGNMENT * HPK_ALIGNMENT;
+        writers[m] = (uint64_t)1 << pos[g->t[t].producer];
+        readers[m] = 0;
+        keep[m] = (unsigned char)graph_ir_is_output(g, (uint32_t)t);
+        m++;
+    }
+    for (size_t t = 0; t < g->n_t; t++) { /* a view's producer writes its owner */
+        const struct ir_tensor *tt = &g->t[t];
+        if (tt->view_of != HPK_GRAPH_NO_TENSOR && tindex[tt->view_of] != SIZE_MAX &&
+            tt->producer != HPK_GRAPH_NO_TENSOR && !g->n[tt->producer].dead)
+            writers[tindex[tt->view_of]] |= (uint64_t)1 << pos[tt->producer];
+    }
+    for (size_t k = 0; k < n; k++) {
+        const struct ir_node *nd = &g->n[e->steps[k].node];
+        const uint32_t *in = ir_node_inputs(nd);
+        deps[k] = 0;
+        for (size_t j = 0; j <= nd->n_in; j++) {
+            const uint32_t t = j < nd->n_in ? in[j] : nd->residual;
+            if (t == HPK_GRAPH_NO_TENSOR || g->t[t].kind != IR_INTERMEDIATE)
+                continue;
+            deps[k] |= (uint64_t)1 << pos[g->t[t].producer];
+            if (tindex[t] != SIZE_MAX)
+                readers[tindex[t]] |= (uint64_t)1 << k;
+        }
+    }
+    const struct graph_order_problem prob = {n, deps, m, size, writers, readers, keep};
+    st = graph_order_dp(&prob, ORDER_MAX_STATES, order, peak_out);
+    if (st == HPK_ERR_UNSUPPORTED) {
+        hpk_log_verbose("graph: too many orders to search; keeping the definition order");
+        st = HPK_OK;
+        goto out;
+    }
+    if (st != HPK_OK)
+        goto out;
+    for (size_t k = 0; k < n; k++)
+        steps[k] = e->steps[order[k]];
+    memcpy(e->steps, steps, n * sizeof *steps);
+    *done_out = 1;
+out:
+    hpk_free(pos);
+    hpk_free(deps);
+    hpk_free(size);
+    hpk_free(writers);
+    hpk_free(readers);
+    hpk_free(keep);
+    hpk_free(order);
+    hpk_free(steps);
+    return st;
+}
+
 /* Live intervals in step positions, and the arena plan. */
 static hpk_status plan(struct hpk_graph_exec *e)
 {
@@ -126,9 +220,7 @@ static hpk_status plan(struct hpk_graph_exec *e)
     for (size_t t = 0; t < g->n_t; t++) {
         e->offset[t] = NOT_IN_ARENA;
         const struct ir_tensor *tt = &g->t[t];
-        if (tt->kind != IR_INTERMEDIATE || tt->producer == HPK_GRAPH_NO_TENSOR ||
-            g->n[tt->producer].dead || g->n[tt->producer].out != t ||
-            tt->view_of != HPK_GRAPH_NO_TENSOR)
+        if (!in_arena(g, t))
             continue;
         ids[n] = t;
         sizes[n] = tt->elems * sizeof(float); /* checked when the tensor was defined */
@@ -225,18 +317,32 @@ hpk_status hpk_graph_compile(const hpk_graph *graph, const hpk_graph_compile_opt
         st = make_operator(g, s);
         if (st != HPK_OK)
             goto error;
+    }
+    size_t dp_peak = 0;
+    int reordered = 0;
+    if (!o->keep_definition_order) {
+        st = reorder(e, &dp_peak, &reordered);
+        if (st != HPK_OK)
+            goto error;
+    }
+    st = plan(e);
+    if (st != HPK_OK)
+        goto error;
+    for (size_t k = 0; k < e->n_steps; k++) {
+        const struct exec_step *s = &e->steps[k];
+        const size_t i = s->node;
         const struct ir_node *nd = &g->n[i];
         hpk_log_verbose("graph: step %zu: node %zu, %s%s%s, act %d, residual %s, "
                         "batch-norms folded %zu",
-                        e->n_steps - 1, i, graph_op_name(nd->op),
+                        k, i, graph_op_name(nd->op),
                         nd->op == HPK_GRAPH_OP_CONV2D ? ", conv algorithm " : "",
                         nd->op == HPK_GRAPH_OP_CONV2D ? algo_name(s->algo) : "",
                         (int)(nd->op == HPK_GRAPH_OP_CONV2D ? nd->conv.act : nd->act),
                         nd->residual != HPK_GRAPH_NO_TENSOR ? "fused" : "none", nd->folded_bn);
     }
-    st = plan(e);
-    if (st != HPK_OK)
-        goto error;
+    if (reordered)
+        hpk_log_verbose("graph: order of least peak memory (%zu bytes) by dynamic programming",
+                        dp_peak);
     hpk_log_verbose("graph: compiled %zu nodes into %zu (%ld pads and %ld batch-norms folded, "
                     "%ld fused, %ld dead, %ld concat inputs in place); arena %zu bytes, naive %zu, "
                     "lower bound %zu",

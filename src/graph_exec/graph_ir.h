@@ -105,6 +105,25 @@ hpk_status graph_plan_arena(size_t n, const size_t *sizes, const size_t *first, 
                             size_t *offsets, size_t *arena_out, size_t *naive_out,
                             size_t *lower_out);
 
+/*
+ * order.c: a least-peak-memory topological order of n_nodes <= 64 nodes. deps[v]: the nodes
+ * that must run before v (bit u for node u). Tensor t takes size[t] bytes from the first run
+ * of one of its writers (bit mask) until all its readers ran; keep[t]: never freed (a graph
+ * output). Writes the order (node indices) and its peak. Returns HPK_OK; HPK_ERR_UNSUPPORTED
+ * for more than 64 nodes or more than max_states sets to visit; HPK_ERR_NOMEM;
+ * HPK_ERR_INTERNAL for dependencies no order satisfies.
+ */
+struct graph_order_problem {
+    size_t n_nodes;
+    const uint64_t *deps;
+    size_t n_tensors;
+    const size_t *size;
+    const uint64_t *writers, *readers;
+    const unsigned char *keep;
+};
+hpk_status graph_order_dp(const struct graph_order_problem *p, size_t max_states,
+                          uint32_t *order_out, size_t *peak_out);
+
 /* ops.c: the plain-C operators. Shapes are the IR tensors'. */
 struct ir_pool_shape {
     size_t n, h, w, c, oh, ow;
