@@ -10,7 +10,7 @@
 
 set -u
 : "${top_builddir:=.}" "${top_srcdir:=.}" "${NM:=nm}" "${CC:=cc}"
-: "${HPK_PUBLIC_HEADERS:=include/hpk/hpk.h include/hpk/common.h include/hpk/gemm.h include/hpk/threads.h include/hpk/inference.h}"
+: "${HPK_PUBLIC_HEADERS:=include/hpk/hpk.h include/hpk/common.h include/hpk/gemm.h include/hpk/threads.h include/hpk/inference.h include/hpk/graph.h}"
 
 lib=
 for f in "$top_builddir"/.libs/libhpk.so "$top_builddir"/.libs/libhpk.dylib; do

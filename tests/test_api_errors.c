@@ -292,7 +292,7 @@ static void test_epilogue_args(void **state)
 static void test_misc_functions(void **state)
 {
     (void)state;
-    for (int s = HPK_OK; s <= HPK_ERR_INTERNAL; s++) {
+    for (int s = HPK_OK; s <= HPK_ERR_PRODUCED_TWICE; s++) {
         const char *str = hpk_status_string((hpk_status)s);
         assert_non_null(str);
         assert_string_not_equal(str, "unknown hpk_status");

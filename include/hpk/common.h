@@ -39,6 +39,10 @@ extern "C" {
  * HPK_ERR_UNSUPPORTED  the request is valid but cannot be served here: HPK_ISA names a kernel
  *                      table this CPU, OS or build cannot run.
  * HPK_ERR_INTERNAL     a bug in hpk; please report it.
+ * HPK_ERR_BAD_TENSOR   graphs (<hpk/graph.h>): a tensor id that does not exist, a node input not
+ *                      produced yet, or a tensor of the wrong kind for its place.
+ * HPK_ERR_SHAPE_MISMATCH  graphs: the shapes of a node's tensors do not fit its operation.
+ * HPK_ERR_PRODUCED_TWICE  graphs: a node output that another node already produces.
  *
  * On any status other than HPK_OK no output has been written.
  */
@@ -49,6 +53,9 @@ typedef enum hpk_status {
     HPK_ERR_NOMEM = 3,
     HPK_ERR_UNSUPPORTED = 4,
     HPK_ERR_INTERNAL = 5,
+    HPK_ERR_BAD_TENSOR = 6,
+    HPK_ERR_SHAPE_MISMATCH = 7,
+    HPK_ERR_PRODUCED_TWICE = 8,
 } hpk_status;
 
 /*

@@ -19,6 +19,7 @@
 #include <hpk/common.h>
 #include <hpk/gemm.h>
 #include <hpk/conv.h>
+#include <hpk/graph.h>
 #include <hpk/inference.h>
 #include <hpk/threads.h>
 

@@ -292,7 +292,22 @@ size_t hpk_parallel_slots(size_t threads)
     return threads < 1 ? 1 : threads;
 }
 
-size_t hpk_parallel_user_threads(void) { return atomic_load(&user_threads); }
+/* A per-thread override (a graph executable's thread count): it wins over the process-wide
+ * setting for the calls of this thread only, so concurrent runs of executables compiled with
+ * different counts do not race on a global. */
+static _Thread_local size_t thread_override;
+
+size_t hpk_parallel_user_threads(void)
+{
+    return thread_override ? thread_override : atomic_load(&user_threads);
+}
+
+size_t hpk_parallel_thread_override(size_t n)
+{
+    size_t prev = thread_override;
+    thread_override = n;
+    return prev;
+}
 
 size_t hpk_parallel_last_width(void) { return last_width; }
 

@@ -28,8 +28,13 @@ size_t hpk_parallel_slots(size_t threads);
 
 void hpk_parallel_for(size_t n_tasks, size_t threads, hpk_task_fn fn, void *ctx);
 
-/* The thread count set by hpk_set_num_threads(), or 0 for "the configured default". */
+/* The thread count set by hpk_set_num_threads() (or this thread's override), or 0 for "the
+ * configured default". */
 size_t hpk_parallel_user_threads(void);
+
+/* Sets the calling thread's override of the thread count (0: none); returns the previous one.
+ * The graph executor sets it around a run to apply its compile-time thread count. */
+size_t hpk_parallel_thread_override(size_t n);
 
 /*
  * Pinning of the pool's workers (HPK_PIN=1, set by the dispatcher before the first parallel

@@ -15,6 +15,9 @@ const char *hpk_status_string(hpk_status status)
     case HPK_ERR_NOMEM: return "out of memory";
     case HPK_ERR_UNSUPPORTED: return "unsupported on this machine or build";
     case HPK_ERR_INTERNAL: return "internal error";
+    case HPK_ERR_BAD_TENSOR: return "unknown, unproduced or misplaced graph tensor";
+    case HPK_ERR_SHAPE_MISMATCH: return "graph tensor shapes do not match";
+    case HPK_ERR_PRODUCED_TWICE: return "graph tensor produced twice";
     }
     return "unknown hpk_status";
 }

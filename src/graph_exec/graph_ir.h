@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The graph IR shared by the builder (build.c), the passes (passes.c), the planner (plan.c)
+ * and the executor (exec.c, ops.c).
+ *
+ * A graph is two growable arrays: tensors and nodes, in definition order. Nodes reference
+ * tensors by index. Compilation copies the user's graph into a fresh IR (graph_ir_clone), runs
+ * the passes on the copy (they may add constants and mark nodes dead), then builds the
+ * executable from the live nodes.
+ */
+#ifndef HPK_GRAPH_EXEC_GRAPH_IR_H
+#define HPK_GRAPH_EXEC_GRAPH_IR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hpk/hpk.h"
+
+enum ir_kind {
+    IR_INPUT = 1,
+    IR_CONSTANT,
+    IR_INTERMEDIATE
+};
+
+struct ir_tensor {
+    enum ir_kind kind;
+    size_t rank;
+    size_t dims[HPK_GRAPH_MAX_RANK];
+    size_t elems;
+    float *data;       /* constants: owned copy */
+    uint32_t producer; /* intermediates: the producing node, or HPK_GRAPH_NO_TENSOR */
+    size_t input_index;
+    /* A view: this tensor lives inside tensor view_of (a concat output) at element view_off of
+     * each pixel, pixels view_stride elements apart; HPK_GRAPH_NO_TENSOR when it is its own. */
+    uint32_t view_of;
+    size_t view_off, view_stride;
+};
+
+#define IR_MAX_INPUTS 6 /* batch norm: x, mean, var, gamma, beta; conv: x, filter, bias */
+
+struct ir_node {
+    hpk_graph_op op;
+    int dead;
+    uint32_t in[IR_MAX_INPUTS]; /* HPK_GRAPH_NO_TENSOR for an absent optional operand */
+    size_t n_in;
+    uint32_t *extra_in; /* concat: all n_in inputs (owned); in[] is unused */
+    uint32_t out;
+    /* parameters */
+    hpk_conv2d_desc conv;     /* conv2d (its act fields are also the fused activation) */
+    hpk_graph_pool_desc pool; /* pools */
+    size_t pad[4];            /* pad: top, left, bottom, right */
+    hpk_activation act;       /* activation node, or fused act of fully_connected */
+    float act_lo, act_hi, act_slope;
+    float eps;         /* batch norm */
+    uint32_t residual; /* conv2d / FC: fused residual tensor, or HPK_GRAPH_NO_TENSOR */
+    size_t folded_bn;
+    size_t free_inputs; /* concat: inputs its producers write in place (views of its output) */
+};
+
+struct hpk_graph {
+    struct ir_tensor *t;
+    size_t n_t, cap_t;
+    struct ir_node *n;
+    size_t n_n, cap_n;
+    uint32_t *outputs;
+    size_t n_out, cap_out;
+    size_t n_inputs;
+};
+
+/* The inputs of a node (concat keeps them in extra_in). */
+static inline const uint32_t *ir_node_inputs(const struct ir_node *nd)
+{
+    return nd->op == HPK_GRAPH_OP_CONCAT ? nd->extra_in : nd->in;
+}
+
+/* build.c */
+hpk_status graph_ir_clone(const struct hpk_graph *src, struct hpk_graph **dst_out);
+void graph_ir_free(struct hpk_graph *g);
+/* Appends a constant (data copied); *id_out its index. */
+hpk_status graph_ir_add_constant(struct hpk_graph *g, size_t rank, const size_t *dims,
+                                 const float *data, uint32_t *id_out);
+/* Number of live nodes that read tensor id (a fused residual counts), and whether it is a
+ * graph output. */
+size_t graph_ir_consumers(const struct hpk_graph *g, uint32_t id);
+int graph_ir_is_output(const struct hpk_graph *g, uint32_t id);
+
+/* passes.c: the name of an op, for logs. */
+const char *graph_op_name(hpk_graph_op op);
+
+/* passes.c: each returns the number of rewrites made, or -1 (status in *st) on failure. */
+long graph_pass_fold_pad(struct hpk_graph *g);
+long graph_pass_fold_batch_norm(struct hpk_graph *g, hpk_status *st);
+long graph_pass_fuse_epilogue(struct hpk_graph *g, hpk_status *st);
+long graph_pass_free_concat(struct hpk_graph *g);
+long graph_pass_remove_dead(struct hpk_graph *g);
+
+/*
+ * plan.c: offsets for n buffers of sizes[i] bytes live over steps [first[i], last[i]]
+ * (inclusive), greedy by size: largest first, each at the lowest 64-aligned offset where it
+ * overlaps no placed buffer whose interval intersects its own. Writes offsets[i], the arena
+ * size, the naive sum and the lower bound (most bytes live at one step) of the 64-rounded
+ * sizes. Returns HPK_OK, HPK_ERR_NOMEM or HPK_ERR_OVERFLOW.
+ */
+hpk_status graph_plan_arena(size_t n, const size_t *sizes, const size_t *first, const size_t *last,
+                            size_t *offsets, size_t *arena_out, size_t *naive_out,
+                            size_t *lower_out);
+
+/*
+ * order.c: a least-peak-memory topological order of n_nodes <= 64 nodes. deps[v]: the nodes
+ * that must run before v (bit u for node u). Tensor t takes size[t] bytes from the first run
+ * of one of its writers (bit mask) until all its readers ran; keep[t]: never freed (a graph
+ * output). Writes the order (node indices) and its peak. Returns HPK_OK; HPK_ERR_UNSUPPORTED
+ * for more than 64 nodes or more than max_states sets to visit; HPK_ERR_NOMEM;
+ * HPK_ERR_INTERNAL for dependencies no order satisfies.
+ */
+struct graph_order_problem {
+    size_t n_nodes;
+    const uint64_t *deps;
+    size_t n_tensors;
+    const size_t *size;
+    const uint64_t *writers, *readers;
+    const unsigned char *keep;
+};
+hpk_status graph_order_dp(const struct graph_order_problem *p, size_t max_states,
+                          uint32_t *order_out, size_t *peak_out);
+
+/* ops.c: the plain-C operators. Shapes are the IR tensors'. */
+struct ir_pool_shape {
+    size_t n, h, w, c, oh, ow;
+};
+void graph_op_add(const float *a, const float *b, size_t elems, size_t bc, float *out);
+void graph_op_mul(const float *a, const float *b, size_t elems, size_t bc, float *out);
+void graph_op_scale_shift(const float *x, const float *scale, const float *shift, size_t elems,
+                          size_t c, float *out);
+void graph_op_max_pool(const float *x, const struct ir_pool_shape *s, const hpk_graph_pool_desc *d,
+                       float *out);
+void graph_op_avg_pool(const float *x, const struct ir_pool_shape *s, const hpk_graph_pool_desc *d,
+                       float *out);
+void graph_op_global_avg_pool(const float *x, size_t n, size_t hw, size_t c, float *out);
+void graph_op_softmax(const float *x, size_t rows, size_t c, float *out);
+void graph_op_pad(const float *x, size_t n, size_t h, size_t w, size_t c, const size_t pad[4],
+                  float *out);
+/* Copies rows x cols of x (row stride cols) into out at column offset col0 (row stride ld). */
+void graph_op_copy_cols(const float *x, size_t rows, size_t cols, float *out, size_t ld,
+                        size_t col0);
+
+#endif /* HPK_GRAPH_EXEC_GRAPH_IR_H */

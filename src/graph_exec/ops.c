@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The simple operators of the graph executor, in plain C: elementwise add and mul with
+ * per-channel broadcast, batch-norm as scale and shift, pools, softmax, pad, channel copies
+ * for concat. They are memory-bound; the compiler vectorises the inner loops. NaN propagates
+ * through every one of them (comparisons are written so that a NaN wins).
+ */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "src/base/checked.h"
+#include "src/graph_exec/graph_ir.h"
+
+/* bc: b's length (elems: same shape; the channel count: per-channel broadcast). */
+void graph_op_add(const float *a, const float *b, size_t elems, size_t bc, float *out)
+{
+    if (bc == elems) {
+        for (size_t i = 0; i < elems; i++)
+            out[i] = a[i] + b[i];
+        return;
+    }
+    for (size_t p = 0; p < elems; p += bc)
+        for (size_t j = 0; j < bc; j++)
+            out[p + j] = a[p + j] + b[j];
+}
+
+void graph_op_mul(const float *a, const float *b, size_t elems, size_t bc, float *out)
+{
+    if (bc == elems) {
+        for (size_t i = 0; i < elems; i++)
+            out[i] = a[i] * b[i];
+        return;
+    }
+    for (size_t p = 0; p < elems; p += bc)
+        for (size_t j = 0; j < bc; j++)
+            out[p + j] = a[p + j] * b[j];
+}
+
+void graph_op_scale_shift(const float *x, const float *scale, const float *shift, size_t elems,
+                          size_t c, float *out)
+{
+    for (size_t p = 0; p < elems; p += c)
+        for (size_t j = 0; j < c; j++)
+            out[p + j] = x[p + j] * scale[j] + shift[j];
+}
+
+/* The window of output coordinate o along one axis, clipped to the image: [*lo, *hi). */
+static void window(size_t o, size_t stride, size_t pad, size_t k, size_t in, size_t *lo, size_t *hi)
+{
+    const size_t start = o * stride; /* in padded coordinates */
+    *lo = start < pad ? 0 : start - pad;
+    const size_t end = start + k; /* exclusive, padded */
+    *hi = end <= pad ? 0 : hpk_min_size(end - pad, in);
+}
+
+void graph_op_max_pool(const float *x, const struct ir_pool_shape *s, const hpk_graph_pool_desc *d,
+                       float *out)
+{
+    for (size_t n = 0; n < s->n; n++)
+        for (size_t oy = 0; oy < s->oh; oy++) {
+            size_t y0, y1;
+            window(oy, d->stride_h, d->pad_top, d->kernel_h, s->h, &y0, &y1);
+            for (size_t ox = 0; ox < s->ow; ox++) {
+                size_t x0, x1;
+                window(ox, d->stride_w, d->pad_left, d->kernel_w, s->w, &x0, &x1);
+                float *o = out + ((n * s->oh + oy) * s->ow + ox) * s->c;
+                for (size_t j = 0; j < s->c; j++)
+                    o[j] = -INFINITY;
+                for (size_t y = y0; y < y1; y++)
+                    for (size_t xx = x0; xx < x1; xx++) {
+                        const float *p = x + ((n * s->h + y) * s->w + xx) * s->c;
+                        for (size_t j = 0; j < s->c; j++)
+                            o[j] = (p[j] > o[j] || isnan(p[j])) && !isnan(o[j]) ? p[j] : o[j];
+                    }
+            }
+        }
+}
+
+void graph_op_avg_pool(const float *x, const struct ir_pool_shape *s, const hpk_graph_pool_desc *d,
+                       float *out)
+{
+    for (size_t n = 0; n < s->n; n++)
+        for (size_t oy = 0; oy < s->oh; oy++) {
+            size_t y0, y1;
+            window(oy, d->stride_h, d->pad_top, d->kernel_h, s->h, &y0, &y1);
+            for (size_t ox = 0; ox < s->ow; ox++) {
+                size_t x0, x1;
+                window(ox, d->stride_w, d->pad_left, d->kernel_w, s->w, &x0, &x1);
+                float *o = out + ((n * s->oh + oy) * s->ow + ox) * s->c;
+                for (size_t j = 0; j < s->c; j++)
+                    o[j] = 0.0f;
+                for (size_t y = y0; y < y1; y++)
+                    for (size_t xx = x0; xx < x1; xx++) {
+                        const float *p = x + ((n * s->h + y) * s->w + xx) * s->c;
+                        for (size_t j = 0; j < s->c; j++)
+                            o[j] += p[j];
+                    }
+                /* pads < kernel: every window holds at least one tap */
+                const float inv = 1.0f / (float)((y1 - y0) * (x1 - x0));
+                for (size_t j = 0; j < s->c; j++)
+                    o[j] *= inv;
+            }
+        }
+}
+
+void graph_op_global_avg_pool(const float *x, size_t n, size_t hw, size_t c, float *out)
+{
+    const float inv = 1.0f / (float)hw;
+    for (size_t b = 0; b < n; b++) {
+        float *o = out + b * c;
+        for (size_t j = 0; j < c; j++)
+            o[j] = 0.0f;
+        for (size_t p = 0; p < hw; p++) {
+            const float *row = x + (b * hw + p) * c;
+            for (size_t j = 0; j < c; j++)
+                o[j] += row[j];
+        }
+        for (size_t j = 0; j < c; j++)
+            o[j] *= inv;
+    }
+}
+
+void graph_op_softmax(const float *x, size_t rows, size_t c, float *out)
+{
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * c;
+        float *o = out + r * c;
+        float mx = -INFINITY;
+        int nan = 0;
+        for (size_t j = 0; j < c; j++) {
+            nan |= isnan(xr[j]);
+            mx = xr[j] > mx ? xr[j] : mx;
+        }
+        if (nan) {
+            for (size_t j = 0; j < c; j++)
+                o[j] = NAN;
+            continue;
+        }
+        /* A row of -inf: every exp(x - max) would be NaN; define it as uniform. */
+        if (mx == -INFINITY) {
+            for (size_t j = 0; j < c; j++)
+                o[j] = 1.0f / (float)c;
+            continue;
+        }
+        double sum = 0.0;
+        for (size_t j = 0; j < c; j++) {
+            o[j] = expf(xr[j] - mx);
+            sum += o[j];
+        }
+        const float inv = (float)(1.0 / sum);
+        for (size_t j = 0; j < c; j++)
+            o[j] *= inv;
+    }
+}
+
+void graph_op_pad(const float *x, size_t n, size_t h, size_t w, size_t c, const size_t pad[4],
+                  float *out)
+{
+    const size_t oh = pad[0] + h + pad[2], ow = pad[1] + w + pad[3];
+    memset(out, 0, n * oh * ow * c * sizeof(float));
+    for (size_t b = 0; b < n; b++)
+        for (size_t y = 0; y < h; y++)
+            memcpy(out + ((b * oh + y + pad[0]) * ow + pad[1]) * c, x + ((b * h + y) * w) * c,
+                   w * c * sizeof(float));
+}
+
+void graph_op_copy_cols(const float *x, size_t rows, size_t cols, float *out, size_t ld,
+                        size_t col0)
+{
+    for (size_t r = 0; r < rows; r++)
+        memcpy(out + r * ld + col0, x + r * cols, cols * sizeof(float));
+}
