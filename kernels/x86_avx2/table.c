@@ -4,6 +4,7 @@
 
 #include "kernels/x86_avx2/activations.h"
 #include "kernels/x86_avx2/dwconv.h"
+#include "kernels/x86_avx2/dwconv3x3.h"
 #include "kernels/x86_avx2/sgemm.h"
 
 const struct hpk_kernel_table hpk_kernels_avx2 = {
@@ -26,5 +27,7 @@ const struct hpk_kernel_table hpk_kernels_avx2 = {
     },
     .dwconv = hpk_dwconv_ukernel__avx2,
     .dwconv_name = "hpk_dwconv_ukernel__avx2",
+    .dwconv3x3 = hpk_dwconv3x3_ukernel__avx2,
+    .dwconv3x3_name = "hpk_dwconv3x3_ukernel__avx2",
     .act_accuracy = HPK_ACT_ACCURACY__AVX2,
 };
