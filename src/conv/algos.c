@@ -10,7 +10,9 @@
  *   winograd 3x3 stride 1: per block of tiles, the input transform into V[xi][tile][c], alpha^2
  *            GEMMs M[xi] = V[xi] U[xi] on the main microkernel (U packed at creation), the
  *            output transform with bias, residual and activation fused.
- *   depthwise per output row: an indirection list of taps per pixel, the direct kernel.
+ *   depthwise per output row: 3x3 with stride 1 or 2 and no dilation, the direct 3x3 kernel
+ *            over zero-padded rows (the input in place where no padding is read); any other
+ *            shape, an indirection list of taps per pixel and the indirection kernel.
  *
  * Every workspace is acquired before the first write to the output, so HPK_ERR_NOMEM leaves it
  * untouched. Threads split pixels, tile blocks or rows; the order of the additions into an
@@ -57,6 +59,46 @@ static inline const float *input_pixel(const struct hpk_conv_args *a, size_t n, 
     if (iy < 0 || ix < 0 || (size_t)iy >= a->s.in_h || (size_t)ix >= a->s.in_w)
         return a->op->zero;
     return a->input + ((n * a->s.in_h + (size_t)iy) * a->s.in_w + (size_t)ix) * a->in_stride + c0;
+}
+
+/* ---- zero-padded rows of the input -------------------------------------------------------- */
+
+/*
+ * Pixels [j0, j1) of padded row y of image n, the input's first cin channels of each, into dst
+ * (cin floats per pixel, contiguous): padded pixel (y, j) is input pixel (y - pad_top,
+ * j - pad_left), zeros where that lies outside the input.
+ */
+static void pad_row(const struct hpk_conv_args *a, size_t cin, size_t n, size_t y, size_t j0,
+                    size_t j1, float *dst)
+{
+    const hpk_conv2d_desc *d = &a->op->d;
+    const size_t iy = y - d->pad_top; /* wraps when y < pad_top: outside */
+    const size_t in_end = d->pad_left + a->s.in_w;
+    if (y < d->pad_top || iy >= a->s.in_h) {
+        memset(dst, 0, (j1 - j0) * cin * sizeof(float));
+        return;
+    }
+    const float *src = a->input + (n * a->s.in_h + iy) * a->s.in_w * a->in_stride;
+    size_t j = j0;
+    if (j < d->pad_left) {
+        const size_t e = hpk_min_size(j1, d->pad_left);
+        memset(dst, 0, (e - j) * cin * sizeof(float));
+        dst += (e - j) * cin;
+        j = e;
+    }
+    if (j < j1 && j < in_end) {
+        const size_t e = hpk_min_size(j1, in_end);
+        if (a->in_stride == cin)
+            memcpy(dst, src + (j - d->pad_left) * cin, (e - j) * cin * sizeof(float));
+        else
+            for (size_t x = j; x < e; x++)
+                memcpy(dst + (x - j) * cin, src + (x - d->pad_left) * a->in_stride,
+                       cin * sizeof(float));
+        dst += (e - j) * cin;
+        j = e;
+    }
+    if (j < j1)
+        memset(dst, 0, (j1 - j) * cin * sizeof(float));
 }
 
 /* ---- gemm and im2col --------------------------------------------------------------------- */
@@ -134,23 +176,8 @@ hpk_status hpk_conv_run_gemm(const struct hpk_conv_args *a, int im2col)
             return HPK_ERR_NOMEM;
         const size_t cin = d->in_channels;
         for (size_t n = 0; n < a->s.batch; n++)
-            for (size_t y = 0; y < hp; y++) {
-                float *row = padded + (n * hp + y) * wp * cin;
-                const size_t iy = y - d->pad_top; /* wraps when y < pad_top: outside */
-                if (y < d->pad_top || iy >= a->s.in_h) {
-                    memset(row, 0, wp * cin * sizeof(float));
-                    continue;
-                }
-                memset(row, 0, d->pad_left * cin * sizeof(float));
-                const float *src = a->input + (n * a->s.in_h + iy) * a->s.in_w * a->in_stride;
-                float *dst = row + d->pad_left * cin;
-                if (a->in_stride == cin)
-                    memcpy(dst, src, a->s.in_w * cin * sizeof(float));
-                else
-                    for (size_t x = 0; x < a->s.in_w; x++)
-                        memcpy(dst + x * cin, src + x * a->in_stride, cin * sizeof(float));
-                memset(dst + a->s.in_w * cin, 0, d->pad_right * cin * sizeof(float));
-            }
+            for (size_t y = 0; y < hp; y++)
+                pad_row(a, cin, n, y, 0, wp, padded + (n * hp + y) * wp * cin);
     }
     hpk_status st = HPK_OK;
     for (size_t g = 0; g < d->groups && st == HPK_OK; g++) {
@@ -392,9 +419,118 @@ static void dw_task(void *ctx, size_t task, size_t slot)
                a->output + px * a->out_stride, (ptrdiff_t)a->out_stride, &ec);
 }
 
+/*
+ * The direct 3x3 kernel. It reads three zero-padded rows of (out_w - 1) * stride + 3 pixels;
+ * no copy of the input is made for them. Output pixels [x0, x1) (the interior) read only input
+ * pixels, so with a dense input (pixel stride == channels) their rows are the input rows where
+ * they lie; rows wholly in the padding are a shared row of zeros; the edges [0, x0) and
+ * [x1, out_w) read a few padded pixels that each task writes into its slot's rows. A strided
+ * input (a channel slice) is copied whole into the slot's rows, row by row. Whatever pointers
+ * feed a pixel, it takes the same products in the same order.
+ */
+struct dw3_state {
+    const struct hpk_conv_args *a;
+    const float *zero;  /* wq * channels zeros */
+    char *scratch;      /* per slot: 3 rows of wq * channels floats */
+    size_t slot_bytes;
+    size_t wq;          /* padded pixels a row of the kernel reads: (out_w - 1) * stride + 3 */
+    size_t x0, x1;      /* the interior */
+    int dense;          /* in_stride == channels: the interior is read in place */
+};
+
+/* One output row (image n, row y): kernel row r reads padded row y * stride + r. */
+static void dw3_task(void *ctx, size_t task, size_t slot)
+{
+    const struct dw3_state *s = ctx;
+    const struct hpk_conv_args *a = s->a;
+    const struct hpk_conv2d *op = a->op;
+    const hpk_conv2d_desc *d = &op->d;
+    const size_t n = task / a->s.out_h, y = task % a->s.out_h, c = d->out_channels;
+    const size_t st = d->stride_w, wq = s->wq, x0 = s->x0, x1 = s->x1, ow = a->s.out_w;
+    const size_t left = x0 != 0 ? (x0 - 1) * st + 3 : 0; /* padded pixels of the left edge */
+    float *scratch = (float *)(s->scratch + slot * s->slot_bytes);
+    const float *edge[3], *mid[3];
+    for (size_t r = 0; r < 3; r++) {
+        const size_t yp = y * d->stride_h + r;
+        const size_t iy = yp - d->pad_top; /* wraps when yp < pad_top: outside */
+        float *row = scratch + r * wq * c;
+        if (yp < d->pad_top || iy >= a->s.in_h) {
+            edge[r] = mid[r] = s->zero;
+        } else if (!s->dense) {
+            pad_row(a, c, n, yp, 0, wq, row);
+            edge[r] = row;
+            mid[r] = row + x0 * st * c;
+        } else {
+            if (left != 0)
+                pad_row(a, c, n, yp, 0, left, row);
+            if (x1 < ow)
+                pad_row(a, c, n, yp, x1 * st, wq, row + x1 * st * c);
+            edge[r] = row;
+            mid[r] = x0 < x1 ? a->input + ((n * a->s.in_h + iy) * a->s.in_w + x0 * st -
+                                           d->pad_left) * a->in_stride
+                             : row;
+        }
+    }
+    const size_t px = (n * a->s.out_h + y) * ow;
+    const float *res = a->residual_is_output ? a->output : a->residual;
+    const size_t ldr = a->residual_is_output ? a->out_stride : a->res_stride;
+    struct hpk_gemm_tile_ctx ec;
+    epilogue_ctx(op, 0, &ec);
+    ec.ldr = (ptrdiff_t)ldr;
+    /* The three parts of the row: [0, x0), [x0, x1), [x1, ow). */
+    const size_t part[4] = {0, x0, x1, ow};
+    for (size_t i = 0; i < 3; i++) {
+        const size_t xa = part[i], xb = part[i + 1];
+        if (xa == xb)
+            continue;
+        const float *rows[3];
+        for (size_t r = 0; r < 3; r++)
+            rows[r] = i == 1 ? mid[r] : edge[r] == s->zero ? s->zero : edge[r] + xa * st * c;
+        ec.residual = res != NULL ? res + (px + xa) * ldr : NULL;
+        op->dwconv3x3(c, xb - xa, st, rows, op->dw, a->output + (px + xa) * a->out_stride,
+                      (ptrdiff_t)a->out_stride, &ec);
+    }
+}
+
+static hpk_status run_depthwise_3x3(const struct hpk_conv_args *a)
+{
+    const struct hpk_conv2d *op = a->op;
+    const hpk_conv2d_desc *d = &op->d;
+    const size_t rows = a->s.batch * a->s.out_h, c = d->out_channels, st = d->stride_w;
+    struct dw3_state s = {.a = a, .dense = a->in_stride == c};
+    s.wq = (a->s.out_w - 1) * st + 3; /* <= in_w + pad_left + pad_right */
+    /* x0: the first output pixel whose first tap is inside the input; x1: the first whose
+     * last tap is past it (x * st - pad_left + 2 >= in_w), at least x0. */
+    s.x0 = hpk_min_size(hpk_div_round_up(d->pad_left, st), a->s.out_w);
+    const size_t lim = a->s.in_w + d->pad_left;
+    s.x1 = lim >= 2 ? hpk_div_round_up(lim - 2, st) : 0;
+    s.x1 = hpk_min_size(hpk_max_size(s.x1, s.x0), a->s.out_w);
+    size_t row_bytes, zero_bytes, macs, t;
+    if (hpk_mul_overflow(s.wq, c * sizeof(float), &row_bytes) ||
+        hpk_round_up_overflow(row_bytes, HPK_ALIGNMENT, &zero_bytes) ||
+        hpk_mul_overflow(zero_bytes, 3, &s.slot_bytes) ||
+        hpk_mul_overflow(rows * a->s.out_w, 9 * c, &macs))
+        return HPK_ERR_OVERFLOW;
+    const size_t threads = hpk_min_size(threads_for(macs), rows);
+    const size_t slots = hpk_parallel_slots(threads);
+    if (hpk_mul_overflow(s.slot_bytes, slots, &t) || hpk_add_overflow(t, zero_bytes, &t))
+        return HPK_ERR_OVERFLOW;
+    char *ws = hpk_workspace_acquire(t);
+    if (ws == NULL)
+        return HPK_ERR_NOMEM;
+    memset(ws, 0, row_bytes);
+    s.zero = (const float *)ws;
+    s.scratch = ws + zero_bytes;
+    hpk_parallel_for(rows, threads, dw3_task, &s);
+    hpk_workspace_release(ws);
+    return HPK_OK;
+}
+
 hpk_status hpk_conv_run_depthwise(const struct hpk_conv_args *a)
 {
     const struct hpk_conv2d *op = a->op;
+    if (op->dwconv3x3 != NULL)
+        return run_depthwise_3x3(a);
     const size_t rows = a->s.batch * a->s.out_h;
     size_t per_slot, macs, t;
     if (hpk_mul_overflow(a->s.out_w, op->taps, &per_slot) ||
