@@ -10,9 +10,9 @@
  *   winograd 3x3 stride 1: per block of tiles, the input transform into V[xi][tile][c], alpha^2
  *            GEMMs M[xi] = V[xi] U[xi] on the main microkernel (U packed at creation), the
  *            output transform with bias, residual and activation fused.
- *   depthwise per output row: 3x3 with stride 1 or 2 and no dilation, the direct 3x3 kernel
- *            over zero-padded rows (the input in place where no padding is read); any other
- *            shape, an indirection list of taps per pixel and the indirection kernel.
+ *   depthwise per output row: an indirection list of taps per pixel and the indirection
+ *            kernel; for 3x3 with stride 1 or 2 and no dilation, the direct 3x3 kernel over the
+ *            input rows in place for the pixels that read no padding.
  *
  * Every workspace is acquired before the first write to the output, so HPK_ERR_NOMEM leaves it
  * untouched. Threads split pixels, tile blocks or rows; the order of the additions into an
@@ -59,46 +59,6 @@ static inline const float *input_pixel(const struct hpk_conv_args *a, size_t n, 
     if (iy < 0 || ix < 0 || (size_t)iy >= a->s.in_h || (size_t)ix >= a->s.in_w)
         return a->op->zero;
     return a->input + ((n * a->s.in_h + (size_t)iy) * a->s.in_w + (size_t)ix) * a->in_stride + c0;
-}
-
-/* ---- zero-padded rows of the input -------------------------------------------------------- */
-
-/*
- * Pixels [j0, j1) of padded row y of image n, the input's first cin channels of each, into dst
- * (cin floats per pixel, contiguous): padded pixel (y, j) is input pixel (y - pad_top,
- * j - pad_left), zeros where that lies outside the input.
- */
-static void pad_row(const struct hpk_conv_args *a, size_t cin, size_t n, size_t y, size_t j0,
-                    size_t j1, float *dst)
-{
-    const hpk_conv2d_desc *d = &a->op->d;
-    const size_t iy = y - d->pad_top; /* wraps when y < pad_top: outside */
-    const size_t in_end = d->pad_left + a->s.in_w;
-    if (y < d->pad_top || iy >= a->s.in_h) {
-        memset(dst, 0, (j1 - j0) * cin * sizeof(float));
-        return;
-    }
-    const float *src = a->input + (n * a->s.in_h + iy) * a->s.in_w * a->in_stride;
-    size_t j = j0;
-    if (j < d->pad_left) {
-        const size_t e = hpk_min_size(j1, d->pad_left);
-        memset(dst, 0, (e - j) * cin * sizeof(float));
-        dst += (e - j) * cin;
-        j = e;
-    }
-    if (j < j1 && j < in_end) {
-        const size_t e = hpk_min_size(j1, in_end);
-        if (a->in_stride == cin)
-            memcpy(dst, src + (j - d->pad_left) * cin, (e - j) * cin * sizeof(float));
-        else
-            for (size_t x = j; x < e; x++)
-                memcpy(dst + (x - j) * cin, src + (x - d->pad_left) * a->in_stride,
-                       cin * sizeof(float));
-        dst += (e - j) * cin;
-        j = e;
-    }
-    if (j < j1)
-        memset(dst, 0, (j1 - j) * cin * sizeof(float));
 }
 
 /* ---- gemm and im2col --------------------------------------------------------------------- */
@@ -176,8 +136,23 @@ hpk_status hpk_conv_run_gemm(const struct hpk_conv_args *a, int im2col)
             return HPK_ERR_NOMEM;
         const size_t cin = d->in_channels;
         for (size_t n = 0; n < a->s.batch; n++)
-            for (size_t y = 0; y < hp; y++)
-                pad_row(a, cin, n, y, 0, wp, padded + (n * hp + y) * wp * cin);
+            for (size_t y = 0; y < hp; y++) {
+                float *row = padded + (n * hp + y) * wp * cin;
+                const size_t iy = y - d->pad_top; /* wraps when y < pad_top: outside */
+                if (y < d->pad_top || iy >= a->s.in_h) {
+                    memset(row, 0, wp * cin * sizeof(float));
+                    continue;
+                }
+                memset(row, 0, d->pad_left * cin * sizeof(float));
+                const float *src = a->input + (n * a->s.in_h + iy) * a->s.in_w * a->in_stride;
+                float *dst = row + d->pad_left * cin;
+                if (a->in_stride == cin)
+                    memcpy(dst, src, a->s.in_w * cin * sizeof(float));
+                else
+                    for (size_t x = 0; x < a->s.in_w; x++)
+                        memcpy(dst + x * cin, src + x * a->in_stride, cin * sizeof(float));
+                memset(dst + a->s.in_w * cin, 0, d->pad_right * cin * sizeof(float));
+            }
     }
     hpk_status st = HPK_OK;
     for (size_t g = 0; g < d->groups && st == HPK_OK; g++) {
@@ -383,10 +358,46 @@ hpk_status hpk_conv_run_winograd(const struct hpk_conv_args *a, enum hpk_winogra
 
 /* ---- depthwise --------------------------------------------------------------------------- */
 
+/*
+ * Per output row. The indirection kernel takes any shape: a list of taps pointers per pixel,
+ * the zero row for padding. The direct 3x3 kernel (stride 1 or 2, no dilation, a dense input:
+ * pixel stride == channels) takes the pixels whose 9 taps all lie inside the input -- output
+ * rows whose three input rows exist, output pixels [x0, x1) of them -- reading the input rows
+ * where they lie: no copy, and neighbouring pixels share their input loads. The rest (the
+ * border of the output: the first and last rows and columns when padded) goes through the
+ * indirection kernel. Which kernel serves a pixel depends on the shape only, and both take
+ * its taps in the same order before the same epilogue.
+ */
 struct dw_state {
     const struct hpk_conv_args *a;
     const float ***ptrs; /* per slot: out_w * taps pointers */
+    int direct;          /* the direct kernel serves the interior */
+    size_t x0, x1;       /* the interior columns: every tap of x0 <= x < x1 is inside */
 };
+
+/* The indirection kernel over output pixels [xa, xb) of row y of image n. */
+static void dw_indirect(const struct dw_state *s, size_t slot, size_t n, size_t y, size_t xa,
+                        size_t xb, const struct hpk_gemm_tile_ctx *ec)
+{
+    const struct hpk_conv_args *a = s->a;
+    const struct hpk_conv2d *op = a->op;
+    const hpk_conv2d_desc *d = &op->d;
+    const float **p = s->ptrs[slot];
+    const ptrdiff_t iy0 = (ptrdiff_t)(y * d->stride_h) - (ptrdiff_t)d->pad_top;
+    for (size_t x = xa; x < xb; x++) {
+        const ptrdiff_t ix0 = (ptrdiff_t)(x * d->stride_w) - (ptrdiff_t)d->pad_left;
+        for (size_t r = 0; r < d->kernel_h; r++)
+            for (size_t q = 0; q < d->kernel_w; q++)
+                *p++ = input_pixel(a, n, iy0 + (ptrdiff_t)(r * d->dilation_h),
+                                   ix0 + (ptrdiff_t)(q * d->dilation_w), 0);
+    }
+    const size_t px = (n * a->s.out_h + y) * a->s.out_w + xa;
+    struct hpk_gemm_tile_ctx t = *ec;
+    if (t.residual != NULL)
+        t.residual += (ptrdiff_t)px * t.ldr;
+    op->dwconv(d->out_channels, xb - xa, op->taps, s->ptrs[slot], op->dw,
+               a->output + px * a->out_stride, (ptrdiff_t)a->out_stride, &t);
+}
 
 /* One output row (image n, row y). */
 static void dw_task(void *ctx, size_t task, size_t slot)
@@ -395,143 +406,51 @@ static void dw_task(void *ctx, size_t task, size_t slot)
     const struct hpk_conv_args *a = s->a;
     const struct hpk_conv2d *op = a->op;
     const hpk_conv2d_desc *d = &op->d;
-    const size_t n = task / a->s.out_h, y = task % a->s.out_h;
-    const float **p = s->ptrs[slot];
-    const ptrdiff_t iy0 = (ptrdiff_t)(y * d->stride_h) - (ptrdiff_t)d->pad_top;
-    for (size_t x = 0; x < a->s.out_w; x++) {
-        const ptrdiff_t ix0 = (ptrdiff_t)(x * d->stride_w) - (ptrdiff_t)d->pad_left;
-        for (size_t r = 0; r < d->kernel_h; r++)
-            for (size_t q = 0; q < d->kernel_w; q++)
-                *p++ = input_pixel(a, n, iy0 + (ptrdiff_t)(r * d->dilation_h),
-                                   ix0 + (ptrdiff_t)(q * d->dilation_w), 0);
-    }
-    const size_t px = (n * a->s.out_h + y) * a->s.out_w;
-    struct hpk_gemm_tile_ctx ec;
+    const size_t n = task / a->s.out_h, y = task % a->s.out_h, ow = a->s.out_w;
+    struct hpk_gemm_tile_ctx ec; /* residual at pixel 0 of the batch */
     epilogue_ctx(op, 0, &ec);
     if (a->residual_is_output) {
-        ec.residual = a->output + px * a->out_stride;
+        ec.residual = a->output;
         ec.ldr = (ptrdiff_t)a->out_stride;
     } else if (a->residual != NULL) {
-        ec.residual = a->residual + px * a->res_stride;
+        ec.residual = a->residual;
         ec.ldr = (ptrdiff_t)a->res_stride;
     }
-    op->dwconv(d->out_channels, a->s.out_w, op->taps, s->ptrs[slot], op->dw,
-               a->output + px * a->out_stride, (ptrdiff_t)a->out_stride, &ec);
-}
-
-/*
- * The direct 3x3 kernel. It reads three zero-padded rows of (out_w - 1) * stride + 3 pixels;
- * no copy of the input is made for them. Output pixels [x0, x1) (the interior) read only input
- * pixels, so with a dense input (pixel stride == channels) their rows are the input rows where
- * they lie; rows wholly in the padding are a shared row of zeros; the edges [0, x0) and
- * [x1, out_w) read a few padded pixels that each task writes into its slot's rows. A strided
- * input (a channel slice) is copied whole into the slot's rows, row by row. Whatever pointers
- * feed a pixel, it takes the same products in the same order.
- */
-struct dw3_state {
-    const struct hpk_conv_args *a;
-    const float *zero;  /* wq * channels zeros */
-    char *scratch;      /* per slot: 3 rows of wq * channels floats */
-    size_t slot_bytes;
-    size_t wq;          /* padded pixels a row of the kernel reads: (out_w - 1) * stride + 3 */
-    size_t x0, x1;      /* the interior */
-    int dense;          /* in_stride == channels: the interior is read in place */
-};
-
-/* One output row (image n, row y): kernel row r reads padded row y * stride + r. */
-static void dw3_task(void *ctx, size_t task, size_t slot)
-{
-    const struct dw3_state *s = ctx;
-    const struct hpk_conv_args *a = s->a;
-    const struct hpk_conv2d *op = a->op;
-    const hpk_conv2d_desc *d = &op->d;
-    const size_t n = task / a->s.out_h, y = task % a->s.out_h, c = d->out_channels;
-    const size_t st = d->stride_w, wq = s->wq, x0 = s->x0, x1 = s->x1, ow = a->s.out_w;
-    const size_t left = x0 != 0 ? (x0 - 1) * st + 3 : 0; /* padded pixels of the left edge */
-    float *scratch = (float *)(s->scratch + slot * s->slot_bytes);
-    const float *edge[3], *mid[3];
-    for (size_t r = 0; r < 3; r++) {
-        const size_t yp = y * d->stride_h + r;
-        const size_t iy = yp - d->pad_top; /* wraps when yp < pad_top: outside */
-        float *row = scratch + r * wq * c;
-        if (yp < d->pad_top || iy >= a->s.in_h) {
-            edge[r] = mid[r] = s->zero;
-        } else if (!s->dense) {
-            pad_row(a, c, n, yp, 0, wq, row);
-            edge[r] = row;
-            mid[r] = row + x0 * st * c;
-        } else {
-            if (left != 0)
-                pad_row(a, c, n, yp, 0, left, row);
-            if (x1 < ow)
-                pad_row(a, c, n, yp, x1 * st, wq, row + x1 * st * c);
-            edge[r] = row;
-            mid[r] = x0 < x1 ? a->input + ((n * a->s.in_h + iy) * a->s.in_w + x0 * st -
-                                           d->pad_left) * a->in_stride
-                             : row;
-        }
+    const size_t iy0 = y * d->stride_h - d->pad_top; /* wraps when above the input */
+    if (!s->direct || y * d->stride_h < d->pad_top || iy0 + 2 >= a->s.in_h) {
+        dw_indirect(s, slot, n, y, 0, ow, &ec);
+        return;
     }
-    const size_t px = (n * a->s.out_h + y) * ow;
-    const float *res = a->residual_is_output ? a->output : a->residual;
-    const size_t ldr = a->residual_is_output ? a->out_stride : a->res_stride;
-    struct hpk_gemm_tile_ctx ec;
-    epilogue_ctx(op, 0, &ec);
-    ec.ldr = (ptrdiff_t)ldr;
-    /* The three parts of the row: [0, x0), [x0, x1), [x1, ow). */
-    const size_t part[4] = {0, x0, x1, ow};
-    for (size_t i = 0; i < 3; i++) {
-        const size_t xa = part[i], xb = part[i + 1];
-        if (xa == xb)
-            continue;
-        const float *rows[3];
-        for (size_t r = 0; r < 3; r++)
-            rows[r] = i == 1 ? mid[r] : edge[r] == s->zero ? s->zero : edge[r] + xa * st * c;
-        ec.residual = res != NULL ? res + (px + xa) * ldr : NULL;
-        op->dwconv3x3(c, xb - xa, st, rows, op->dw, a->output + (px + xa) * a->out_stride,
-                      (ptrdiff_t)a->out_stride, &ec);
-    }
-}
-
-static hpk_status run_depthwise_3x3(const struct hpk_conv_args *a)
-{
-    const struct hpk_conv2d *op = a->op;
-    const hpk_conv2d_desc *d = &op->d;
-    const size_t rows = a->s.batch * a->s.out_h, c = d->out_channels, st = d->stride_w;
-    struct dw3_state s = {.a = a, .dense = a->in_stride == c};
-    s.wq = (a->s.out_w - 1) * st + 3; /* <= in_w + pad_left + pad_right */
-    /* x0: the first output pixel whose first tap is inside the input; x1: the first whose
-     * last tap is past it (x * st - pad_left + 2 >= in_w), at least x0. */
-    s.x0 = hpk_min_size(hpk_div_round_up(d->pad_left, st), a->s.out_w);
-    const size_t lim = a->s.in_w + d->pad_left;
-    s.x1 = lim >= 2 ? hpk_div_round_up(lim - 2, st) : 0;
-    s.x1 = hpk_min_size(hpk_max_size(s.x1, s.x0), a->s.out_w);
-    size_t row_bytes, zero_bytes, macs, t;
-    if (hpk_mul_overflow(s.wq, c * sizeof(float), &row_bytes) ||
-        hpk_round_up_overflow(row_bytes, HPK_ALIGNMENT, &zero_bytes) ||
-        hpk_mul_overflow(zero_bytes, 3, &s.slot_bytes) ||
-        hpk_mul_overflow(rows * a->s.out_w, 9 * c, &macs))
-        return HPK_ERR_OVERFLOW;
-    const size_t threads = hpk_min_size(threads_for(macs), rows);
-    const size_t slots = hpk_parallel_slots(threads);
-    if (hpk_mul_overflow(s.slot_bytes, slots, &t) || hpk_add_overflow(t, zero_bytes, &t))
-        return HPK_ERR_OVERFLOW;
-    char *ws = hpk_workspace_acquire(t);
-    if (ws == NULL)
-        return HPK_ERR_NOMEM;
-    memset(ws, 0, row_bytes);
-    s.zero = (const float *)ws;
-    s.scratch = ws + zero_bytes;
-    hpk_parallel_for(rows, threads, dw3_task, &s);
-    hpk_workspace_release(ws);
-    return HPK_OK;
+    if (s->x0 != 0)
+        dw_indirect(s, slot, n, y, 0, s->x0, &ec);
+    const size_t c = d->out_channels, st = d->stride_w;
+    const float *in =
+        a->input + ((n * a->s.in_h + iy0) * a->s.in_w + s->x0 * st - d->pad_left) * c;
+    const float *const rows[3] = {in, in + a->s.in_w * c, in + 2 * a->s.in_w * c};
+    const size_t px = (n * a->s.out_h + y) * ow + s->x0;
+    struct hpk_gemm_tile_ctx t = ec;
+    if (t.residual != NULL)
+        t.residual += (ptrdiff_t)px * t.ldr;
+    op->dwconv3x3(c, s->x1 - s->x0, st, rows, op->dw, a->output + px * a->out_stride,
+                  (ptrdiff_t)a->out_stride, &t);
+    if (s->x1 != ow)
+        dw_indirect(s, slot, n, y, s->x1, ow, &ec);
 }
 
 hpk_status hpk_conv_run_depthwise(const struct hpk_conv_args *a)
 {
     const struct hpk_conv2d *op = a->op;
-    if (op->dwconv3x3 != NULL)
-        return run_depthwise_3x3(a);
+    const hpk_conv2d_desc *d = &op->d;
     const size_t rows = a->s.batch * a->s.out_h;
+    struct dw_state s = {.a = a};
+    if (op->dwconv3x3 != NULL && a->in_stride == d->in_channels) {
+        /* x0: the first pixel whose first tap is inside the input (x * stride >= pad_left);
+         * x1: the first whose last tap is past it (x * stride - pad_left + 2 >= in_w). */
+        const size_t st = d->stride_w, lim = a->s.in_w + d->pad_left;
+        s.x0 = hpk_min_size(hpk_div_round_up(d->pad_left, st), a->s.out_w);
+        s.x1 = hpk_min_size(lim >= 2 ? hpk_div_round_up(lim - 2, st) : 0, a->s.out_w);
+        s.direct = s.x0 < s.x1;
+    }
     size_t per_slot, macs, t;
     if (hpk_mul_overflow(a->s.out_w, op->taps, &per_slot) ||
         hpk_mul_overflow(per_slot, sizeof(float *), &per_slot) ||
@@ -545,7 +464,7 @@ hpk_status hpk_conv_run_depthwise(const struct hpk_conv_args *a)
     char *ws = hpk_workspace_acquire(t);
     if (ws == NULL)
         return HPK_ERR_NOMEM;
-    struct dw_state s = {.a = a, .ptrs = (const float ***)(ws + slots * per_slot)};
+    s.ptrs = (const float ***)(ws + slots * per_slot);
     for (size_t i = 0; i < slots; i++)
         s.ptrs[i] = (const float **)(ws + i * per_slot);
     hpk_parallel_for(rows, threads, dw_task, &s);
