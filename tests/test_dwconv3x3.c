@@ -364,8 +364,8 @@ static void test_dw3_shapes(void **state)
 static void test_dw3_epilogue(void **state)
 {
     const struct hpk_kernel_table *t = table_or_skip(state);
-    static const size_t shapes[][3] = {{27, 7, 1}, {16, 8, 2}, {3, 1, 1},
-                                       {40, 11, 1}, {9, 6, 2}, {13, 57, 2}};
+    static const size_t shapes[][3] = {{27, 7, 1},  {16, 8, 2}, {3, 1, 1},
+                                       {40, 11, 1}, {9, 6, 2},  {13, 57, 2}};
     uint64_t seed = 0xe93e93u;
     size_t idx = 0;
     for (int act = 0; act < HPK_TILE_ACT_COUNT; act++)

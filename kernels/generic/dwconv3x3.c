@@ -21,9 +21,8 @@
 #define BLOCK 64
 
 void hpk_dwconv3x3_ukernel__generic(size_t channels, size_t width, size_t stride,
-                                    const float *const rows[3], const float *weights,
-                                    float *output, ptrdiff_t out_stride,
-                                    const struct hpk_gemm_tile_ctx *ctx)
+                                    const float *const rows[3], const float *weights, float *output,
+                                    ptrdiff_t out_stride, const struct hpk_gemm_tile_ctx *ctx)
 {
     assert(channels >= 1 && width >= 1 && (stride == 1 || stride == 2));
     assert(rows != NULL && rows[0] != NULL && rows[1] != NULL && rows[2] != NULL);

@@ -74,8 +74,8 @@ static __attribute__((noinline)) void dw3_act_call__avx2(__m256 *vacc, size_t px
     hpk_act_tile__avx2(vacc, px, ctx);
 }
 
-static inline __attribute__((always_inline)) void
-dw3_act__avx2(int act, __m256 *vacc, size_t px, const struct hpk_gemm_tile_ctx *ctx)
+static inline __attribute__((always_inline)) void dw3_act__avx2(int act, __m256 *vacc, size_t px,
+                                                                const struct hpk_gemm_tile_ctx *ctx)
 {
     size_t o;
     switch (act) {
@@ -168,9 +168,9 @@ struct dw3_row {
  * One block of 8 channels from c (masked: the last channels - c < 8) across the row: strips
  * of px pixels, then one of the last width % px (act_edge), the 9 weights loaded once for all.
  */
-static inline __attribute__((always_inline)) void
-dw3_block__avx2(size_t px, size_t stride, int masked, int act, int act_edge,
-                const struct dw3_row *a, size_t c)
+static inline __attribute__((always_inline)) void dw3_block__avx2(size_t px, size_t stride,
+                                                                  int masked, int act, int act_edge,
+                                                                  const struct dw3_row *a, size_t c)
 {
     const struct hpk_gemm_tile_ctx *ctx = a->ctx;
     const size_t C = a->channels, lanes = masked ? C - c : 8;
