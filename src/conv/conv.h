@@ -33,8 +33,8 @@ struct hpk_conv2d {
     /* depthwise: weights [taps][channels] */
     float *dw;
     hpk_dwconv_ukernel_fn dwconv;
-    /* 3x3, no dilation, stride_h == stride_w in {1, 2}: the direct kernel over zero-padded
-     * rows (the table's, else the generic one); NULL: the indirection kernel. */
+    /* 3x3, no dilation, stride_h == stride_w in {1, 2}: the direct kernel for the pixels that
+     * read no padding (the table's, else the generic one); NULL: the indirection kernel only. */
     hpk_dwconv3x3_ukernel_fn dwconv3x3;
     void *mem; /* one allocation holding all of the above */
 };
