@@ -328,6 +328,17 @@ static int run_case(const struct hpk_kernel_table *table,
         return 0;
     }
     assert_int_equal(st, HPK_OK);
+    /* Depthwise 3x3 with stride 1 or 2 (both ways) and no dilation takes the direct kernel. */
+    if (algo == HPK_CONV_DEPTHWISE) {
+        const size_t sh = c->sh ? c->sh : 1, sw = c->sw ? c->sw : 1;
+        const int direct = c->kh == 3 && c->kw == 3 && (c->dh ? c->dh : 1) == 1 &&
+                           (c->dw ? c->dw : 1) == 1 && sh == sw && sh <= 2;
+        const hpk_dwconv3x3_ukernel_fn want =
+            !direct                     ? NULL
+            : table->dwconv3x3 != NULL ? table->dwconv3x3
+                                       : hpk_kernels_generic.dwconv3x3;
+        assert_ptr_equal(op->dwconv3x3, want);
+    }
     const size_t out_px = c->batch * t.oh * t.ow;
     if (res_in_out) /* the residual is the output's own contents */
         for (size_t p = 0; p < out_px; p++)
@@ -383,6 +394,14 @@ static const struct conv_case grid[] = {
     {3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 37, 37, 37, 2, 9, 8},    /* depthwise stride 2 */
     {5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 20, 20, 20, 1, 6, 6},    /* depthwise 5x5 */
     {3, 3, 1, 1, 2, 1, 2, 1, 2, 1, 9, 9, 9, 1, 7, 6},       /* depthwise dilated */
+    {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 5, 4},       /* depthwise, 1 channel */
+    {3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 257, 257, 257, 1, 5, 7}, /* depthwise, 257 channels */
+    {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8, 8, 8, 1, 3, 1},       /* depthwise, 1-pixel-wide input */
+    {3, 3, 2, 2, 1, 1, 0, 2, 1, 0, 12, 12, 12, 1, 6, 1},    /* ..., stride 2, all padding left */
+    {3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 24, 24, 24, 2, 5, 9},    /* depthwise valid: no padding */
+    {3, 3, 1, 1, 1, 1, 3, 3, 3, 3, 10, 10, 10, 1, 4, 3},    /* depthwise, padding 3 */
+    {3, 3, 2, 2, 1, 1, 2, 1, 0, 2, 19, 19, 19, 1, 8, 11},   /* depthwise s2, asymmetric padding */
+    {3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 16, 16, 16, 1, 7, 7},    /* depthwise, unequal strides */
     {7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, 3, 16, 1, 17, 15},    /* the stem, small */
     {2, 3, 3, 2, 1, 1, 0, 1, 1, 0, 1, 4, 5, 1, 8, 7},       /* odd kernel and strides */
     {1, 3, 1, 1, 1, 1, 0, 1, 0, 1, 1, 7, 3, 1, 1, 9},       /* 1-row input */
@@ -597,6 +616,21 @@ static void test_errors(void **state)
     assert_memory_equal(out, out0, sizeof out);
     hpk_conv2d_destroy(op);
     hpk_conv2d_destroy(NULL);
+
+    /* the same for the direct 3x3 depthwise path (4 channels, 6x6 -> 4x4) */
+    e = d;
+    e.groups = 4;
+    e.out_channels = 4;
+    e.algo = HPK_CONV_DEPTHWISE;
+    assert_int_equal(hpk_conv2d_create(&e, filter, NULL, &op), HPK_OK);
+    assert_non_null(op->dwconv3x3);
+    hpk_release_cached_memory();
+    hpk_alloc_fail_after(0);
+    st = hpk_conv2d_run(op, 1, 6, 6, in, 4, out, 4, out, 4);
+    hpk_alloc_fail_after(-1);
+    assert_int_equal(st, HPK_ERR_NOMEM);
+    assert_memory_equal(out, out0, sizeof out);
+    hpk_conv2d_destroy(op);
 
     /* allocation failure in create: a status, nothing returned (ASan reports any leak) */
     for (long k = 0; k < 3; k++) {

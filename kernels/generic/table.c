@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "kernels/generic/dwconv.h"
+#include "kernels/generic/dwconv3x3.h"
 #include "kernels/generic/sgemm.h"
 #include "kernels/generic/winograd.h"
 
@@ -26,6 +27,8 @@ const struct hpk_kernel_table hpk_kernels_generic = {
     },
     .dwconv = hpk_dwconv_ukernel__generic,
     .dwconv_name = "hpk_dwconv_ukernel__generic",
+    .dwconv3x3 = hpk_dwconv3x3_ukernel__generic,
+    .dwconv3x3_name = "hpk_dwconv3x3_ukernel__generic",
     .winograd = {
         [HPK_WINOGRAD_F2X3] = {
             .name = "hpk_winograd_f2x3__generic",

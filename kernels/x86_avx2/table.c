@@ -6,6 +6,7 @@
 
 #include "kernels/x86_avx2/activations.h"
 #include "kernels/x86_avx2/dwconv.h"
+#include "kernels/x86_avx2/dwconv3x3.h"
 #include "kernels/x86_avx2/sgemm.h"
 #include "kernels/x86_avx2/winograd.h"
 
@@ -29,6 +30,8 @@ const struct hpk_kernel_table hpk_kernels_avx2 = {
     },
     .dwconv = hpk_dwconv_ukernel__avx2,
     .dwconv_name = "hpk_dwconv_ukernel__avx2",
+    .dwconv3x3 = hpk_dwconv3x3_ukernel__avx2,
+    .dwconv3x3_name = "hpk_dwconv3x3_ukernel__avx2",
     /* The filter transforms run once per operator, in double: the generic ones. */
     .winograd = {
         [HPK_WINOGRAD_F2X3] = {

@@ -270,6 +270,10 @@ hpk_status hpk_conv2d_create_with(const struct hpk_kernel_table *table,
             for (size_t q = 0; q < taps; q++)
                 op->dw[q * d.out_channels + c] = filter[c * taps + q];
         op->dwconv = table->dwconv != NULL ? table->dwconv : hpk_kernels_generic.dwconv;
+        if (d.kernel_h == 3 && d.kernel_w == 3 && d.dilation_h == 1 && d.dilation_w == 1 &&
+            d.stride_h == d.stride_w && (d.stride_h == 1 || d.stride_h == 2))
+            op->dwconv3x3 = table->dwconv3x3 != NULL ? table->dwconv3x3
+                                                     : hpk_kernels_generic.dwconv3x3;
     }
     *op_out = op;
     return HPK_OK;

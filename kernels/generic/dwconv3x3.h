@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Generic (portable C) direct 3 x 3 depthwise convolution kernel: the reference for every ISA's. */
+#ifndef HPK_KERNELS_GENERIC_DWCONV3X3_H
+#define HPK_KERNELS_GENERIC_DWCONV3X3_H
+
+#include <stddef.h>
+
+#include "src/base/ukernel.h"
+
+void hpk_dwconv3x3_ukernel__generic(size_t channels, size_t width, size_t stride,
+                                    const float *const rows[3], const float *weights, float *output,
+                                    ptrdiff_t out_stride, const struct hpk_gemm_tile_ctx *ctx);
+
+#endif /* HPK_KERNELS_GENERIC_DWCONV3X3_H */

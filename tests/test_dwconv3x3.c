@@ -1,0 +1,452 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Direct 3 x 3 depthwise convolution kernel tests: the dwconv3x3 of every kernel table this
+ * build has, against a direct double-precision reference written here (the 9 taps over the
+ * padded rows; the activation in double through libm, NaN-propagating, from tests/reference.c),
+ * and each ISA's kernel against the generic one. A table the machine cannot run, or one
+ * without a dwconv3x3, is reported as skipped.
+ *
+ * Shapes: every channel count 1..40 (the full and masked blocks of a vector kernel and their
+ * combinations) and 144, 257; widths 1..9 (every strip and remainder of up to 8 pixels) and 56,
+ * 57; strides 1 and 2. Each of the three padded rows holds exactly (width - 1) * stride + 3
+ * pixels and ends at an inaccessible page, so a read past the last pixel's `channels` faults;
+ * so do the weights, the bias and the residual. Some pixels of the rows are zero (padding).
+ * The output has a pixel stride > channels with a sentinel in each gap and canaries before and
+ * after, which must stay untouched. The residual has its own stride, or is the output itself
+ * (ldr = out_stride: each element is read before it is overwritten). alpha, beta and flags of
+ * the context are NaN / 0: the contract ignores them.
+ *
+ * Bound of each element (u = 2^-24, L the activation's Lipschitz constant, {a, r} the table's
+ * act_accuracy promise for the activation):
+ *   |got - ref| <= 2 (9 + 3) u (sum_q |x w| + |bias| + |residual|) L + a + r |ref|
+ * (9 roundings of the products and sums, two for bias and residual, through the activation;
+ * the factor 2 covers the activation's relative error applied to a perturbed argument). A NaN
+ * reference requires NaN, an infinite one the same infinity.
+ *
+ * HPK_TEST_QUICK=1 shrinks the shape grid (sanitizers, qemu) but keeps every channel count,
+ * every width and both strides.
+ */
+#include "config.h"
+
+#include <float.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#if defined(__unix__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
+
+#include "src/dispatch/dispatch.h"
+#include "tests/reference.h"
+
+static int quick;
+
+#define TAPS 9
+
+/* ---- buffers -------------------------------------------------------------------------------- */
+
+/* n floats that end where an inaccessible page begins (malloc where there is no mmap). */
+struct guarded {
+    void *base;
+    size_t len;
+};
+
+static float *guarded_alloc(size_t n, struct guarded *g)
+{
+#if defined(__unix__)
+    const long pg = sysconf(_SC_PAGESIZE);
+    const size_t page = pg > 0 ? (size_t)pg : 4096;
+    const size_t data = (n * sizeof(float) + page - 1) / page * page;
+    g->len = data + page;
+    g->base = mmap(NULL, g->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(g->base != MAP_FAILED);
+    assert_int_equal(mprotect((char *)g->base + data, page, PROT_NONE), 0);
+    return (float *)((char *)g->base + data) - n;
+#else
+    g->len = 0;
+    g->base = malloc(n * sizeof(float));
+    assert_non_null(g->base);
+    return g->base;
+#endif
+}
+
+static void guarded_free(struct guarded *g)
+{
+#if defined(__unix__)
+    if (g->base != NULL)
+        munmap(g->base, g->len);
+#else
+    free(g->base);
+#endif
+    g->base = NULL;
+}
+
+static void fill_random(uint64_t *seed, float *x, size_t n, float lo, float hi)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = ref_rand(seed, lo, hi);
+}
+
+/* Canaries before and after the output: a finite value (the gap sentinel is a NaN). */
+#define CANARY_BITS 0xc2f1ca75u
+#define CANARIES 16
+
+static float canary(void)
+{
+    uint32_t bits = CANARY_BITS;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+static int is_canary(float x)
+{
+    uint32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    return bits == CANARY_BITS;
+}
+
+/* ---- the table under test ------------------------------------------------------------------- */
+
+static const struct hpk_kernel_table *table_or_skip(void **state)
+{
+    const struct hpk_kernel_table *t = *state;
+    if (!hpk_table_usable(hpk_machine_get(), t)) {
+        fprintf(stderr, "table %s: this CPU cannot run it, skipped\n", t->isa);
+        skip();
+    }
+    if (t->dwconv3x3 == NULL) {
+        fprintf(stderr, "table %s: no dwconv3x3 kernel (the generic one serves it), skipped\n",
+                t->isa);
+        skip();
+    }
+    assert_non_null(t->dwconv3x3_name);
+    return t;
+}
+
+/* ---- one call, checked ---------------------------------------------------------------------- */
+
+struct dw3_case {
+    size_t channels, width, stride;
+    size_t out_gap, res_gap; /* out_stride = channels + out_gap, ldr = channels + res_gap */
+    int bias;
+    int residual;        /* 0: none, 1: its own buffer, 2: the output itself (ldr = out_stride) */
+    int act;             /* enum hpk_tile_act (= hpk_activation) */
+    float lo, hi, slope; /* clamp bounds (relu6 uses 0, 6), leaky slope */
+    float x_range;       /* inputs uniform in [-x_range, x_range) */
+    float zero_frac;     /* share of the rows' pixels that are zero (padding) */
+    int special;         /* NaN and infinities in inputs, a NaN in bias and residual */
+};
+
+/* got against want within bound; NaN wants NaN, an infinity the same infinity. */
+static int close_enough(double want, double got, double bound)
+{
+    if (isnan(want))
+        return isnan(got);
+    if (isinf(want))
+        return got == want;
+    return fabs(got - want) <= bound;
+}
+
+/* Bound of one element for a table's activation promise (see the head comment). */
+static double elem_bound(const struct hpk_kernel_table *t, int act, float slope, double mag,
+                         double f)
+{
+    const double u = FLT_EPSILON / 2;
+    const double sum = isfinite(mag) ? 2.0 * (double)(TAPS + 3) * u * mag *
+                                           ref_act_lipschitz((hpk_activation)act, slope)
+                                     : 0.0;
+    return sum + t->act_accuracy[act].abs + t->act_accuracy[act].rel * fabs(f);
+}
+
+/* Output buffer: canaries, then width pixels of out_stride with sentinels in the gaps. */
+static float *output_alloc(size_t len)
+{
+    float *buf = malloc((len + 2 * CANARIES) * sizeof(float));
+    assert_non_null(buf);
+    for (size_t i = 0; i < len + 2 * CANARIES; i++)
+        buf[i] = i < CANARIES || i >= CANARIES + len ? canary() : ref_sentinel();
+    return buf;
+}
+
+static void check_untouched(const char *who, const char *shape, const float *buf, size_t len,
+                            size_t channels, size_t stride)
+{
+    for (size_t i = 0; i < CANARIES; i++) {
+        if (!is_canary(buf[i]))
+            fail_msg("%s %s: wrote %zu floats before the output", who, shape, CANARIES - i);
+        if (!is_canary(buf[CANARIES + len + i]))
+            fail_msg("%s %s: wrote %zu floats past the last pixel", who, shape, i + 1);
+    }
+    for (size_t i = 0; i < len; i++)
+        if (i % stride >= channels && !ref_is_sentinel(buf[CANARIES + i]))
+            fail_msg("%s %s: wrote into the gap after pixel %zu at channel %zu", who, shape,
+                     i / stride, i % stride);
+}
+
+/* The residual copied into the output's pixels (its gaps keep their sentinels): the kernel
+ * reads the residual where it writes. Returns the residual pointer for the context. */
+static const float *residual_in_place(float *buf, const float *res, size_t width, size_t channels,
+                                      size_t stride)
+{
+    for (size_t o = 0; o < width; o++)
+        memcpy(buf + CANARIES + o * stride, res + o * stride, channels * sizeof(float));
+    return buf + CANARIES;
+}
+
+static void run_case(const struct hpk_kernel_table *t, const struct dw3_case *k, uint64_t *seed)
+{
+    const struct hpk_kernel_table *gen = &hpk_kernels_generic;
+    const size_t C = k->channels, W = k->width, S = k->stride, npix = (W - 1) * S + 3;
+    const size_t ostride = C + k->out_gap, ldr = k->residual == 2 ? ostride : C + k->res_gap;
+    const size_t olen = (W - 1) * ostride + C, rlen = (W - 1) * ldr + C;
+    const int relu6 = k->act == HPK_TILE_ACT_RELU6;
+    const float lo = relu6 ? 0.0f : k->lo, hi = relu6 ? 6.0f : k->hi;
+
+    struct guarded g[6] = {{0}};
+    float *row[3];
+    for (size_t r = 0; r < 3; r++) {
+        row[r] = guarded_alloc(npix * C, &g[r]);
+        fill_random(seed, row[r], npix * C, -k->x_range, k->x_range);
+        for (size_t j = 0; j < npix; j++)
+            if (ref_rand(seed, 0, 1) < k->zero_frac)
+                memset(row[r] + j * C, 0, C * sizeof(float));
+    }
+    float *w = guarded_alloc(TAPS * C, &g[3]);
+    fill_random(seed, w, TAPS * C, -1, 1);
+    float *bias = NULL, *res = NULL;
+    if (k->bias) {
+        bias = guarded_alloc(C, &g[4]);
+        fill_random(seed, bias, C, -2, 2);
+    }
+    if (k->residual) {
+        res = guarded_alloc(rlen, &g[5]);
+        fill_random(seed, res, rlen, -2, 2);
+    }
+    if (k->special) {
+        row[0][0] = NAN; /* pixel 0, tap (0, 0), channel 0 */
+        row[1][(npix / 2) * C + C / 2] = -INFINITY;
+        row[2][npix * C - 1] = INFINITY; /* the last pixel, tap (2, 2), the last channel */
+        if (bias)
+            bias[(C - 1) / 3] = NAN;
+        if (res)
+            res[(W - 1) * ldr + (C - 1) / 2] = NAN;
+    }
+    const float *const rows[3] = {row[0], row[1], row[2]};
+
+    char shape[200];
+    snprintf(shape, sizeof shape,
+             "[channels=%zu width=%zu stride=%zu out_stride=%zu bias=%d residual=%s ldr=%zu "
+             "act=%d%s]",
+             C, W, S, ostride, k->bias,
+             k->residual == 2 ? "output"
+             : k->residual    ? "own"
+                              : "none",
+             k->residual ? ldr : (size_t)0, k->act, k->special ? " special" : "");
+
+    /* alpha, beta and flags are not part of the depthwise contract: poison them. */
+    struct hpk_gemm_tile_ctx ctx = {.alpha = NAN,
+                                    .beta = NAN,
+                                    .flags = 0u,
+                                    .bias_axis = bias ? HPK_TILE_BIAS_COL : HPK_TILE_BIAS_NONE,
+                                    .bias = bias,
+                                    .residual = res,
+                                    .ldr = (ptrdiff_t)ldr,
+                                    .act = k->act,
+                                    .act_lo = lo,
+                                    .act_hi = hi,
+                                    .act_slope = k->slope};
+    float *out = output_alloc(olen), *out_gen = NULL;
+    if (k->residual == 2)
+        ctx.residual = residual_in_place(out, res, W, C, ostride);
+    t->dwconv3x3(C, W, S, rows, w, out + CANARIES, (ptrdiff_t)ostride, &ctx);
+    check_untouched(t->dwconv3x3_name, shape, out, olen, C, ostride);
+    if (t != gen) {
+        out_gen = output_alloc(olen);
+        if (k->residual == 2)
+            ctx.residual = residual_in_place(out_gen, res, W, C, ostride);
+        gen->dwconv3x3(C, W, S, rows, w, out_gen + CANARIES, (ptrdiff_t)ostride, &ctx);
+        check_untouched(gen->dwconv3x3_name, shape, out_gen, olen, C, ostride);
+    }
+
+    size_t nans = 0;
+    for (size_t o = 0; o < W; o++) {
+        for (size_t c = 0; c < C; c++) {
+            double s = 0, mag = 0;
+            for (size_t r = 0; r < 3; r++)
+                for (size_t q = 0; q < 3; q++) {
+                    const double p =
+                        (double)row[r][(o * S + q) * C + c] * (double)w[(r * 3 + q) * C + c];
+                    s += p;
+                    mag += fabs(p);
+                }
+            if (bias) {
+                s += bias[c];
+                mag += fabs((double)bias[c]);
+            }
+            if (res) {
+                s += res[o * ldr + c];
+                mag += fabs((double)res[o * ldr + c]);
+            }
+            const double f = ref_act((hpk_activation)k->act, s, lo, hi, k->slope);
+            const double bound = elem_bound(t, k->act, k->slope, mag, f);
+            const double got = out[CANARIES + o * ostride + c];
+            nans += isnan(f) != 0;
+            if (!close_enough(f, got, bound))
+                fail_msg("%s %s: pixel %zu channel %zu expected %.9g got %.9g (bound %.3g)",
+                         t->dwconv3x3_name, shape, o, c, f, got, bound);
+            if (out_gen != NULL) {
+                const double want = out_gen[CANARIES + o * ostride + c];
+                const double both = bound + elem_bound(gen, k->act, k->slope, mag, f);
+                if (!close_enough(f, want, both - bound) || !close_enough(want, got, both))
+                    fail_msg("%s %s: pixel %zu channel %zu: %.9g, the generic kernel %.9g, "
+                             "reference %.9g (bound %.3g)",
+                             t->dwconv3x3_name, shape, o, c, got, want, f, both);
+            }
+        }
+    }
+    /* The NaN input at pixel 0, tap (0, 0), channel 0 reached the results. */
+    if (k->special)
+        assert_true(nans > 0);
+
+    free(out), free(out_gen);
+    for (size_t i = 0; i < 6; i++)
+        guarded_free(&g[i]);
+}
+
+/* ---- tests ---------------------------------------------------------------------------------- */
+
+static const size_t widths[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 56, 57};
+#define NWIDTHS (sizeof widths / sizeof widths[0])
+
+/* Every channel count 1..40, 144, 257 x every width x both strides (quick: a rotating half of
+ * the width-stride pairs per channel count, so each pair still meets every remainder class). */
+static void test_dw3_shapes(void **state)
+{
+    const struct hpk_kernel_table *t = table_or_skip(state);
+    uint64_t seed = 0xd3c3c3u;
+    size_t idx = 0;
+    for (size_t C = 1; C <= 42; C++) {
+        const size_t channels = C <= 40 ? C : C == 41 ? 144 : 257;
+        for (size_t wi = 0; wi < NWIDTHS; wi++)
+            for (size_t stride = 1; stride <= 2; stride++, idx++) {
+                if (quick && (C + wi + stride) % 2 != 0)
+                    continue;
+                const struct dw3_case k = {.channels = channels,
+                                           .width = widths[wi],
+                                           .stride = stride,
+                                           .out_gap = idx % 4,
+                                           .res_gap = (idx * 7) % 5,
+                                           .bias = (int)(idx % 2),
+                                           .residual = (int)((idx / 2) % 3),
+                                           .act = (int)(idx % HPK_TILE_ACT_COUNT),
+                                           .lo = -0.5f,
+                                           .hi = 0.75f,
+                                           .slope = 0.1f,
+                                           .x_range = 1.0f,
+                                           .zero_frac = 0.2f};
+                run_case(t, &k, &seed);
+            }
+    }
+}
+
+/* Every activation, with and without bias and residual, over shapes that take every path:
+ * full and masked channel blocks, full strips and a remainder, both strides. */
+static void test_dw3_epilogue(void **state)
+{
+    const struct hpk_kernel_table *t = table_or_skip(state);
+    static const size_t shapes[][3] = {{27, 7, 1},  {16, 8, 2}, {3, 1, 1},
+                                       {40, 11, 1}, {9, 6, 2},  {13, 57, 2}};
+    uint64_t seed = 0xe93e93u;
+    size_t idx = 0;
+    for (int act = 0; act < HPK_TILE_ACT_COUNT; act++)
+        for (int bias = 0; bias <= 1; bias++)
+            for (int res = 0; res <= 2; res++)
+                for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++, idx++) {
+                    const struct dw3_case k = {.channels = shapes[s][0],
+                                               .width = shapes[s][1],
+                                               .stride = shapes[s][2],
+                                               .out_gap = 1 + idx % 3,
+                                               .res_gap = idx % 4,
+                                               .bias = bias,
+                                               .residual = res,
+                                               .act = act,
+                                               .lo = -0.5f,
+                                               .hi = 0.75f,
+                                               .slope = idx % 2 ? 0.1f : -0.2f,
+                                               .x_range = 2.5f,
+                                               .zero_frac = 0.1f};
+                    run_case(t, &k, &seed);
+                }
+}
+
+/* NaN and infinities in the inputs, NaN in bias and residual: propagated through every
+ * activation (or taken to the activation's limits), each where the reference says. */
+static void test_dw3_special_values(void **state)
+{
+    const struct hpk_kernel_table *t = table_or_skip(state);
+    static const size_t shapes[][3] = {{19, 5, 1}, {40, 4, 2}, {1, 2, 1}, {8, 9, 2}, {24, 6, 1}};
+    uint64_t seed = 0x5bec3u;
+    for (int act = 0; act < HPK_TILE_ACT_COUNT; act++)
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            const struct dw3_case k = {.channels = shapes[s][0],
+                                       .width = shapes[s][1],
+                                       .stride = shapes[s][2],
+                                       .out_gap = 2,
+                                       .res_gap = 1,
+                                       .bias = (int)(s % 2),
+                                       .residual = (int)(s % 3),
+                                       .act = act,
+                                       .lo = -0.5f,
+                                       .hi = 0.75f,
+                                       .slope = 0.1f,
+                                       .x_range = 1.0f,
+                                       .zero_frac = 0.0f,
+                                       .special = 1};
+            run_case(t, &k, &seed);
+        }
+}
+
+int main(void)
+{
+    const char *q = getenv("HPK_TEST_QUICK");
+    quick = q != NULL && q[0] != '\0' && q[0] != '0';
+
+    const struct hpk_kernel_table *const *tables;
+    const size_t ntables = hpk_tables_compiled(&tables);
+    enum {
+        PER_TABLE = 3
+    };
+    struct CMUnitTest *tests = calloc(ntables * PER_TABLE, sizeof *tests);
+    char(*names)[64] = calloc(ntables * PER_TABLE, sizeof *names);
+    if (!tests || !names)
+        return 1;
+    size_t n = 0;
+    for (size_t i = 0; i < ntables; i++) {
+        static const struct {
+            const char *name;
+            CMUnitTestFunction fn;
+        } per[PER_TABLE] = {{"dwconv3x3_shapes", test_dw3_shapes},
+                            {"dwconv3x3_epilogue", test_dw3_epilogue},
+                            {"dwconv3x3_special_values", test_dw3_special_values}};
+        for (size_t j = 0; j < PER_TABLE; j++, n++) {
+            snprintf(names[n], sizeof names[n], "%s/%s", tables[i]->isa, per[j].name);
+            tests[n] = (struct CMUnitTest){.name = names[n],
+                                           .test_func = per[j].fn,
+                                           .initial_state = (void *)(uintptr_t)tables[i]};
+        }
+    }
+    int failed = _cmocka_run_group_tests("test_dwconv3x3", tests, n, NULL, NULL);
+    free(tests);
+    free(names);
+    return failed;
+}
