@@ -150,11 +150,14 @@ typedef void (*hpk_dwconv_ukernel_fn)(size_t channels, size_t width, size_t taps
                                       const struct hpk_gemm_tile_ctx *ctx);
 
 /*
- * Direct depthwise 3 x 3 convolution, stride 1 or 2, no dilation, over a zero-padded dense copy
- * of the input (no bounds checks, and neighbouring output pixels share their input loads):
- * `width` output pixels of one output row, every channel. rows[r] (r < 3) points at pixel 0 of
- * the padded input row feeding kernel row r; pixel j of a row is rows[r] + j * channels, and
- * each row holds at least (width - 1) * stride + 3 pixels. For o < width, c < channels:
+ * Direct depthwise 3 x 3 convolution, stride 1 or 2, no dilation, reading dense input rows in
+ * place (no pointer per tap, and neighbouring output pixels share their input loads):
+ * `width` output pixels of one output row, every channel. rows[r] (r < 3) points at the input
+ * pixel under kernel tap (r, 0) of output pixel 0; pixel j of a row is rows[r] + j * channels
+ * (the input's pixel stride is the channel count), and every tap of the `width` pixels lies
+ * inside the input: the operator gives this kernel the interior of a row and the indirection
+ * kernel (hpk_dwconv_ukernel_fn, the same order of additions) the padded border. For
+ * o < width, c < channels:
  *   t = sum_{r < 3, s < 3} rows[r][(o * stride + s) * channels + c] * weights[(r * 3 + s) * channels + c]
  *   (summed in the order of q = r * 3 + s), then the epilogue exactly as hpk_dwconv_ukernel_fn,
  *   output[o * out_stride + c] = t.
