@@ -827,6 +827,29 @@ static void test_source_names(void **state)
     assert_string_equal(hpk_source_name(HPK_SRC_NONE), "none");
 }
 
+/* The helper-kernel chain: every table after the first in the list that this machine runs,
+ * ending with the generic one; a table from outside the list falls to the generic one. */
+static void test_table_next_usable(void **state)
+{
+    (void)state;
+    const struct hpk_kernel_table *const *tables;
+    const size_t n = hpk_tables_compiled(&tables);
+    const struct hpk_machine *m = hpk_machine_get();
+    for (size_t i = 0; i < n; i++) {
+        const struct hpk_kernel_table *next = hpk_table_next_usable(tables[i]);
+        size_t j = i + 1;
+        while (j < n && !hpk_table_usable(m, tables[j]))
+            j++;
+        if (j == n)
+            assert_null(next);
+        else
+            assert_ptr_equal(next, tables[j]);
+    }
+    assert_null(hpk_table_next_usable(&hpk_kernels_generic));
+    static const struct hpk_kernel_table fake = {.isa = "generic"};
+    assert_ptr_equal(hpk_table_next_usable(&fake), &hpk_kernels_generic);
+}
+
 int main(void)
 {
     /* The process-wide configuration is read once; the caller's overrides must not leak in. */
@@ -851,6 +874,7 @@ int main(void)
         cmocka_unit_test(test_config_isa),
         cmocka_unit_test(test_config_isa_fake_tables),
         cmocka_unit_test(test_config_neon),
+        cmocka_unit_test(test_table_next_usable),
         cmocka_unit_test(test_config_block_overrides),
         cmocka_unit_test(test_config_bad_blocks),
         cmocka_unit_test(test_describe),

@@ -34,14 +34,32 @@ const char *hpk_conv_algo_name(hpk_conv_algo algo)
     return "?";
 }
 
-/* The Winograd record of a variant: the table's, else the generic table's, else NULL. */
+/*
+ * Helper kernels a table lacks come from the next table down that the machine runs
+ * (hpk_table_next_usable: AVX-512 -> AVX2 -> generic), so they stay vectorised.
+ */
 static const struct hpk_winograd_record *wino_record(const struct hpk_kernel_table *t,
                                                      enum hpk_winograd_id v)
 {
-    if (t->winograd[v].input != NULL)
-        return &t->winograd[v];
-    if (hpk_kernels_generic.winograd[v].input != NULL)
-        return &hpk_kernels_generic.winograd[v];
+    for (; t != NULL; t = hpk_table_next_usable(t))
+        if (t->winograd[v].input != NULL)
+            return &t->winograd[v];
+    return NULL;
+}
+
+static hpk_dwconv_ukernel_fn dwconv_of(const struct hpk_kernel_table *t)
+{
+    for (; t != NULL; t = hpk_table_next_usable(t))
+        if (t->dwconv != NULL)
+            return t->dwconv;
+    return NULL;
+}
+
+static hpk_dwconv3x3_ukernel_fn dwconv3x3_of(const struct hpk_kernel_table *t)
+{
+    for (; t != NULL; t = hpk_table_next_usable(t))
+        if (t->dwconv3x3 != NULL)
+            return t->dwconv3x3;
     return NULL;
 }
 
@@ -62,7 +80,7 @@ static int applies(const hpk_conv2d_desc *d, const struct hpk_kernel_table *t, h
                                                         : HPK_WINOGRAD_F4X3) != NULL;
     case HPK_CONV_DEPTHWISE:
         return d->groups == d->in_channels && d->groups == d->out_channels &&
-               (t->dwconv != NULL || hpk_kernels_generic.dwconv != NULL);
+               dwconv_of(t) != NULL;
     case HPK_CONV_AUTO:
         break;
     }
@@ -269,11 +287,10 @@ hpk_status hpk_conv2d_create_with(const struct hpk_kernel_table *table,
         for (size_t c = 0; c < d.out_channels; c++)
             for (size_t q = 0; q < taps; q++)
                 op->dw[q * d.out_channels + c] = filter[c * taps + q];
-        op->dwconv = table->dwconv != NULL ? table->dwconv : hpk_kernels_generic.dwconv;
+        op->dwconv = dwconv_of(table);
         if (d.kernel_h == 3 && d.kernel_w == 3 && d.dilation_h == 1 && d.dilation_w == 1 &&
             d.stride_h == d.stride_w && (d.stride_h == 1 || d.stride_h == 2))
-            op->dwconv3x3 = table->dwconv3x3 != NULL ? table->dwconv3x3
-                                                     : hpk_kernels_generic.dwconv3x3;
+            op->dwconv3x3 = dwconv3x3_of(table);
     }
     *op_out = op;
     return HPK_OK;

@@ -87,6 +87,20 @@ size_t hpk_tables_compiled(const struct hpk_kernel_table *const **list_out)
     return sizeof compiled_tables / sizeof compiled_tables[0];
 }
 
+const struct hpk_kernel_table *hpk_table_next_usable(const struct hpk_kernel_table *t)
+{
+    const size_t n = sizeof compiled_tables / sizeof compiled_tables[0];
+    size_t i = 0;
+    while (i < n && compiled_tables[i] != t)
+        i++;
+    if (i == n) /* a table from outside the list (a test's): the reference after it */
+        return t == &hpk_kernels_generic ? NULL : &hpk_kernels_generic;
+    for (i++; i < n; i++)
+        if (hpk_table_usable(hpk_machine_get(), compiled_tables[i]))
+            return compiled_tables[i];
+    return NULL;
+}
+
 #define AVX512_NEEDS                                                                               \
     (HPK_FEAT_AVX512F | HPK_FEAT_AVX512DQ | HPK_FEAT_AVX512BW | HPK_FEAT_AVX512VL | HPK_FEAT_FMA)
 #define AVX2_NEEDS (HPK_FEAT_AVX2 | HPK_FEAT_FMA)

@@ -104,6 +104,13 @@ struct hpk_blocking hpk_blocking_derive(const struct hpk_machine *m,
 size_t hpk_tables_compiled(const struct hpk_kernel_table *const **list_out);
 int hpk_table_usable(const struct hpk_machine *m, const struct hpk_kernel_table *t);
 
+/*
+ * The next table after t in the list that this machine can run (AVX-512 -> AVX2 -> generic),
+ * NULL after the last: where an operator finds a helper kernel (depthwise, Winograd) that t
+ * lacks, so an AVX-512 machine runs the AVX2 one rather than the portable C.
+ */
+const struct hpk_kernel_table *hpk_table_next_usable(const struct hpk_kernel_table *t);
+
 /* Appends the report of hpk_describe() to buf; returns the full length (snprintf-like). */
 size_t hpk_describe_config(const struct hpk_machine *m, const struct hpk_config *c, char *buf,
                            size_t size);
