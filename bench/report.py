@@ -232,7 +232,7 @@ class Report:
         for key in sorted(c):
             if key.split(".")[0] in ("hpk", "openblas", "blis", "onednn", "libxsmm", "env",
                                      "warning", "xnnpack") or key.endswith(".error") \
-                    or key == "hpk_bench.conv":
+                    or key in ("hpk_bench.conv", "hpk_bench.net"):
                 lines.append(f"- `{key}`: {c[key]}")
         lines.append("")
         head, lines = lines, []
@@ -249,24 +249,25 @@ class Report:
             core = re.sub(r"_bare$", "", p)
             if core not in peer_cores:
                 peer_cores.append(core)
-        lines.append("## Summary: hpk / peer (geometric mean over the family's shapes; "
-                     "> 1 means hpk is faster)")
-        lines.append("")
-        lines.append("| family | shapes | hpk GFLOP/s (geomean) | hpk % peak (geomean) | "
-                     + " | ".join(f"hpk / {p}" for p in peer_cores) + " | hpk / best peer |")
-        lines.append("|---|---|---|---|" + "---|" * (len(peer_cores) + 1))
-        for fam in summary_fams:
-            rows = self.family_rows(fam)
-            main = self.main_lib(fam)
-            mine = [r[1].get(main) for r in rows]
-            cells = []
-            for p in peer_cores:
-                ratios = [r[1][main] / r[1][q] for r in rows for q in (p, p + "_bare")
-                          if r[1].get(main) and r[1].get(q)]
-                cells.append(fmt(geomean(ratios), 2))
-            lines.append(f"| {fam} | {len(rows)} | {fmt(geomean(mine))} | "
-                         f"{fmt(geomean([r[4] for r in rows]))} | " + " | ".join(cells) +
-                         f" | {fmt(geomean([r[3] for r in rows]), 2)} |")
+        if summary_fams:  # (the net family alone has only its own table)
+            lines.append("## Summary: hpk / peer (geometric mean over the family's shapes; "
+                         "> 1 means hpk is faster)")
+            lines.append("")
+            lines.append("| family | shapes | hpk GFLOP/s (geomean) | hpk % peak (geomean) | "
+                         + " | ".join(f"hpk / {p}" for p in peer_cores) + " | hpk / best peer |")
+            lines.append("|---|---|---|---|" + "---|" * (len(peer_cores) + 1))
+            for fam in summary_fams:
+                rows = self.family_rows(fam)
+                main = self.main_lib(fam)
+                mine = [r[1].get(main) for r in rows]
+                cells = []
+                for p in peer_cores:
+                    ratios = [r[1][main] / r[1][q] for r in rows for q in (p, p + "_bare")
+                              if r[1].get(main) and r[1].get(q)]
+                    cells.append(fmt(geomean(ratios), 2))
+                lines.append(f"| {fam} | {len(rows)} | {fmt(geomean(mine))} | "
+                             f"{fmt(geomean([r[4] for r in rows]))} | " + " | ".join(cells) +
+                             f" | {fmt(geomean([r[3] for r in rows]), 2)} |")
         if "conv_epi" in self.families:
             lines.append("")
             lines.append(self.epi_sentence())
@@ -588,9 +589,10 @@ class Report:
             lines.append(f"- `net/{shape}/{lib}` not timed: {msg}")
         for shape in shapes:
             r = rows.get((shape, "hpk"))
-            if r and r[1].get("max_abs_diff_vs_nofusion") is not None:
-                lines.append(f"- {shape}: hpk output vs the disable_fusion executable's, max "
-                             f"abs difference {r[1]['max_abs_diff_vs_nofusion']:.1e}.")
+            if r and r[1].get("max_rel_diff_vs_nofusion") is not None:
+                lines.append(f"- {shape}: hpk's outputs vs the disable_fusion executable's "
+                             "(1 thread), max |difference| / max |value|: "
+                             f"{r[1]['max_rel_diff_vs_nofusion']:.1e}.")
         lines.append("")
         return lines
 
@@ -680,6 +682,8 @@ plot {', '.join(plots)}
                     out.write(f"{ai:.4f} {rate:.3f} {what}\n")
                 out.write("\n\n")
         all_ai = [p[0] for g in groups.values() for p in g]
+        if not all_ai:  # no row with an intensity (the net family alone): no roofline
+            return None
         xmin, xmax = min(all_ai) / 2, max(all_ai) * 2
         png = prefix + "-roofline.png"
         plots = [f"'{dat}' index {i} using 1:2 with points pt {5 + (i % 9)} ps 1.3 title '{lib}'"
