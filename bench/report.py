@@ -674,6 +674,8 @@ plot {', '.join(plots)}
                 ai = b.get("AI")
                 if ai:
                     groups.setdefault(core, []).append((ai, rate, f"{fam}/{shape}"))
+        if not groups:  # no row with an intensity (the net family alone): no roofline
+            return None
         libs = sorted(groups, key=lib_rank)
         with open(dat, "w", encoding="utf-8") as out:
             for lib in libs:
@@ -682,8 +684,6 @@ plot {', '.join(plots)}
                     out.write(f"{ai:.4f} {rate:.3f} {what}\n")
                 out.write("\n\n")
         all_ai = [p[0] for g in groups.values() for p in g]
-        if not all_ai:  # no row with an intensity (the net family alone): no roofline
-            return None
         xmin, xmax = min(all_ai) / 2, max(all_ai) * 2
         png = prefix + "-roofline.png"
         plots = [f"'{dat}' index {i} using 1:2 with points pt {5 + (i % 9)} ps 1.3 title '{lib}'"
