@@ -179,8 +179,8 @@ class Net
         if (ok()) {
             std::ostringstream what;
             what << "hpk_graph_add_conv2d (node " << nodes_ << ": " << k << "x" << k << "/"
-                 << stride << " " << in.c << "->" << cout << " groups " << groups << " at "
-                 << in.h << "x" << in.w << ")";
+                 << stride << " " << in.c << "->" << cout << " groups " << groups << " at " << in.h
+                 << "x" << in.w << ")";
             check(hpk_graph_add_conv2d(g_, &d, x, f, b, y), what.str());
         }
         nodes_++;
@@ -382,8 +382,8 @@ std::unique_ptr<Net> mobilenetv2()
     struct Stage {
         size_t t, c, reps, s;
     };
-    const Stage stages[] = {{1, 16, 1, 1},  {6, 24, 2, 2},  {6, 32, 3, 2},  {6, 64, 4, 2},
-                            {6, 96, 3, 1},  {6, 160, 3, 2}, {6, 320, 1, 1}};
+    const Stage stages[] = {{1, 16, 1, 1}, {6, 24, 2, 2},  {6, 32, 3, 2}, {6, 64, 4, 2},
+                            {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
     size_t cin = 32;
     for (const Stage &st : stages)
         for (size_t r = 0; r < st.reps; r++) {
@@ -582,8 +582,7 @@ NetData &net_data(Kind k)
         if (!ref->error.empty())
             slot->ref_error = ref->error;
         else if (hpk_status s = run(*ref, slot->input.data(), slot->ref); s != HPK_OK)
-            slot->ref_error = std::string("hpk_graph_exec_run (nofusion): ") +
-                              hpk_status_string(s);
+            slot->ref_error = std::string("hpk_graph_exec_run (nofusion): ") + hpk_status_string(s);
     }
     return *slot;
 }
@@ -688,12 +687,12 @@ void bm_net(benchmark::State &st, RowSpec spec, const std::string &row)
     }
     std::ostringstream label;
     label << (spec.fusion ? "passes on" : "disable_fusion") << ", "
-          << (spec.dp ? "least-memory order (DP when <= 64 nodes)" : "definition order")
-          << ", " << spec.threads << " thread(s) | nodes " << d.net->nodes() << " -> "
-          << x.nodes_run << ", bn folded " << x.folded_bn << ", act fused " << x.fused_act
-          << ", residual fused " << x.fused_residual << ", concat in place "
-          << x.concat_in_place << " | arena " << x.mem.arena << " B, naive " << x.mem.naive
-          << " B, lower bound " << x.mem.lower_bound << " B";
+          << (spec.dp ? "least-memory order (DP when <= 64 nodes)" : "definition order") << ", "
+          << spec.threads << " thread(s) | nodes " << d.net->nodes() << " -> " << x.nodes_run
+          << ", bn folded " << x.folded_bn << ", act fused " << x.fused_act << ", residual fused "
+          << x.fused_residual << ", concat in place " << x.concat_in_place << " | arena "
+          << x.mem.arena << " B, naive " << x.mem.naive << " B, lower bound " << x.mem.lower_bound
+          << " B";
     if (rs.def && rs.def->error.empty())
         label << " | definition order: arena " << rs.def->mem.arena << " B, lower bound "
               << rs.def->mem.lower_bound << " B";
