@@ -25,8 +25,11 @@ HPK_BENCH_SOURCES = \
 	bench/epilogue_pass.c
 # The inference families register through bench/family.h (as bench/conv_bench.cc does).
 HPK_BENCH_SOURCES += bench/inference_bench.cc
+# Whole networks through the graph API (bench/net_bench.cc); peers in bench/peers/.
+HPK_BENCH_SOURCES += bench/net_bench.cc
 EXTRA_DIST += $(HPK_BENCH_SOURCES) bench/peak_avx2.cc bench/peak_avx512.cc \
-	bench/run.sh bench/report.py bench/README.md
+	bench/run.sh bench/report.py bench/README.md \
+	bench/peers/torch_nets.py bench/peers/ort_nets.js bench/peers/.gitignore
 
 if HPK_HAVE_BENCH
 EXTRA_PROGRAMS = bench/hpk-bench

@@ -2,11 +2,14 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Turn hpk-bench's Google Benchmark JSON into Markdown tables and gnuplot PNGs.
 
-    report.py RESULTS.json [--out PREFIX] [--gnuplot PATH] [--no-plots]
+    report.py RESULTS.json [--out PREFIX] [--gnuplot PATH] [--no-plots] [--peers FILE.jsonl]
 
 Writes PREFIX.md (default: the JSON's name without .json), PREFIX-sweep.png (GFLOP/s against
 size, per library, for the square sweep) and PREFIX-roofline.png (every GEMM row as a point
 under the measured FMA-peak and bandwidth roofs), and prints the Markdown to stdout.
+
+--peers: the JSON lines of the net family's peers (bench/peers/, run by run.sh), one object per
+network and thread count ({lib, version, net, threads, ms}) or {lib, missing: reason}.
 
 Each row keeps its BEST repetition (the highest rate): the machines are shared, and noise only
 ever slows a run down. Python 3 standard library only.
@@ -27,7 +30,11 @@ PEER_ORDER = ["openblas", "blis", "onednn", "onednn.winograd", "libxsmm", "xnnpa
 HPK_ALGO_ORDER = ["hpk.im2col", "hpk.gemm-1x1", "hpk.winograd-f2", "hpk.winograd-f4",
                   "hpk.depthwise"]
 # Families with their own tables (render_conv, render_conv_epi), not the generic GFLOP/s one.
-CUSTOM_FAMILIES = ("conv", "conv_epi")
+CUSTOM_FAMILIES = ("conv", "conv_epi", "net")
+# The net family's peers (bench/peers/), in table order.
+NET_PEERS = ["onnxruntime", "pytorch"]
+# MobileNetV2's activation memory to compare the planned arena with (issue 14).
+MNV2_REF_MB = 6.02
 FAMILY_TITLES = {
     "gemm_sq": "Square SGEMM (M = N = K), warm",
     "gemm_dl": "DL shapes (BASELINES.md), warm",
@@ -44,6 +51,8 @@ FAMILY_TITLES = {
                         "dispatched kernels and the BLAS peers called per product, warm",
     "gemm_packed": "Packed weights: C = A W row-major, W packed once (hpk) vs plain sgemm, warm",
     "gemv_packed": "Matrix-vector with packed weights: y = x W (M = 1), warm and cold",
+    "net": "Networks end to end, batch 1, 224x224, random weights: hpk's graph API vs "
+           "ONNX Runtime and PyTorch",
 }
 # Families whose rows also count the bytes of the weights they stream (the GBps counter).
 BANDWIDTH_FAMILIES = ["gemv_packed"]
@@ -64,6 +73,7 @@ def load(path):
     with open(path, encoding="utf-8") as f:
         doc = json.load(f)
     best = {}  # base name -> (rate, benchmark dict)
+    fastest = {}  # base name -> the least min_ms over the repetitions (net rows)
     order = []
     errors = {}
     for b in doc.get("benchmarks", []):
@@ -77,12 +87,16 @@ def load(path):
         if rate is None:
             continue
         name = base_name(b["name"])
+        if b.get("min_ms") is not None:
+            fastest[name] = min(fastest.get(name, math.inf), b["min_ms"])
         if name not in best:
             # Registration order (family_index), not the random order the runs came in.
             order.append((b.get("family_index", len(order)), name))
         if name not in best or rate > best[name][0]:
             best[name] = (rate, b)
     errors = {n: e for n, e in errors.items() if n not in best}
+    for name, ms in fastest.items():
+        best[name][1]["min_ms_all"] = ms
     return doc.get("context", {}), best, [name for _, name in sorted(order)], errors
 
 
@@ -115,8 +129,9 @@ def geomean(xs):
 
 
 class Report:
-    def __init__(self, context, best, order, errors=None):
+    def __init__(self, context, best, order, errors=None, peers=None):
         self.context, self.best, self.order = context, best, order
+        self.peers = peers  # None: no peer file; else (results, missing) of load_peers
         self.errors = {}  # family -> {(shape, lib): message}: rows skipped or found wrong
         for name, (_, msg) in sorted((errors or {}).items(), key=lambda kv: kv[1][0]):
             parts = name.split("/")
@@ -217,7 +232,7 @@ class Report:
         for key in sorted(c):
             if key.split(".")[0] in ("hpk", "openblas", "blis", "onednn", "libxsmm", "env",
                                      "warning", "xnnpack") or key.endswith(".error") \
-                    or key == "hpk_bench.conv":
+                    or key in ("hpk_bench.conv", "hpk_bench.net"):
                 lines.append(f"- `{key}`: {c[key]}")
         lines.append("")
         head, lines = lines, []
@@ -226,7 +241,7 @@ class Report:
         fams = [f for f in FAMILY_TITLES if f in self.families] + \
                [f for f in self.families if f not in FAMILY_TITLES]
         # conv_epi compares a library with itself (fused vs bare): its own table, not a column.
-        summary_fams = [f for f in fams if f != "conv_epi"]
+        summary_fams = [f for f in fams if f not in ("conv_epi", "net")]
         peers = sorted({lib for f in summary_fams for lib in self.families[f]["libs"]
                         if not is_hpk(lib)}, key=lib_rank)
         peer_cores = []
@@ -234,24 +249,25 @@ class Report:
             core = re.sub(r"_bare$", "", p)
             if core not in peer_cores:
                 peer_cores.append(core)
-        lines.append("## Summary: hpk / peer (geometric mean over the family's shapes; "
-                     "> 1 means hpk is faster)")
-        lines.append("")
-        lines.append("| family | shapes | hpk GFLOP/s (geomean) | hpk % peak (geomean) | "
-                     + " | ".join(f"hpk / {p}" for p in peer_cores) + " | hpk / best peer |")
-        lines.append("|---|---|---|---|" + "---|" * (len(peer_cores) + 1))
-        for fam in summary_fams:
-            rows = self.family_rows(fam)
-            main = self.main_lib(fam)
-            mine = [r[1].get(main) for r in rows]
-            cells = []
-            for p in peer_cores:
-                ratios = [r[1][main] / r[1][q] for r in rows for q in (p, p + "_bare")
-                          if r[1].get(main) and r[1].get(q)]
-                cells.append(fmt(geomean(ratios), 2))
-            lines.append(f"| {fam} | {len(rows)} | {fmt(geomean(mine))} | "
-                         f"{fmt(geomean([r[4] for r in rows]))} | " + " | ".join(cells) +
-                         f" | {fmt(geomean([r[3] for r in rows]), 2)} |")
+        if summary_fams:  # (the net family alone has only its own table)
+            lines.append("## Summary: hpk / peer (geometric mean over the family's shapes; "
+                         "> 1 means hpk is faster)")
+            lines.append("")
+            lines.append("| family | shapes | hpk GFLOP/s (geomean) | hpk % peak (geomean) | "
+                         + " | ".join(f"hpk / {p}" for p in peer_cores) + " | hpk / best peer |")
+            lines.append("|---|---|---|---|" + "---|" * (len(peer_cores) + 1))
+            for fam in summary_fams:
+                rows = self.family_rows(fam)
+                main = self.main_lib(fam)
+                mine = [r[1].get(main) for r in rows]
+                cells = []
+                for p in peer_cores:
+                    ratios = [r[1][main] / r[1][q] for r in rows for q in (p, p + "_bare")
+                              if r[1].get(main) and r[1].get(q)]
+                    cells.append(fmt(geomean(ratios), 2))
+                lines.append(f"| {fam} | {len(rows)} | {fmt(geomean(mine))} | "
+                             f"{fmt(geomean([r[4] for r in rows]))} | " + " | ".join(cells) +
+                             f" | {fmt(geomean([r[3] for r in rows]), 2)} |")
         if "conv_epi" in self.families:
             lines.append("")
             lines.append(self.epi_sentence())
@@ -264,6 +280,9 @@ class Report:
                 continue
             if fam == "conv_epi":
                 lines += self.render_conv_epi()
+                continue
+            if fam == "net":
+                lines += self.render_net()
                 continue
             f = self.families[fam]
             libs = sorted(f["libs"], key=lib_rank)
@@ -460,6 +479,123 @@ class Report:
         lines.append("")
         return lines
 
+    # --- networks -----------------------------------------------------------------------------
+
+    def render_net(self):
+        shapes, _, rows, errs = self.conv_grid("net")
+        results, missing = self.peers if self.peers else ({}, {})
+        t = self.threads
+        tcounts = [1] if t == 1 else [1, t]
+        lines = [f"## {FAMILY_TITLES['net']}", ""]
+        lines.append("ms per inference: each library's fastest run (hpk: the fastest timed run "
+                     "over the repetitions; the peers: best of their R runs after warm-up; mean "
+                     "of hpk's best repetition in parentheses). hpk/peer: the fastest peer's ms "
+                     "over hpk's (> 1: hpk faster). Fusion speedup: hpk_nofusion ms / hpk ms. "
+                     "The machine is shared: figures can move by 10 % or more between runs.")
+        lines.append("")
+        peer_cols = NET_PEERS
+        lines.append("| network | threads | hpk | hpk_nofusion | " + " | ".join(peer_cols) +
+                     " | fastest peer | hpk/peer | fusion speedup |")
+        lines.append("|---|---|---|---|" + "---|" * (len(peer_cols) + 3))
+
+        def hpk_ms(shape, lib):
+            r = rows.get((shape, lib))
+            if not r:
+                return None, None
+            b = r[1]
+            return b.get("min_ms_all", b.get("min_ms")), b.get("ms")
+
+        for shape in shapes:
+            if shape == "randwire":
+                continue
+            for n in tcounts:
+                suffix = ".1t" if (n == 1 and t > 1) else ""
+                ms, mean = hpk_ms(shape, "hpk" + suffix)
+                nf, nf_mean = hpk_ms(shape, "hpk_nofusion" + suffix)
+                cells, best = [], None
+                for p in peer_cols:
+                    r = results.get((p, shape, n))
+                    if r is None:
+                        cells.append("missing")
+                        continue
+                    cells.append(self.fmt_ms(r["ms"]))
+                    if best is None or r["ms"] < best[0]:
+                        best = (r["ms"], p)
+                cell = (lambda a, m: "–" if a is None else
+                        f"{self.fmt_ms(a)} ({self.fmt_ms(m)})")
+                ratio = best[0] / ms if best and ms else None
+                speed = nf / ms if nf and ms else None
+                lines.append(f"| {shape} | {n} | {cell(ms, mean)} | {cell(nf, nf_mean)} | " +
+                             " | ".join(cells) +
+                             f" | {best[1] + ' ' + self.fmt_ms(best[0]) if best else '–'} | "
+                             f"{fmt(ratio, 2)} | {fmt(speed, 2)} |")
+        lines.append("")
+        versions = sorted({(r["lib"], r.get("version", "?")) for r in results.values()})
+        if versions:
+            lines.append("Peers: " + ", ".join(f"{lib} {v}" for lib, v in versions) + ".")
+        for lib, why in sorted(missing.items()):
+            lines.append(f"- `{lib}` missing: {why}")
+        if self.peers is None:
+            lines.append("- no peer results given (report.py --peers; bench/run.sh runs "
+                         "bench/peers/ when the filter selects net rows)")
+        lines.append("")
+
+        # Memory and the passes, from the hpk rows (the run's thread count).
+        lines.append("Memory (hpk_graph_exec_memory_stats, MB = 10^6 bytes, tensors rounded "
+                     "to 64 B): naive = one buffer per tensor; arena = the planned arena; lower "
+                     "bound = the most bytes live at once in the execution order. Nodes: "
+                     "defined -> run after the passes.")
+        lines.append("")
+        lines.append("| network | compile | naive MB | arena MB | lower bound MB | "
+                     "arena / lower bound | nodes | bn folded | act fused | residual fused | "
+                     "concat in place |")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
+        for shape in shapes:
+            for lib in ("hpk", "hpk_nofusion", "hpk_deforder"):
+                r = rows.get((shape, lib))
+                if not r:
+                    continue
+                b = r[1]
+                ar, lb = b.get("arena_MB"), b.get("lower_bound_MB")
+                what = {"hpk": "passes on", "hpk_nofusion": "disable_fusion",
+                        "hpk_deforder": "keep_definition_order"}[lib]
+                lines.append(f"| {shape} | {what} | {fmt(b.get('naive_MB'), 2)} | "
+                             f"{fmt(ar, 2)} | {fmt(lb, 2)} | "
+                             f"{fmt(ar / lb if ar and lb else None, 3)} | "
+                             f"{int(b.get('nodes_def', 0))} -> {int(b.get('nodes_run', 0))} | "
+                             f"{int(b.get('folded_bn', 0))} | {int(b.get('fused_act', 0))} | "
+                             f"{int(b.get('fused_residual', 0))} | "
+                             f"{int(b.get('concat_in_place', 0))} |")
+        lines.append("")
+        mn = rows.get(("mobilenetv2", "hpk"))
+        if mn and mn[1].get("arena_MB"):
+            a = mn[1]["arena_MB"]
+            lines.append(f"- MobileNetV2 arena {a:.2f} MB vs the {MNV2_REF_MB} MB reference: "
+                         f"{a / MNV2_REF_MB:.2f}x.")
+        rw = rows.get(("randwire", "hpk"))
+        if rw:
+            b = rw[1]
+            dp_a, dp_l = b.get("arena_MB"), b.get("lower_bound_MB")
+            df_a, df_l = b.get("def_arena_MB"), b.get("def_lower_bound_MB")
+            saved = 100.0 * (1 - dp_a / df_a) if dp_a and df_a else None
+            lines.append(f"- randwire ({int(b.get('nodes_run', 0))} nodes run): least-memory "
+                         f"order arena {fmt(dp_a, 2)} MB (lower bound {fmt(dp_l, 2)}) vs "
+                         f"definition order arena {fmt(df_a, 2)} MB (lower bound {fmt(df_l, 2)})"
+                         + (f": {saved:.1f} % less" if saved is not None else "") + ".")
+            tms = [(lib, hpk_ms("randwire", lib)[0]) for lib in ("hpk", "hpk_deforder")]
+            lines.append("- randwire ms: " + ", ".join(f"{lib} {self.fmt_ms(m)}"
+                                                        for lib, m in tms) + ".")
+        for (shape, lib), msg in errs.items():
+            lines.append(f"- `net/{shape}/{lib}` not timed: {msg}")
+        for shape in shapes:
+            r = rows.get((shape, "hpk"))
+            if r and r[1].get("max_rel_diff_vs_nofusion") is not None:
+                lines.append(f"- {shape}: hpk's outputs vs the disable_fusion executable's "
+                             "(1 thread), max |difference| / max |value|: "
+                             f"{r[1]['max_rel_diff_vs_nofusion']:.1e}.")
+        lines.append("")
+        return lines
+
     def bandwidth_table(self, fam, libs):
         """GB/s of weights read and their % of the read-only roof of the run's thread count (the
         roofline/read row of this run, else the pct_read counter measured by the row itself)."""
@@ -538,6 +674,8 @@ plot {', '.join(plots)}
                 ai = b.get("AI")
                 if ai:
                     groups.setdefault(core, []).append((ai, rate, f"{fam}/{shape}"))
+        if not groups:  # no row with an intensity (the net family alone): no roofline
+            return None
         libs = sorted(groups, key=lib_rank)
         with open(dat, "w", encoding="utf-8") as out:
             for lib in libs:
@@ -595,12 +733,36 @@ plot {', '.join(plots)}
         return png
 
 
+def load_peers(path):
+    """({(lib, net, threads): record}, {lib: why missing}) from the peers' JSON lines."""
+    results, missing = {}, {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line.startswith("{"):
+                continue
+            try:
+                r = json.loads(line)
+            except ValueError:
+                continue
+            lib = r.get("lib")
+            if not lib:
+                continue
+            if "missing" in r:
+                key = lib + (f" ({r['net']}, {r.get('threads')} threads)" if "net" in r else "")
+                missing[key] = r["missing"]
+            elif "ms" in r and "net" in r:
+                results[(lib, r["net"], int(r.get("threads", 1)))] = r
+    return results, missing
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("json")
     ap.add_argument("--out", help="prefix of the outputs (default: the JSON path without .json)")
     ap.add_argument("--gnuplot", default=os.environ.get("GNUPLOT") or shutil.which("gnuplot"))
     ap.add_argument("--no-plots", action="store_true")
+    ap.add_argument("--peers", help="the net family's peer results (JSON lines)")
     args = ap.parse_args()
     prefix = args.out or re.sub(r"\.json$", "", args.json)
 
@@ -608,7 +770,8 @@ def main():
     if not best:
         print(f"report: no benchmark rows in {args.json}", file=sys.stderr)
         return 1
-    rep = Report(context, best, order, errors)
+    peers = load_peers(args.peers) if args.peers else None
+    rep = Report(context, best, order, errors, peers)
     head, summary, details = rep.markdown()
     pngs = []
     if not args.no_plots:

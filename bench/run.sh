@@ -60,11 +60,71 @@ set -- "--benchmark_out=$json" --benchmark_out_format=json \
 # shellcheck disable=SC2086 # HPK_BENCH_ARGS is a list of flags
 "$bin" "$@" $extra
 
+# The net family's peers (bench/peers/): PyTorch and ONNX Runtime on the same networks, at 1
+# and --threads threads, when the run includes net rows (no filter, or one matching
+# net/resnet50/hpk). Each is optional: what is missing is reported in the table.
+#   HPK_BENCH_PEERS=none            skip them
+#   HPK_BENCH_TORCH_PYTHON=PATH     the python with torch (default: the first of python3 on
+#                                   PATH and /usr/bin/python3 that imports torch)
+#   HPK_BENCH_MODEL_CACHE=DIR       where the ONNX models are exported (default
+#                                   ${XDG_CACHE_HOME:-$HOME/.cache}/hpk-bench/models)
+#   HPK_BENCH_PEER_REPS=R           timed runs per network (default 10, after 3 warm-up runs)
+peers_json=
+if [ "${HPK_BENCH_PEERS:-}" != none ] &&
+    { [ -z "$filter" ] || echo net/resnet50/hpk | grep -Eq -- "$filter"; }; then
+    peers_json=$out/$stamp-peers.jsonl
+    : >"$peers_json"
+    missing() { printf '{"lib": "%s", "missing": "%s"}\n' "$1" "$2" >>"$peers_json"; }
+    tlist=1
+    [ "$threads" = 1 ] || tlist="1 $threads"
+    preps=${HPK_BENCH_PEER_REPS:-10}
+    cache=${HPK_BENCH_MODEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hpk-bench/models}
+    tpy=${HPK_BENCH_TORCH_PYTHON:-}
+    if [ -z "$tpy" ]; then
+        for cand in "$(command -v python3 || true)" /usr/bin/python3; do
+            if [ -n "$cand" ] && "$cand" -c 'import torch' >/dev/null 2>&1; then
+                tpy=$cand
+                break
+            fi
+        done
+    fi
+    if [ -z "$tpy" ]; then
+        missing pytorch "no python3 imports torch (Debian: apt-get install python3-torch)"
+    else
+        echo "run.sh: PyTorch peer ($tpy), threads $tlist" >&2
+        # shellcheck disable=SC2086 # tlist is a list of numbers
+        "$tpy" "$here/peers/torch_nets.py" --threads $tlist --reps "$preps" >>"$peers_json" ||
+            missing pytorch "torch_nets.py failed (see stderr)"
+    fi
+    if ! command -v node >/dev/null 2>&1; then
+        missing onnxruntime "no node on PATH"
+    elif [ ! -d "$here/peers/node_modules/onnxruntime-node" ]; then
+        missing onnxruntime "onnxruntime-node not in bench/peers/node_modules (bench/README.md)"
+    else
+        if [ ! -s "$cache/resnet50.onnx" ] || [ ! -s "$cache/mobilenetv2.onnx" ]; then
+            if [ -z "$tpy" ] || ! "$tpy" "$here/peers/torch_nets.py" --export-onnx "$cache" \
+                >/dev/null 2>"$out/$stamp-onnx-export.log"; then
+                missing onnxruntime "no ONNX models: torch.onnx.export failed or no torch \
+(see $out/$stamp-onnx-export.log)"
+            fi
+        fi
+        if [ -s "$cache/resnet50.onnx" ] || [ -s "$cache/mobilenetv2.onnx" ]; then
+            echo "run.sh: ONNX Runtime peer (models in $cache), threads $tlist" >&2
+            # shellcheck disable=SC2086
+            node "$here/peers/ort_nets.js" --models "$cache" --threads $tlist --reps "$preps" \
+                >>"$peers_json" ||
+                missing onnxruntime "ort_nets.js failed (see stderr)"
+        fi
+    fi
+fi
+
 for f in "$out"/latest.json "$out"/latest.md "$out"/latest-sweep.png "$out"/latest-roofline.png; do
     rm -f "$f"
 done
 ln -s "$stamp.json" "$out/latest.json"
-GNUPLOT=${GNUPLOT:-} "$py" "$here/report.py" "$json" --out "$out/$stamp"
+set --
+[ -z "$peers_json" ] || set -- --peers "$peers_json"
+GNUPLOT=${GNUPLOT:-} "$py" "$here/report.py" "$json" --out "$out/$stamp" "$@"
 for kind in .md -sweep.png -roofline.png; do
     [ ! -e "$out/$stamp$kind" ] || ln -s "$stamp$kind" "$out/latest$kind"
 done
