@@ -4,7 +4,8 @@
 # The main command of the README: installs what the build and the benchmark suite need (Debian,
 # as root; skipped when everything is installed), builds in build/main, prints what hpk decided
 # on this machine (hpk-info), then runs the default benchmark suite -- hpk side by side with
-# OpenBLAS, BLIS, oneDNN and libxsmm, and the machine's measured peak -- and ends with the
+# OpenBLAS, BLIS, oneDNN, libxsmm and XNNPACK, ResNet-50 and MobileNetV2 beside PyTorch and ONNX
+# Runtime, and the machine's measured peak -- and ends with the
 # summary table and where the plots are. Arguments go to bench/run.sh (e.g. --threads 2,
 # --filter REGEX, --full).
 set -u
@@ -13,6 +14,13 @@ cd "$(dirname "$0")/.." || exit 1
 
 # shellcheck disable=SC2086
 hpk_install $HPK_DEPS_BASE $HPK_DEPS_BENCH || exit 1
+# ONNX Runtime for the network rows: the npm package's CPU library. --ignore-scripts: its install
+# script would fetch GPU parts from outside the registries; the CPU binding needs none of them.
+if [ ! -d bench/peers/node_modules/onnxruntime-node ]; then
+    hpk_log "npm install onnxruntime-node (bench/peers)"
+    (cd bench/peers && npm install --ignore-scripts --no-save --no-audit --no-fund \
+        onnxruntime-node >/dev/null) || hpk_log "onnxruntime-node not installed: its rows say so"
+fi
 hpk_log "autogen"
 ./autogen.sh || exit 1
 mkdir -p build/main
@@ -26,5 +34,5 @@ make -j"$(nproc)" >/dev/null || exit 1
 make bench-build >/dev/null || exit 1
 hpk_log "hpk-info"
 ./hpk-info || exit 1
-hpk_log "benchmarks (about 3 minutes on 2 cores)"
+hpk_log "benchmarks (about 8 minutes on 2 cores)"
 exec sh ../../bench/run.sh "$@"

@@ -13,7 +13,7 @@ libcmocka-dev:arm64 libgomp1:arm64"
 # What the benchmark suite adds: Google Benchmark, the peers it compares with, the report tools.
 # shellcheck disable=SC2034
 HPK_DEPS_BENCH="libbenchmark-dev libopenblas-dev libblis-dev libdnnl-dev libxsmm-dev libxnnpack-dev
-gnuplot-nox python3"
+gnuplot-nox python3 python3-torch python3-onnx nodejs npm"
 
 hpk_log() { printf '\n=== %s\n' "$*"; }
 
