@@ -34,6 +34,7 @@
 #include "src/conv/conv.h"
 #include "src/dispatch/dispatch.h"
 #include "tests/reference.h"
+#include "tests/test_util.h"
 
 static int quick;
 
@@ -60,12 +61,7 @@ struct tensors {
     size_t oh, ow;
 };
 
-static float *alloc_floats(size_t n)
-{
-    float *p = malloc((n ? n : 1) * sizeof(float));
-    assert_non_null(p);
-    return p;
-}
+#define alloc_floats tu_alloc_floats
 
 static hpk_conv2d_desc make_desc(const struct conv_case *c, hpk_activation act,
                                  hpk_conv_algo algo)
@@ -248,16 +244,7 @@ static void free_tensors(struct tensors *t)
     free(t->out);
 }
 
-/* The table under test, or skip() when this machine cannot run it. */
-static const struct hpk_kernel_table *table_or_skip(void **state)
-{
-    const struct hpk_kernel_table *t = *state;
-    if (!hpk_table_usable(hpk_machine_get(), t)) {
-        fprintf(stderr, "table %s: this CPU cannot run it, skipped\n", t->isa);
-        skip();
-    }
-    return t;
-}
+#define table_or_skip tu_table_or_skip
 
 static void blocking_of(const struct hpk_kernel_table *t, size_t kc,
                         struct hpk_blocking bl[HPK_GEMM_RECORDS])
@@ -649,33 +636,11 @@ static void test_errors(void **state)
 
 int main(void)
 {
-    const char *q = getenv("HPK_TEST_QUICK");
-    quick = q != NULL && q[0] != '\0' && q[0] != '0';
-
-    const struct hpk_kernel_table *const *tables;
-    const size_t ntables = hpk_tables_compiled(&tables);
-    enum { PER_TABLE = 2 };
-    struct CMUnitTest *tests = calloc(ntables * PER_TABLE + 2, sizeof *tests);
-    char(*names)[64] = calloc(ntables * PER_TABLE, sizeof *names);
-    if (!tests || !names)
-        return 1;
-    size_t n = 0;
-    for (size_t i = 0; i < ntables; i++) {
-        static const struct {
-            const char *name;
-            CMUnitTestFunction fn;
-        } per[PER_TABLE] = {{"grid", test_grid}, {"sizes_change", test_sizes_change}};
-        for (size_t j = 0; j < PER_TABLE; j++, n++) {
-            snprintf(names[n], sizeof names[n], "%s/%s", tables[i]->isa, per[j].name);
-            tests[n] = (struct CMUnitTest){.name = names[n], .test_func = per[j].fn,
-                                           .initial_state = (void *)(uintptr_t)tables[i]};
-        }
-    }
-    tests[n++] = (struct CMUnitTest){.name = "threads_identical",
-                                     .test_func = test_threads_identical};
-    tests[n++] = (struct CMUnitTest){.name = "errors", .test_func = test_errors};
-    int failed = _cmocka_run_group_tests("test_conv", tests, n, NULL, NULL);
-    free(tests);
-    free(names);
-    return failed;
+    quick = tu_quick();
+    static const struct tu_table_test per[] = {{"grid", test_grid},
+                                               {"sizes_change", test_sizes_change}};
+    static const struct CMUnitTest common[] = {cmocka_unit_test(test_threads_identical),
+                                               cmocka_unit_test(test_errors)};
+    return tu_run("test_conv", per, sizeof per / sizeof per[0], common,
+                  sizeof common / sizeof common[0]);
 }

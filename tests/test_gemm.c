@@ -29,49 +29,21 @@
 #include "src/dispatch/dispatch.h"
 #include "src/gemm/gemm.h"
 #include "tests/reference.h"
+#include "tests/test_util.h"
 
 static int quick;
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
-static float *alloc_floats(size_t n)
-{
-    float *p = malloc((n ? n : 1) * sizeof(float));
-    assert_non_null(p);
-    return p;
-}
-
-static void fill_random(uint64_t *seed, float *x, size_t n, float lo, float hi)
-{
-    for (size_t i = 0; i < n; i++)
-        x[i] = ref_rand(seed, lo, hi);
-}
+#define alloc_floats tu_alloc_floats
+#define fill_random tu_fill_random
 
 static size_t pick(uint64_t *seed, const size_t *set, size_t count)
 {
     return set[(size_t)ref_rand(seed, 0.0f, (float)count) % count];
 }
 
-/* Holds the reference to a table's promised activation accuracy. */
-static void use_accuracy_of(const struct hpk_kernel_table *t)
-{
-    for (int act = 0; act <= HPK_ACT_HARDSWISH; act++) {
-        ref_act_abs[act] = t->act_accuracy[act].abs;
-        ref_act_rel[act] = t->act_accuracy[act].rel;
-    }
-}
-
-/* The table under test, or skip() when this machine cannot run it. */
-static const struct hpk_kernel_table *table_or_skip(void **state)
-{
-    const struct hpk_kernel_table *t = *state;
-    if (!hpk_table_usable(hpk_machine_get(), t)) {
-        fprintf(stderr, "table %s: this CPU cannot run it, skipped\n", t->isa);
-        skip();
-    }
-    use_accuracy_of(t);
-    return t;
-}
+#define table_or_skip tu_table_or_skip
 
 /* Stored size (elements) of a matrix of op-shape rows x cols in layout with trans and ld. */
 static size_t stored_elems(hpk_layout layout, hpk_transpose trans, size_t rows, size_t cols,
@@ -719,7 +691,7 @@ static void test_public_gemm(void **state)
     (void)state;
     const struct hpk_config *cfg = hpk_config_get();
     assert_int_equal(cfg->status, HPK_OK);
-    use_accuracy_of(cfg->table);
+    tu_use_accuracy_of(cfg->table);
     uint64_t seed = 5;
     const size_t big[][3] = {{300, 200, 100}, {1, 300, 257}, {129, 1, 300}, {520, 97, 700}};
     const size_t nbig = quick ? 2 : 4;
@@ -854,22 +826,8 @@ static void test_gemm_nomem(void **state)
 
 int main(void)
 {
-    const char *q = getenv("HPK_TEST_QUICK");
-    quick = q != NULL && q[0] != '\0' && q[0] != '0';
-
-    const struct hpk_kernel_table *const *tables;
-    const size_t ntables = hpk_tables_compiled(&tables);
-    enum { PER_TABLE = 9 };
-    struct CMUnitTest *tests = calloc(ntables * PER_TABLE + 2, sizeof *tests);
-    char(*names)[64] = calloc(ntables * PER_TABLE, sizeof *names);
-    if (!tests || !names)
-        return 1;
-    size_t n = 0;
-    for (size_t i = 0; i < ntables; i++) {
-        static const struct {
-            const char *name;
-            CMUnitTestFunction fn;
-        } per[PER_TABLE] = {{"packers", test_packers},
+    quick = tu_quick();
+    static const struct tu_table_test per[] = {{"packers", test_packers},
                             {"kernel_tiles", test_kernel_tiles},
                             {"kernel_edges_guarded", test_kernel_edges_guarded},
                             {"kernel_epilogue", test_kernel_epilogue},
@@ -878,16 +836,8 @@ int main(void)
                             {"gemm_blas_corners", test_gemm_blas_corners},
                             {"gemm_epilogue", test_gemm_epilogue},
                             {"gemm_indirect_prepacked", test_gemm_indirect_prepacked}};
-        for (size_t j = 0; j < PER_TABLE; j++, n++) {
-            snprintf(names[n], sizeof names[n], "%s/%s", tables[i]->isa, per[j].name);
-            tests[n] = (struct CMUnitTest){.name = names[n], .test_func = per[j].fn,
-                                           .initial_state = (void *)(uintptr_t)tables[i]};
-        }
-    }
-    tests[n++] = (struct CMUnitTest){.name = "public_gemm", .test_func = test_public_gemm};
-    tests[n++] = (struct CMUnitTest){.name = "gemm_nomem", .test_func = test_gemm_nomem};
-    int failed = _cmocka_run_group_tests("test_gemm", tests, n, NULL, NULL);
-    free(tests);
-    free(names);
-    return failed;
+    static const struct CMUnitTest common[] = {cmocka_unit_test(test_public_gemm),
+                                               cmocka_unit_test(test_gemm_nomem)};
+    return tu_run("test_gemm", per, sizeof per / sizeof per[0], common,
+                  sizeof common / sizeof common[0]);
 }

@@ -34,48 +34,22 @@
 #include "src/gemm/gemm.h"
 #include "src/gemm/inference.h"
 #include "tests/reference.h"
+#include "tests/test_util.h"
 
 static int quick;
 static const char *self_path, *self_arg0;
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
-static float *alloc_floats(size_t n)
-{
-    float *p = malloc((n ? n : 1) * sizeof(float));
-    assert_non_null(p);
-    return p;
-}
-
-static void fill_random(uint64_t *seed, float *x, size_t n, float lo, float hi)
-{
-    for (size_t i = 0; i < n; i++)
-        x[i] = ref_rand(seed, lo, hi);
-}
+#define alloc_floats tu_alloc_floats
+#define fill_random tu_fill_random
 
 static size_t pick(uint64_t *seed, const size_t *set, size_t count)
 {
     return set[(size_t)ref_rand(seed, 0.0f, (float)count) % count];
 }
 
-static void use_accuracy_of(const struct hpk_kernel_table *t)
-{
-    for (int act = 0; act <= HPK_ACT_HARDSWISH; act++) {
-        ref_act_abs[act] = t->act_accuracy[act].abs;
-        ref_act_rel[act] = t->act_accuracy[act].rel;
-    }
-}
-
-static const struct hpk_kernel_table *table_or_skip(void **state)
-{
-    const struct hpk_kernel_table *t = *state;
-    if (!hpk_table_usable(hpk_machine_get(), t)) {
-        fprintf(stderr, "table %s: this CPU cannot run it, skipped\n", t->isa);
-        skip();
-    }
-    use_accuracy_of(t);
-    return t;
-}
+#define table_or_skip tu_table_or_skip
 
 static size_t stored_elems(hpk_layout layout, hpk_transpose trans, size_t rows, size_t cols,
                            size_t ld)
@@ -467,7 +441,7 @@ static void test_public(void **state)
     (void)state;
     const struct hpk_config *cfg = hpk_config_get();
     assert_int_equal(cfg->status, HPK_OK);
-    use_accuracy_of(cfg->table);
+    tu_use_accuracy_of(cfg->table);
     uint64_t seed = 5;
     const size_t big[][3] = {{1, 700, 900},  {3, 257, 1000}, {4, 64, 650},
                              {37, 300, 400}, {130, 70, 350}, {2, 2000, 40}};
@@ -1121,35 +1095,12 @@ int main(int argc, char **argv)
         return handle_child(argv[2]);
     self_arg0 = argv[0];
     self_path = access("/proc/self/exe", X_OK) == 0 ? "/proc/self/exe" : argv[0];
-    const char *q = getenv("HPK_TEST_QUICK");
-    quick = q != NULL && q[0] != '\0' && q[0] != '0';
+    quick = tu_quick();
 
-    const struct hpk_kernel_table *const *tables;
-    const size_t ntables = hpk_tables_compiled(&tables);
-    enum {
-        PER_TABLE = 3,
-        COMMON = 9
-    };
-    struct CMUnitTest *tests = calloc(ntables * PER_TABLE + COMMON, sizeof *tests);
-    char(*names)[64] = calloc(ntables * PER_TABLE, sizeof *names);
-    if (!tests || !names)
-        return 1;
-    size_t n = 0;
-    for (size_t i = 0; i < ntables; i++) {
-        static const struct {
-            const char *name;
-            CMUnitTestFunction fn;
-        } per[PER_TABLE] = {{"ways_grid", test_ways_grid},
-                            {"ways_corners", test_ways_corners},
-                            {"ways_epilogue", test_ways_epilogue}};
-        for (size_t j = 0; j < PER_TABLE; j++, n++) {
-            snprintf(names[n], sizeof names[n], "%s/%s", tables[i]->isa, per[j].name);
-            tests[n] = (struct CMUnitTest){.name = names[n],
-                                           .test_func = per[j].fn,
-                                           .initial_state = (void *)(uintptr_t)tables[i]};
-        }
-    }
-    const struct CMUnitTest common[COMMON] = {
+    static const struct tu_table_test per[] = {{"ways_grid", test_ways_grid},
+                                               {"ways_corners", test_ways_corners},
+                                               {"ways_epilogue", test_ways_epilogue}};
+    static const struct CMUnitTest common[] = {
         cmocka_unit_test(test_public),
         cmocka_unit_test(test_thread_counts),
         cmocka_unit_test(test_shared_handles),
@@ -1160,10 +1111,6 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_nomem),
         cmocka_unit_test(test_memory_returns),
     };
-    for (size_t j = 0; j < COMMON; j++)
-        tests[n++] = common[j];
-    int failed = _cmocka_run_group_tests("test_inference", tests, n, NULL, NULL);
-    free(tests);
-    free(names);
-    return failed;
+    return tu_run("test_inference", per, sizeof per / sizeof per[0], common,
+                  sizeof common / sizeof common[0]);
 }

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* What the test programs share (see tests/test_util.h). */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "src/dispatch/dispatch.h"
+#include "tests/reference.h"
+#include "tests/test_util.h"
+
+int tu_quick(void)
+{
+    const char *q = getenv("HPK_TEST_QUICK");
+    return q != NULL && q[0] != '\0' && q[0] != '0';
+}
+
+float *tu_alloc_floats(size_t n)
+{
+    float *p = malloc((n ? n : 1) * sizeof(float));
+    assert_non_null(p);
+    return p;
+}
+
+void tu_fill_random(uint64_t *seed, float *x, size_t n, float lo, float hi)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = ref_rand(seed, lo, hi);
+}
+
+void tu_use_accuracy_of(const struct hpk_kernel_table *t)
+{
+    for (int act = 0; act <= HPK_ACT_HARDSWISH; act++) {
+        ref_act_abs[act] = t->act_accuracy[act].abs;
+        ref_act_rel[act] = t->act_accuracy[act].rel;
+    }
+}
+
+const struct hpk_kernel_table *tu_table_or_skip(void **state)
+{
+    const struct hpk_kernel_table *t = *state;
+    if (!hpk_table_usable(hpk_machine_get(), t)) {
+        fprintf(stderr, "table %s: this CPU cannot run it, skipped\n", t->isa);
+        skip();
+    }
+    tu_use_accuracy_of(t);
+    return t;
+}
+
+int tu_run(const char *group, const struct tu_table_test *per, size_t nper,
+           const struct CMUnitTest *common, size_t ncommon)
+{
+    const struct hpk_kernel_table *const *tables;
+    const size_t ntables = hpk_tables_compiled(&tables);
+    struct CMUnitTest *tests = calloc(ntables * nper + ncommon + 1, sizeof *tests);
+    char(*names)[64] = calloc(ntables * nper + 1, sizeof *names);
+    if (tests == NULL || names == NULL)
+        return 1;
+    size_t n = 0;
+    for (size_t i = 0; i < ntables; i++)
+        for (size_t j = 0; j < nper; j++, n++) {
+            snprintf(names[n], sizeof names[n], "%s/%s", tables[i]->isa, per[j].name);
+            tests[n] = (struct CMUnitTest){.name = names[n], .test_func = per[j].fn,
+                                           .initial_state = (void *)(uintptr_t)tables[i]};
+        }
+    for (size_t j = 0; j < ncommon; j++)
+        tests[n++] = common[j];
+    const int failed = _cmocka_run_group_tests(group, tests, n, NULL, NULL);
+    free(tests);
+    free(names);
+    return failed;
+}
