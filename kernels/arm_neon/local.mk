@@ -16,6 +16,8 @@ libhpk_kneon_la_SOURCES = \
 	kernels/arm_neon/sgemm_8x12.c \
 	kernels/arm_neon/sgemm_4x16.c \
 	kernels/arm_neon/pack.c \
+	kernels/arm_neon/winograd.h \
+	kernels/arm_neon/winograd.c \
 	kernels/arm_neon/table.c
 libhpk_kneon_la_CFLAGS = $(AM_CFLAGS) $(NEON_CFLAGS)
 endif

@@ -6,9 +6,12 @@
  */
 #include "config.h"
 
+#include "kernels/generic/winograd.h"
+
 #include "kernels/arm_neon/activations.h"
 #include "kernels/arm_neon/dwconv.h"
 #include "kernels/arm_neon/sgemm.h"
+#include "kernels/arm_neon/winograd.h"
 
 const struct hpk_kernel_table hpk_kernels_neon = {
     .isa = "neon",
@@ -30,5 +33,22 @@ const struct hpk_kernel_table hpk_kernels_neon = {
     },
     .dwconv = hpk_dwconv_ukernel__neon,
     .dwconv_name = "hpk_dwconv_ukernel__neon",
+    /* The filter transforms run once per operator, in double: the generic ones. */
+    .winograd = {
+        [HPK_WINOGRAD_F2X3] = {
+            .name = "hpk_winograd_f2x3__neon",
+            .m = 2,
+            .filter = hpk_winograd_f2x3_filter__generic,
+            .input = hpk_winograd_f2x3_input__neon,
+            .output = hpk_winograd_f2x3_output__neon,
+        },
+        [HPK_WINOGRAD_F4X3] = {
+            .name = "hpk_winograd_f4x3__neon",
+            .m = 4,
+            .filter = hpk_winograd_f4x3_filter__generic,
+            .input = hpk_winograd_f4x3_input__neon,
+            .output = hpk_winograd_f4x3_output__neon,
+        },
+    },
     .act_accuracy = HPK_ACT_ACCURACY__NEON,
 };
