@@ -219,10 +219,10 @@ struct wino_tile {
     const float **in; /* alpha^2 pixel pointers */
     float *pix[36];   /* the pixels' own buffers (each exactly cin floats), NULL = padding */
     float *zero;
-    float *noread; /* an inaccessible page: the residual of NULL output pixels */
     float *filter;                      /* kout x 3 x 3 x cin */
     float *bias;                        /* kout floats or NULL */
     float *res[16];                     /* per output pixel, kout floats each, or NULL */
+    float *noread;                      /* an inaccessible page, the residual of NULL pixels */
     double *ref, *bound, *mag, *window; /* per (pixel, k): reference, bound, S_k, window sum */
     double *pre; /* per (pixel, k): the reference before bias, residual, act */
 };

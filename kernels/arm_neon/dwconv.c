@@ -50,7 +50,7 @@
 
 /* The vector of channels [c, c + 4) at p, or, in a tail block, the first `lanes` of them. */
 static inline __attribute__((always_inline)) float32x4_t dw_load__neon(const float *p, int tail,
-                                                                        size_t lanes)
+                                                                       size_t lanes)
 {
     return tail ? hpk_load_lanes__neon(p, lanes) : vld1q_f32(p);
 }

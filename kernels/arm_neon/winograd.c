@@ -153,8 +153,8 @@ static inline HPK_WINO_INLINE void wino_input_block__neon(size_t alpha, int full
         wino_in_1d__neon(alpha, vx, vy);
 #pragma GCC unroll 6
         for (size_t r = 0; r < alpha; r++)
-            wino_store__neon(out + (ptrdiff_t)(r * alpha + s) * out_stride + (ptrdiff_t)c, full,
-                             n, vy[r]);
+            wino_store__neon(out + (ptrdiff_t)(r * alpha + s) * out_stride + (ptrdiff_t)c, full, n,
+                             vy[r]);
     }
 }
 
@@ -234,9 +234,8 @@ wino_output_block__neon(size_t alpha, int full, size_t c, size_t n, const float 
             wino_store__neon(output[p] + c, full, n, vy[p]);
 }
 
-static inline HPK_WINO_INLINE void wino_output__neon(size_t alpha, size_t channels,
-                                                     const float *in, ptrdiff_t in_stride,
-                                                     float *const *output,
+static inline HPK_WINO_INLINE void wino_output__neon(size_t alpha, size_t channels, const float *in,
+                                                     ptrdiff_t in_stride, float *const *output,
                                                      const float *const *residual,
                                                      const struct hpk_gemm_tile_ctx *ctx)
 {
