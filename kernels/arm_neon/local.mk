@@ -9,11 +9,15 @@ if HPK_AARCH64
 noinst_LTLIBRARIES += libhpk_kneon.la
 libhpk_kneon_la_SOURCES = \
 	kernels/arm_neon/activations.h \
+	kernels/arm_neon/dwconv.h \
+	kernels/arm_neon/dwconv.c \
 	kernels/arm_neon/epilogue.h \
 	kernels/arm_neon/sgemm.h \
 	kernels/arm_neon/sgemm_8x12.c \
 	kernels/arm_neon/sgemm_4x16.c \
 	kernels/arm_neon/pack.c \
+	kernels/arm_neon/winograd.h \
+	kernels/arm_neon/winograd.c \
 	kernels/arm_neon/table.c
 libhpk_kneon_la_CFLAGS = $(AM_CFLAGS) $(NEON_CFLAGS)
 endif

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The NEON (AArch64 Advanced SIMD) kernel table: the only place that says which NEON kernels the
- * dispatcher uses. Depthwise and Winograd kernels come with their own issue: until then .dwconv
- * is NULL and .winograd empty, and the operators use the generic ones.
+ * dispatcher uses. No direct 3 x 3 depthwise kernel yet (.dwconv3x3 NULL: the operators use
+ * .dwconv).
  */
 #include "config.h"
 
+#include "kernels/generic/winograd.h"
+
 #include "kernels/arm_neon/activations.h"
+#include "kernels/arm_neon/dwconv.h"
 #include "kernels/arm_neon/sgemm.h"
+#include "kernels/arm_neon/winograd.h"
 
 const struct hpk_kernel_table hpk_kernels_neon = {
     .isa = "neon",
@@ -27,7 +31,24 @@ const struct hpk_kernel_table hpk_kernels_neon = {
             .pack_b = hpk_sgemm_pack_b_16__neon,
         },
     },
-    .dwconv = NULL,
-    .dwconv_name = NULL,
+    .dwconv = hpk_dwconv_ukernel__neon,
+    .dwconv_name = "hpk_dwconv_ukernel__neon",
+    /* The filter transforms run once per operator, in double: the generic ones. */
+    .winograd = {
+        [HPK_WINOGRAD_F2X3] = {
+            .name = "hpk_winograd_f2x3__neon",
+            .m = 2,
+            .filter = hpk_winograd_f2x3_filter__generic,
+            .input = hpk_winograd_f2x3_input__neon,
+            .output = hpk_winograd_f2x3_output__neon,
+        },
+        [HPK_WINOGRAD_F4X3] = {
+            .name = "hpk_winograd_f4x3__neon",
+            .m = 4,
+            .filter = hpk_winograd_f4x3_filter__generic,
+            .input = hpk_winograd_f4x3_input__neon,
+            .output = hpk_winograd_f4x3_output__neon,
+        },
+    },
     .act_accuracy = HPK_ACT_ACCURACY__NEON,
 };

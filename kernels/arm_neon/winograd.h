@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NEON Winograd input and output transforms, F(2x2, 3x3) and F(4x4, 3x3), with the matrices of
+ * kernels/generic/winograd.c (the table points its filter transforms at the generic ones).
+ * Contract: src/base/ukernel.h.
+ */
+#ifndef HPK_KERNELS_ARM_NEON_WINOGRAD_H
+#define HPK_KERNELS_ARM_NEON_WINOGRAD_H
+
+#include <stddef.h>
+
+#include "src/base/ukernel.h"
+
+void hpk_winograd_f2x3_input__neon(size_t channels, const float *const *input, float *out,
+                                   ptrdiff_t out_stride);
+void hpk_winograd_f2x3_output__neon(size_t channels, const float *in, ptrdiff_t in_stride,
+                                    float *const *output, const float *const *residual,
+                                    const struct hpk_gemm_tile_ctx *ctx);
+void hpk_winograd_f4x3_input__neon(size_t channels, const float *const *input, float *out,
+                                   ptrdiff_t out_stride);
+void hpk_winograd_f4x3_output__neon(size_t channels, const float *in, ptrdiff_t in_stride,
+                                    float *const *output, const float *const *residual,
+                                    const struct hpk_gemm_tile_ctx *ctx);
+
+#endif /* HPK_KERNELS_ARM_NEON_WINOGRAD_H */
