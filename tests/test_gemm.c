@@ -437,8 +437,8 @@ static void test_kernel_activation_values(void **state)
 {
     const struct hpk_kernel_table *t = table_or_skip(state);
     const struct hpk_gemm_record *r = &t->sgemm[HPK_GEMM_MAIN];
-    /* A coarse sweep of [-20, 20] and a dense one of [-3.5, 3.5], where kernels may switch
-     * between evaluation paths (the AVX2 GELU at |x| = 3). */
+    /* A coarse sweep of [-20, 20] and a dense one of [-6, 6], where kernels may switch
+     * between evaluation paths (the AVX2 GELU at |x| = 3 and 5.5). */
     enum { COARSE = 4001, SWEEP = COARSE + 14001, SPECIAL = 16 };
     const float special[SPECIAL] = {NAN, -NAN, INFINITY, -INFINITY, 0.0f, -0.0f, FLT_MIN,
                                     -FLT_MIN, 1e-40f, -1e-40f, FLT_MAX, -FLT_MAX, 88.8f, -88.8f,
@@ -449,7 +449,7 @@ static void test_kernel_activation_values(void **state)
     for (size_t i = 0; i < COARSE; i++)
         x[i] = -20.0f + 40.0f * (float)i / (float)(COARSE - 1);
     for (size_t i = COARSE; i < SWEEP; i++)
-        x[i] = -3.5f + 7.0f * (float)(i - COARSE) / (float)(SWEEP - COARSE - 1);
+        x[i] = -6.0f + 12.0f * (float)(i - COARSE) / (float)(SWEEP - COARSE - 1);
     memcpy(x + SWEEP, special, sizeof special);
 
     for (int act = HPK_ACT_NONE; act <= HPK_ACT_HARDSWISH; act++) {
