@@ -47,73 +47,13 @@
 
 #include "src/dispatch/dispatch.h"
 #include "tests/reference.h"
+#include "tests/test_util.h"
 
 static int quick;
 
 /* ---- buffers -------------------------------------------------------------------------------- */
 
 /* n floats that end where an inaccessible page begins (malloc where there is no mmap). */
-struct guarded {
-    void *base;
-    size_t len;
-};
-
-static float *guarded_alloc(size_t n, struct guarded *g)
-{
-#if defined(__unix__)
-    const long pg = sysconf(_SC_PAGESIZE);
-    const size_t page = pg > 0 ? (size_t)pg : 4096;
-    const size_t data = (n * sizeof(float) + page - 1) / page * page;
-    g->len = data + page;
-    g->base = mmap(NULL, g->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    assert_true(g->base != MAP_FAILED);
-    assert_int_equal(mprotect((char *)g->base + data, page, PROT_NONE), 0);
-    return (float *)((char *)g->base + data) - n;
-#else
-    g->len = 0;
-    g->base = malloc(n * sizeof(float));
-    assert_non_null(g->base);
-    return g->base;
-#endif
-}
-
-static void guarded_free(struct guarded *g)
-{
-#if defined(__unix__)
-    if (g->base != NULL)
-        munmap(g->base, g->len);
-#else
-    free(g->base);
-#endif
-    g->base = NULL;
-}
-
-static void fill_random(uint64_t *seed, float *x, size_t n, float lo, float hi)
-{
-    for (size_t i = 0; i < n; i++)
-        x[i] = ref_rand(seed, lo, hi);
-}
-
-/* Canaries before and after the output: a finite value (the gap sentinel is a NaN). */
-#define CANARY_BITS 0xc2f1ca75u
-#define CANARIES 16
-
-static float canary(void)
-{
-    uint32_t bits = CANARY_BITS;
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
-static int is_canary(float x)
-{
-    uint32_t bits;
-    memcpy(&bits, &x, sizeof bits);
-    return bits == CANARY_BITS;
-}
-
-/* ---- the table under test ------------------------------------------------------------------- */
 
 static const struct hpk_kernel_table *table_or_skip(void **state)
 {
@@ -169,24 +109,24 @@ static double elem_bound(const struct hpk_kernel_table *t, int act, float slope,
 /* Output buffer: canaries, then width pixels of out_stride with sentinels in the gaps. */
 static float *output_alloc(size_t len)
 {
-    float *buf = malloc((len + 2 * CANARIES) * sizeof(float));
+    float *buf = malloc((len + 2 * TU_CANARIES) * sizeof(float));
     assert_non_null(buf);
-    for (size_t i = 0; i < len + 2 * CANARIES; i++)
-        buf[i] = i < CANARIES || i >= CANARIES + len ? canary() : ref_sentinel();
+    for (size_t i = 0; i < len + 2 * TU_CANARIES; i++)
+        buf[i] = i < TU_CANARIES || i >= TU_CANARIES + len ? tu_canary() : ref_sentinel();
     return buf;
 }
 
 static void check_untouched(const char *who, const char *shape, const float *buf, size_t len,
                             size_t channels, size_t stride)
 {
-    for (size_t i = 0; i < CANARIES; i++) {
-        if (!is_canary(buf[i]))
-            fail_msg("%s %s: wrote %zu floats before the output", who, shape, CANARIES - i);
-        if (!is_canary(buf[CANARIES + len + i]))
+    for (size_t i = 0; i < TU_CANARIES; i++) {
+        if (!tu_is_canary(buf[i]))
+            fail_msg("%s %s: wrote %zu floats before the output", who, shape, TU_CANARIES - i);
+        if (!tu_is_canary(buf[TU_CANARIES + len + i]))
             fail_msg("%s %s: wrote %zu floats past the last pixel", who, shape, i + 1);
     }
     for (size_t i = 0; i < len; i++)
-        if (i % stride >= channels && !ref_is_sentinel(buf[CANARIES + i]))
+        if (i % stride >= channels && !ref_is_sentinel(buf[TU_CANARIES + i]))
             fail_msg("%s %s: wrote into the gap after pixel %zu at channel %zu", who, shape,
                      i / stride, i % stride);
 }
@@ -197,8 +137,8 @@ static const float *residual_in_place(float *buf, const float *res, size_t width
                                       size_t stride)
 {
     for (size_t o = 0; o < width; o++)
-        memcpy(buf + CANARIES + o * stride, res + o * stride, channels * sizeof(float));
-    return buf + CANARIES;
+        memcpy(buf + TU_CANARIES + o * stride, res + o * stride, channels * sizeof(float));
+    return buf + TU_CANARIES;
 }
 
 static void run_case(const struct hpk_kernel_table *t, const struct dw_case *k, uint64_t *seed)
@@ -210,26 +150,26 @@ static void run_case(const struct hpk_kernel_table *t, const struct dw_case *k, 
     const int relu6 = k->act == HPK_TILE_ACT_RELU6;
     const float lo = relu6 ? 0.0f : k->lo, hi = relu6 ? 6.0f : k->hi;
 
-    struct guarded *g = calloc(npool + 4, sizeof *g);
+    struct tu_guarded *g = calloc(npool + 4, sizeof *g);
     float **pool = calloc(npool, sizeof *pool);
     const float **in = calloc(W * T, sizeof *in);
     assert_true(g && pool && in);
     for (size_t i = 0; i < npool; i++) {
-        pool[i] = guarded_alloc(C, &g[i]);
-        fill_random(seed, pool[i], C, -k->x_range, k->x_range);
+        pool[i] = tu_guarded_alloc(C, &g[i]);
+        tu_fill_random(seed, pool[i], C, -k->x_range, k->x_range);
     }
-    float *zero = guarded_alloc(C, &g[npool]);
+    float *zero = tu_guarded_alloc(C, &g[npool]);
     memset(zero, 0, C * sizeof(float));
-    float *w = guarded_alloc(T * C, &g[npool + 1]);
-    fill_random(seed, w, T * C, -1, 1);
+    float *w = tu_guarded_alloc(T * C, &g[npool + 1]);
+    tu_fill_random(seed, w, T * C, -1, 1);
     float *bias = NULL, *res = NULL;
     if (k->bias) {
-        bias = guarded_alloc(C, &g[npool + 2]);
-        fill_random(seed, bias, C, -2, 2);
+        bias = tu_guarded_alloc(C, &g[npool + 2]);
+        tu_fill_random(seed, bias, C, -2, 2);
     }
     if (k->residual) {
-        res = guarded_alloc(rlen, &g[npool + 3]);
-        fill_random(seed, res, rlen, -2, 2);
+        res = tu_guarded_alloc(rlen, &g[npool + 3]);
+        tu_fill_random(seed, res, rlen, -2, 2);
     }
     for (size_t o = 0; o < W; o++)
         for (size_t q = 0; q < T; q++)
@@ -269,13 +209,13 @@ static void run_case(const struct hpk_kernel_table *t, const struct dw_case *k, 
     float *out = output_alloc(olen), *out_gen = NULL;
     if (k->residual == 2)
         ctx.residual = residual_in_place(out, res, W, C, ostride);
-    t->dwconv(C, W, T, in, w, out + CANARIES, (ptrdiff_t)ostride, &ctx);
+    t->dwconv(C, W, T, in, w, out + TU_CANARIES, (ptrdiff_t)ostride, &ctx);
     check_untouched(t->dwconv_name, shape, out, olen, C, ostride);
     if (t != gen) {
         out_gen = output_alloc(olen);
         if (k->residual == 2)
             ctx.residual = residual_in_place(out_gen, res, W, C, ostride);
-        gen->dwconv(C, W, T, in, w, out_gen + CANARIES, (ptrdiff_t)ostride, &ctx);
+        gen->dwconv(C, W, T, in, w, out_gen + TU_CANARIES, (ptrdiff_t)ostride, &ctx);
         check_untouched(gen->dwconv_name, shape, out_gen, olen, C, ostride);
     }
 
@@ -298,13 +238,13 @@ static void run_case(const struct hpk_kernel_table *t, const struct dw_case *k, 
             }
             const double f = ref_act((hpk_activation)k->act, s, lo, hi, k->slope);
             const double bound = elem_bound(t, k->act, k->slope, T, mag, f);
-            const double got = out[CANARIES + o * ostride + c];
+            const double got = out[TU_CANARIES + o * ostride + c];
             nans += isnan(f) != 0;
             if (!close_enough(f, got, bound))
                 fail_msg("%s %s: pixel %zu channel %zu expected %.9g got %.9g (bound %.3g)",
                          t->dwconv_name, shape, o, c, f, got, bound);
             if (out_gen != NULL) {
-                const double want = out_gen[CANARIES + o * ostride + c];
+                const double want = out_gen[TU_CANARIES + o * ostride + c];
                 const double both = bound + elem_bound(gen, k->act, k->slope, T, mag, f);
                 if (!close_enough(f, want, both - bound) || !close_enough(want, got, both))
                     fail_msg("%s %s: pixel %zu channel %zu: %.9g, the generic kernel %.9g, "
@@ -320,7 +260,7 @@ static void run_case(const struct hpk_kernel_table *t, const struct dw_case *k, 
 
     free(out), free(out_gen);
     for (size_t i = 0; i < npool + 4; i++)
-        guarded_free(&g[i]);
+        tu_guarded_free(&g[i]);
     free(g), free(pool), free(in);
 }
 
@@ -419,35 +359,9 @@ static void test_dwconv_special_values(void **state)
 
 int main(void)
 {
-    const char *q = getenv("HPK_TEST_QUICK");
-    quick = q != NULL && q[0] != '\0' && q[0] != '0';
-
-    const struct hpk_kernel_table *const *tables;
-    const size_t ntables = hpk_tables_compiled(&tables);
-    enum {
-        PER_TABLE = 3
-    };
-    struct CMUnitTest *tests = calloc(ntables * PER_TABLE, sizeof *tests);
-    char(*names)[64] = calloc(ntables * PER_TABLE, sizeof *names);
-    if (!tests || !names)
-        return 1;
-    size_t n = 0;
-    for (size_t i = 0; i < ntables; i++) {
-        static const struct {
-            const char *name;
-            CMUnitTestFunction fn;
-        } per[PER_TABLE] = {{"dwconv_shapes", test_dwconv_shapes},
+    quick = tu_quick();
+    static const struct tu_table_test per[] = {{"dwconv_shapes", test_dwconv_shapes},
                             {"dwconv_epilogue", test_dwconv_epilogue},
                             {"dwconv_special_values", test_dwconv_special_values}};
-        for (size_t j = 0; j < PER_TABLE; j++, n++) {
-            snprintf(names[n], sizeof names[n], "%s/%s", tables[i]->isa, per[j].name);
-            tests[n] = (struct CMUnitTest){.name = names[n],
-                                           .test_func = per[j].fn,
-                                           .initial_state = (void *)(uintptr_t)tables[i]};
-        }
-    }
-    int failed = _cmocka_run_group_tests("test_dwconv", tests, n, NULL, NULL);
-    free(tests);
-    free(names);
-    return failed;
+    return tu_run("test_dwconv", per, sizeof per / sizeof per[0], NULL, 0);
 }

@@ -8,8 +8,14 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
+
+#if defined(__unix__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
 
 #include "src/dispatch/dispatch.h"
 #include "tests/reference.h"
@@ -75,4 +81,51 @@ int tu_run(const char *group, const struct tu_table_test *per, size_t nper,
     free(tests);
     free(names);
     return failed;
+}
+
+/* ---- guarded buffers and canaries ----------------------------------------------------------- */
+
+float *tu_guarded_alloc(size_t n, struct tu_guarded *g)
+{
+#if defined(__unix__)
+    const long pg = sysconf(_SC_PAGESIZE);
+    const size_t page = pg > 0 ? (size_t)pg : 4096;
+    const size_t data = (n * sizeof(float) + page - 1) / page * page;
+    g->len = data + page;
+    g->base = mmap(NULL, g->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(g->base != MAP_FAILED);
+    assert_int_equal(mprotect((char *)g->base + data, page, PROT_NONE), 0);
+    return (float *)((char *)g->base + data) - n;
+#else
+    g->len = 0;
+    g->base = malloc(n * sizeof(float));
+    assert_non_null(g->base);
+    return g->base;
+#endif
+}
+
+void tu_guarded_free(struct tu_guarded *g)
+{
+#if defined(__unix__)
+    if (g->base != NULL)
+        munmap(g->base, g->len);
+#else
+    free(g->base);
+#endif
+    g->base = NULL;
+}
+
+float tu_canary(void)
+{
+    uint32_t bits = TU_CANARY_BITS;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+int tu_is_canary(float x)
+{
+    uint32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    return bits == TU_CANARY_BITS;
 }

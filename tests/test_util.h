@@ -30,6 +30,21 @@ void tu_use_accuracy_of(const struct hpk_kernel_table *t);
  */
 const struct hpk_kernel_table *tu_table_or_skip(void **state);
 
+/* n floats that end where an inaccessible page begins (malloc where there is no mmap): a
+ * kernel that reads one float past them faults. Free with tu_guarded_free. */
+struct tu_guarded {
+    void *base;
+    size_t len;
+};
+float *tu_guarded_alloc(size_t n, struct tu_guarded *g);
+void tu_guarded_free(struct tu_guarded *g);
+
+/* Canaries around an output: a finite value (the gap sentinel of tests/reference.h is a NaN). */
+#define TU_CANARY_BITS 0xc2f1ca75u
+#define TU_CANARIES 16
+float tu_canary(void);
+int tu_is_canary(float x);
+
 /* A test run once per compiled table, named "<isa>/<name>". */
 struct tu_table_test {
     const char *name;
