@@ -85,16 +85,6 @@ struct dw_case {
     int special;         /* NaN and infinities in inputs, a NaN in bias and residual */
 };
 
-/* got against want within bound; NaN wants NaN, an infinity the same infinity. */
-static int close_enough(double want, double got, double bound)
-{
-    if (isnan(want))
-        return isnan(got);
-    if (isinf(want))
-        return got == want;
-    return fabs(got - want) <= bound;
-}
-
 /* Bound of one element for a table's activation promise (see the head comment). */
 static double elem_bound(const struct hpk_kernel_table *t, int act, float slope, size_t taps,
                          double mag, double f)
@@ -104,41 +94,6 @@ static double elem_bound(const struct hpk_kernel_table *t, int act, float slope,
                                            ref_act_lipschitz((hpk_activation)act, slope)
                                      : 0.0;
     return sum + t->act_accuracy[act].abs + t->act_accuracy[act].rel * fabs(f);
-}
-
-/* Output buffer: canaries, then width pixels of out_stride with sentinels in the gaps. */
-static float *output_alloc(size_t len)
-{
-    float *buf = malloc((len + 2 * TU_CANARIES) * sizeof(float));
-    assert_non_null(buf);
-    for (size_t i = 0; i < len + 2 * TU_CANARIES; i++)
-        buf[i] = i < TU_CANARIES || i >= TU_CANARIES + len ? tu_canary() : ref_sentinel();
-    return buf;
-}
-
-static void check_untouched(const char *who, const char *shape, const float *buf, size_t len,
-                            size_t channels, size_t stride)
-{
-    for (size_t i = 0; i < TU_CANARIES; i++) {
-        if (!tu_is_canary(buf[i]))
-            fail_msg("%s %s: wrote %zu floats before the output", who, shape, TU_CANARIES - i);
-        if (!tu_is_canary(buf[TU_CANARIES + len + i]))
-            fail_msg("%s %s: wrote %zu floats past the last pixel", who, shape, i + 1);
-    }
-    for (size_t i = 0; i < len; i++)
-        if (i % stride >= channels && !ref_is_sentinel(buf[TU_CANARIES + i]))
-            fail_msg("%s %s: wrote into the gap after pixel %zu at channel %zu", who, shape,
-                     i / stride, i % stride);
-}
-
-/* The residual copied into the output's pixels (its gaps keep their sentinels): the kernel
- * reads the residual where it writes. Returns the residual pointer for the context. */
-static const float *residual_in_place(float *buf, const float *res, size_t width, size_t channels,
-                                      size_t stride)
-{
-    for (size_t o = 0; o < width; o++)
-        memcpy(buf + TU_CANARIES + o * stride, res + o * stride, channels * sizeof(float));
-    return buf + TU_CANARIES;
 }
 
 static void run_case(const struct hpk_kernel_table *t, const struct dw_case *k, uint64_t *seed)
@@ -206,17 +161,17 @@ static void run_case(const struct hpk_kernel_table *t, const struct dw_case *k, 
                                     .act_lo = lo,
                                     .act_hi = hi,
                                     .act_slope = k->slope};
-    float *out = output_alloc(olen), *out_gen = NULL;
+    float *out = tu_output_alloc(olen), *out_gen = NULL;
     if (k->residual == 2)
-        ctx.residual = residual_in_place(out, res, W, C, ostride);
+        ctx.residual = tu_residual_in_place(out, res, W, C, ostride);
     t->dwconv(C, W, T, in, w, out + TU_CANARIES, (ptrdiff_t)ostride, &ctx);
-    check_untouched(t->dwconv_name, shape, out, olen, C, ostride);
+    tu_check_untouched(t->dwconv_name, shape, out, olen, C, ostride);
     if (t != gen) {
-        out_gen = output_alloc(olen);
+        out_gen = tu_output_alloc(olen);
         if (k->residual == 2)
-            ctx.residual = residual_in_place(out_gen, res, W, C, ostride);
+            ctx.residual = tu_residual_in_place(out_gen, res, W, C, ostride);
         gen->dwconv(C, W, T, in, w, out_gen + TU_CANARIES, (ptrdiff_t)ostride, &ctx);
-        check_untouched(gen->dwconv_name, shape, out_gen, olen, C, ostride);
+        tu_check_untouched(gen->dwconv_name, shape, out_gen, olen, C, ostride);
     }
 
     size_t nans = 0;
@@ -240,13 +195,13 @@ static void run_case(const struct hpk_kernel_table *t, const struct dw_case *k, 
             const double bound = elem_bound(t, k->act, k->slope, T, mag, f);
             const double got = out[TU_CANARIES + o * ostride + c];
             nans += isnan(f) != 0;
-            if (!close_enough(f, got, bound))
+            if (!tu_close_enough(f, got, bound))
                 fail_msg("%s %s: pixel %zu channel %zu expected %.9g got %.9g (bound %.3g)",
                          t->dwconv_name, shape, o, c, f, got, bound);
             if (out_gen != NULL) {
                 const double want = out_gen[TU_CANARIES + o * ostride + c];
                 const double both = bound + elem_bound(gen, k->act, k->slope, T, mag, f);
-                if (!close_enough(f, want, both - bound) || !close_enough(want, got, both))
+                if (!tu_close_enough(f, want, both - bound) || !tu_close_enough(want, got, both))
                     fail_msg("%s %s: pixel %zu channel %zu: %.9g, the generic kernel %.9g, "
                              "reference %.9g (bound %.3g)",
                              t->dwconv_name, shape, o, c, got, want, f, both);

@@ -38,17 +38,11 @@
 #include "src/dispatch/dispatch.h"
 #include "src/graph_exec/graph_ir.h"
 #include "tests/reference.h"
+#include "tests/test_util.h"
 
 #define TOL 1e-4
 
 static uint64_t rng = 0x9e3779b97f4a7c15u;
-
-static float *alloc_floats(size_t n)
-{
-    float *p = malloc((n ? n : 1) * sizeof(float));
-    assert_non_null(p);
-    return p;
-}
 
 static double *alloc_doubles(size_t n)
 {
@@ -59,7 +53,7 @@ static double *alloc_doubles(size_t n)
 
 static float *rand_floats(size_t n, float scale)
 {
-    float *p = alloc_floats(n);
+    float *p = tu_alloc_floats(n);
     for (size_t i = 0; i < n; i++)
         p[i] = ref_rand(&rng, -scale, scale);
     return p;
@@ -218,8 +212,8 @@ static struct bn make_bn(hpk_graph *g, size_t c)
 {
     struct bn b;
     b.mean = rand_floats(c, 0.5f);
-    b.var = alloc_floats(c);
-    b.gamma = alloc_floats(c);
+    b.var = tu_alloc_floats(c);
+    b.gamma = tu_alloc_floats(c);
     b.beta = rand_floats(c, 0.5f);
     for (size_t j = 0; j < c; j++) {
         b.var[j] = ref_rand(&rng, 0.5f, 2.0f);
@@ -408,8 +402,8 @@ static void run_both(const hpk_graph *g, const float *const *in, size_t out_elem
     hpk_graph_exec *ef = compile(g, 1), *eu = compile(g, 0);
     assert_int_equal(node_count(ef), want_fused);
     assert_int_equal(node_count(eu), want_unfused);
-    *fused_out = alloc_floats(out_elems);
-    *unfused_out = alloc_floats(out_elems);
+    *fused_out = tu_alloc_floats(out_elems);
+    *unfused_out = tu_alloc_floats(out_elems);
     run1(ef, in, *fused_out);
     run1(eu, in, *unfused_out);
     check_close_f("fused vs unfused", *fused_out, *unfused_out, out_elems);
@@ -632,7 +626,7 @@ static void test_no_fusion_cases(void **state)
         assert_int_equal(node_count(ef), want_fused);
         assert_int_equal(node_count(eu), want_unfused);
         float *xin = rand_floats(n, 1.0f);
-        float *o1 = alloc_floats(n), *o2 = alloc_floats(n);
+        float *o1 = tu_alloc_floats(n), *o2 = tu_alloc_floats(n);
         const float *ins[1] = {xin};
         float *outs[2] = {o1, o2};
         assert_int_equal(hpk_graph_exec_run(ef, ins, outs, NULL, 0), HPK_OK);
@@ -724,8 +718,8 @@ static void test_fold_pad(void **state)
         hpk_graph_exec *ef = compile(g, 1), *eu = compile(g, 0);
         assert_int_equal(node_count(ef), variant == 1 ? 2 : 1);
         assert_int_equal(node_count(eu), 2);
-        float *yf = alloc_floats(n_out), *yu = alloc_floats(n_out);
-        float *pf = alloc_floats(N * PH * PW * C);
+        float *yf = tu_alloc_floats(n_out), *yu = tu_alloc_floats(n_out);
+        float *pf = tu_alloc_floats(N * PH * PW * C);
         const float *ins[1] = {xin};
         float *of[2] = {yf, pf}, *ou[2] = {yu, pf};
         assert_int_equal(hpk_graph_exec_run(ef, ins, of, NULL, 0), HPK_OK);
@@ -833,7 +827,7 @@ static void test_free_concat(void **state)
         assert_int_equal(info.concat_in_place, variant == 1 ? 1 : 2);
         assert_int_equal(hpk_graph_exec_node_info(eu, 4, &info), HPK_OK);
         assert_int_equal(info.concat_in_place, 0);
-        float *out = alloc_floats(P * CT), *outa = alloc_floats(P * CA);
+        float *out = tu_alloc_floats(P * CT), *outa = tu_alloc_floats(P * CA);
         float *outs[2] = {out, outa};
         const float *ins[1] = {xin};
         for (int fused = 0; fused < 2; fused++) {
@@ -1293,7 +1287,7 @@ static void run_and_check(hpk_graph *g, uint32_t y, const float *const *ins, con
 {
     assert_int_equal(hpk_graph_mark_output(g, y), HPK_OK);
     hpk_graph_exec *e = compile(g, 1);
-    float *out = alloc_floats(n);
+    float *out = tu_alloc_floats(n);
     run1(e, ins, out);
     check_close(what, out, ref, n);
     hpk_graph_exec_destroy(e);
@@ -1456,7 +1450,7 @@ static void test_activation_nodes(void **state)
     float *x = rand_floats(n, 6.0f);
     x[0] = 0.0f, x[1] = -0.0f, x[2] = 1e-30f, x[3] = -3.0f;
     const float *ins[1] = {x};
-    float *y = alloc_floats(n);
+    float *y = tu_alloc_floats(n);
     for (int a = HPK_ACT_NONE; a <= HPK_ACT_HARDSWISH; a++) {
         hpk_graph *g;
         assert_int_equal(hpk_graph_create(&g), HPK_OK);
@@ -1519,7 +1513,7 @@ static void test_nomem(void **state)
     size_t n;
     hpk_graph *g = resnet_graph(&n, &xin, keep, 2);
     const float *ins[1] = {xin};
-    float *want = alloc_floats(n), *out = alloc_floats(n);
+    float *want = tu_alloc_floats(n), *out = tu_alloc_floats(n);
     {
         hpk_graph_exec *e = compile(g, 1);
         run1(e, ins, want);
@@ -1639,7 +1633,7 @@ static void test_concurrent_runs(void **state)
     assert_int_equal(hpk_graph_compile(g, &o1, &e1), HPK_OK);
     assert_int_equal(hpk_graph_compile(g, &o2, &e2), HPK_OK);
     const float *ins[1] = {xin};
-    float *want = alloc_floats(n), *other = alloc_floats(n);
+    float *want = tu_alloc_floats(n), *other = tu_alloc_floats(n);
     run1(e1, ins, want);
     run1(e2, ins, other);
     assert_memory_equal(want, other, n * sizeof(float)); /* thread count does not matter */
@@ -1649,7 +1643,7 @@ static void test_concurrent_runs(void **state)
     pthread_t th[T];
     struct thread_job jobs[T];
     for (int i = 0; i < T; i++) {
-        jobs[i] = (struct thread_job){i % 2 ? e1 : e2, xin, alloc_floats(n), n, i < 2, HPK_OK};
+        jobs[i] = (struct thread_job){i % 2 ? e1 : e2, xin, tu_alloc_floats(n), n, i < 2, HPK_OK};
         assert_int_equal(pthread_create(&th[i], NULL, thread_main, &jobs[i]), 0);
     }
     for (int i = 0; i < T; i++) {

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,4 +129,45 @@ int tu_is_canary(float x)
     uint32_t bits;
     memcpy(&bits, &x, sizeof bits);
     return bits == TU_CANARY_BITS;
+}
+
+int tu_close_enough(double want, double got, double bound)
+{
+    if (isnan(want))
+        return isnan(got);
+    if (isinf(want))
+        return got == want;
+    return fabs(got - want) <= bound;
+}
+
+float *tu_output_alloc(size_t len)
+{
+    float *buf = malloc((len + 2 * TU_CANARIES) * sizeof(float));
+    assert_non_null(buf);
+    for (size_t i = 0; i < len + 2 * TU_CANARIES; i++)
+        buf[i] = i < TU_CANARIES || i >= TU_CANARIES + len ? tu_canary() : ref_sentinel();
+    return buf;
+}
+
+void tu_check_untouched(const char *who, const char *shape, const float *buf, size_t len,
+                        size_t channels, size_t stride)
+{
+    for (size_t i = 0; i < TU_CANARIES; i++) {
+        if (!tu_is_canary(buf[i]))
+            fail_msg("%s %s: wrote %zu floats before the output", who, shape, TU_CANARIES - i);
+        if (!tu_is_canary(buf[TU_CANARIES + len + i]))
+            fail_msg("%s %s: wrote %zu floats past the last pixel", who, shape, i + 1);
+    }
+    for (size_t i = 0; i < len; i++)
+        if (i % stride >= channels && !ref_is_sentinel(buf[TU_CANARIES + i]))
+            fail_msg("%s %s: wrote into the gap after pixel %zu at channel %zu", who, shape,
+                     i / stride, i % stride);
+}
+
+const float *tu_residual_in_place(float *buf, const float *res, size_t width, size_t channels,
+                                  size_t stride)
+{
+    for (size_t o = 0; o < width; o++)
+        memcpy(buf + TU_CANARIES + o * stride, res + o * stride, channels * sizeof(float));
+    return buf + TU_CANARIES;
 }

@@ -45,6 +45,23 @@ void tu_guarded_free(struct tu_guarded *g);
 float tu_canary(void);
 int tu_is_canary(float x);
 
+/* got against want within bound; NaN wants NaN, an infinity the same infinity. */
+int tu_close_enough(double want, double got, double bound);
+
+/* An output of len floats between TU_CANARIES canaries on each side, the sentinel of
+ * tests/reference.h inside (the gaps between pixels must keep it); the data starts at
+ * buf + TU_CANARIES. Free with free(). */
+float *tu_output_alloc(size_t len);
+
+/* Fails the test if a canary changed or a gap element (i % stride >= channels) was written. */
+void tu_check_untouched(const char *who, const char *shape, const float *buf, size_t len,
+                        size_t channels, size_t stride);
+
+/* The residual copied into the output's width pixels (the kernel then reads the residual where
+ * it writes); returns the output's data pointer, the residual pointer for the context. */
+const float *tu_residual_in_place(float *buf, const float *res, size_t width, size_t channels,
+                                  size_t stride);
+
 /* A test run once per compiled table, named "<isa>/<name>". */
 struct tu_table_test {
     const char *name;

@@ -56,6 +56,7 @@
 #include "src/base/ukernel.h"
 #include "src/dispatch/dispatch.h"
 #include "tests/reference.h"
+#include "tests/test_util.h"
 
 /*
  * C of the bound (see the head comment): twice the largest ratio |y - ref| / (u S_k) ever seen
@@ -106,13 +107,6 @@ struct ratio_stats {
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
-static float *alloc_floats(size_t n)
-{
-    float *p = malloc((n ? n : 1) * sizeof(float));
-    assert_non_null(p);
-    return p;
-}
-
 /* n floats that end where an inaccessible page begins (malloc where there is no mmap); n = 0
  * gives a pointer to the inaccessible page itself. Released by guarded_free with the same n. */
 static size_t page_size(void)
@@ -135,7 +129,7 @@ static float *guarded_floats(size_t n)
     assert_int_equal(mprotect(base + data, page, PROT_NONE), 0);
     return (float *)(base + data) - n;
 #else
-    return alloc_floats(n);
+    return tu_alloc_floats(n);
 #endif
 }
 
@@ -151,20 +145,6 @@ static void guarded_free(float *p, size_t n)
 #endif
 }
 
-static void fill_random(uint64_t *seed, float *x, size_t n, float lo, float hi)
-{
-    for (size_t i = 0; i < n; i++)
-        x[i] = ref_rand(seed, lo, hi);
-}
-
-static void use_accuracy_of(const struct hpk_kernel_table *t)
-{
-    for (int act = 0; act <= HPK_ACT_HARDSWISH; act++) {
-        ref_act_abs[act] = t->act_accuracy[act].abs;
-        ref_act_rel[act] = t->act_accuracy[act].rel;
-    }
-}
-
 static const struct hpk_kernel_table *table_or_skip(void **state)
 {
     const struct hpk_kernel_table *t = *state;
@@ -177,7 +157,7 @@ static const struct hpk_kernel_table *table_or_skip(void **state)
         fprintf(stderr, "table %s: no Winograd transforms, skipped\n", t->isa);
         skip();
     }
-    use_accuracy_of(t);
+    tu_use_accuracy_of(t);
     return t;
 }
 
@@ -255,23 +235,23 @@ static const struct wino_tile *tile_make(struct wino_tile *t, const struct wino_
             t->in[p] = t->zero;
         } else {
             t->pix[p] = guarded_floats(wc->cin);
-            fill_random(seed, t->pix[p], wc->cin, -1, 1);
+            tu_fill_random(seed, t->pix[p], wc->cin, -1, 1);
             if ((int)p == wc->nan_pixel)
                 t->pix[p][wc->nan_channel] = NAN;
             t->in[p] = t->pix[p];
         }
     }
-    t->filter = alloc_floats(wc->kout * 9 * wc->cin);
-    fill_random(seed, t->filter, wc->kout * 9 * wc->cin, -1, 1);
+    t->filter = tu_alloc_floats(wc->kout * 9 * wc->cin);
+    tu_fill_random(seed, t->filter, wc->kout * 9 * wc->cin, -1, 1);
     if (wc->bias) {
         t->bias = guarded_floats(wc->kout);
-        fill_random(seed, t->bias, wc->kout, -1, 1);
+        tu_fill_random(seed, t->bias, wc->kout, -1, 1);
     }
     for (size_t p = 0; p < t->nout && wc->res != RES_NONE; p++) {
         if (wc->res == RES_PARTIAL && (p % 3 == 1 || p == t->nout - 1))
             continue;
         t->res[p] = guarded_floats(wc->kout);
-        fill_random(seed, t->res[p], wc->kout, -1, 1);
+        tu_fill_random(seed, t->res[p], wc->kout, -1, 1);
     }
 
     /* The reference: direct correlation in double, then the epilogue in double. */
@@ -368,7 +348,7 @@ static float *input_stage(const struct hpk_winograd_record *rec, const struct wi
                           const struct wino_tile *t, const char *label)
 {
     const size_t vs = wc->cin + V_PAD;
-    float *v = alloc_floats(t->npix * vs);
+    float *v = tu_alloc_floats(t->npix * vs);
     for (size_t i = 0; i < t->npix * vs; i++)
         v[i] = ref_sentinel();
     rec->input(wc->cin, t->in, v, (ptrdiff_t)vs);
@@ -389,7 +369,7 @@ static float *product_stage(const struct hpk_winograd_record *rec, const struct 
                             const struct wino_tile *t, const float *v)
 {
     const size_t cin = wc->cin, kout = wc->kout, vs = cin + V_PAD, ms = kout + M_PAD;
-    float *u = alloc_floats(t->npix * cin * kout), *mm = alloc_floats(t->npix * ms);
+    float *u = tu_alloc_floats(t->npix * cin * kout), *mm = tu_alloc_floats(t->npix * ms);
     rec->filter(kout, cin, t->filter, u);
     for (size_t p = 0; p < t->npix; p++) {
         for (size_t k = 0; k < kout; k++) {
@@ -414,7 +394,7 @@ static float *output_stage(const struct hpk_winograd_record *rec, const struct w
                            const struct wino_tile *t, const float *mm, const char *label)
 {
     const size_t kout = wc->kout, ms = kout + M_PAD, ys = kout + OUT_GUARD;
-    float *y = alloc_floats(t->nout * ys);
+    float *y = tu_alloc_floats(t->nout * ys);
     float *outp[16];
     const float *resp[16];
     for (size_t i = 0; i < t->nout * ys; i++)
@@ -717,35 +697,9 @@ static void test_winograd_nan(void **state)
 
 int main(void)
 {
-    const char *q = getenv("HPK_TEST_QUICK");
-    quick = q != NULL && q[0] != '\0' && q[0] != '0';
-
-    const struct hpk_kernel_table *const *tables;
-    const size_t ntables = hpk_tables_compiled(&tables);
-    enum {
-        PER_TABLE = 3
-    };
-    struct CMUnitTest *tests = calloc(ntables * PER_TABLE, sizeof *tests);
-    char(*names)[64] = calloc(ntables * PER_TABLE, sizeof *names);
-    if (!tests || !names)
-        return 1;
-    size_t n = 0;
-    for (size_t i = 0; i < ntables; i++) {
-        static const struct {
-            const char *name;
-            CMUnitTestFunction fn;
-        } per[PER_TABLE] = {{"winograd_shapes", test_winograd_shapes},
+    quick = tu_quick();
+    static const struct tu_table_test per[] = {{"winograd_shapes", test_winograd_shapes},
                             {"winograd_epilogue", test_winograd_epilogue},
                             {"winograd_nan", test_winograd_nan}};
-        for (size_t j = 0; j < PER_TABLE; j++, n++) {
-            snprintf(names[n], sizeof names[n], "%s/%s", tables[i]->isa, per[j].name);
-            tests[n] = (struct CMUnitTest){.name = names[n],
-                                           .test_func = per[j].fn,
-                                           .initial_state = (void *)(uintptr_t)tables[i]};
-        }
-    }
-    int failed = _cmocka_run_group_tests("test_winograd", tests, n, NULL, NULL);
-    free(tests);
-    free(names);
-    return failed;
+    return tu_run("test_winograd", per, sizeof per / sizeof per[0], NULL, 0);
 }

@@ -17,7 +17,8 @@
  * timed on Zen 3 (AVX2), every algorithm forced in turn (64@56, 128@28: F(4,3) ahead of F(2,3)
  * and im2col by 1.5x and 3x; 256@14 and 512@7: F(4,3) still first, by 15 %, though its U is
  * 37 MB at 512 channels, because the products hide most of its streaming); they rank the
- * algorithms, they do not predict run times.
+ * algorithms, they do not predict run times. To measure again: the `hpk.<algorithm>` rows of
+ * `sh bench/run.sh --bin build/main/bench/hpk-bench --filter '^conv' --reps 3`.
  */
 #include "config.h"
 
