@@ -5,7 +5,6 @@
  */
 #include "config.h"
 
-#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -121,14 +120,10 @@ static hpk_status validate_desc(const hpk_conv2d_desc *in, hpk_conv2d_desc *d)
     if (d->in_channels % d->groups != 0 || d->out_channels % d->groups != 0)
         FAIL(HPK_ERR_INVALID_ARG, "conv2d: %zu groups do not divide %zu input and %zu output "
              "channels", d->groups, d->in_channels, d->out_channels);
-    if ((unsigned)d->act > (unsigned)HPK_ACT_HARDSWISH)
-        FAIL(HPK_ERR_INVALID_ARG, "conv2d: unknown activation %d", (int)d->act);
-    if (d->act == HPK_ACT_CLAMP && !(d->act_lo <= d->act_hi))
-        FAIL(HPK_ERR_INVALID_ARG, "conv2d: clamp bounds [%g, %g]", (double)d->act_lo,
-             (double)d->act_hi);
-    if (d->act == HPK_ACT_LEAKY_RELU && !isfinite(d->act_slope))
-        FAIL(HPK_ERR_INVALID_ARG, "conv2d: leaky relu slope %g is not finite",
-             (double)d->act_slope);
+    const hpk_status act_st =
+        hpk_validate_activation("conv2d", d->act, d->act_lo, d->act_hi, d->act_slope);
+    if (act_st != HPK_OK)
+        return act_st;
     if ((unsigned)d->algo > (unsigned)HPK_CONV_DEPTHWISE)
         FAIL(HPK_ERR_INVALID_ARG, "conv2d: unknown algorithm %d", (int)d->algo);
     if (d->act == HPK_ACT_RELU6) {

@@ -88,6 +88,11 @@ hpk_status hpk_sgemm_validate_shape(hpk_layout layout, hpk_transpose transa,
 int hpk_sgemm_c_overlaps(hpk_layout layout, size_t m, size_t n, const float *c, size_t ldc,
                          const void *p, size_t bytes);
 
+/* The activation of an epilogue: known, clamp bounds ordered and not NaN, a finite leaky
+ * slope. HPK_ERR_INVALID_ARG (logged under HPK_VERBOSE with `who`) or HPK_OK. */
+hpk_status hpk_validate_activation(const char *who, hpk_activation act, float lo, float hi,
+                                   float slope);
+
 /*
  * Validates a public hpk_sgemm_ex call (epilogue may be NULL); returns the first failing
  * status. Reads no matrix element.

@@ -55,6 +55,19 @@ static void stored_shape(hpk_layout layout, hpk_transpose trans, size_t rows, si
         return status;                                                                          \
     } while (0)
 
+hpk_status hpk_validate_activation(const char *who, hpk_activation act, float lo, float hi,
+                                   float slope)
+{
+    if ((unsigned)act > (unsigned)HPK_ACT_HARDSWISH)
+        FAIL(HPK_ERR_INVALID_ARG, "%s: unknown activation %d", who, (int)act);
+    if (act == HPK_ACT_CLAMP && !(lo <= hi))
+        FAIL(HPK_ERR_INVALID_ARG, "%s: clamp bounds lo=%g hi=%g (need lo <= hi, no NaN)", who,
+             (double)lo, (double)hi);
+    if (act == HPK_ACT_LEAKY_RELU && !isfinite(slope))
+        FAIL(HPK_ERR_INVALID_ARG, "%s: leaky relu slope %g is not finite", who, (double)slope);
+    return HPK_OK;
+}
+
 static hpk_status validate_epilogue(const hpk_epilogue *e)
 {
     if (e->bias_axis != HPK_BIAS_NONE && e->bias_axis != HPK_BIAS_PER_ROW &&
@@ -63,15 +76,7 @@ static hpk_status validate_epilogue(const hpk_epilogue *e)
     if ((e->bias_axis == HPK_BIAS_NONE) != (e->bias == NULL))
         FAIL(HPK_ERR_INVALID_ARG, "sgemm: bias pointer and bias axis disagree (axis %d, bias %p)",
              (int)e->bias_axis, (const void *)e->bias);
-    if ((unsigned)e->act > (unsigned)HPK_ACT_HARDSWISH)
-        FAIL(HPK_ERR_INVALID_ARG, "sgemm: unknown activation %d", (int)e->act);
-    if (e->act == HPK_ACT_CLAMP && !(e->act_lo <= e->act_hi))
-        FAIL(HPK_ERR_INVALID_ARG, "sgemm: clamp bounds lo=%g hi=%g (need lo <= hi, no NaN)",
-             (double)e->act_lo, (double)e->act_hi);
-    if (e->act == HPK_ACT_LEAKY_RELU && !isfinite(e->act_slope))
-        FAIL(HPK_ERR_INVALID_ARG, "sgemm: leaky relu slope %g is not finite",
-             (double)e->act_slope);
-    return HPK_OK;
+    return hpk_validate_activation("sgemm", e->act, e->act_lo, e->act_hi, e->act_slope);
 }
 
 /*
