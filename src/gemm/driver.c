@@ -132,6 +132,12 @@ struct loop_state {
     int b_in_place;   /* B read where it lies */
     int matvec;       /* the matrix-vector loop (see mv_task) */
     size_t mv_panels; /* NR panels per matrix-vector task */
+    int gemv;         /* enum gemv_path: the plain matrix-vector kernels (see gemv_task) */
+    size_t gemv_len, gemv_chunk; /* the dimension the tasks split, and each task's share */
+    hpk_gemv_axpy_fn gemv_axpy;
+    hpk_gemv_dot_fn gemv_dot;
+    const float *gemv_x; /* the dot kernels' vectors (the operand, or gathered in the workspace) */
+    ptrdiff_t gemv_ldx;
     /* workspace layout */
     size_t b_elems, a_bytes, ptr_bytes, slots, bytes;
     /* the current jc/pc block */
@@ -228,6 +234,15 @@ static void mv_task(void *ctx, size_t task, size_t slot)
     const size_t j_lo = task * s->mv_panels * r->nr;
     const size_t j_hi = hpk_min_size(j_lo + s->mv_panels * r->nr, p->n);
     (void)slot;
+    if (r->gemv_packed != NULL) {
+        /* The record's own matrix-vector kernel: every k-block of the task's panels at once, the
+         * epilogue once. */
+        struct hpk_gemm_tile_ctx t;
+        tile_ctx(p, 0, j_lo, HPK_TILE_FIRST_K | HPK_TILE_LAST_K, &t);
+        r->gemv_packed(p->m, j_hi - j_lo, p->k, s->kc, p->a, p->a_rs, p->b_packed, n_pad, j_lo,
+                       p->c + (ptrdiff_t)j_lo, p->ldc, &t);
+        return;
+    }
     for (size_t pc = 0; pc < p->k; pc += s->kc) {
         const size_t kb = hpk_min_size(s->kc, p->k - pc);
         const unsigned flags = (pc == 0 ? HPK_TILE_FIRST_K : 0u) |
@@ -240,6 +255,115 @@ static void mv_task(void *ctx, size_t task, size_t slot)
                        block + j0 * kb, (ptrdiff_t)r->nr, p->c + (ptrdiff_t)j0, p->ldc, &t);
         }
     }
+}
+
+/*
+ * The plain matrix-vector paths: a GEMM with at most HPK_GEMV_MAX_M rows (or columns) whose
+ * operands are read where they lie, with no packing and a single parallel_for over the long
+ * dimension. Each element's order of additions is fixed by the kernel and k alone: the split
+ * only decides who computes which elements.
+ */
+enum gemv_path {
+    GEMV_NONE = 0,
+    GEMV_AXPY,     /* m small, B rows contiguous: c[i][:] += A[i][p] * B[p][:] */
+    GEMV_DOT_COLS, /* m small, B columns contiguous (op(B) = B^T): dots of B's columns with A's rows */
+    GEMV_DOT_ROWS, /* n small, A rows contiguous: dots of A's rows with B's columns */
+};
+
+static enum gemv_path choose_gemv(const struct hpk_kernel_table *table,
+                                  const struct hpk_gemm_problem *p)
+{
+    if (table->gemv_axpy == NULL || table->gemv_dot == NULL || p->b_packed != NULL ||
+        p->a_packed != NULL || p->a_rows != NULL)
+        return GEMV_NONE;
+    if (p->m <= HPK_GEMV_MAX_M) {
+        if (p->b_cs == 1)
+            return GEMV_AXPY;
+        if (p->b_rs == 1)
+            return GEMV_DOT_COLS;
+    }
+    if (p->n <= HPK_GEMV_MAX_M && p->a_cs == 1)
+        return GEMV_DOT_ROWS;
+    return GEMV_NONE;
+}
+
+/* Columns (AXPY, DOT_COLS) or rows (DOT_ROWS) [lo, lo + chunk) of C. */
+static void gemv_task(void *ctx, size_t task, size_t slot)
+{
+    const struct loop_state *s = ctx;
+    const struct hpk_gemm_problem *p = s->p;
+    const size_t lo = task * s->gemv_chunk, len = hpk_min_size(s->gemv_chunk, s->gemv_len - lo);
+    struct hpk_gemm_tile_ctx t;
+    (void)slot;
+    switch (s->gemv) {
+    case GEMV_AXPY:
+        tile_ctx(p, 0, lo, HPK_TILE_FIRST_K | HPK_TILE_LAST_K, &t);
+        s->gemv_axpy(p->m, len, p->k, p->a, p->a_rs, p->a_cs, p->b + (ptrdiff_t)lo, p->b_rs,
+                     p->c + (ptrdiff_t)lo, p->ldc, &t);
+        break;
+    case GEMV_DOT_COLS:
+        tile_ctx(p, 0, lo, HPK_TILE_FIRST_K | HPK_TILE_LAST_K, &t);
+        s->gemv_dot(len, p->m, p->k, p->b + (ptrdiff_t)lo * p->b_cs, p->b_cs, s->gemv_x,
+                    s->gemv_ldx, 0, p->c + (ptrdiff_t)lo, p->ldc, &t);
+        break;
+    default:
+        tile_ctx(p, lo, 0, HPK_TILE_FIRST_K | HPK_TILE_LAST_K, &t);
+        s->gemv_dot(len, p->n, p->k, p->a + (ptrdiff_t)lo * p->a_rs, p->a_rs, s->gemv_x,
+                    s->gemv_ldx, 1, p->c + (ptrdiff_t)lo * p->ldc, p->ldc, &t);
+        break;
+    }
+}
+
+/* Sets up a plain matrix-vector run when the shape takes one (returns 1), else returns 0. The
+ * dot kernels need their vectors contiguous along k: a strided A (DOT_COLS) or B (DOT_ROWS) is
+ * gathered into the workspace first (at most HPK_GEMV_MAX_M vectors of k). */
+static int prepare_gemv(const struct hpk_kernel_table *table, const struct hpk_gemm_problem *p,
+                        size_t threads, struct loop_state *s, hpk_status *st)
+{
+    const enum gemv_path path = choose_gemv(table, p);
+    size_t t;
+    if (path == GEMV_NONE)
+        return 0;
+    s->gemv = path;
+    s->gemv_axpy = table->gemv_axpy;
+    s->gemv_dot = table->gemv_dot;
+    s->gemv_len = path == GEMV_DOT_ROWS ? p->m : p->n;
+    /* Two tasks per thread, whole cache lines of C each: a slow thread on a shared machine then
+     * delays the call by a part of its share, and each task still streams long rows. */
+    const size_t tasks = threads > 1 ? 2 * threads : 1;
+    s->gemv_chunk = hpk_div_round_up(hpk_div_round_up(s->gemv_len, tasks), 16) * 16;
+    s->bytes = 0;
+    *st = HPK_OK;
+    if (path == GEMV_DOT_COLS && p->a_cs != 1) {
+        if (hpk_mul_overflow(p->m, p->k, &t) || hpk_mul_overflow(t, sizeof(float), &s->bytes))
+            *st = HPK_ERR_OVERFLOW;
+    } else if (path == GEMV_DOT_ROWS && p->b_rs != 1) {
+        if (hpk_mul_overflow(p->n, p->k, &t) || hpk_mul_overflow(t, sizeof(float), &s->bytes))
+            *st = HPK_ERR_OVERFLOW;
+    }
+    return 1;
+}
+
+/* The vectors of a dot path: in place, or gathered into mem. */
+static void gemv_vectors(struct loop_state *s, void *mem)
+{
+    const struct hpk_gemm_problem *p = s->p;
+    const int cols = s->gemv == GEMV_DOT_COLS;
+    /* X[v][q]: A[v][q] (DOT_COLS) or B[q][v] (DOT_ROWS). */
+    const float *src = cols ? p->a : p->b;
+    const ptrdiff_t vs = cols ? p->a_rs : p->b_cs, qs = cols ? p->a_cs : p->b_rs;
+    const size_t nv = cols ? p->m : p->n;
+    if (mem == NULL) {
+        s->gemv_x = src;
+        s->gemv_ldx = vs;
+        return;
+    }
+    float *x = mem;
+    for (size_t v = 0; v < nv; v++)
+        for (size_t q = 0; q < p->k; q++)
+            x[v * p->k + q] = src[(ptrdiff_t)v * vs + (ptrdiff_t)q * qs];
+    s->gemv_x = x;
+    s->gemv_ldx = (ptrdiff_t)p->k;
 }
 
 enum hpk_gemm_record_id hpk_gemm_choose_record(const struct hpk_kernel_table *table,
@@ -304,6 +428,9 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
     s->p = p;
     s->r = r;
     s->threads = threads;
+    hpk_status gemv_st;
+    if (prepare_gemv(table, p, threads, s, &gemv_st))
+        return gemv_st;
     s->kc = kc;
     s->nc = nc;
     s->b_in_place = b_in_place;
@@ -371,6 +498,11 @@ static void execute(struct loop_state *s, void *mem)
     const struct hpk_gemm_record *r = s->r;
     const size_t threads = s->threads;
 
+    if (s->gemv != GEMV_NONE) {
+        gemv_vectors(s, s->bytes != 0 ? mem : NULL);
+        hpk_parallel_for(hpk_div_round_up(s->gemv_len, s->gemv_chunk), threads, gemv_task, s);
+        return;
+    }
     if (s->matvec) {
         const size_t panels = hpk_div_round_up(p->n, r->nr);
         hpk_parallel_for(hpk_div_round_up(panels, s->mv_panels), threads, mv_task, s);
