@@ -685,6 +685,101 @@ static void test_gemm_epilogue(void **state)
             }
 }
 
+/*
+ * The matrix-vector paths of the driver (gemv_axpy, gemv_dot): m or n in 1..4, the other side and
+ * k across the kernels' edges (k = 1, k around 8, n odd and not a multiple of 8, past the axpy
+ * kernels' 2048-float accumulator block), every layout and transpose (row-major B is the axpy
+ * path, transposed B the dot path; column-major calls give the transposed orientations), strided
+ * lda, ldb and ldc, and each epilogue part in turn.
+ */
+static void test_gemv_paths(void **state)
+{
+    const struct hpk_kernel_table *t = table_or_skip(state);
+    struct hpk_blocking bl[3][2];
+    test_blockings(t, bl);
+    static const size_t longs[] = {1, 2, 5, 8, 9, 15, 16, 17, 31, 33, 100, 257, 2100};
+    static const size_t ks[] = {1, 2, 3, 7, 8, 9, 16, 17, 33, 100, 300};
+    uint64_t seed = 1234;
+    int rep = 0;
+    for (size_t small = 1; small <= 4; small++)
+        for (int small_n = 0; small_n < 2; small_n++)
+            for (int lay = 0; lay < 2; lay++)
+                for (int tr = 0; tr < 4; tr++)
+                    for (int r = 0; r < (quick ? 1 : 3); r++, rep++) {
+                        const size_t len = pick(&seed, longs, 13), k = pick(&seed, ks, 11);
+                        struct gemm_case gc = {.layout = lay ? HPK_COL_MAJOR : HPK_ROW_MAJOR,
+                                               .ta = tr & 1 ? HPK_TRANS : HPK_NO_TRANS,
+                                               .tb = tr & 2 ? HPK_TRANS : HPK_NO_TRANS,
+                                               .m = small_n ? len : small,
+                                               .n = small_n ? small : len,
+                                               .k = r == 0 ? 1 + (size_t)rep % 9 : k,
+                                               .pad_a = (size_t)ref_rand(&seed, 0, 4),
+                                               .pad_b = (size_t)ref_rand(&seed, 0, 4),
+                                               .pad_c = (size_t)ref_rand(&seed, 0, 4),
+                                               .alpha = alphas[rep % 4],
+                                               .beta = betas[(rep / 4) % 4]};
+                        /* epilogue parts in turn: none, bias per row, per column, own residual,
+                         * residual = C, all of them; the activation cycles on its own */
+                        const int part = rep % 6;
+                        hpk_epilogue e = {
+                            .bias_axis = part == 1 || part == 5 ? HPK_BIAS_PER_ROW
+                                         : part == 2          ? HPK_BIAS_PER_COL
+                                                              : HPK_BIAS_NONE,
+                            .residual = part >= 3 ? (const float *)1 : NULL,
+                            .act = (hpk_activation)((rep / 6) % (HPK_ACT_HARDSWISH + 1)),
+                            .act_lo = -0.5f,
+                            .act_hi = 0.75f,
+                            .act_slope = -0.2f};
+                        e.bias = e.bias_axis != HPK_BIAS_NONE ? (const float *)1 : NULL;
+                        run_case(t, bl[rep % 3], &gc, part == 0 && e.act == HPK_ACT_NONE ? NULL : &e,
+                                 part == 4, &seed);
+                    }
+}
+
+/* The matrix-vector paths split their long side over the threads: the same bits on 1, 2, 3 and
+ * 7 threads, with and without an epilogue, every layout and transpose. */
+static void test_gemv_threads(void **state)
+{
+    (void)state;
+    /* each past HPK_GEMM_PARALLEL_MIN_MACS, so that the pool takes them */
+    static const size_t shapes[][3] = {{1, 1000, 900}, {3, 777, 400}, {4, 2100, 128},
+                                       {2000, 2, 256}, {1100, 1, 900}};
+    static const size_t counts[] = {1, 2, 3, 7};
+    const size_t before = hpk_get_num_threads();
+    uint64_t seed = 77;
+    for (size_t s = 0; s < (quick ? 2u : 5u); s++)
+        for (int v = 0; v < 8; v++) {
+            const hpk_layout layout = v & 1 ? HPK_COL_MAJOR : HPK_ROW_MAJOR;
+            const hpk_transpose ta = v & 2 ? HPK_TRANS : HPK_NO_TRANS;
+            const hpk_transpose tb = v & 4 ? HPK_TRANS : HPK_NO_TRANS;
+            const size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+            const size_t lda = min_ld(layout, ta, m, k), ldb = min_ld(layout, tb, k, n);
+            const size_t ldc = min_ld(layout, HPK_NO_TRANS, m, n);
+            float *a = alloc_floats(m * k), *b = alloc_floats(k * n), *bias = alloc_floats(m + n);
+            float *res = alloc_floats(m * n), *c0 = alloc_floats(m * n), *c1 = alloc_floats(m * n);
+            fill_random(&seed, a, m * k, -1, 1);
+            fill_random(&seed, b, k * n, -1, 1);
+            fill_random(&seed, bias, m + n, -1, 1);
+            fill_random(&seed, res, m * n, -1, 1);
+            const hpk_epilogue e = {.bias_axis = v & 2 ? HPK_BIAS_PER_ROW : HPK_BIAS_PER_COL,
+                                    .bias = bias, .residual = res, .ldr = ldc,
+                                    .act = HPK_ACT_GELU};
+            for (size_t q = 0; q < 4; q++) {
+                assert_int_equal(hpk_set_num_threads(counts[q]), HPK_OK);
+                float *dst = q == 0 ? c0 : c1;
+                memset(dst, 0, m * n * sizeof(float));
+                assert_int_equal(hpk_sgemm_ex(layout, ta, tb, m, n, k, 1.25f, a, lda, b, ldb,
+                                              0.5f, dst, ldc, v & 4 ? &e : NULL),
+                                 HPK_OK);
+                if (q > 0 && memcmp(c0, c1, m * n * sizeof(float)) != 0)
+                    fail_msg("%zux%zux%zu layout %d ta %d tb %d: %zu threads differ from 1", m, n,
+                             k, (int)layout, (int)ta, (int)tb, counts[q]);
+            }
+            free(a), free(b), free(bias), free(res), free(c0), free(c1);
+        }
+    assert_int_equal(hpk_set_num_threads(before), HPK_OK);
+}
+
 /* The public entry points with the dispatcher's own table and blocking, shapes past them. */
 static void test_public_gemm(void **state)
 {
@@ -835,8 +930,10 @@ int main(void)
                             {"gemm_grid", test_gemm_grid},
                             {"gemm_blas_corners", test_gemm_blas_corners},
                             {"gemm_epilogue", test_gemm_epilogue},
-                            {"gemm_indirect_prepacked", test_gemm_indirect_prepacked}};
+                            {"gemm_indirect_prepacked", test_gemm_indirect_prepacked},
+                            {"gemv_paths", test_gemv_paths}};
     static const struct CMUnitTest common[] = {cmocka_unit_test(test_public_gemm),
+                                               cmocka_unit_test(test_gemv_threads),
                                                cmocka_unit_test(test_gemm_nomem)};
     return tu_run("test_gemm", per, sizeof per / sizeof per[0], common,
                   sizeof common / sizeof common[0]);
