@@ -686,7 +686,7 @@ static void test_gemm_epilogue(void **state)
 }
 
 /*
- * The matrix-vector paths of the driver (gemv_axpy, gemv_dot): m or n in 1..4, the other side and
+ * The matrix-vector paths of the driver (gemv_axpy, gemv_dot): m or n in 1..17, the other side and
  * k across the kernels' edges (k = 1, k around 8, n odd and not a multiple of 8, past the axpy
  * kernels' 2048-float accumulator block), every layout and transpose (row-major B is the axpy
  * path, transposed B the dot path; column-major calls give the transposed orientations), strided
@@ -701,7 +701,10 @@ static void test_gemv_paths(void **state)
     static const size_t ks[] = {1, 2, 3, 7, 8, 9, 16, 17, 33, 100, 300};
     uint64_t seed = 1234;
     int rep = 0;
-    for (size_t small = 1; small <= 4; small++)
+    /* 1..4: the axpy and single-pass dot kernels; 5..16: the dot paths' groups of 4 vectors; 17:
+     * past them (the tile loops) */
+    static const size_t smalls[] = {1, 2, 3, 4, 5, 8, 13, 16, 17};
+    for (size_t si = 0; si < 9; si++)
         for (int small_n = 0; small_n < 2; small_n++)
             for (int lay = 0; lay < 2; lay++)
                 for (int tr = 0; tr < 4; tr++)
@@ -710,8 +713,8 @@ static void test_gemv_paths(void **state)
                         struct gemm_case gc = {.layout = lay ? HPK_COL_MAJOR : HPK_ROW_MAJOR,
                                                .ta = tr & 1 ? HPK_TRANS : HPK_NO_TRANS,
                                                .tb = tr & 2 ? HPK_TRANS : HPK_NO_TRANS,
-                                               .m = small_n ? len : small,
-                                               .n = small_n ? small : len,
+                                               .m = small_n ? len : smalls[si],
+                                               .n = small_n ? smalls[si] : len,
                                                .k = r == 0 ? 1 + (size_t)rep % 9 : k,
                                                .pad_a = (size_t)ref_rand(&seed, 0, 4),
                                                .pad_b = (size_t)ref_rand(&seed, 0, 4),
@@ -743,11 +746,12 @@ static void test_gemv_threads(void **state)
     (void)state;
     /* each past HPK_GEMM_PARALLEL_MIN_MACS, so that the pool takes them */
     static const size_t shapes[][3] = {{1, 1000, 900}, {3, 777, 400}, {4, 2100, 128},
-                                       {2000, 2, 256}, {1100, 1, 900}};
+                                       {2000, 2, 256}, {1100, 1, 900}, {9, 1000, 200},
+                                       {2000, 13, 100}};
     static const size_t counts[] = {1, 2, 3, 7};
     const size_t before = hpk_get_num_threads();
     uint64_t seed = 77;
-    for (size_t s = 0; s < (quick ? 2u : 5u); s++)
+    for (size_t s = 0; s < (quick ? 3u : 7u); s++)
         for (int v = 0; v < 8; v++) {
             const hpk_layout layout = v & 1 ? HPK_COL_MAJOR : HPK_ROW_MAJOR;
             const hpk_transpose ta = v & 2 ? HPK_TRANS : HPK_NO_TRANS;

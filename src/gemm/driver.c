@@ -258,16 +258,25 @@ static void mv_task(void *ctx, size_t task, size_t slot)
 }
 
 /*
- * The plain matrix-vector paths: a GEMM with at most HPK_GEMV_MAX_M rows (or columns) whose
+ * The plain matrix-vector paths: a GEMM with a few rows (or columns) whose
  * operands are read where they lie, with no packing and a single parallel_for over the long
  * dimension. Each element's order of additions is fixed by the kernel and k alone: the split
  * only decides who computes which elements.
  */
+/*
+ * Up to where each path pays, measured on the 2-core Zen 3 VM at (m, n, k) = (m, 1000, 2048)
+ * against the tile loops (GFLOP/s, 1 thread): axpy m = 4 14-16 vs 10, but the 6 x 16 tiles with B~ packed reach
+ * 21 at m = 5: axpy stops at HPK_GEMV_MAX_M. The dot paths, 4 vectors per pass over an L2
+ * block of W: m = 5 20 vs 5 (column-major) and 19 vs 11 (B transposed), m = 16 25 vs 13 and 26
+ * vs 20, m = 24 23 vs 25: they stop at GEMV_DOT_MAX.
+ */
+#define GEMV_DOT_MAX 16
+
 enum gemv_path {
     GEMV_NONE = 0,
-    GEMV_AXPY,     /* m small, B rows contiguous: c[i][:] += A[i][p] * B[p][:] */
-    GEMV_DOT_COLS, /* m small, B columns contiguous (op(B) = B^T): dots of B's columns with A's rows */
-    GEMV_DOT_ROWS, /* n small, A rows contiguous: dots of A's rows with B's columns */
+    GEMV_AXPY,     /* m <= 4, B rows contiguous: c[i][:] += A[i][p] * B[p][:] */
+    GEMV_DOT_COLS, /* m <= 16, B columns contiguous (op(B) = B^T): B's columns . A's rows */
+    GEMV_DOT_ROWS, /* n <= 16, A rows contiguous: A's rows . B's columns */
 };
 
 static enum gemv_path choose_gemv(const struct hpk_kernel_table *table,
@@ -276,15 +285,42 @@ static enum gemv_path choose_gemv(const struct hpk_kernel_table *table,
     if (table->gemv_axpy == NULL || table->gemv_dot == NULL || p->b_packed != NULL ||
         p->a_packed != NULL || p->a_rows != NULL)
         return GEMV_NONE;
-    if (p->m <= HPK_GEMV_MAX_M) {
-        if (p->b_cs == 1)
-            return GEMV_AXPY;
-        if (p->b_rs == 1)
-            return GEMV_DOT_COLS;
-    }
-    if (p->n <= HPK_GEMV_MAX_M && p->a_cs == 1)
+    if (p->m <= HPK_GEMV_MAX_M && p->b_cs == 1)
+        return GEMV_AXPY;
+    if (p->m <= GEMV_DOT_MAX && p->b_rs == 1 && p->b_cs != 1)
+        return GEMV_DOT_COLS;
+    if (p->n <= GEMV_DOT_MAX && p->a_cs == 1)
         return GEMV_DOT_ROWS;
     return GEMV_NONE;
+}
+
+/*
+ * One task's rows of W against all the vectors: in blocks of rows that stay in L2 (about
+ * GEMV_DOT_BLOCK_BYTES), each block against the vectors HPK_GEMV_MAX_M at a time, so that W is
+ * streamed from memory once however many vectors there are.
+ */
+#define GEMV_DOT_BLOCK_BYTES ((size_t)128 * 1024)
+static void gemv_dot_task(const struct loop_state *s, size_t lo, size_t len)
+{
+    const struct hpk_gemm_problem *p = s->p;
+    const int cols = s->gemv == GEMV_DOT_COLS;
+    const float *w = cols ? p->b + (ptrdiff_t)lo * p->b_cs : p->a + (ptrdiff_t)lo * p->a_rs;
+    const ptrdiff_t ldw = cols ? p->b_cs : p->a_rs;
+    const size_t nv = cols ? p->m : p->n;
+    const size_t rb = hpk_max_size(GEMV_DOT_BLOCK_BYTES / sizeof(float) / p->k / 8, 1) * 8;
+    for (size_t r0 = 0; r0 < len; r0 += rb) {
+        const size_t rows = hpk_min_size(rb, len - r0);
+        for (size_t v0 = 0; v0 < nv; v0 += HPK_GEMV_MAX_M) {
+            const size_t vb = hpk_min_size(HPK_GEMV_MAX_M, nv - v0);
+            /* C[v][r] (cols) or C[r][v] (rows) of the block */
+            const size_t i0 = cols ? v0 : lo + r0, j0 = cols ? lo + r0 : v0;
+            struct hpk_gemm_tile_ctx t;
+            tile_ctx(p, i0, j0, HPK_TILE_FIRST_K | HPK_TILE_LAST_K, &t);
+            s->gemv_dot(rows, vb, p->k, w + (ptrdiff_t)r0 * ldw, ldw,
+                        s->gemv_x + (ptrdiff_t)v0 * s->gemv_ldx, s->gemv_ldx, !cols,
+                        p->c + (ptrdiff_t)i0 * p->ldc + (ptrdiff_t)j0, p->ldc, &t);
+        }
+    }
 }
 
 /* Columns (AXPY, DOT_COLS) or rows (DOT_ROWS) [lo, lo + chunk) of C. */
@@ -301,22 +337,15 @@ static void gemv_task(void *ctx, size_t task, size_t slot)
         s->gemv_axpy(p->m, len, p->k, p->a, p->a_rs, p->a_cs, p->b + (ptrdiff_t)lo, p->b_rs,
                      p->c + (ptrdiff_t)lo, p->ldc, &t);
         break;
-    case GEMV_DOT_COLS:
-        tile_ctx(p, 0, lo, HPK_TILE_FIRST_K | HPK_TILE_LAST_K, &t);
-        s->gemv_dot(len, p->m, p->k, p->b + (ptrdiff_t)lo * p->b_cs, p->b_cs, s->gemv_x,
-                    s->gemv_ldx, 0, p->c + (ptrdiff_t)lo, p->ldc, &t);
-        break;
     default:
-        tile_ctx(p, lo, 0, HPK_TILE_FIRST_K | HPK_TILE_LAST_K, &t);
-        s->gemv_dot(len, p->n, p->k, p->a + (ptrdiff_t)lo * p->a_rs, p->a_rs, s->gemv_x,
-                    s->gemv_ldx, 1, p->c + (ptrdiff_t)lo * p->ldc, p->ldc, &t);
+        gemv_dot_task(s, lo, len);
         break;
     }
 }
 
 /* Sets up a plain matrix-vector run when the shape takes one (returns 1), else returns 0. The
  * dot kernels need their vectors contiguous along k: a strided A (DOT_COLS) or B (DOT_ROWS) is
- * gathered into the workspace first (at most HPK_GEMV_MAX_M vectors of k). */
+ * gathered into the workspace first (at most GEMV_DOT_MAX vectors of k). */
 static int prepare_gemv(const struct hpk_kernel_table *table, const struct hpk_gemm_problem *p,
                         size_t threads, struct loop_state *s, hpk_status *st)
 {
