@@ -268,9 +268,19 @@ static void mv_task(void *ctx, size_t task, size_t slot)
  * against the tile loops (GFLOP/s, 1 thread): axpy m = 4 14-16 vs 10, but the 6 x 16 tiles with B~ packed reach
  * 21 at m = 5: axpy stops at HPK_GEMV_MAX_M. The dot paths, 4 vectors per pass over an L2
  * block of W: m = 5 20 vs 5 (column-major) and 19 vs 11 (B transposed), m = 16 25 vs 13 and 26
- * vs 20, m = 24 23 vs 25: they stop at GEMV_DOT_MAX.
+ * vs 20, m = 24 23 vs 25: they stop at GEMV_DOT_MAX vectors. But with a short k the horizontal
+ * sums cost more: column-major (m, 3136, k), m = 8: 11-16 vs 9 for k = 32..256, while m = 16
+ * gives 11 vs 17 at k = 32, 16 vs 18 at k = 64, 17 vs 17 at k = 256 (and 17 vs 6 at
+ * (16, 4096, 4096)): past GEMV_DOT_MAX_ANY_K vectors, k must reach GEMV_DOT_LONG_K.
  */
 #define GEMV_DOT_MAX 16
+#define GEMV_DOT_MAX_ANY_K 8
+#define GEMV_DOT_LONG_K 256
+
+static int dot_pays(size_t vectors, size_t k)
+{
+    return vectors <= GEMV_DOT_MAX_ANY_K || (vectors <= GEMV_DOT_MAX && k >= GEMV_DOT_LONG_K);
+}
 
 enum gemv_path {
     GEMV_NONE = 0,
@@ -287,9 +297,9 @@ static enum gemv_path choose_gemv(const struct hpk_kernel_table *table,
         return GEMV_NONE;
     if (p->m <= HPK_GEMV_MAX_M && p->b_cs == 1)
         return GEMV_AXPY;
-    if (p->m <= GEMV_DOT_MAX && p->b_rs == 1 && p->b_cs != 1)
+    if (dot_pays(p->m, p->k) && p->b_rs == 1 && p->b_cs != 1)
         return GEMV_DOT_COLS;
-    if (p->n <= GEMV_DOT_MAX && p->a_cs == 1)
+    if (dot_pays(p->n, p->k) && p->a_cs == 1)
         return GEMV_DOT_ROWS;
     return GEMV_NONE;
 }
