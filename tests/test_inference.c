@@ -401,7 +401,8 @@ static void test_ways_epilogue(void **state)
 /*
  * The matrix-vector kernel over packed panels (the small-M record's gemv_packed): row-major
  * handles, m = 1..4, n from one column to several groups of panels side by side with a partial
- * last panel, k within one k-block and across several (the derived KC and KC = 5), A in place and
+ * last panel, and past the 256 panels whose accumulators the AVX2 m = 1 kernel keeps in L1 at a
+ * time (4200 columns), k within one k-block and across several (the derived KC and KC = 5), A in place and
  * transposed (gathered), and each epilogue part with the activations in turn.
  */
 static void test_packed_matvec(void **state)
@@ -409,7 +410,7 @@ static void test_packed_matvec(void **state)
     const struct hpk_kernel_table *t = table_or_skip(state);
     struct hpk_blocking bl[2][2];
     blockings(t, bl);
-    static const size_t mv_ns[] = {1, 7, 16, 17, 63, 64, 65, 100, 129, 300};
+    static const size_t mv_ns[] = {1, 7, 16, 17, 63, 64, 65, 100, 129, 4200};
     static const size_t mv_ks[] = {1, 2, 5, 9, 33, 321, 700};
     uint64_t seed = 321;
     int rep = 0;

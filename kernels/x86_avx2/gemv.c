@@ -19,13 +19,16 @@
  * tile epilogue: as C rows when W's rows are C's columns, staged through a transposed 4 x 8 tile
  * on the stack when they are C's rows (C, the residual and the bias axis transposed with it).
  *
- * packed: B~ panels of 16 floats per k row (the 4 x 16 record's), run over every k-block with
- * the accumulators in registers (2 per row and panel), the epilogue once per panel. M = 1 runs
- * PP = 4 panels side by side (8 accumulators): four streams in flight, each prefetched
- * PF_PACKED bytes ahead (measured on the 2-core Zen 3 VM, 1 x 4096 x 4096 cold: one panel at a
- * time 10-11 GB/s, four at once 12-14, no prefetch 7-9.5; 512 B ahead beat 256, 1024 and 2048).
- * The last panels (fewer than PP) and M = 2..4 run one panel at a time; M = 1 then splits p into
- * even and odd partial sums (two FMA chains per vector).
+ * packed: B~ panels of 16 floats per k row (the 4 x 16 record's), 2 accumulators per row and
+ * panel, the epilogue once per panel after the last k-block. M = 1 (packed_1_stream) reads the
+ * memory in order: k-block by k-block, over the task's panels (up to PACKED_BUF / 16 of them,
+ * their accumulators in an L1 buffer between k-blocks), PP = 4 panels side by side so that four
+ * streams are in flight, each prefetched PF_PACKED bytes ahead. Measured on the shared 2-core
+ * Zen 3 VM, (1, 4096, 4096) cold, GB/s: the 4 x 16 tile per k-block 10-11; one panel over all
+ * its k-blocks with 4 accumulators 10-11; four panels side by side 12-14 (no prefetch 7-9.5;
+ * 512 B ahead beat 256, 1024 and 2048); the same in memory order 13-17 (6 panels: no
+ * difference). M = 2..4 run one panel at a time over its k-blocks, the accumulators in
+ * registers.
  */
 #include "config.h"
 
@@ -292,21 +295,7 @@ INLINE void packed_rows(const size_t M, size_t n, size_t k, size_t kc, const flo
         for (size_t pc = 0; pc < k; pc += kc) {
             const size_t kb = k - pc < kc ? k - pc : kc;
             const float *b = bp + pc * n_pad + (j0 + j) * kb, *ap = a + pc;
-            size_t p = 0;
-            if (M == 1) {
-                for (; p + 2 <= kb; p += 2) {
-                    _mm_prefetch((const char *)b + PF_PACKED, _MM_HINT_T0);
-                    _mm_prefetch((const char *)b + PF_PACKED + 64, _MM_HINT_T0);
-                    const __m256 va0 = _mm256_broadcast_ss(ap + p);
-                    const __m256 va1 = _mm256_broadcast_ss(ap + p + 1);
-                    vacc[0] = _mm256_fmadd_ps(va0, _mm256_loadu_ps(b), vacc[0]);
-                    vacc[1] = _mm256_fmadd_ps(va0, _mm256_loadu_ps(b + 8), vacc[1]);
-                    vacc[2] = _mm256_fmadd_ps(va1, _mm256_loadu_ps(b + 16), vacc[2]);
-                    vacc[3] = _mm256_fmadd_ps(va1, _mm256_loadu_ps(b + 24), vacc[3]);
-                    b += 2 * NR;
-                }
-            }
-            for (; p < kb; p++) {
+            for (size_t p = 0; p < kb; p++) {
                 _mm_prefetch((const char *)b + PF_PACKED, _MM_HINT_T0);
                 const __m256 vb0 = _mm256_loadu_ps(b), vb1 = _mm256_loadu_ps(b + 8);
 #pragma GCC unroll 4
@@ -318,70 +307,75 @@ INLINE void packed_rows(const size_t M, size_t n, size_t k, size_t kc, const flo
                 b += NR;
             }
         }
-        if (M == 1) {
-            vacc[0] = _mm256_add_ps(vacc[0], vacc[2]);
-            vacc[1] = _mm256_add_ps(vacc[1], vacc[3]);
-        }
         const struct hpk_gemm_tile_ctx t = hpk_tile_ctx_at(ctx, 0, j);
         hpk_epilogue_store__avx2(vacc, M, 2, M, n - j < NR ? n - j : NR, c + (ptrdiff_t)j, ldc,
                                  &t);
     }
 }
 
-/*
- * m = 1: PP panels side by side, every k-block, 2 accumulators per panel. The PP panels of a
- * k-block lie NR * kb floats apart, so the loop reads PP streams at once (one alone leaves the
- * memory system idle between the prefetcher's requests), each prefetched PF_PACKED bytes ahead.
- * The panels past the last whole group go through packed_rows.
- */
-static void packed_1_multi(size_t n, size_t k, size_t kc, const float *a, const float *bp,
-                           size_t n_pad, size_t j0, float *c, ptrdiff_t ldc,
-                           const struct hpk_gemm_tile_ctx *ctx)
+#define PACKED_BUF 4096 /* floats: the accumulators of 256 panels, 16 KiB of L1 */
+
+/* One k-block of `count` (<= PP) panels side by side at b (panel q at b + q * ps), accumulating
+ * into acc (2 vectors per panel). */
+INLINE void packed_group(const size_t count, size_t kb, const float *ap, const float *b,
+                         size_t ps, float *acc, int first)
 {
-    const size_t panels = (n + NR - 1) / NR;
-    size_t j = 0;
-    for (; j / NR + PP <= panels; j += PP * NR) {
-        __m256 vacc[2 * PP];
+    __m256 vacc[2 * PP];
 #pragma GCC unroll 8
-        for (size_t q = 0; q < 2 * PP; q++)
-            vacc[q] = _mm256_setzero_ps();
-        for (size_t pc = 0; pc < k; pc += kc) {
-            const size_t kb = k - pc < kc ? k - pc : kc;
-            const float *b = bp + pc * n_pad + (j0 + j) * kb, *ap = a + pc;
-            const size_t ps = NR * kb;
-            for (size_t p = 0; p < kb; p++) {
-                const __m256 va = _mm256_broadcast_ss(ap + p);
-#pragma GCC unroll 8
-                for (size_t q = 0; q < PP; q++) {
-                    _mm_prefetch((const char *)(b + q * ps) + PF_PACKED, _MM_HINT_T0);
-                    vacc[2 * q] = _mm256_fmadd_ps(va, _mm256_loadu_ps(b + q * ps), vacc[2 * q]);
-                    vacc[2 * q + 1] =
-                        _mm256_fmadd_ps(va, _mm256_loadu_ps(b + q * ps + 8), vacc[2 * q + 1]);
-                }
-                b += NR;
-            }
-        }
-#pragma GCC unroll 8
-        for (size_t q = 0; q < PP; q++) {
-            const size_t jq = j + q * NR;
-            const struct hpk_gemm_tile_ctx t = hpk_tile_ctx_at(ctx, 0, jq);
-            hpk_epilogue_store__avx2(vacc + 2 * q, 1, 2, 1, n - jq < NR ? n - jq : NR,
-                                     c + (ptrdiff_t)jq, ldc, &t);
-        }
+    for (size_t q = 0; q < count; q++) {
+        vacc[2 * q] = first ? _mm256_setzero_ps() : _mm256_load_ps(acc + q * NR);
+        vacc[2 * q + 1] = first ? _mm256_setzero_ps() : _mm256_load_ps(acc + q * NR + 8);
     }
-    if (j < n) {
-        const struct hpk_gemm_tile_ctx t = hpk_tile_ctx_at(ctx, 0, j);
-        packed_rows(1, n - j, k, kc, a, 0, bp, n_pad, j0 + j, c + (ptrdiff_t)j, ldc, &t);
+    for (size_t p = 0; p < kb; p++) {
+        const __m256 va = _mm256_broadcast_ss(ap + p);
+#pragma GCC unroll 8
+        for (size_t q = 0; q < count; q++) {
+            _mm_prefetch((const char *)(b + q * ps) + PF_PACKED, _MM_HINT_T0);
+            vacc[2 * q] = _mm256_fmadd_ps(va, _mm256_loadu_ps(b + q * ps), vacc[2 * q]);
+            vacc[2 * q + 1] = _mm256_fmadd_ps(va, _mm256_loadu_ps(b + q * ps + 8), vacc[2 * q + 1]);
+        }
+        b += NR;
+    }
+#pragma GCC unroll 8
+    for (size_t q = 0; q < count; q++) {
+        _mm256_store_ps(acc + q * NR, vacc[2 * q]);
+        _mm256_store_ps(acc + q * NR + 8, vacc[2 * q + 1]);
     }
 }
 
+static void packed_1_stream(size_t n, size_t k, size_t kc, const float *a, const float *bp,
+                            size_t n_pad, size_t j0, float *c, ptrdiff_t ldc,
+                            const struct hpk_gemm_tile_ctx *ctx)
+{
+    float buf[PACKED_BUF] __attribute__((aligned(32)));
+    const size_t panels = (n + NR - 1) / NR, per = PACKED_BUF / NR;
+    for (size_t s0 = 0; s0 < panels; s0 += per) {
+        const size_t sp = panels - s0 < per ? panels - s0 : per;
+        for (size_t pc = 0; pc < k; pc += kc) {
+            const size_t kb = k - pc < kc ? k - pc : kc, ps = NR * kb;
+            const float *blk = bp + pc * n_pad + (j0 + s0 * NR) * kb;
+            size_t s = 0;
+            for (; s + PP <= sp; s += PP)
+                packed_group(PP, kb, a + pc, blk + s * ps, ps, buf + s * NR, pc == 0);
+            for (; s < sp; s++)
+                packed_group(1, kb, a + pc, blk + s * ps, ps, buf + s * NR, pc == 0);
+        }
+        for (size_t s = 0; s < sp; s++) {
+            const size_t j = (s0 + s) * NR;
+            __m256 vacc[2] = {_mm256_load_ps(buf + s * NR), _mm256_load_ps(buf + s * NR + 8)};
+            const struct hpk_gemm_tile_ctx t = hpk_tile_ctx_at(ctx, 0, j);
+            hpk_epilogue_store__avx2(vacc, 1, 2, 1, n - j < NR ? n - j : NR, c + (ptrdiff_t)j,
+                                     ldc, &t);
+        }
+    }
+}
 void hpk_gemv_packed_4x16__avx2(size_t m, size_t n, size_t k, size_t kc, const float *a,
                                 ptrdiff_t lda, const float *bp, size_t n_pad, size_t j0, float *c,
                                 ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx)
 {
     assert(m >= 1 && m <= 4 && n >= 1 && k >= 1 && kc >= 1 && j0 % NR == 0);
     switch (m) {
-    case 1: packed_1_multi(n, k, kc, a, bp, n_pad, j0, c, ldc, ctx); break;
+    case 1: packed_1_stream(n, k, kc, a, bp, n_pad, j0, c, ldc, ctx); break;
     case 2: packed_rows(2, n, k, kc, a, lda, bp, n_pad, j0, c, ldc, ctx); break;
     case 3: packed_rows(3, n, k, kc, a, lda, bp, n_pad, j0, c, ldc, ctx); break;
     default: packed_rows(4, n, k, kc, a, lda, bp, n_pad, j0, c, ldc, ctx); break;
