@@ -402,8 +402,8 @@ static void test_ways_epilogue(void **state)
  * The matrix-vector kernel over packed panels (the small-M record's gemv_packed): row-major
  * handles, m = 1..4, n from one column to several groups of panels side by side with a partial
  * last panel, and past the 256 panels whose accumulators the AVX2 m = 1 kernel keeps in L1 at a
- * time (4200 columns), k within one k-block and across several (the derived KC and KC = 5), A in place and
- * transposed (gathered), and each epilogue part with the activations in turn.
+ * time (4200 columns), k within one k-block and across several (the derived KC and KC = 5), A in
+ * place and transposed (gathered), and each epilogue part with the activations in turn.
  */
 static void test_packed_matvec(void **state)
 {
@@ -419,15 +419,14 @@ static void test_packed_matvec(void **state)
             for (int ta = 0; ta < 2; ta++)
                 for (int r = 0; r < (quick ? 3 : 8); r++, rep++) {
                     const int part = rep % 5;
-                    hpk_epilogue e = {
-                        .bias_axis = part == 1 ? HPK_BIAS_PER_ROW
-                                     : part == 2 || part == 4 ? HPK_BIAS_PER_COL
-                                                             : HPK_BIAS_NONE,
-                        .residual = part >= 3 ? (const float *)1 : NULL,
-                        .act = (hpk_activation)((rep / 5) % (HPK_ACT_HARDSWISH + 1)),
-                        .act_lo = -0.5f,
-                        .act_hi = 0.75f,
-                        .act_slope = -0.2f};
+                    hpk_epilogue e = {.bias_axis = part == 1                ? HPK_BIAS_PER_ROW
+                                                   : part == 2 || part == 4 ? HPK_BIAS_PER_COL
+                                                                            : HPK_BIAS_NONE,
+                                      .residual = part >= 3 ? (const float *)1 : NULL,
+                                      .act = (hpk_activation)((rep / 5) % (HPK_ACT_HARDSWISH + 1)),
+                                      .act_lo = -0.5f,
+                                      .act_hi = 0.75f,
+                                      .act_slope = -0.2f};
                     e.bias = e.bias_axis != HPK_BIAS_NONE ? (const float *)1 : NULL;
                     struct gcase gc = {.layout = HPK_ROW_MAJOR,
                                        .ta = ta ? HPK_TRANS : HPK_NO_TRANS,

@@ -30,7 +30,9 @@ void hpk_gemv_axpy__generic(size_t m, size_t n, size_t k, const float *a, ptrdif
                             ptrdiff_t a_cs, const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
                             const struct hpk_gemm_tile_ctx *ctx)
 {
-    enum { NB = 256 };
+    enum {
+        NB = 256
+    };
     float acc[HPK_GEMV_MAX_M][NB];
     assert(m >= 1 && m <= HPK_GEMV_MAX_M && n >= 1 && k >= 1);
     for (size_t j0 = 0; j0 < n; j0 += NB) {
@@ -81,10 +83,12 @@ void hpk_gemv_dot__generic(size_t rows, size_t nv, size_t k, const float *w, ptr
 }
 
 void hpk_gemv_packed_1x8__generic(size_t m, size_t n, size_t k, size_t kc, const float *a,
-                                  ptrdiff_t lda, const float *bp, size_t n_pad, size_t j0,
-                                  float *c, ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx)
+                                  ptrdiff_t lda, const float *bp, size_t n_pad, size_t j0, float *c,
+                                  ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx)
 {
-    enum { NR = 8 };
+    enum {
+        NR = 8
+    };
     (void)lda;
     assert(m == 1 && n >= 1 && k >= 1 && kc >= 1 && j0 % NR == 0);
     for (size_t j = 0; j < n; j += NR) {

@@ -15,7 +15,7 @@ void hpk_gemv_dot__generic(size_t rows, size_t nv, size_t k, const float *w, ptr
                            ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx);
 /* Over B~ of the 1 x 8 record (NR = 8), m <= 1. */
 void hpk_gemv_packed_1x8__generic(size_t m, size_t n, size_t k, size_t kc, const float *a,
-                                  ptrdiff_t lda, const float *bp, size_t n_pad, size_t j0,
-                                  float *c, ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx);
+                                  ptrdiff_t lda, const float *bp, size_t n_pad, size_t j0, float *c,
+                                  ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx);
 
 #endif /* HPK_KERNELS_GENERIC_GEMV_H */

@@ -45,9 +45,9 @@
 #pragma GCC diagnostic pop
 #include "kernels/x86_avx2/gemv.h"
 
-#define AXPY_BUF 2048      /* floats of the accumulator block: 8 KiB of the 32 KiB L1 */
-#define PIECE 32           /* columns per tile epilogue call: 4 vectors */
-#define PF_AXPY 256        /* bytes ahead in each row of B */
+#define AXPY_BUF 2048 /* floats of the accumulator block: 8 KiB of the 32 KiB L1 */
+#define PIECE 32      /* columns per tile epilogue call: 4 vectors */
+#define PF_AXPY 256   /* bytes ahead in each row of B */
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -280,8 +280,8 @@ void hpk_gemv_dot__avx2(size_t rows, size_t nv, size_t k, const float *w, ptrdif
 /* --- packed ---------------------------------------------------------------------------------- */
 
 #define NR 16
-#define PP 4           /* panels side by side when m = 1 */
-#define PF_PACKED 512  /* bytes ahead in each packed stream */
+#define PP 4          /* panels side by side when m = 1 */
+#define PF_PACKED 512 /* bytes ahead in each packed stream */
 
 INLINE void packed_rows(const size_t M, size_t n, size_t k, size_t kc, const float *a,
                         ptrdiff_t lda, const float *bp, size_t n_pad, size_t j0, float *c,
@@ -308,8 +308,7 @@ INLINE void packed_rows(const size_t M, size_t n, size_t k, size_t kc, const flo
             }
         }
         const struct hpk_gemm_tile_ctx t = hpk_tile_ctx_at(ctx, 0, j);
-        hpk_epilogue_store__avx2(vacc, M, 2, M, n - j < NR ? n - j : NR, c + (ptrdiff_t)j, ldc,
-                                 &t);
+        hpk_epilogue_store__avx2(vacc, M, 2, M, n - j < NR ? n - j : NR, c + (ptrdiff_t)j, ldc, &t);
     }
 }
 
@@ -317,8 +316,8 @@ INLINE void packed_rows(const size_t M, size_t n, size_t k, size_t kc, const flo
 
 /* One k-block of `count` (<= PP) panels side by side at b (panel q at b + q * ps), accumulating
  * into acc (2 vectors per panel). */
-INLINE void packed_group(const size_t count, size_t kb, const float *ap, const float *b,
-                         size_t ps, float *acc, int first)
+INLINE void packed_group(const size_t count, size_t kb, const float *ap, const float *b, size_t ps,
+                         float *acc, int first)
 {
     __m256 vacc[2 * PP];
 #pragma GCC unroll 8
@@ -364,8 +363,8 @@ static void packed_1_stream(size_t n, size_t k, size_t kc, const float *a, const
             const size_t j = (s0 + s) * NR;
             __m256 vacc[2] = {_mm256_load_ps(buf + s * NR), _mm256_load_ps(buf + s * NR + 8)};
             const struct hpk_gemm_tile_ctx t = hpk_tile_ctx_at(ctx, 0, j);
-            hpk_epilogue_store__avx2(vacc, 1, 2, 1, n - j < NR ? n - j : NR, c + (ptrdiff_t)j,
-                                     ldc, &t);
+            hpk_epilogue_store__avx2(vacc, 1, 2, 1, n - j < NR ? n - j : NR, c + (ptrdiff_t)j, ldc,
+                                     &t);
         }
     }
 }
