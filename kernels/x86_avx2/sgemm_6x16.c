@@ -115,3 +115,100 @@ void hpk_sgemm_ukernel_6x16__avx2(size_t m, size_t n, size_t k, const float *a, 
                             vacc3x0, vacc3x1, vacc4x0, vacc4x1, vacc5x0, vacc5x1};
     hpk_epilogue_store__avx2(vacc, MR, NV, m, n, c, ldc, ctx);
 }
+
+/*
+ * The same tile reading A where it lies: row i at a + i * lda, contiguous along k (a
+ * row-major, untransposed A). The driver takes it where an A~ block would serve only a few B~
+ * panels (n of a few NR), so that packing A~ would cost a good part of the product: the 3136 x
+ * 64 x 576 and 1x1-convolution shapes spent 19 % of their time in pack_a. Rows >= m are not
+ * there to read: their pointers repeat row m - 1, and the epilogue never stores them.
+ *
+ * Six row streams plus B~: each step broadcasts a0[p] .. a5[p] (one base+index address each),
+ * the hardware prefetcher follows the seven sequential streams.
+ */
+#define STEP_DIRECT(vb0, vb1)                                                                    \
+    do {                                                                                          \
+        __m256 va_ = _mm256_broadcast_ss(a0 + p);                                                 \
+        vacc0x0 = _mm256_fmadd_ps(va_, vb0, vacc0x0);                                             \
+        vacc0x1 = _mm256_fmadd_ps(va_, vb1, vacc0x1);                                             \
+        va_ = _mm256_broadcast_ss(a1 + p);                                                        \
+        vacc1x0 = _mm256_fmadd_ps(va_, vb0, vacc1x0);                                             \
+        vacc1x1 = _mm256_fmadd_ps(va_, vb1, vacc1x1);                                             \
+        va_ = _mm256_broadcast_ss(a2 + p);                                                        \
+        vacc2x0 = _mm256_fmadd_ps(va_, vb0, vacc2x0);                                             \
+        vacc2x1 = _mm256_fmadd_ps(va_, vb1, vacc2x1);                                             \
+        va_ = _mm256_broadcast_ss(a3 + p);                                                        \
+        vacc3x0 = _mm256_fmadd_ps(va_, vb0, vacc3x0);                                             \
+        vacc3x1 = _mm256_fmadd_ps(va_, vb1, vacc3x1);                                             \
+        va_ = _mm256_broadcast_ss(a4 + p);                                                        \
+        vacc4x0 = _mm256_fmadd_ps(va_, vb0, vacc4x0);                                             \
+        vacc4x1 = _mm256_fmadd_ps(va_, vb1, vacc4x1);                                             \
+        va_ = _mm256_broadcast_ss(a5 + p);                                                        \
+        vacc5x0 = _mm256_fmadd_ps(va_, vb0, vacc5x0);                                             \
+        vacc5x1 = _mm256_fmadd_ps(va_, vb1, vacc5x1);                                             \
+    } while (0)
+
+#define NARROW_STEP_DIRECT(load)                                                                 \
+    do {                                                                                          \
+        const __m256 vb0 = (load);                                                                \
+        vacc0x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a0 + p), vb0, vacc0x0);                     \
+        vacc1x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + p), vb0, vacc1x0);                     \
+        vacc2x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a2 + p), vb0, vacc2x0);                     \
+        vacc3x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a3 + p), vb0, vacc3x0);                     \
+        vacc4x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a4 + p), vb0, vacc4x0);                     \
+        vacc5x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a5 + p), vb0, vacc5x0);                     \
+    } while (0)
+
+void hpk_sgemm_ukernel_6x16_adirect__avx2(size_t m, size_t n, size_t k, const float *a,
+                                          ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c,
+                                          ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx)
+{
+    assert(m >= 1 && m <= MR && n >= 1 && n <= 8 * NV && k >= 1);
+
+    const float *const a0 = a;
+    const float *const a1 = a + (ptrdiff_t)(m > 1 ? 1 : m - 1) * lda;
+    const float *const a2 = a + (ptrdiff_t)(m > 2 ? 2 : m - 1) * lda;
+    const float *const a3 = a + (ptrdiff_t)(m > 3 ? 3 : m - 1) * lda;
+    const float *const a4 = a + (ptrdiff_t)(m > 4 ? 4 : m - 1) * lda;
+    const float *const a5 = a + (ptrdiff_t)(m > 5 ? 5 : m - 1) * lda;
+    __m256 vacc0x0 = _mm256_setzero_ps(), vacc0x1 = _mm256_setzero_ps();
+    __m256 vacc1x0 = _mm256_setzero_ps(), vacc1x1 = _mm256_setzero_ps();
+    __m256 vacc2x0 = _mm256_setzero_ps(), vacc2x1 = _mm256_setzero_ps();
+    __m256 vacc3x0 = _mm256_setzero_ps(), vacc3x1 = _mm256_setzero_ps();
+    __m256 vacc4x0 = _mm256_setzero_ps(), vacc4x1 = _mm256_setzero_ps();
+    __m256 vacc5x0 = _mm256_setzero_ps(), vacc5x1 = _mm256_setzero_ps();
+    for (size_t i = 0; i < m; i++)
+        _mm_prefetch((const char *)(c + (ptrdiff_t)i * ldc), _MM_HINT_T0);
+
+    const int padded = (ctx->flags & HPK_TILE_B_PADDED) != 0;
+    if (n == 8 * NV || (padded && n > 8)) {
+        for (size_t p = 0; p < k; p++) {
+            const __m256 vb0 = _mm256_loadu_ps(b), vb1 = _mm256_loadu_ps(b + 8);
+            STEP_DIRECT(vb0, vb1);
+            b += ldb;
+        }
+    } else if (n <= 8) {
+        const __m256i vmask0 = hpk_mask_n__avx2(n, 0);
+        if (padded)
+            for (size_t p = 0; p < k; p++) {
+                NARROW_STEP_DIRECT(_mm256_loadu_ps(b));
+                b += ldb;
+            }
+        else
+            for (size_t p = 0; p < k; p++) {
+                NARROW_STEP_DIRECT(_mm256_maskload_ps(b, vmask0));
+                b += ldb;
+            }
+    } else {
+        const __m256i vmask0 = hpk_mask_n__avx2(n, 0), vmask1 = hpk_mask_n__avx2(n, 1);
+        for (size_t p = 0; p < k; p++) {
+            const __m256 vb0 = _mm256_maskload_ps(b, vmask0);
+            const __m256 vb1 = _mm256_maskload_ps(b + 8, vmask1);
+            STEP_DIRECT(vb0, vb1);
+            b += ldb;
+        }
+    }
+    __m256 vacc[MR * NV] = {vacc0x0, vacc0x1, vacc1x0, vacc1x1, vacc2x0, vacc2x1,
+                            vacc3x0, vacc3x1, vacc4x0, vacc4x1, vacc5x0, vacc5x1};
+    hpk_epilogue_store__avx2(vacc, MR, NV, m, n, c, ldc, ctx);
+}

@@ -141,6 +141,10 @@ size_t hpk_describe_config(const struct hpk_machine *m, const struct hpk_config 
             record_names[r], rec->name ? rec->name : "(unnamed)", rec->mr, rec->nr, rec->kunroll,
             b->mc, block_source(b->source_mc, "HPK_MC"), b->kc,
             block_source(b->source_kc, "HPK_KC"), b->nc, block_source(b->source_nc, "HPK_NC"));
+        if (rec->ukernel_a_direct != NULL)
+            put(&o, "sgemm %s, A unpacked: %s, for row-contiguous A and n <= %zu\n",
+                record_names[r], rec->name_a_direct ? rec->name_a_direct : "(unnamed)",
+                (size_t)HPK_GEMM_A_DIRECT_PANELS * rec->nr);
     }
     return o.len;
 }
