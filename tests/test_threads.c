@@ -471,6 +471,7 @@ struct pin_check {
     atomic_int bad, ran;
     size_t want;
     atomic_uint seen_mask;
+    atomic_int worker_cpu; /* the one CPU of slot 1's affinity */
 };
 
 static void pin_task(void *ctx, size_t task, size_t slot)
@@ -482,6 +483,10 @@ static void pin_task(void *ctx, size_t task, size_t slot)
         atomic_store(&pc->bad, 1);
     else if (slot > 0 && CPU_COUNT(&set) != 1)
         atomic_store(&pc->bad, 1);
+    else if (slot == 1)
+        for (int c = 0; c < CPU_SETSIZE; c++)
+            if (CPU_ISSET(c, &set))
+                atomic_store(&pc->worker_cpu, c);
     atomic_fetch_add(&pc->ran, 1);
     atomic_fetch_or(&pc->seen_mask, 1u << slot);
     for (double t0 = seconds(); atomic_load(&pc->seen_mask) != (1u << pc->want) - 1 &&
@@ -507,7 +512,7 @@ static void test_pinning(void **state)
     assert_true(pid >= 0);
     if (pid == 0) {
         struct pin_check pc = {.want = 2};
-        hpk_parallel_set_pinning(1);
+        hpk_parallel_set_pinning(1, NULL, 0);
         hpk_parallel_for(2, 2, pin_task, &pc);
         cpu_set_t after;
         int ok = atomic_load(&pc.bad) == 0 && atomic_load(&pc.ran) == 2 &&
@@ -516,6 +521,25 @@ static void test_pinning(void **state)
         _exit(ok ? 0 : 1);
     }
     int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+    /* With an order (the dispatcher's, from hwloc), workers follow it: a one-CPU order puts
+     * every worker on that CPU, the last of the mask. */
+    int last = -1;
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &before))
+            last = c;
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct pin_check pc = {.want = 2};
+        hpk_parallel_set_pinning(1, &last, 1);
+        hpk_parallel_for(2, 2, pin_task, &pc);
+        int ok = atomic_load(&pc.bad) == 0 && atomic_load(&pc.ran) == 2 &&
+                 atomic_load(&pc.worker_cpu) == last;
+        _exit(ok ? 0 : 1);
+    }
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }

@@ -13,7 +13,9 @@
  * never changes the caller's. The pool survives fork(): the child gets a fresh one on demand.
  *
  * Pinning is opt-in, since a host framework pins its own threads: with HPK_PIN=1 each of hpk's
- * workers is bound to one CPU of the process's affinity mask (the calling thread never is).
+ * workers is bound to one CPU of the process's affinity mask (the calling thread never is),
+ * one on each physical core before any SMT sibling where hwloc describes the cores (else in
+ * CPU-number order), starting after the CPU of the thread that created the pool.
  *
  * Results never depend on the thread count: threads decide who computes a tile, never how.
  */

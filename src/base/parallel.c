@@ -112,15 +112,43 @@ static size_t host_slots;
 static atomic_size_t user_threads;
 
 static int pin_workers;
+static int pin_order[HPK_PIN_ORDER_MAX];
+static size_t pin_order_n;
 
-void hpk_parallel_set_pinning(int on) { pin_workers = on; }
+void hpk_parallel_set_pinning(int on, const int *order, size_t n)
+{
+    pin_order_n = order != NULL ? (n < HPK_PIN_ORDER_MAX ? n : HPK_PIN_ORDER_MAX) : 0;
+    for (size_t i = 0; i < pin_order_n; i++)
+        pin_order[i] = order[i];
+    pin_workers = on;
+}
 
-/* Binds the calling worker to the slot-th CPU of the process's affinity mask after `first`
- * (best effort: a failure leaves it unpinned). */
+#if defined(__linux__)
+static void pin_self(int cpu)
+{
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+}
+#endif
+
+/* Binds the calling worker to the slot-th CPU after `first`, in pin_order when there is one,
+ * else in the process's affinity mask (best effort: a failure leaves it unpinned). */
 static void pin_to_cpu(size_t slot, int first)
 {
 #if defined(__linux__)
-    cpu_set_t mask, one;
+    if (pin_order_n > 0) {
+        size_t start = 0;
+        for (size_t i = 0; i < pin_order_n; i++)
+            if (pin_order[i] == first)
+                start = i;
+        const int cpu = pin_order[(start + slot) % pin_order_n];
+        if (cpu >= 0 && cpu < CPU_SETSIZE)
+            pin_self(cpu);
+        return;
+    }
+    cpu_set_t mask;
     if (sched_getaffinity(0, sizeof mask, &mask) != 0)
         return;
     const int n = CPU_COUNT(&mask);
@@ -136,9 +164,7 @@ static void pin_to_cpu(size_t slot, int first)
     const int want = (int)((size_t)start + slot) % n;
     for (int c = 0, i = 0; c < CPU_SETSIZE; c++)
         if (CPU_ISSET(c, &mask) && i++ == want) {
-            CPU_ZERO(&one);
-            CPU_SET(c, &one);
-            pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+            pin_self(c);
             return;
         }
 #else

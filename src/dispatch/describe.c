@@ -132,8 +132,14 @@ size_t hpk_describe_config(const struct hpk_machine *m, const struct hpk_config 
     else
         put(&o, "threads: %zu (min of usable cpus, physical cores and cgroup quota)\n",
             c->threads);
-    put(&o, "pinning: %s\n", c->pin ? "workers pinned, one CPU each (HPK_PIN=1)"
+#if defined(HPK_HAVE_HWLOC)
+    put(&o, "pinning: %s\n",
+        c->pin ? "workers pinned, one CPU each, a PU of every core before SMT siblings (HPK_PIN=1)"
+               : "off (HPK_PIN=1 pins the pool's workers)");
+#else
+    put(&o, "pinning: %s\n", c->pin ? "workers pinned, one CPU each, in affinity-mask order (HPK_PIN=1)"
                                      : "off (HPK_PIN=1 pins the pool's workers)");
+#endif
     for (int r = 0; r < HPK_GEMM_RECORDS; r++) {
         const struct hpk_gemm_record *rec = &c->table->sgemm[r];
         const struct hpk_blocking *b = &c->blocking[r];
