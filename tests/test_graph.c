@@ -35,6 +35,7 @@
 
 #include "hpk/hpk.h"
 #include "src/base/alloc.h"
+#include "src/base/checked.h"
 #include "src/dispatch/dispatch.h"
 #include "src/graph_exec/graph_ir.h"
 #include "tests/reference.h"
@@ -1011,7 +1012,8 @@ static void test_planner_random_dags(void **state)
     }
 }
 
-/* A chain of equal tensors needs two buffers: the plan reaches the lower bound. */
+/* A chain of equal tensors needs two buffers, one when each node runs in place: the plan
+ * reaches the lower bound. */
 static void test_planner_chain_stats(void **state)
 {
     (void)state;
@@ -1025,16 +1027,22 @@ static void test_planner_chain_stats(void **state)
         prev = t;
     }
     assert_int_equal(hpk_graph_mark_output(g, prev), HPK_OK);
-    hpk_graph_exec *e = compile(g, 1);
-    hpk_graph_memory_stats ms;
-    assert_int_equal(hpk_graph_exec_memory_stats(e, &ms), HPK_OK);
-    assert_int_equal(ms.naive, 6 * 640);
-    assert_int_equal(ms.lower_bound, 2 * 640);
-    assert_int_equal(ms.arena, 2 * 640);
-    size_t bytes;
-    assert_int_equal(hpk_graph_exec_arena_size(e, &bytes), HPK_OK);
-    assert_int_equal(bytes, ms.arena);
-    hpk_graph_exec_destroy(e);
+    for (int in_place = 0; in_place < 2; in_place++) {
+        /* each tanh in place: one buffer; else two, alternating */
+        hpk_graph_compile_options o = {0};
+        o.disable_in_place = !in_place;
+        hpk_graph_exec *e;
+        assert_int_equal(hpk_graph_compile(g, &o, &e), HPK_OK);
+        hpk_graph_memory_stats ms;
+        assert_int_equal(hpk_graph_exec_memory_stats(e, &ms), HPK_OK);
+        assert_int_equal(ms.naive, 6 * 640);
+        assert_int_equal(ms.lower_bound, (in_place ? 1 : 2) * 640);
+        assert_int_equal(ms.arena, (in_place ? 1 : 2) * 640);
+        size_t bytes;
+        assert_int_equal(hpk_graph_exec_arena_size(e, &bytes), HPK_OK);
+        assert_int_equal(bytes, ms.arena);
+        hpk_graph_exec_destroy(e);
+    }
     hpk_graph_destroy(g);
 }
 
@@ -1140,25 +1148,108 @@ static void test_random_dags_through_api(void **state)
 
 /* ---- execution order ------------------------------------------------------------------------ */
 
-/* The peak of an order by simulation, or SIZE_MAX if the order breaks a dependency. */
+/* A random order problem: node v writes tensor v (sizes from a few multiples of 64, so that
+ * in-place pairs of equal size are common), reads earlier tensors within `window` nodes (and
+ * depends on their writers), sometimes also writes a later node's tensor (a slice of a
+ * concatenation: several writers), and may write its tensor in place of a tensor it reads. */
+#define PMAX 256
+struct rproblem {
+    struct graph_order_problem p;
+    size_t size[PMAX];
+    unsigned char keep[PMAX];
+    uint32_t deps[4 * PMAX][2], writes[2 * PMAX][2], reads[4 * PMAX][2], inplace[4 * PMAX][3];
+};
+
+static void random_problem(struct rproblem *r, size_t n, size_t window, float p_read)
+{
+    /* p_read >= 1: each node reads its predecessor, then others at random (p_read - 1) */
+    const float p_more = p_read >= 1.0f ? p_read - 1.0f : p_read;
+    assert_true(n <= PMAX);
+    memset(r, 0, sizeof *r);
+    struct graph_order_problem *p = &r->p;
+    p->n_nodes = p->n_tensors = n;
+    for (size_t v = 0; v < n; v++) {
+        r->size[v] = 64 * (1 + (size_t)ref_rand(&rng, 0.0f, 3.99f));
+        r->keep[v] = ref_rand(&rng, 0.0f, 1.0f) < 0.08f;
+        r->writes[p->n_writes][0] = (uint32_t)v, r->writes[p->n_writes++][1] = (uint32_t)v;
+        size_t reads = 0;
+        for (size_t u = v > window ? v - window : 0; u < v && reads < 3; u++)
+            if (ref_rand(&rng, 0.0f, 1.0f) < p_more || (u + 1 == v && p_read >= 1.0f)) {
+                r->deps[p->n_deps][0] = (uint32_t)u, r->deps[p->n_deps++][1] = (uint32_t)v;
+                r->reads[p->n_reads][0] = (uint32_t)v, r->reads[p->n_reads++][1] = (uint32_t)u;
+                reads++;
+                if (r->size[u] == r->size[v] && ref_rand(&rng, 0.0f, 1.0f) < 0.7f) {
+                    uint32_t *t = r->inplace[p->n_inplace++];
+                    t[0] = (uint32_t)v, t[1] = (uint32_t)u, t[2] = (uint32_t)v;
+                }
+            }
+    }
+    /* slices: node v also writes tensor c (a later node, which then depends on v); such a
+     * c has two writers and takes part in no in-place pair as an output */
+    for (size_t v = 0; v + 2 < n; v++) {
+        if (ref_rand(&rng, 0.0f, 1.0f) >= 0.06f)
+            continue;
+        const size_t c = v + 1 + (size_t)ref_rand(&rng, 0.0f, (float)hpk_min_size(window, n - v - 1) - 0.01f);
+        size_t j = 0;
+        for (size_t i = 0; i < p->n_inplace; i++)
+            if (r->inplace[i][2] != c)
+                memmove(r->inplace[j++], r->inplace[i], sizeof r->inplace[i]);
+        p->n_inplace = j;
+        r->writes[p->n_writes][0] = (uint32_t)v, r->writes[p->n_writes++][1] = (uint32_t)c;
+        r->deps[p->n_deps][0] = (uint32_t)v, r->deps[p->n_deps++][1] = (uint32_t)c;
+    }
+    p->size = r->size;
+    p->keep = r->keep;
+    p->deps = (const uint32_t(*)[2])r->deps;
+    p->writes = (const uint32_t(*)[2])r->writes;
+    p->reads = (const uint32_t(*)[2])r->reads;
+    p->inplace = (const uint32_t(*)[3])r->inplace;
+}
+
+/* The peak of an order by simulation from the edge lists, written apart from order.c, or
+ * SIZE_MAX if the order breaks a dependency. During node v, live are: the tensors written
+ * before v that are kept or still have a reader not yet run, and those v writes first, less
+ * an output v writes in place of a tensor it reads whose other readers all ran (not kept). */
 static size_t simulate_peak(const struct graph_order_problem *p, const uint32_t *order)
 {
-    uint64_t done = 0;
+    unsigned char done[PMAX] = {0}, written[PMAX] = {0}, writes[PMAX];
+    size_t pending[PMAX] = {0}, by_v[PMAX]; /* reads not yet run; reads by v */
     size_t peak = 0;
+    for (size_t i = 0; i < p->n_reads; i++)
+        pending[p->reads[i][1]]++;
     for (size_t k = 0; k < p->n_nodes; k++) {
         const uint32_t v = order[k];
-        if (p->deps[v] & ~done)
-            return SIZE_MAX;
-        const uint64_t next = done | ((uint64_t)1 << v);
+        for (size_t i = 0; i < p->n_deps; i++)
+            if (p->deps[i][1] == v && !done[p->deps[i][0]])
+                return SIZE_MAX;
+        for (size_t t = 0; t < p->n_tensors; t++)
+            writes[t] = 0, by_v[t] = 0;
+        for (size_t i = 0; i < p->n_writes; i++)
+            if (p->writes[i][0] == v)
+                writes[p->writes[i][1]] = 1;
+        for (size_t i = 0; i < p->n_reads; i++)
+            if (p->reads[i][0] == v)
+                by_v[p->reads[i][1]]++;
         size_t during = 0;
         for (size_t t = 0; t < p->n_tensors; t++) {
-            const int live_before =
-                (p->writers[t] & done) && (p->keep[t] || (p->readers[t] & ~done));
-            const int written_now = (p->writers[t] & next) && !(p->writers[t] & done);
-            during += live_before || written_now ? p->size[t] : 0;
+            if (written[t] && (p->keep[t] || pending[t] > 0)) {
+                during += p->size[t];
+            } else if (writes[t] && !written[t]) {
+                int in_place = 0;
+                for (size_t i = 0; i < p->n_inplace; i++) {
+                    const uint32_t x = p->inplace[i][1];
+                    in_place |= p->inplace[i][0] == v && p->inplace[i][2] == t && !p->keep[x] &&
+                                pending[x] == by_v[x]; /* no reader of x but v left */
+                }
+                during += in_place ? 0 : p->size[t];
+            }
         }
         peak = during > peak ? during : peak;
-        done = next;
+        done[v] = 1;
+        for (size_t t = 0; t < p->n_tensors; t++) {
+            pending[t] -= by_v[t];
+            written[t] |= writes[t];
+        }
     }
     return peak;
 }
@@ -1172,58 +1263,128 @@ static void brute_force(const struct graph_order_problem *p, uint32_t *order, si
         *best = peak < *best ? peak : *best;
         return;
     }
-    for (uint32_t v = 0; v < p->n_nodes; v++)
-        if (!(done & ((uint64_t)1 << v)) && !(p->deps[v] & ~done)) {
+    for (uint32_t v = 0; v < p->n_nodes; v++) {
+        if (done & ((uint64_t)1 << v))
+            continue;
+        int ready = 1;
+        for (size_t i = 0; i < p->n_deps; i++)
+            ready &= p->deps[i][1] != v || (done >> p->deps[i][0]) & 1;
+        if (ready) {
             order[k] = v;
             brute_force(p, order, k + 1, done | ((uint64_t)1 << v), best);
         }
+    }
 }
 
-/* graph_order_dp finds the least peak of every topological order (random DAGs of <= 8 nodes,
- * checked by enumeration), its order is valid and has that peak; too many states is
+/* The exact search finds the least peak of every topological order (random DAGs of <= 9 nodes
+ * with in-place pairs and multi-writer tensors, checked by enumeration), its order is valid and
+ * has that peak (by simulation and by graph_order_peak); the greedy (width 1) and a narrow beam
+ * are never below it; a beam as wide as the levels is exact; too many states is
  * HPK_ERR_UNSUPPORTED. */
 static void test_order_dp_exact(void **state)
 {
     (void)state;
-    enum {
-        MAXN = 8
-    };
+    static struct rproblem r;
     for (int trial = 0; trial < 400; trial++) {
-        const size_t n = 1 + (size_t)ref_rand(&rng, 0.0f, (float)MAXN - 0.01f);
-        uint64_t deps[MAXN] = {0}, writers[MAXN], readers[MAXN] = {0};
-        size_t size[MAXN];
-        unsigned char keep[MAXN];
-        for (size_t v = 0; v < n; v++) {
-            writers[v] = (uint64_t)1 << v; /* tensor v: node v's output */
-            size[v] = 64 * (1 + (size_t)ref_rand(&rng, 0.0f, 20.0f));
-            keep[v] = ref_rand(&rng, 0.0f, 1.0f) < 0.15f;
-            for (size_t u = 0; u < v; u++)
-                if (ref_rand(&rng, 0.0f, 1.0f) < 0.35f) {
-                    deps[v] |= (uint64_t)1 << u;
-                    readers[u] |= (uint64_t)1 << v;
-                }
+        const size_t n = 1 + (size_t)ref_rand(&rng, 0.0f, 8.99f);
+        random_problem(&r, n, n, 0.35f);
+        uint32_t order[PMAX], scratch[PMAX];
+        size_t peak = 0, best = SIZE_MAX, check = 0;
+        int exact = 0;
+        assert_int_equal(graph_order_search(&r.p, SIZE_MAX, 1 << 12, order, &peak, &exact),
+                         HPK_OK);
+        assert_true(exact);
+        brute_force(&r.p, scratch, 0, 0, &best);
+        assert_int_equal(graph_order_peak(&r.p, order, &check), HPK_OK);
+        if (peak != best || simulate_peak(&r.p, order) != peak || check != peak)
+            fail_msg("trial %d (n = %zu): dp peak %zu, its order's %zu (graph_order_peak %zu), "
+                     "least %zu",
+                     trial, n, peak, simulate_peak(&r.p, order), check, best);
+        for (size_t width = 1; width <= 4; width += 3) {
+            size_t bp;
+            assert_int_equal(graph_order_search(&r.p, width, 1 << 12, order, &bp, &exact), HPK_OK);
+            assert_int_equal(simulate_peak(&r.p, order), bp);
+            assert_true(bp >= best);
+            if (exact)
+                assert_int_equal(bp, best);
         }
-        const struct graph_order_problem p = {n, deps, n, size, writers, readers, keep};
-        uint32_t order[MAXN], scratch[MAXN];
-        size_t peak = 0, best = SIZE_MAX;
-        assert_int_equal(graph_order_dp(&p, 1 << 12, order, &peak), HPK_OK);
-        brute_force(&p, scratch, 0, 0, &best);
-        if (peak != best || simulate_peak(&p, order) != peak)
-            fail_msg("trial %d (n = %zu): dp peak %zu, its order's %zu, least %zu", trial, n, peak,
-                     simulate_peak(&p, order), best);
+        size_t wide_peak; /* 2^9 sets at most per level: a beam that wide keeps them all */
+        assert_int_equal(graph_order_search(&r.p, 512, 1 << 14, order, &wide_peak, &exact), HPK_OK);
+        assert_true(exact);
+        assert_int_equal(wide_peak, best);
     }
     /* 12 independent nodes: 4096 sets; a budget of 100 gives up */
-    uint64_t deps[12] = {0}, w[12], r[12] = {0};
-    size_t size[12];
-    unsigned char keep[12];
-    for (size_t v = 0; v < 12; v++)
-        w[v] = (uint64_t)1 << v, size[v] = 64, keep[v] = 1;
-    const struct graph_order_problem wide = {12, deps, 12, size, w, r, keep};
+    memset(&r, 0, sizeof r);
+    for (size_t v = 0; v < 12; v++) {
+        r.size[v] = 64, r.keep[v] = 1;
+        r.writes[v][0] = r.writes[v][1] = (uint32_t)v;
+    }
+    r.p.n_nodes = r.p.n_tensors = r.p.n_writes = 12;
+    r.p.size = r.size, r.p.keep = r.keep, r.p.writes = (const uint32_t(*)[2])r.writes;
     uint32_t order[12];
     size_t peak;
-    assert_int_equal(graph_order_dp(&wide, 100, order, &peak), HPK_ERR_UNSUPPORTED);
-    assert_int_equal(graph_order_dp(&wide, 5000, order, &peak), HPK_OK);
+    int exact;
+    assert_int_equal(graph_order_search(&r.p, SIZE_MAX, 100, order, &peak, &exact),
+                     HPK_ERR_UNSUPPORTED);
+    assert_int_equal(graph_order_search(&r.p, SIZE_MAX, 5000, order, &peak, &exact), HPK_OK);
     assert_int_equal(peak, 12 * 64);
+    const uint32_t bad[12] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10}; /* not a permutation */
+    assert_int_equal(graph_order_peak(&r.p, bad, &peak), HPK_ERR_INVALID_ARG);
+}
+
+/*
+ * The compiler's order on random DAGs of 80 to 200 nodes (past the exact search's 64-node
+ * reach when wide, within its budget when narrow): a valid order whose simulated peak is what
+ * it reports, never above the definition order's; where the exact search applies (a budget of
+ * 16384 states, as the compiler's), the chosen order has the exact peak; and no beam ever goes
+ * below the exact peak where a larger exact search could find it.
+ */
+static void test_order_heuristic(void **state)
+{
+    (void)state;
+    static struct rproblem r;
+    int exact_cases = 0, beam_cases = 0, beam_better = 0;
+    const int trials = tu_quick() ? 12 : 40;
+    for (int trial = 0; trial < trials; trial++) {
+        const size_t n = 80 + (size_t)ref_rand(&rng, 0.0f, 120.99f);
+        const size_t window = trial % 2 ? 3 : 8; /* narrow: the DP applies; wide: a beam */
+        random_problem(&r, n, window, trial % 2 ? 1.5f : 0.3f);
+        uint32_t ident[PMAX], order[PMAX], exact_order[PMAX];
+        for (size_t k = 0; k < n; k++)
+            ident[k] = (uint32_t)k;
+        const size_t def_peak = simulate_peak(&r.p, ident);
+        size_t peak, exact_peak = 0;
+        enum graph_order_method method;
+        assert_int_equal(graph_order_plan(&r.p, 16384, 32768, order, &peak, &method), HPK_OK);
+        if (simulate_peak(&r.p, order) != peak || peak > def_peak)
+            fail_msg("trial %d (n = %zu): order's peak %zu, reported %zu, definition order %zu",
+                     trial, n, simulate_peak(&r.p, order), peak, def_peak);
+        int exact;
+        const hpk_status se =
+            graph_order_search(&r.p, SIZE_MAX, 1 << 18, exact_order, &exact_peak, &exact);
+        assert_true(se == HPK_OK || se == HPK_ERR_UNSUPPORTED);
+        if (se == HPK_OK) {
+            assert_true(peak >= exact_peak);
+            if (method == GRAPH_ORDER_DP)
+                assert_int_equal(peak, exact_peak);
+        }
+        if (method == GRAPH_ORDER_DP)
+            exact_cases++;
+        else
+            beam_cases++;
+        beam_better += method == GRAPH_ORDER_BEAM && peak < def_peak;
+        /* the greedy alone: valid, and its reported peak is its order's */
+        size_t gp;
+        assert_int_equal(graph_order_search(&r.p, 1, 4 * PMAX, order, &gp, &exact), HPK_OK);
+        assert_int_equal(simulate_peak(&r.p, order), gp);
+        if (se == HPK_OK)
+            assert_true(gp >= exact_peak);
+    }
+    /* both paths were taken */
+    assert_true(exact_cases > 0 && beam_cases > 0);
+    print_message("order: %d exact, %d beyond the exact search (%d of them below the definition "
+                  "order's peak)\n",
+                  exact_cases, beam_cases, beam_better);
 }
 
 /*
@@ -1676,6 +1837,7 @@ int main(void)
         cmocka_unit_test(test_planner_chain_stats),
         cmocka_unit_test(test_random_dags_through_api),
         cmocka_unit_test(test_order_dp_exact),
+        cmocka_unit_test(test_order_heuristic),
         cmocka_unit_test(test_order_reduces_peak),
         cmocka_unit_test(test_simple_ops),
         cmocka_unit_test(test_activation_nodes),

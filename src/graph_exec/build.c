@@ -144,6 +144,7 @@ static hpk_status add_tensor(struct hpk_graph *g, enum ir_kind kind, size_t rank
     t.elems = elems;
     t.producer = HPK_GRAPH_NO_TENSOR;
     t.view_of = HPK_GRAPH_NO_TENSOR;
+    t.alias_of = HPK_GRAPH_NO_TENSOR;
     if (kind == IR_CONSTANT) {
         t.data = hpk_aligned_alloc(bytes);
         if (!t.data)

@@ -16,6 +16,10 @@
  *                    <hpk/conv.h>, ldc for a GEMM), and the concat copies only the others.
  *                    Runs after the fusions, on their final nodes.
  *   remove_dead      nodes whose output no live node reads and that is not a graph output.
+ *   reshape_alias    a reshape (or flatten) whose input is contiguous (not a slice of a
+ *                    concatenation) is a view: its output names the input's memory, nothing
+ *                    is copied, and the planner keeps that memory until the last reader of
+ *                    either tensor. Runs last, on the final tensors.
  *
  * A producer's output may be folded or fused into its consumer only when that consumer is its
  * only reader and the tensor is not a graph output: otherwise the intermediate must exist.
@@ -345,6 +349,29 @@ long graph_pass_remove_dead(struct hpk_graph *g)
         nd->dead = 1;
         hpk_log_verbose("graph: removed dead %s node %zu (tensor %u is never read)",
                         graph_op_name(nd->op), i, (unsigned)nd->out);
+        count++;
+    }
+    return count;
+}
+
+long graph_pass_reshape_alias(struct hpk_graph *g)
+{
+    long count = 0;
+    for (size_t q = 0; q < g->n_n; q++) {
+        const struct ir_node *nd = &g->n[q];
+        if (nd->dead || nd->op != HPK_GRAPH_OP_RESHAPE)
+            continue;
+        const struct ir_tensor *x = &g->t[nd->in[0]];
+        const uint32_t root = x->alias_of != HPK_GRAPH_NO_TENSOR ? x->alias_of : nd->in[0];
+        if (g->t[root].view_of != HPK_GRAPH_NO_TENSOR) {
+            hpk_log_verbose("graph: reshape node %zu copies tensor %u: it is a strided slice of a "
+                            "concatenation",
+                            q, (unsigned)nd->in[0]);
+            continue;
+        }
+        g->t[nd->out].alias_of = root;
+        hpk_log_verbose("graph: reshape node %zu is a view: tensor %u is tensor %u's memory", q,
+                        (unsigned)nd->out, (unsigned)root);
         count++;
     }
     return count;
