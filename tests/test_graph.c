@@ -1049,21 +1049,83 @@ static void test_planner_chain_stats(void **state)
 /*
  * Random DAGs through the API, against a double evaluation: a planner that let two live
  * tensors share memory would corrupt a value. Ops: add, mul (same shape), add of a [c]
- * constant, tanh, sigmoid, relu. mag bounds |value| elementwise (1 + sum of the magnitudes in
- * an add, products in a mul), and each output is held to TOL * (1 + mag).
+ * constant, tanh, sigmoid, relu, batch_norm, softmax, and reshapes between [2][3][1][5] and
+ * [6][5] (views). mag bounds |value| elementwise (1 + sum of the magnitudes in an add,
+ * products in a mul, the batch-norm's scale and shift), and each output is held to
+ * TOL * (1 + mag). Each graph is compiled with fusion on and off, in place on and off, in the
+ * least-memory and the definition order; every executable also passes the layout property
+ * (check_layout).
  */
+#define MAXT 40
+
+/* The property of a plan: two tensors whose bytes overlap are never live at once, except a
+ * reshape and what it views (one reshape root), or an output written in place of an input at
+ * the step where the input, and every view of its memory, is read for the last time. root[t]:
+ * t's reshape root in the test's own record; reads[t][u]: node producing t reads u. */
+/* y was written in place over x's memory: same offset, at y's step, which reads a tensor of
+ * x's reshape root, and after which no tensor of that root is read. */
+static int handover(size_t x, size_t y, const size_t *off, const size_t *first,
+                    const size_t *last, const size_t *root, unsigned char reads[][MAXT], size_t nt)
+{
+    int reads_group = 0, group_dead = 1;
+    for (size_t c = 0; c < nt; c++)
+        if (root[c] == root[x] && off[c] != SIZE_MAX) {
+            reads_group |= reads[y][c];
+            group_dead &= last[c] <= first[y];
+        }
+    return off[x] == off[y] && first[y] >= first[x] && reads_group && group_dead;
+}
+
+static void check_layout(const hpk_graph_exec *e, const uint32_t *ids, size_t nt,
+                         const size_t *root, unsigned char reads[][MAXT], size_t bytes,
+                         const char *what)
+{
+    size_t off[MAXT], first[MAXT], last[MAXT];
+    for (size_t t = 0; t < nt; t++) {
+        off[t] = SIZE_MAX;
+        if (graph_exec_tensor_layout(e, ids[t], &off[t], &first[t], &last[t]) != HPK_OK)
+            off[t] = SIZE_MAX; /* an input, or a dead node's output */
+    }
+    size_t arena;
+    assert_int_equal(hpk_graph_exec_arena_size(e, &arena), HPK_OK);
+    const size_t rb = (bytes + 63) / 64 * 64;
+    for (size_t a = 0; a < nt; a++) {
+        if (off[a] == SIZE_MAX)
+            continue;
+        assert_true(off[a] % 64 == 0 && off[a] + rb <= arena);
+        for (size_t b = 0; b < nt; b++) {
+            if (b == a || off[b] == SIZE_MAX || !(off[a] < off[b] + rb && off[b] < off[a] + rb))
+                continue;
+            if (!(first[a] <= last[b] && first[b] <= last[a]))
+                continue; /* never live together */
+            if (root[a] == root[b])
+                continue; /* one memory by definition */
+            /* one written in place over the other's memory: see handover */
+            if (handover(a, b, off, first, last, root, reads, nt) ||
+                handover(b, a, off, first, last, root, reads, nt))
+                continue;
+            fail_msg("%s: tensors %zu (steps %zu..%zu at %zu) and %zu (steps %zu..%zu at %zu) "
+                     "share memory while both live",
+                     what, a, first[a], last[a], off[a], b, first[b], last[b], off[b]);
+        }
+    }
+}
+
 static void test_random_dags_through_api(void **state)
 {
     (void)state;
     enum {
-        MAXT = 40,
         E = 2 * 3 * 5
     };
-    const size_t d[4] = {2, 3, 1, 5}, c = 5;
-    for (int trial = 0; trial < 40; trial++) {
+    const size_t d4[4] = {2, 3, 1, 5}, d2[2] = {6, 5}, c = 5;
+    float mean[5], var[5], gamma[5], beta[5];
+    int in_place_seen = 0;
+    for (int trial = 0; trial < (tu_quick() ? 25 : 60); trial++) {
         hpk_graph *g;
         assert_int_equal(hpk_graph_create(&g), HPK_OK);
         uint32_t ids[MAXT];
+        size_t root[MAXT], shape[MAXT]; /* shape 0: d4, 1: d2 */
+        unsigned char reads[MAXT][MAXT] = {{0}};
         double val[MAXT][E], mag[MAXT];
         float in0[E], in1[E], bias[5];
         for (size_t i = 0; i < E; i++) {
@@ -1072,19 +1134,37 @@ static void test_random_dags_through_api(void **state)
             val[0][i] = in0[i];
             val[1][i] = in1[i];
         }
-        for (size_t j = 0; j < c; j++)
+        for (size_t j = 0; j < c; j++) {
             bias[j] = ref_rand(&rng, -1.0f, 1.0f);
-        ids[0] = def_input(g, 4, d);
-        ids[1] = def_input(g, 4, d);
+            mean[j] = ref_rand(&rng, -0.5f, 0.5f);
+            var[j] = ref_rand(&rng, 0.5f, 2.0f);
+            gamma[j] = ref_rand(&rng, 0.5f, 1.5f);
+            beta[j] = ref_rand(&rng, -0.5f, 0.5f);
+        }
+        ids[0] = def_input(g, 4, d4);
+        ids[1] = def_input(g, 4, d4);
+        root[0] = 0, root[1] = 1, shape[0] = shape[1] = 0;
         mag[0] = mag[1] = 1.0;
         const uint32_t bid = def_const(g, 1, &c, bias);
+        const uint32_t bn[4] = {def_const(g, 1, &c, mean), def_const(g, 1, &c, var),
+                                def_const(g, 1, &c, gamma), def_const(g, 1, &c, beta)};
         const size_t nt = 3 + (size_t)ref_rand(&rng, 0.0f, (float)(MAXT - 3) - 0.01f);
         size_t outs[4], n_out = 0;
         for (size_t t = 2; t < nt; t++) {
-            ids[t] = def_tensor(g, 4, d);
             const size_t a = (size_t)ref_rand(&rng, 0.0f, (float)t - 0.01f);
-            const size_t b = (size_t)ref_rand(&rng, 0.0f, (float)t - 0.01f);
-            const int op = (int)ref_rand(&rng, 0.0f, 5.99f);
+            size_t b = a; /* the second operand: one of a's shape */
+            for (int tries = 0; tries < 4; tries++) {
+                const size_t cand = (size_t)ref_rand(&rng, 0.0f, (float)t - 0.01f);
+                if (shape[cand] == shape[a]) {
+                    b = cand;
+                    break;
+                }
+            }
+            int op = (int)ref_rand(&rng, 0.0f, 8.99f);
+            shape[t] = op == 8 ? !shape[a] : shape[a];
+            ids[t] = shape[t] ? def_tensor(g, 2, d2) : def_tensor(g, 4, d4);
+            root[t] = op == 8 ? root[a] : t;
+            reads[t][a] = 1;
             hpk_status st;
             switch (op) {
             case 0:
@@ -1092,18 +1172,47 @@ static void test_random_dags_through_api(void **state)
                 for (size_t i = 0; i < E; i++)
                     val[t][i] = val[a][i] + val[b][i];
                 mag[t] = mag[a] + mag[b];
+                reads[t][b] = 1;
                 break;
             case 1:
                 st = hpk_graph_add_mul(g, ids[a], ids[b], ids[t]);
                 for (size_t i = 0; i < E; i++)
                     val[t][i] = val[a][i] * val[b][i];
                 mag[t] = (1 + mag[a]) * (1 + mag[b]);
+                reads[t][b] = 1;
                 break;
             case 2:
                 st = hpk_graph_add_add(g, ids[a], bid, ids[t]);
                 for (size_t i = 0; i < E; i++)
                     val[t][i] = val[a][i] + bias[i % c];
                 mag[t] = mag[a] + 1;
+                break;
+            case 6:
+                st = hpk_graph_add_batch_norm(g, ids[a], bn[0], bn[1], bn[2], bn[3], 1e-5f, ids[t]);
+                for (size_t i = 0; i < E; i++)
+                    val[t][i] = val[a][i];
+                ref_bn(val[t], E, c, mean, var, gamma, beta, 1e-5f);
+                mag[t] = 2 * mag[a] + 1.5; /* gamma / sqrt(var) < 1.5 / sqrt(0.5) */
+                break;
+            case 7: {
+                st = hpk_graph_add_softmax(g, ids[a], ids[t]);
+                for (size_t r = 0; r < E / c; r++) {
+                    double mx = -INFINITY, sum = 0;
+                    for (size_t j = 0; j < c; j++)
+                        mx = fmax(mx, val[a][r * c + j]);
+                    for (size_t j = 0; j < c; j++)
+                        sum += exp(val[a][r * c + j] - mx);
+                    for (size_t j = 0; j < c; j++)
+                        val[t][r * c + j] = exp(val[a][r * c + j] - mx) / sum;
+                }
+                mag[t] = 1;
+                break;
+            }
+            case 8:
+                st = hpk_graph_add_reshape(g, ids[a], ids[t]);
+                for (size_t i = 0; i < E; i++)
+                    val[t][i] = val[a][i];
+                mag[t] = mag[a];
                 break;
             default: {
                 const hpk_activation act = op == 3   ? HPK_ACT_TANH
@@ -1125,25 +1234,219 @@ static void test_random_dags_through_api(void **state)
         assert_int_equal(hpk_graph_mark_output(g, ids[nt - 1]), HPK_OK);
         if (n_out == 0 || outs[n_out - 1] != nt - 1) /* marking twice adds no output */
             outs[n_out++] = nt - 1;
-        for (int fusion = 0; fusion < 2; fusion++) {
-            hpk_graph_exec *e = compile(g, fusion);
+        for (int variant = 0; variant < 8; variant++) {
+            hpk_graph_compile_options o = {0};
+            o.disable_fusion = variant & 1;
+            o.disable_in_place = (variant >> 1) & 1;
+            o.keep_definition_order = (variant >> 2) & 1;
+            hpk_graph_exec *e;
+            assert_int_equal(hpk_graph_compile(g, &o, &e), HPK_OK);
+            char what[64];
+            snprintf(what, sizeof what, "trial %d, variant %d", trial, variant);
+            check_layout(e, ids, nt, root, reads, E * sizeof(float), what);
+            size_t steps;
+            assert_int_equal(hpk_graph_exec_node_count(e, &steps), HPK_OK);
+            for (size_t k = 0; k < steps; k++) {
+                hpk_graph_node_info info;
+                assert_int_equal(hpk_graph_exec_node_info(e, k, &info), HPK_OK);
+                assert_true(!o.disable_in_place || !info.in_place);
+                in_place_seen += info.in_place && info.op != HPK_GRAPH_OP_RESHAPE;
+            }
             float res[4][E];
             float *outp[4] = {res[0], res[1], res[2], res[3]};
             const float *inp[2] = {in0, in1};
             assert_int_equal(hpk_graph_exec_run(e, inp, outp, NULL, 0), HPK_OK);
-            for (size_t o = 0; o < n_out; o++)
+            for (size_t q = 0; q < n_out; q++)
                 for (size_t i = 0; i < E; i++) {
-                    const double ref = val[outs[o]][i];
-                    const double err = fabs((double)res[o][i] - ref);
-                    if (!(err <= TOL * (1.0 + mag[outs[o]])))
-                        fail_msg("trial %d, output %zu (tensor %zu), element %zu: got %.9g, "
+                    const double ref = val[outs[q]][i];
+                    const double err = fabs((double)res[q][i] - ref);
+                    if (!(err <= TOL * (1.0 + mag[outs[q]])))
+                        fail_msg("%s, output %zu (tensor %zu), element %zu: got %.9g, "
                                  "expected %.9g",
-                                 trial, o, outs[o], i, (double)res[o][i], ref);
+                                 what, q, outs[q], i, (double)res[q][i], ref);
                 }
             hpk_graph_exec_destroy(e);
         }
         hpk_graph_destroy(g);
     }
+    assert_true(in_place_seen > 0);
+}
+
+/* ---- in place and views ----------------------------------------------------------------------
+ */
+
+/* How many steps of op have node_info.in_place set, and how many steps of op there are. */
+static void count_in_place(const hpk_graph_exec *e, hpk_graph_op op, size_t *in_place,
+                           size_t *total)
+{
+    *in_place = *total = 0;
+    for (size_t k = 0; k < node_count(e); k++) {
+        hpk_graph_node_info info;
+        assert_int_equal(hpk_graph_exec_node_info(e, k, &info), HPK_OK);
+        if (info.op == op) {
+            *in_place += info.in_place != 0;
+            ++*total;
+        }
+    }
+}
+
+static void expect_in_place(const hpk_graph_exec *e, hpk_graph_op op, size_t want_in_place,
+                            size_t want_total)
+{
+    size_t got, total;
+    count_in_place(e, op, &got, &total);
+    if (got != want_in_place || total != want_total)
+        fail_msg("%s: %zu of %zu steps in place, expected %zu of %zu", graph_op_name(op), got,
+                 total, want_in_place, want_total);
+}
+
+/*
+ * A residual block and a head: conv3x3 -> relu -> conv3x3 -> conv1x1 -> add(the relu output)
+ * -> batch_norm -> sigmoid -> reshape -> fully_connected. Fused, the 1x1 convolution takes the
+ * add as its residual and writes over it (the relu output dies there), the batch-norm and the
+ * sigmoid run over their inputs and the reshape is a view: the peak falls from three 4 KiB
+ * tensors to two. Unfused, relu, add, batch_norm and sigmoid run in place. Every variant's
+ * outputs (the sigmoid's and the logits) equal the executable with fusion and in place off.
+ */
+static void test_in_place_nodes(void **state)
+{
+    (void)state;
+    hpk_graph *g;
+    assert_int_equal(hpk_graph_create(&g), HPK_OK);
+    const size_t C = 16, HW = 8, E = HW * HW * C, T = E * sizeof(float); /* 4096 bytes */
+    const size_t xd[4] = {1, HW, HW, C};
+    const uint32_t x = def_input(g, 4, xd);
+    float *f[3], *bias[3];
+    uint32_t t[8];
+    for (int i = 0; i < 8; i++)
+        t[i] = def4(g, 1, HW, HW, C);
+    const hpk_conv2d_desc d3 = conv_desc(3, 1, C, C, 1), d1 = conv_desc(1, 0, C, C, 1);
+    const hpk_conv2d_desc *ds[3] = {&d3, &d3, &d1};
+    uint32_t fid[3], bid[3];
+    for (int i = 0; i < 3; i++) {
+        fid[i] = def_filter(g, ds[i], &f[i]);
+        bias[i] = rand_floats(C, 0.5f);
+        bid[i] = def_const(g, 1, &C, bias[i]);
+    }
+    struct bn bn = make_bn(g, C);
+    assert_int_equal(hpk_graph_add_conv2d(g, &d3, x, fid[0], bid[0], t[0]), HPK_OK);
+    assert_int_equal(hpk_graph_add_activation(g, HPK_ACT_RELU, 0, 0, 0, t[0], t[1]), HPK_OK);
+    assert_int_equal(hpk_graph_add_conv2d(g, &d3, t[1], fid[1], bid[1], t[2]), HPK_OK);
+    assert_int_equal(hpk_graph_add_conv2d(g, &d1, t[2], fid[2], bid[2], t[3]), HPK_OK);
+    assert_int_equal(hpk_graph_add_add(g, t[3], t[1], t[4]), HPK_OK);
+    add_bn(g, &bn, t[4], t[5]);
+    assert_int_equal(hpk_graph_add_activation(g, HPK_ACT_SIGMOID, 0, 0, 0, t[5], t[6]), HPK_OK);
+    const size_t fd[2] = {1, E}, ld[2] = {1, 10}, wd[2] = {10, E}, nb = 10;
+    const uint32_t flat = def_tensor(g, 2, fd), logits = def_tensor(g, 2, ld);
+    float *w = rand_floats(10 * E, 1.0f / sqrtf((float)E)), *fb = rand_floats(10, 0.5f);
+    assert_int_equal(hpk_graph_add_reshape(g, t[6], flat), HPK_OK);
+    assert_int_equal(hpk_graph_add_fully_connected(g, flat, def_const(g, 2, wd, w),
+                                                   def_const(g, 1, &nb, fb), logits),
+                     HPK_OK);
+    assert_int_equal(hpk_graph_mark_output(g, t[6]), HPK_OK);
+    assert_int_equal(hpk_graph_mark_output(g, logits), HPK_OK);
+
+    float *xin = rand_floats(E, 1.0f), *ref = tu_alloc_floats(E + 10), *got = tu_alloc_floats(E + 10);
+    const float *ins[1] = {xin};
+    hpk_graph_compile_options o = {0};
+    o.disable_fusion = o.disable_in_place = 1;
+    hpk_graph_exec *e;
+    assert_int_equal(hpk_graph_compile(g, &o, &e), HPK_OK);
+    float *refs[2] = {ref, ref + E}, *gots[2] = {got, got + E};
+    assert_int_equal(hpk_graph_exec_run(e, ins, refs, NULL, 0), HPK_OK);
+    hpk_graph_exec_destroy(e);
+    for (int variant = 0; variant < 4; variant++) {
+        const int fusion = variant & 1, in_place = variant >> 1;
+        o.disable_fusion = !fusion;
+        o.disable_in_place = !in_place;
+        assert_int_equal(hpk_graph_compile(g, &o, &e), HPK_OK);
+        hpk_graph_memory_stats ms;
+        assert_int_equal(hpk_graph_exec_memory_stats(e, &ms), HPK_OK);
+        /* fused: conv, conv, conv+residual, bn, sigmoid, reshape, fc; unfused: 9 nodes */
+        assert_int_equal(node_count(e), fusion ? 7 : 9);
+        assert_int_equal(ms.naive, (fusion ? 6 : 8) * T + 64);
+        assert_true(ms.arena >= ms.lower_bound);
+        /* fused, at the residual convolution: the relu output and the 3x3 output live, the
+         * 1x1 output over the relu output (else a third); unfused, the 1x1 convolution runs
+         * while relu and 3x3 outputs live, either way */
+        assert_int_equal(ms.lower_bound, (fusion && in_place ? 2 : 3) * T);
+        expect_in_place(e, HPK_GRAPH_OP_CONV2D, fusion && in_place, 3);
+        expect_in_place(e, HPK_GRAPH_OP_ACTIVATION, in_place ? (fusion ? 1 : 2) : 0,
+                        fusion ? 1 : 2);
+        expect_in_place(e, HPK_GRAPH_OP_ADD, !fusion && in_place, !fusion);
+        expect_in_place(e, HPK_GRAPH_OP_BATCH_NORM, in_place, 1);
+        expect_in_place(e, HPK_GRAPH_OP_RESHAPE, in_place, 1);
+        expect_in_place(e, HPK_GRAPH_OP_FULLY_CONNECTED, 0, 1);
+        assert_int_equal(hpk_graph_exec_run(e, ins, gots, NULL, 0), HPK_OK);
+        check_close_f(fusion ? "in place, fused" : "in place, unfused", got, ref, E + 10);
+        hpk_graph_exec_destroy(e);
+    }
+    hpk_graph_destroy(g);
+    free_bn(&bn);
+    for (int i = 0; i < 3; i++)
+        free(f[i]), free(bias[i]);
+    free(w), free(fb), free(xin), free(ref), free(got);
+}
+
+/*
+ * Reshapes as views: of a graph input (marked as an output: copied out of the caller's input),
+ * and of intermediates, one of which is read again after a node consumed its view (so that
+ * node may not run in place) while the last add does. Structure (which steps are in place),
+ * arena figures, and numbers against a double evaluation.
+ */
+static void test_reshape_views(void **state)
+{
+    (void)state;
+    hpk_graph *g;
+    assert_int_equal(hpk_graph_create(&g), HPK_OK);
+    const size_t d4[4] = {2, 3, 4, 5}, d2[2] = {6, 20}, E = 120, R = 512; /* 480 B, rounded */
+    const uint32_t x = def_input(g, 4, d4);
+    const uint32_t y0 = def_tensor(g, 2, d2), t = def_tensor(g, 4, d4), u = def_tensor(g, 2, d2);
+    const uint32_t v = def_tensor(g, 2, d2), z = def_tensor(g, 4, d4), w = def_tensor(g, 4, d4);
+    assert_int_equal(hpk_graph_add_reshape(g, x, y0), HPK_OK);
+    assert_int_equal(hpk_graph_add_activation(g, HPK_ACT_RELU, 0, 0, 0, x, t), HPK_OK);
+    assert_int_equal(hpk_graph_add_reshape(g, t, u), HPK_OK);
+    assert_int_equal(hpk_graph_add_activation(g, HPK_ACT_SIGMOID, 0, 0, 0, u, v), HPK_OK);
+    assert_int_equal(hpk_graph_add_reshape(g, v, z), HPK_OK);
+    assert_int_equal(hpk_graph_add_add(g, z, t, w), HPK_OK);
+    assert_int_equal(hpk_graph_mark_output(g, y0), HPK_OK);
+    assert_int_equal(hpk_graph_mark_output(g, w), HPK_OK);
+    float *xin = rand_floats(E, 2.0f), *o0 = tu_alloc_floats(E), *o1 = tu_alloc_floats(E);
+    double *want = alloc_doubles(E);
+    for (size_t i = 0; i < E; i++) {
+        const double r = xin[i] > 0 ? xin[i] : 0.0;
+        want[i] = 1.0 / (1.0 + exp(-r)) + r;
+    }
+    const float *ins[1] = {xin};
+    float *outs[2] = {o0, o1};
+    size_t arena_on = 0;
+    for (int in_place = 1; in_place >= 0; in_place--) {
+        hpk_graph_compile_options o = {0};
+        o.disable_in_place = !in_place;
+        hpk_graph_exec *e;
+        assert_int_equal(hpk_graph_compile(g, &o, &e), HPK_OK);
+        hpk_graph_memory_stats ms;
+        assert_int_equal(hpk_graph_exec_memory_stats(e, &ms), HPK_OK);
+        assert_int_equal(ms.naive, 6 * R);
+        if (in_place) {
+            /* the relu's memory (t, u) and the sigmoid's (v, z, then w over them) */
+            assert_int_equal(ms.lower_bound, 2 * R);
+            assert_int_equal(ms.arena, 2 * R);
+            arena_on = ms.arena;
+        } else {
+            assert_true(ms.arena > arena_on);
+        }
+        expect_in_place(e, HPK_GRAPH_OP_RESHAPE, in_place ? 3 : 0, 3);
+        expect_in_place(e, HPK_GRAPH_OP_ACTIVATION, 0, 2); /* x is the caller's; t read later */
+        expect_in_place(e, HPK_GRAPH_OP_ADD, in_place ? 1 : 0, 1);
+        memset(o0, 0, E * sizeof(float));
+        assert_int_equal(hpk_graph_exec_run(e, ins, outs, NULL, 0), HPK_OK);
+        assert_memory_equal(o0, xin, E * sizeof(float));
+        check_close("reshape views", o1, want, E);
+        hpk_graph_exec_destroy(e);
+    }
+    hpk_graph_destroy(g);
+    free(xin), free(o0), free(o1), free(want);
 }
 
 /* ---- execution order ------------------------------------------------------------------------ */
@@ -1836,6 +2139,8 @@ int main(void)
         cmocka_unit_test(test_planner_random_dags),
         cmocka_unit_test(test_planner_chain_stats),
         cmocka_unit_test(test_random_dags_through_api),
+        cmocka_unit_test(test_in_place_nodes),
+        cmocka_unit_test(test_reshape_views),
         cmocka_unit_test(test_order_dp_exact),
         cmocka_unit_test(test_order_heuristic),
         cmocka_unit_test(test_order_reduces_peak),

@@ -202,7 +202,9 @@ static hpk_status build_problem(const struct hpk_graph_exec *e, int in_place, st
         if (!in_arena(g, t))
             continue;
         pr->buf_of[t] = nb;
-        pr->size[nb] = g->t[t].elems * sizeof(float); /* checked when the tensor was defined */
+        /* rounded as the arena rounds; no overflow (checked when the tensor was defined) */
+        pr->size[nb] = (g->t[t].elems * sizeof(float) + HPK_ALIGNMENT - 1) / HPK_ALIGNMENT *
+                       HPK_ALIGNMENT;
         pr->keep[nb] = 0;
         nb++;
     }
