@@ -101,10 +101,12 @@ long graph_pass_reshape_alias(struct hpk_graph *g);
 
 /*
  * plan.c: offsets for n buffers of sizes[i] bytes live over steps [first[i], last[i]]
- * (inclusive), greedy by size: largest first, each at the lowest 64-aligned offset where it
- * overlaps no placed buffer whose interval intersects its own. Writes offsets[i], the arena
- * size, the naive sum and the lower bound (most bytes live at one step) of the 64-rounded
- * sizes. Returns HPK_OK, HPK_ERR_NOMEM or HPK_ERR_OVERFLOW.
+ * (inclusive), greedy: each buffer, in turn, at a 64-aligned offset where it overlaps no placed
+ * buffer whose interval intersects its own; the smallest arena of four turns (greedy by size
+ * with the lowest offset, TFLite's, which wins ties; by size, by first use and by size x
+ * lifetime with the smallest gap that fits). Writes offsets[i], the arena size, the naive sum
+ * and the lower bound (most bytes live at one step) of the 64-rounded sizes. Returns HPK_OK,
+ * HPK_ERR_NOMEM or HPK_ERR_OVERFLOW.
  */
 hpk_status graph_plan_arena(size_t n, const size_t *sizes, const size_t *first, const size_t *last,
                             size_t *offsets, size_t *arena_out, size_t *naive_out,
