@@ -701,8 +701,7 @@ void bm_net(benchmark::State &st, RowSpec spec, const std::string &row)
     }
     std::ostringstream label;
     label << (spec.fusion ? "passes on" : "disable_fusion") << ", "
-          << (spec.dp ? "least-memory order (exact, or a beam beyond)" : "definition order")
-          << ", "
+          << (spec.dp ? "least-memory order (exact, or a beam beyond)" : "definition order") << ", "
           << spec.threads << " thread(s) | nodes " << d.net->nodes() << " -> " << x.nodes_run
           << ", bn folded " << x.folded_bn << ", act fused " << x.fused_act << ", residual fused "
           << x.fused_residual << ", concat in place " << x.concat_in_place << ", in place "

@@ -1117,8 +1117,8 @@ static void test_planner_chain_stats(void **state)
  * t's reshape root in the test's own record; reads[t][u]: node producing t reads u. */
 /* y was written in place over x's memory: same offset, at y's step, which reads a tensor of
  * x's reshape root, and after which no tensor of that root is read. */
-static int handover(size_t x, size_t y, const size_t *off, const size_t *first,
-                    const size_t *last, const size_t *root, unsigned char reads[][MAXT], size_t nt)
+static int handover(size_t x, size_t y, const size_t *off, const size_t *first, const size_t *last,
+                    const size_t *root, unsigned char reads[][MAXT], size_t nt)
 {
     int reads_group = 0, group_dead = 1;
     for (size_t c = 0; c < nt; c++)
@@ -1399,7 +1399,8 @@ static void test_in_place_nodes(void **state)
     assert_int_equal(hpk_graph_mark_output(g, t[6]), HPK_OK);
     assert_int_equal(hpk_graph_mark_output(g, logits), HPK_OK);
 
-    float *xin = rand_floats(E, 1.0f), *ref = tu_alloc_floats(E + 10), *got = tu_alloc_floats(E + 10);
+    float *xin = rand_floats(E, 1.0f), *ref = tu_alloc_floats(E + 10),
+          *got = tu_alloc_floats(E + 10);
     const float *ins[1] = {xin};
     hpk_graph_compile_options o = {0};
     o.disable_fusion = o.disable_in_place = 1;
@@ -1593,7 +1594,8 @@ static void random_problem(struct rproblem *r, size_t n, size_t window, float p_
     for (size_t v = 0; v + 2 < n; v++) {
         if (ref_rand(&rng, 0.0f, 1.0f) >= 0.06f)
             continue;
-        const size_t c = v + 1 + (size_t)ref_rand(&rng, 0.0f, (float)hpk_min_size(window, n - v - 1) - 0.01f);
+        const size_t c =
+            v + 1 + (size_t)ref_rand(&rng, 0.0f, (float)hpk_min_size(window, n - v - 1) - 0.01f);
         size_t j = 0;
         for (size_t i = 0; i < p->n_inplace; i++)
             if (r->inplace[i][2] != c)
@@ -1695,8 +1697,7 @@ static void test_order_dp_exact(void **state)
         uint32_t order[PMAX], scratch[PMAX];
         size_t peak = 0, best = SIZE_MAX, check = 0;
         int exact = 0;
-        assert_int_equal(graph_order_search(&r.p, SIZE_MAX, 1 << 12, order, &peak, &exact),
-                         HPK_OK);
+        assert_int_equal(graph_order_search(&r.p, SIZE_MAX, 1 << 12, order, &peak, &exact), HPK_OK);
         assert_true(exact);
         brute_force(&r.p, scratch, 0, 0, &best);
         assert_int_equal(graph_order_peak(&r.p, order, &check), HPK_OK);

@@ -203,8 +203,8 @@ static hpk_status build_problem(const struct hpk_graph_exec *e, int in_place, st
             continue;
         pr->buf_of[t] = nb;
         /* rounded as the arena rounds; no overflow (checked when the tensor was defined) */
-        pr->size[nb] = (g->t[t].elems * sizeof(float) + HPK_ALIGNMENT - 1) / HPK_ALIGNMENT *
-                       HPK_ALIGNMENT;
+        pr->size[nb] =
+            (g->t[t].elems * sizeof(float) + HPK_ALIGNMENT - 1) / HPK_ALIGNMENT * HPK_ALIGNMENT;
         pr->keep[nb] = 0;
         nb++;
     }
@@ -305,8 +305,8 @@ static hpk_status plan(struct hpk_graph_exec *e, const struct problem *pr, const
     size_t *goff = hpk_aligned_alloc(nb * sizeof *goff + 1);
     unsigned char *ip = hpk_aligned_alloc(n + 1);
     struct exec_step *steps = hpk_aligned_alloc(n * sizeof *steps + 1);
-    if (!pos || !first || !last || !parent || !gid || !gsize || !gfirst || !glast || !goff ||
-        !ip || !steps)
+    if (!pos || !first || !last || !parent || !gid || !gsize || !gfirst || !glast || !goff || !ip ||
+        !steps)
         goto out;
     for (size_t i = 0; i < n; i++) {
         pos[order[i]] = i;
@@ -508,9 +508,9 @@ hpk_status hpk_graph_compile(const hpk_graph *graph, const hpk_graph_compile_opt
                         nd->op == HPK_GRAPH_OP_CONV2D ? algo_name(s->algo) : "",
                         (int)(nd->op == HPK_GRAPH_OP_CONV2D ? nd->conv.act : nd->act),
                         nd->residual != HPK_GRAPH_NO_TENSOR ? "fused" : "none", nd->folded_bn,
-                        s->in_place                                        ? ", in place"
+                        s->in_place                                     ? ", in place"
                         : g->t[nd->out].alias_of != HPK_GRAPH_NO_TENSOR ? ", a view"
-                                                                          : "");
+                                                                        : "");
     }
     size_t in_place = 0;
     for (size_t k = 0; k < e->n_steps; k++)

@@ -144,9 +144,8 @@ hpk_status graph_order_peak(const struct graph_order_problem *p, const uint32_t 
  * optimal). Returns HPK_OK; HPK_ERR_UNSUPPORTED past max_states; HPK_ERR_INVALID_ARG for width
  * 0, max_states < 2 or out-of-range indices; HPK_ERR_NOMEM; HPK_ERR_INTERNAL for dependencies
  * no order satisfies. */
-hpk_status graph_order_search(const struct graph_order_problem *p, size_t width,
-                              size_t max_states, uint32_t *order_out, size_t *peak_out,
-                              int *exact_out);
+hpk_status graph_order_search(const struct graph_order_problem *p, size_t width, size_t max_states,
+                              uint32_t *order_out, size_t *peak_out, int *exact_out);
 
 enum graph_order_method {
     GRAPH_ORDER_DEFINITION, /* node index order: nothing searched did better */

@@ -267,9 +267,8 @@ static int by_index(const void *pa, const void *pb)
     return a->index < b->index ? -1 : a->index > b->index;
 }
 
-hpk_status graph_order_search(const struct graph_order_problem *p, size_t width,
-                              size_t max_states, uint32_t *order_out, size_t *peak_out,
-                              int *exact_out)
+hpk_status graph_order_search(const struct graph_order_problem *p, size_t width, size_t max_states,
+                              uint32_t *order_out, size_t *peak_out, int *exact_out)
 {
     const size_t n = p->n_nodes;
     *exact_out = 1;
