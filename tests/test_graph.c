@@ -851,6 +851,82 @@ static void test_free_concat(void **state)
     }
 }
 
+/*
+ * split_depthwise: conv1x1 8->32 (relu6) -> depthwise 3x3 stride 2 (relu6) -> conv1x1 32->8.
+ * Fused, the pair becomes 4 pairs of 8 channels and a concatenation they write in place: 10
+ * steps, and the peak falls from the expanded tensor and the output (32 + 8 KiB) to a quarter
+ * of the first and the output (8 + 8 KiB). Numbers equal the unfused executable. Not split:
+ * a stride-1 depthwise, an expanded tensor with a second reader.
+ */
+static void test_split_depthwise(void **state)
+{
+    (void)state;
+    for (int variant = 0; variant < 3; variant++) { /* 0: split; 1: stride 1; 2: two readers */
+        hpk_graph *g;
+        assert_int_equal(hpk_graph_create(&g), HPK_OK);
+        const size_t xd[4] = {1, 16, 16, 8}, s = variant == 1 ? 1 : 2, oh = 16 / s;
+        const uint32_t x = def_input(g, 4, xd);
+        hpk_conv2d_desc de = conv_desc(1, 0, 8, 32, 1), dd = conv_desc(3, 1, 32, 32, 32);
+        hpk_conv2d_desc dp = conv_desc(1, 0, 32, 8, 1);
+        de.act = dd.act = HPK_ACT_RELU6;
+        dd.stride_h = dd.stride_w = s;
+        float *f[3], *b[3];
+        const hpk_conv2d_desc *ds[3] = {&de, &dd, &dp};
+        uint32_t fid[3], bid[3];
+        for (int i = 0; i < 3; i++) {
+            fid[i] = def_filter(g, ds[i], &f[i]);
+            b[i] = rand_floats(ds[i]->out_channels, 0.5f);
+            bid[i] = def_const(g, 1, &ds[i]->out_channels, b[i]);
+        }
+        const uint32_t e = def4(g, 1, 16, 16, 32), d = def4(g, 1, oh, oh, 32);
+        const uint32_t y = def4(g, 1, oh, oh, 8);
+        assert_int_equal(hpk_graph_add_conv2d(g, &de, x, fid[0], bid[0], e), HPK_OK);
+        assert_int_equal(hpk_graph_add_conv2d(g, &dd, e, fid[1], bid[1], d), HPK_OK);
+        assert_int_equal(hpk_graph_add_conv2d(g, &dp, d, fid[2], bid[2], y), HPK_OK);
+        assert_int_equal(hpk_graph_mark_output(g, y), HPK_OK);
+        if (variant == 2) {
+            const uint32_t p = def4(g, 1, 1, 1, 32);
+            assert_int_equal(hpk_graph_add_global_avg_pool(g, e, p), HPK_OK);
+            assert_int_equal(hpk_graph_mark_output(g, p), HPK_OK);
+        }
+        float *xin = rand_floats(16 * 16 * 8, 1.0f);
+        const size_t ny = oh * oh * 8;
+        float *yf = tu_alloc_floats(ny + 32), *yu = tu_alloc_floats(ny + 32);
+        float *of[2] = {yf, yf + ny}, *ou[2] = {yu, yu + ny};
+        const float *ins[1] = {xin};
+        hpk_graph_exec *ef = compile(g, 1), *eu = compile(g, 0);
+        assert_int_equal(hpk_graph_exec_run(ef, ins, of, NULL, 0), HPK_OK);
+        assert_int_equal(hpk_graph_exec_run(eu, ins, ou, NULL, 0), HPK_OK);
+        check_close_f("split depthwise", yf, yu, ny + (variant == 2 ? 32 : 0));
+        const size_t steps = node_count(ef);
+        assert_int_equal(steps, variant == 0 ? 10 : 3 + (variant == 2));
+        hpk_graph_memory_stats ms;
+        assert_int_equal(hpk_graph_exec_memory_stats(ef, &ms), HPK_OK);
+        if (variant == 0) {
+            assert_int_equal(ms.lower_bound, 8192 + 8192);
+            size_t cats = 0;
+            for (size_t k = 0; k < steps; k++) {
+                hpk_graph_node_info info;
+                assert_int_equal(hpk_graph_exec_node_info(ef, k, &info), HPK_OK);
+                if (info.op == HPK_GRAPH_OP_CONCAT) {
+                    assert_int_equal(info.concat_in_place, 4);
+                    cats++;
+                }
+            }
+            assert_int_equal(cats, 1);
+            hpk_graph_memory_stats mu;
+            assert_int_equal(hpk_graph_exec_memory_stats(eu, &mu), HPK_OK);
+            assert_int_equal(mu.lower_bound, 32768 + 8192);
+        }
+        hpk_graph_exec_destroy(ef);
+        hpk_graph_exec_destroy(eu);
+        hpk_graph_destroy(g);
+        for (int i = 0; i < 3; i++)
+            free(f[i]), free(b[i]);
+        free(xin), free(yf), free(yu);
+    }
+}
+
 /* ---- network blocks ---------------------------------------------------------------------------
  */
 
@@ -2236,6 +2312,7 @@ int main(void)
         cmocka_unit_test(test_remove_dead_nodes),
         cmocka_unit_test(test_fold_pad),
         cmocka_unit_test(test_free_concat),
+        cmocka_unit_test(test_split_depthwise),
         cmocka_unit_test(test_resnet_basic_block),
         cmocka_unit_test(test_mobilenet_v2_block),
         cmocka_unit_test(test_planner_random_dags),

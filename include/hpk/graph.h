@@ -271,8 +271,8 @@ HPK_API hpk_status hpk_graph_add_pad(hpk_graph *graph, size_t pad_top, size_t pa
 typedef struct hpk_graph_compile_options {
     size_t threads;            /* threads of each run's operators; 0: hpk_get_num_threads() */
     int disable_fusion;        /* nonzero: no pad or batch-norm folding, no epilogue fusion, no
-                                  in-place concat (dead nodes are still removed): the reference
-                                  to compare optimised runs with */
+                                  depthwise split, no in-place concat (dead nodes are still
+                                  removed): the reference to compare optimised runs with */
     int keep_definition_order; /* nonzero: run the nodes in definition order, rather than
                                   the order of least peak memory */
     int disable_in_place;      /* nonzero: every tensor a node produces gets memory of its
@@ -282,9 +282,9 @@ typedef struct hpk_graph_compile_options {
 
 /*
  * hpk_graph_compile - turns a graph into an executable: runs the passes (zero pad folded into
- * the next convolution's padding, batch-norm folding, epilogue fusion, dead-node removal,
- * convolutions writing in place into a concatenation, reshapes as views; each rewrite is
- * logged under HPK_VERBOSE=1), creates each node's operator (convolution filters and
+ * the next convolution's padding, batch-norm folding, epilogue fusion, the depthwise split
+ * below, dead-node removal, convolutions writing in place into a concatenation, reshapes as
+ * views; each rewrite is logged under HPK_VERBOSE=1), creates each node's operator (convolution filters and
  * fully-connected weights packed once), orders the nodes and plans one arena for every
  * intermediate tensor.
  *
@@ -294,6 +294,13 @@ typedef struct hpk_graph_compile_options {
  * best 32768 / (2 * nodes + 2) sets kept at each step, by peak so far, then memory live: a
  * bounded planning time, deterministic) whose order is taken only when its peak is below the
  * definition order's. keep_definition_order runs the definition order.
+ *
+ * Depthwise split: a 1x1 convolution whose output only a depthwise convolution of stride
+ * s = stride_h * stride_w >= 2 reads (an inverted residual's expansion), the pair with the
+ * most bytes in the graph, becomes up to s such pairs over channel slices of at least 8
+ * channels, each writing its channels of the original output in place (a concatenation): run
+ * one after another, only a slice of the expanded tensor is live at once. Each output
+ * channel is computed by the same arithmetic as before.
  *
  * Memory: a reshape of a contiguous tensor is a view (no copy: its output is its input's
  * memory). An elementwise node (add, mul, activation, batch_norm, softmax) writes its output

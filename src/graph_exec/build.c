@@ -627,3 +627,9 @@ hpk_status hpk_graph_add_pad(hpk_graph *graph, size_t pad_top, size_t pad_left, 
     nd.n_in = 1;
     return append_node(graph, &nd);
 }
+
+hpk_status graph_ir_add_intermediate(struct hpk_graph *g, size_t rank, const size_t *dims,
+                                     uint32_t *id_out)
+{
+    return add_tensor(g, IR_INTERMEDIATE, rank, dims, NULL, id_out);
+}

@@ -464,7 +464,7 @@ hpk_status hpk_graph_compile(const hpk_graph *graph, const hpk_graph_compile_opt
         goto error;
     struct hpk_graph *g = e->ir;
     const size_t defined = g->n_n;
-    long pads = 0, folded = 0, fused = 0, dead;
+    long pads = 0, folded = 0, fused = 0, split = 0, dead;
     if (!o->disable_fusion) {
         pads = graph_pass_fold_pad(g);
         folded = graph_pass_fold_batch_norm(g, &st);
@@ -472,6 +472,9 @@ hpk_status hpk_graph_compile(const hpk_graph *graph, const hpk_graph_compile_opt
             goto error;
         fused = graph_pass_fuse_epilogue(g, &st);
         if (fused < 0)
+            goto error;
+        split = graph_pass_split_depthwise(g, &st);
+        if (split < 0)
             goto error;
     }
     dead = graph_pass_remove_dead(g);
@@ -516,9 +519,10 @@ hpk_status hpk_graph_compile(const hpk_graph *graph, const hpk_graph_compile_opt
     for (size_t k = 0; k < e->n_steps; k++)
         in_place += (size_t)e->steps[k].in_place;
     hpk_log_verbose("graph: compiled %zu nodes into %zu (%ld pads and %ld batch-norms folded, "
-                    "%ld fused, %ld dead, %ld concat inputs in place, %ld reshapes as views, %zu "
-                    "nodes in place); arena %zu bytes, naive %zu, lower bound %zu",
-                    defined, e->n_steps, pads, folded, fused, dead, views, aliases, in_place,
+                    "%ld fused, %ld depthwise pairs split, %ld dead, %ld concat inputs in place, "
+                    "%ld reshapes as views, %zu nodes in place); arena %zu bytes, naive %zu, "
+                    "lower bound %zu",
+                    defined, e->n_steps, pads, folded, fused, split, dead, views, aliases, in_place,
                     e->arena, e->naive, e->lower);
     *exec_out = e;
     return HPK_OK;

@@ -83,6 +83,9 @@ void graph_ir_free(struct hpk_graph *g);
 /* Appends a constant (data copied); *id_out its index. */
 hpk_status graph_ir_add_constant(struct hpk_graph *g, size_t rank, const size_t *dims,
                                  const float *data, uint32_t *id_out);
+/* Appends an intermediate tensor; *id_out its index. */
+hpk_status graph_ir_add_intermediate(struct hpk_graph *g, size_t rank, const size_t *dims,
+                                     uint32_t *id_out);
 /* Number of live nodes that read tensor id (a fused residual counts), and whether it is a
  * graph output. */
 size_t graph_ir_consumers(const struct hpk_graph *g, uint32_t id);
@@ -98,6 +101,7 @@ long graph_pass_fuse_epilogue(struct hpk_graph *g, hpk_status *st);
 long graph_pass_free_concat(struct hpk_graph *g);
 long graph_pass_remove_dead(struct hpk_graph *g);
 long graph_pass_reshape_alias(struct hpk_graph *g);
+long graph_pass_split_depthwise(struct hpk_graph *g, hpk_status *st);
 
 /*
  * plan.c: offsets for n buffers of sizes[i] bytes live over steps [first[i], last[i]]
