@@ -4,6 +4,11 @@
  * per-channel broadcast, batch-norm as scale and shift, pools, softmax, pad, channel copies
  * for concat. They are memory-bound; the compiler vectorises the inner loops. NaN propagates
  * through every one of them (comparisons are written so that a NaN wins).
+ *
+ * In place: add, mul and scale_shift read element i of their inputs before they write element
+ * i of out, and nothing else, so out may be a (same-sized) input; softmax reads a whole row
+ * (max, then each exp(x[j] - max) into out[j] from x[j]) before it rescales out, so out may be
+ * x. The executor relies on this (exec.c, elementwise()); pointers are therefore not restrict.
  */
 #include "config.h"
 
