@@ -67,10 +67,15 @@ static size_t min_ld(hpk_layout layout, hpk_transpose trans, size_t rows, size_t
  * One tile through a record: A~ and B~ packed by the record's own packers (or read in place),
  * C strided with sentinels around it, checked against the double reference.
  */
+/* How a test tile reads its operands: B where it lies instead of B~, A where it lies through the
+ * record's direct kernel (ukernel_a_direct) instead of A~. */
+enum { TILE_B_IN_PLACE = 1, TILE_A_DIRECT = 2 };
+
 static void run_tile(const struct hpk_gemm_record *r, size_t m, size_t n, size_t k, float alpha,
-                     float beta, unsigned flags, const hpk_epilogue *epi, int b_in_place,
+                     float beta, unsigned flags, const hpk_epilogue *epi, unsigned how,
                      uint64_t *seed)
 {
+    const int b_in_place = (how & TILE_B_IN_PLACE) != 0, a_direct = (how & TILE_A_DIRECT) != 0;
     const size_t ldc = r->nr + 3, lda = k + 1;
     float *a = alloc_floats(m * lda), *b = alloc_floats(k * n);
     float *c = alloc_floats(r->mr * ldc), *c0 = alloc_floats(r->mr * ldc);
@@ -97,7 +102,7 @@ static void run_tile(const struct hpk_gemm_record *r, size_t m, size_t n, size_t
 
     const float *ap = a;
     ptrdiff_t lda_k = (ptrdiff_t)lda;
-    if (!(r->flags & HPK_GEMM_A_IN_PLACE)) {
+    if (!(r->flags & HPK_GEMM_A_IN_PLACE) && !a_direct) {
         const float *rows[64];
         assert_true(m <= 64);
         for (size_t i = 0; i < m; i++)
@@ -130,10 +135,12 @@ static void run_tile(const struct hpk_gemm_record *r, size_t m, size_t n, size_t
         t.act_hi = epi->act == HPK_ACT_RELU6 ? 6.0f : epi->act_hi;
         t.act_slope = epi->act_slope;
     }
-    r->ukernel(m, n, k, ap, lda_k, bp, ldb, c, (ptrdiff_t)ldc, &t);
+    (a_direct ? r->ukernel_a_direct : r->ukernel)(m, n, k, ap, lda_k, bp, ldb, c, (ptrdiff_t)ldc,
+                                                  &t);
 
     char label[160];
-    snprintf(label, sizeof label, "%s tile m=%zu n=%zu k=%zu flags=%u%s", r->name, m, n, k, flags,
+    snprintf(label, sizeof label, "%s tile m=%zu n=%zu k=%zu flags=%u%s",
+             a_direct ? r->name_a_direct : r->name, m, n, k, flags,
              b_in_place ? " B in place" : "");
     if (ref_check(label, &g, c, ref, bound))
         fail_msg("%s: wrong result", label);
@@ -158,10 +165,13 @@ static void test_kernel_tiles(void **state)
             for (size_t n = 1; n <= r->nr; n++)
                 for (size_t q = 0; q < sizeof ks / sizeof ks[0]; q++) {
                     /* beta = 0 over NaN, beta != 0, a later k-block, B~ in place. */
-                    run_tile(r, m, n, ks[q], 1.0f, 0.0f, HPK_TILE_FIRST_K | HPK_TILE_LAST_K,
-                             NULL, 0, &seed);
-                    run_tile(r, m, n, ks[q], -0.75f, 0.5f, HPK_TILE_FIRST_K, NULL, 0, &seed);
-                    run_tile(r, m, n, ks[q], 2.0f, 0.0f, 0u, NULL, 1, &seed);
+                    for (unsigned d = 0; d <= (r->ukernel_a_direct != NULL); d++) {
+                        const unsigned a = d ? TILE_A_DIRECT : 0u;
+                        run_tile(r, m, n, ks[q], 1.0f, 0.0f, HPK_TILE_FIRST_K | HPK_TILE_LAST_K,
+                                 NULL, a, &seed);
+                        run_tile(r, m, n, ks[q], -0.75f, 0.5f, HPK_TILE_FIRST_K, NULL, a, &seed);
+                        run_tile(r, m, n, ks[q], 2.0f, 0.0f, 0u, NULL, a | TILE_B_IN_PLACE, &seed);
+                    }
                 }
     }
 }
@@ -206,8 +216,9 @@ static void guarded_free(struct guarded *g)
  * as in run_tile.
  */
 static void run_tile_guarded(const struct hpk_gemm_record *r, size_t m, size_t n, size_t k,
-                             int b_in_place, int bias_axis, uint64_t *seed)
+                             unsigned how, int bias_axis, uint64_t *seed)
 {
+    const int b_in_place = (how & TILE_B_IN_PLACE) != 0, a_direct = (how & TILE_A_DIRECT) != 0;
     struct guarded ga, gb, gc, gbias, gres;
     float *a = guarded_floats(m * k, &ga), *b = guarded_floats(k * n, &gb);
     float *c = guarded_floats(m * n, &gc), *res = guarded_floats(m * n, &gres);
@@ -233,7 +244,7 @@ static void run_tile_guarded(const struct hpk_gemm_record *r, size_t m, size_t n
 
     const float *ap = a;
     ptrdiff_t lda = (ptrdiff_t)k;
-    if (!(r->flags & HPK_GEMM_A_IN_PLACE)) {
+    if (!(r->flags & HPK_GEMM_A_IN_PLACE) && !a_direct) {
         const float *rows[64];
         assert_true(m <= 64);
         for (size_t i = 0; i < m; i++)
@@ -256,11 +267,11 @@ static void run_tile_guarded(const struct hpk_gemm_record *r, size_t m, size_t n
                                                                              : HPK_TILE_BIAS_COL,
                                   .bias = bias, .residual = res, .ldr = (ptrdiff_t)n,
                                   .act = HPK_TILE_ACT_SILU};
-    r->ukernel(m, n, k, ap, lda, bp, ldb, c, (ptrdiff_t)n, &t);
+    (a_direct ? r->ukernel_a_direct : r->ukernel)(m, n, k, ap, lda, bp, ldb, c, (ptrdiff_t)n, &t);
 
     char label[160];
-    snprintf(label, sizeof label, "%s guarded tile m=%zu n=%zu k=%zu%s", r->name, m, n, k,
-             b_in_place ? " B in place" : "");
+    snprintf(label, sizeof label, "%s guarded tile m=%zu n=%zu k=%zu%s",
+             a_direct ? r->name_a_direct : r->name, m, n, k, b_in_place ? " B in place" : "");
     if (ref_check(label, &g, c, ref, bound))
         fail_msg("%s: wrong result", label);
     guarded_free(&ga), guarded_free(&gb), guarded_free(&gc), guarded_free(&gres);
@@ -278,13 +289,15 @@ static void test_kernel_edges_guarded(void **state)
         if (r->ukernel == NULL)
             continue;
         const size_t k = r->kunroll + 2;
-        for (size_t m = 1; m <= r->mr; m++)
-            for (size_t n = 1; n <= r->nr; n++) {
-                run_tile_guarded(r, m, n, k, 1, (m + n) % 2 ? HPK_BIAS_PER_ROW : HPK_BIAS_PER_COL,
-                                 &seed);
-                run_tile_guarded(r, m, n, 1, 0, (m + n) % 2 ? HPK_BIAS_PER_COL : HPK_BIAS_PER_ROW,
-                                 &seed);
-            }
+        for (unsigned d = 0; d <= (r->ukernel_a_direct != NULL); d++)
+            for (size_t m = 1; m <= r->mr; m++)
+                for (size_t n = 1; n <= r->nr; n++) {
+                    const unsigned a = d ? TILE_A_DIRECT : 0u;
+                    run_tile_guarded(r, m, n, k, a | TILE_B_IN_PLACE,
+                                     (m + n) % 2 ? HPK_BIAS_PER_ROW : HPK_BIAS_PER_COL, &seed);
+                    run_tile_guarded(r, m, n, 1, a,
+                                     (m + n) % 2 ? HPK_BIAS_PER_COL : HPK_BIAS_PER_ROW, &seed);
+                }
     }
 }
 
@@ -422,6 +435,9 @@ static void test_kernel_epilogue(void **state)
                     size_t m = (size_t)(act % (int)r->mr) + 1, n = r->nr - (size_t)axis % r->nr;
                     run_tile(r, m, n, 9, 1.5f, 0.5f, HPK_TILE_FIRST_K | HPK_TILE_LAST_K, &e, 0,
                              &seed);
+                    if (r->ukernel_a_direct != NULL)
+                        run_tile(r, m, n, 9, 1.5f, 0.5f, HPK_TILE_FIRST_K | HPK_TILE_LAST_K, &e,
+                                 TILE_A_DIRECT, &seed);
                     run_tile(r, r->mr, r->nr, 5, 1.0f, 0.0f, HPK_TILE_LAST_K, &e, 0, &seed);
                     /* the first k-block must not apply the epilogue */
                     run_tile(r, r->mr, r->nr, 3, 1.0f, 0.0f, HPK_TILE_FIRST_K, &e, 0, &seed);

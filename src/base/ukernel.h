@@ -136,6 +136,12 @@ typedef void (*hpk_pack_b_fn)(size_t kb, size_t n, const float *b, ptrdiff_t rs,
 typedef void (*hpk_gemv_packed_fn)(size_t m, size_t n, size_t k, size_t kc, const float *a,
                                    ptrdiff_t lda, const float *bp, size_t n_pad, size_t j0,
                                    float *c, ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx);
+/* Up to this many B~ panels across n, A is read where it lies by a record that has a direct
+ * kernel (hpk_gemm_record.ukernel_a_direct) instead of being packed: packing A~ costs about a
+ * pass over A, amortised over the panels. With 4 panels (n = 64 on AVX2) it took 19 % of 3136 x
+ * 64 x 576. Measured on Zen (AVX2, 1 thread): the direct kernel is ahead up to n = 256 (16
+ * panels), even at 512 and behind at 1024. */
+#define HPK_GEMM_A_DIRECT_PANELS 16
 
 /* hpk_gemm_record.flags */
 #define HPK_GEMM_A_IN_PLACE 1u /* the kernel reads A with a row stride; pack_a is NULL */
@@ -153,6 +159,11 @@ struct hpk_gemm_record {
      * NULL: the driver runs the microkernel tile by tile. */
     hpk_gemv_packed_fn gemv_packed;
     const char *gemv_packed_name;
+    /* Optional (NULL where the ISA has none; only with pack_a): the same tile and B~, reading A
+     * where it lies instead of A~ - row i of the tile at a + i * lda, contiguous along k. The
+     * driver takes it where an A~ block would serve too few B~ panels to pay for its packing. */
+    hpk_sgemm_ukernel_fn ukernel_a_direct;
+    const char *name_a_direct;
 };
 
 enum hpk_gemm_record_id {
