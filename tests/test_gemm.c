@@ -717,8 +717,8 @@ static void test_gemv_paths(void **state)
     static const size_t ks[] = {1, 2, 3, 7, 8, 9, 16, 17, 33, 100, 300};
     uint64_t seed = 1234;
     int rep = 0;
-    /* 1..4: the axpy and single-pass dot kernels; 5..16: the dot paths' groups of 4 vectors; 17:
-     * past them (the tile loops) */
+    /* 1..4: the axpy and single-pass dot kernels; 5..16: the transposed-B dot path's groups of
+     * 4 vectors (the tile loops for the other orientations); 17: past them */
     static const size_t smalls[] = {1, 2, 3, 4, 5, 8, 13, 16, 17};
     for (size_t si = 0; si < 9; si++)
         for (int small_n = 0; small_n < 2; small_n++)

@@ -274,6 +274,12 @@ static void mv_task(void *ctx, size_t task, size_t slot)
  * sums cost more: column-major (m, 3136, k), m = 8: 11-16 vs 9 for k = 32..256, while m = 16
  * gives 11 vs 17 at k = 32, 16 vs 18 at k = 64, 17 vs 17 at k = 256 (and 17 vs 6 at
  * (16, 4096, 4096)): past GEMV_DOT_MAX_ANY_K vectors, k must reach GEMV_DOT_LONG_K.
+ * Since the main record reads A in place for narrow n (ukernel_a_direct), the tile loops win
+ * the column-major side (DOT_ROWS: A's rows contiguous) from 8 vectors on: (m, 3136, k) m = 8
+ * 26-30 vs 12-24, m = 16 34-37 vs 17-36, (8, 1000, 2048) 22 vs 22, (16, 1000, 2048) 32 vs 25;
+ * at m = 4 they give 12-15 vs 12-24 and at m = 1 3 vs 11: DOT_ROWS stops at HPK_GEMV_MAX_M
+ * vectors. The transposed-B side (DOT_COLS) keeps its bounds: the tiles pack A there, (8, 1000,
+ * 2048) 12 vs 22, (16, 1000, 2048) 19 vs 26.
  */
 #define GEMV_DOT_MAX 16
 #define GEMV_DOT_MAX_ANY_K 8
@@ -288,7 +294,7 @@ enum gemv_path {
     GEMV_NONE = 0,
     GEMV_AXPY,     /* m <= 4, B rows contiguous: c[i][:] += A[i][p] * B[p][:] */
     GEMV_DOT_COLS, /* m <= 16, B columns contiguous (op(B) = B^T): B's columns . A's rows */
-    GEMV_DOT_ROWS, /* n <= 16, A rows contiguous: A's rows . B's columns */
+    GEMV_DOT_ROWS, /* n <= 4, A rows contiguous: A's rows . B's columns */
 };
 
 static enum gemv_path choose_gemv(const struct hpk_kernel_table *table,
@@ -301,7 +307,7 @@ static enum gemv_path choose_gemv(const struct hpk_kernel_table *table,
         return GEMV_AXPY;
     if (dot_pays(p->m, p->k) && p->b_rs == 1 && p->b_cs != 1)
         return GEMV_DOT_COLS;
-    if (dot_pays(p->n, p->k) && p->a_cs == 1)
+    if (p->n <= HPK_GEMV_MAX_M && p->a_cs == 1)
         return GEMV_DOT_ROWS;
     return GEMV_NONE;
 }
