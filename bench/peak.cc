@@ -161,13 +161,26 @@ double read_seconds(const float *a, size_t n, unsigned threads, double *sink)
         float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
         size_t i = lo;
 #if defined(HPKB_X86)
+        // Four streams, each a quarter of the range, read side by side with a software prefetch
+        // 512 B ahead: what a tuned kernel reads at. One sequential stream left to the hardware
+        // prefetcher read 8.6 GB/s on the Zen VM, where hpk's matrix-vector kernel (four
+        // panels side by side, prefetched) streamed 13.3 GB/s: the roof was below the floor.
+        const size_t q = (hi - lo) / 64 * 16; // floats per stream, a multiple of 16
+        const float *p0 = a + lo, *p1 = p0 + q, *p2 = p1 + q, *p3 = p2 + q;
         __m128 s0 = _mm_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-        for (; i + 16 <= hi; i += 16) {
-            s0 = _mm_add_ps(s0, _mm_loadu_ps(a + i));
-            s1 = _mm_add_ps(s1, _mm_loadu_ps(a + i + 4));
-            s2 = _mm_add_ps(s2, _mm_loadu_ps(a + i + 8));
-            s3 = _mm_add_ps(s3, _mm_loadu_ps(a + i + 12));
+        for (size_t j = 0; j < q; j += 16) {
+            _mm_prefetch(reinterpret_cast<const char *>(p0 + j + 128), _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char *>(p1 + j + 128), _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char *>(p2 + j + 128), _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char *>(p3 + j + 128), _MM_HINT_T0);
+            for (size_t v = 0; v < 16; v += 4) {
+                s0 = _mm_add_ps(s0, _mm_loadu_ps(p0 + j + v));
+                s1 = _mm_add_ps(s1, _mm_loadu_ps(p1 + j + v));
+                s2 = _mm_add_ps(s2, _mm_loadu_ps(p2 + j + v));
+                s3 = _mm_add_ps(s3, _mm_loadu_ps(p3 + j + v));
+            }
         }
+        i = lo + 4 * q;
         _mm_storeu_ps(acc, _mm_add_ps(_mm_add_ps(s0, s1), _mm_add_ps(s2, s3)));
 #endif
         for (; i + 8 <= hi; i += 8)
