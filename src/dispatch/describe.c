@@ -151,7 +151,16 @@ size_t hpk_describe_config(const struct hpk_machine *m, const struct hpk_config 
             put(&o, "sgemm %s, A unpacked: %s, for row-contiguous A and n <= %zu\n",
                 record_names[r], rec->name_a_direct ? rec->name_a_direct : "(unnamed)",
                 (size_t)HPK_GEMM_A_DIRECT_PANELS * rec->nr);
+        if (rec->gemv_packed != NULL)
+            put(&o, "sgemm %s, matrix-vector on packed B: %s, for m <= %u\n", record_names[r],
+                rec->gemv_packed_name ? rec->gemv_packed_name : "(unnamed)", rec->mr);
     }
+    if (c->table->gemv_axpy != NULL)
+        put(&o, "gemv rows: %s, for m <= %d with B's rows contiguous\n",
+            c->table->gemv_axpy_name ? c->table->gemv_axpy_name : "(unnamed)", HPK_GEMV_MAX_M);
+    if (c->table->gemv_dot != NULL)
+        put(&o, "gemv dots: %s, for a few vectors against a matrix read along k\n",
+            c->table->gemv_dot_name ? c->table->gemv_dot_name : "(unnamed)");
     return o.len;
 }
 
