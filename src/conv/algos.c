@@ -482,6 +482,7 @@ struct dw_state {
     const struct hpk_conv_args *a;
     const float ***ptrs; /* per slot: out_w * taps pointers */
     int direct;          /* the direct kernel serves the interior */
+    size_t rows, bands;  /* output rows of the batch, split into bands of consecutive rows */
     size_t x0, x1;       /* the interior columns: every tap of x0 <= x < x1 is inside */
 };
 
@@ -510,13 +511,12 @@ static void dw_indirect(const struct dw_state *s, size_t slot, size_t n, size_t 
 }
 
 /* One output row (image n, row y). */
-static void dw_task(void *ctx, size_t task, size_t slot)
+static void dw_row(const struct dw_state *s, size_t row, size_t slot)
 {
-    const struct dw_state *s = ctx;
     const struct hpk_conv_args *a = s->a;
     const struct hpk_conv2d *op = a->op;
     const hpk_conv2d_desc *d = &op->d;
-    const size_t n = task / a->s.out_h, y = task % a->s.out_h, ow = a->s.out_w;
+    const size_t n = row / a->s.out_h, y = row % a->s.out_h, ow = a->s.out_w;
     struct hpk_gemm_tile_ctx ec; /* residual at pixel 0 of the batch */
     epilogue_ctx(op, 0, &ec);
     if (a->residual_is_output) {
@@ -545,6 +545,23 @@ static void dw_task(void *ctx, size_t task, size_t slot)
                   (ptrdiff_t)a->out_stride, &t);
     if (s->x1 != ow)
         dw_indirect(s, slot, n, y, s->x1, ow, &ec);
+}
+
+/*
+ * Task i: the band of output rows [i rows / bands, (i + 1) rows / bands), one band per thread.
+ * Consecutive output rows share input rows (3x3: two of three at stride 1, one at stride 2),
+ * which a thread finds in its own L2 when it computes them in order; tasks of one row each,
+ * taken in turn by two threads, made each thread fetch two (stride 1) or three (stride 2) new
+ * input rows per output row instead of one or two. Measured on the 2-core Zen 3 VM, best of
+ * 1000 runs, 2 threads: 144 ch @ 56x56 stride 1 270 -> 159 us, 96 ch @ 112x112 stride 2
+ * 279 -> 195 us (one thread: 290 and 450 us).
+ */
+static void dw_task(void *ctx, size_t task, size_t slot)
+{
+    const struct dw_state *s = ctx;
+    const size_t r0 = task * s->rows / s->bands, r1 = (task + 1) * s->rows / s->bands;
+    for (size_t row = r0; row < r1; row++)
+        dw_row(s, row, slot);
 }
 
 hpk_status hpk_conv_run_depthwise(const struct hpk_conv_args *a)
@@ -577,7 +594,9 @@ hpk_status hpk_conv_run_depthwise(const struct hpk_conv_args *a)
     s.ptrs = (const float ***)(ws + slots * per_slot);
     for (size_t i = 0; i < slots; i++)
         s.ptrs[i] = (const float **)(ws + i * per_slot);
-    hpk_parallel_for(rows, threads, dw_task, &s);
+    s.rows = rows;
+    s.bands = threads;
+    hpk_parallel_for(s.bands, threads, dw_task, &s);
     hpk_workspace_release(ws);
     return HPK_OK;
 }
