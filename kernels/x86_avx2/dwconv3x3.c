@@ -27,10 +27,11 @@
  *
  * Registers (16 ymm), PX = 6 at stride 1: 9 weights vw0..vw8, 6 accumulators, 1 input vector;
  * per strip 3 x 8 input loads for 54 FMAs (0.44 loads per FMA; the indirection kernel needs
- * 1.25, with a pointer load per tap and pixel besides). PX = 3 at stride 2: 9 + 3 + 1, with
- * room for relu6's two bounds; 3 x 7 loads (+ 9 weights, + 6 prefetches) for 27 FMAs. gcc 12
- * -O2 keeps all of them in registers (no ymm spill in the stride-1 strip loop with no
- * activation or relu; clamp and relu6 at stride 1 reload two vectors per strip from the stack).
+ * 1.25, with a pointer load per tap and pixel besides). PX = 4 at stride 2: 9 + 4 + 1, with
+ * room for relu6's two bounds; 3 x 9 loads (+ 9 weights, + 8 prefetches) for 36 FMAs. gcc 12
+ * -O2 kept all of them in registers in the stride-1 strip loop with no activation or relu
+ * (clamp and relu6 at stride 1 reload two vectors per strip from the stack); the stride-2
+ * chunk loop with PX 4 has not been inspected for spills.
  *
  * Measured, one row in L1/L2 (single thread, bias + no activation / relu6, best of 3000, on
  * the shared 2-core AMD EPYC VM, where a 12-chain FMA loop reaches 35 GFLOP/s when the machine
@@ -47,7 +48,9 @@
  *     the same three rows again and again (in L2); chunks of 1-2 strips in address order with
  *     the prefetch 395-430 us and 315-340 us; without the prefetch 590-880 us (the prefetchers
  *     do not follow the chunk walk). Prefetch 1, 2, 4 or 8 chunks ahead, chunks of 1, 2 or 4
- *     strips: within the noise, 1 and 1 at least as fast as any.
+ *     strips: within the noise, 1 and 1 at least as fast as any. Then PX 4 against 3 (the
+ *     whole operator, 2 x 300 runs interleaved): 346-351 against 373-386 us on one thread,
+ *     160-163 against 180-183 on two; with relu6 363-364 against 383-391.
  *   144 ch @ 56x56 stride 1: whole-row walk 255-270 us (224 us in L2, 33.7 GFLOP/s); chunks
  *     with the prefetch 275-300 us.
  * The input of the stride-2 layer is 4.8 MB; a plain read of it and write of its 1.2 MB
@@ -75,7 +78,7 @@
 
 /* Output pixels per strip, stride 1 and stride 2 (the head comment says why). */
 #define PX_S1 6
-#define PX_S2 3
+#define PX_S2 4
 #define PX_MAX 8
 /* Strips per chunk of the stride-2 interior, and how many chunks ahead it prefetches (the head
  * comment says why). */
@@ -316,7 +319,7 @@ static inline __attribute__((always_inline)) void dw3_block__avx2(size_t px, siz
  * channels (its weights reloaded from L1 per chunk) over the chunk's strips, so that a chunk's
  * input (3 rows x (S2_CHUNK PX_S2 2 + 1) pixels x channels) is read from L1 by every block and
  * the input is walked in address order, one chunk after the other. The hardware prefetchers do
- * not follow that walk (each strip touches 21 pixels, 32 bytes each, per block), so each strip
+ * not follow that walk (each strip touches 27 pixels, 32 bytes each, per block), so each strip
  * of each block prefetches its share (PX_S2 lines per row) of the chunk S2_AHEAD chunks ahead
  * in rows 1 and 2, the input rows this output row is the first to read (row 0 was row 2 of the
  * output row above).
