@@ -162,8 +162,9 @@ typedef void (*hpk_dwconv_ukernel_fn)(size_t channels, size_t width, size_t taps
  *   t = sum_{r < 3, s < 3} x(r, o * stride - pad_left + s) * weights[(r * 3 + s) * channels + c]
  *   (summed in the order of q = r * 3 + s, the padding's products included: the same order and
  *   the same operations as hpk_dwconv_ukernel_fn over the same taps with a zero row for the
- *   padding), then the epilogue exactly as hpk_dwconv_ukernel_fn,
- *   output[o * out_stride + c] = t.
+ *   padding), then the epilogue as hpk_dwconv_ukernel_fn (a transcendental activation may
+ *   choose its approximation per group of vectors, so the two kernels may differ there within
+ *   the activation's bound), output[o * out_stride + c] = t.
  */
 typedef void (*hpk_dwconv3x3_ukernel_fn)(size_t channels, size_t width, size_t stride,
                                          const float *const rows[3], size_t in_width,
