@@ -604,18 +604,31 @@ static void test_errors(void **state)
     hpk_conv2d_destroy(op);
     hpk_conv2d_destroy(NULL);
 
-    /* the same for the direct 3x3 depthwise path (4 channels, 6x6 -> 4x4) */
+    /* the same for the direct 3x3 depthwise path (4 channels, 5x5 -> 5x5, padded: its zero
+     * row for the rows in the padding is the workspace) */
     e = d;
     e.groups = 4;
     e.out_channels = 4;
+    e.pad_top = e.pad_left = e.pad_bottom = e.pad_right = 1;
     e.algo = HPK_CONV_DEPTHWISE;
     assert_int_equal(hpk_conv2d_create(&e, filter, NULL, &op), HPK_OK);
     assert_non_null(op->dwconv3x3);
     hpk_release_cached_memory();
     hpk_alloc_fail_after(0);
-    st = hpk_conv2d_run(op, 1, 6, 6, in, 4, out, 4, out, 4);
+    st = hpk_conv2d_run(op, 1, 5, 5, in, 4, out, 4, out, 4);
     hpk_alloc_fail_after(-1);
     assert_int_equal(st, HPK_ERR_NOMEM);
+    assert_memory_equal(out, out0, sizeof out);
+    hpk_conv2d_destroy(op);
+    /* unpadded (6x6 -> 4x4), it needs no workspace: it runs when allocation fails, and adds
+     * 0 (zero filter) to the residual, the output itself */
+    e.pad_top = e.pad_left = e.pad_bottom = e.pad_right = 0;
+    assert_int_equal(hpk_conv2d_create(&e, filter, NULL, &op), HPK_OK);
+    hpk_release_cached_memory();
+    hpk_alloc_fail_after(0);
+    st = hpk_conv2d_run(op, 1, 6, 6, in, 4, out, 4, out, 4);
+    hpk_alloc_fail_after(-1);
+    assert_int_equal(st, HPK_OK);
     assert_memory_equal(out, out0, sizeof out);
     hpk_conv2d_destroy(op);
 

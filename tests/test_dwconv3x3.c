@@ -8,13 +8,21 @@
  *
  * Shapes: every channel count 1..40 (the full and masked blocks of a vector kernel and their
  * combinations) and 144, 257; widths 1..9 (every strip and remainder of up to 8 pixels) and 56,
- * 57; strides 1 and 2. Each of the three padded rows holds exactly (width - 1) * stride + 3
+ * 57; strides 1 and 2; left padding 0..2 and a row 0..2 pixels shorter than the taps of the
+ * last output pixel reach (right padding), so the border pixels take every combination of taps
+ * in the padding, down to one-pixel rows. Each of the three rows holds exactly its in_width
  * pixels and ends at an inaccessible page, so a read past the last pixel's `channels` faults;
- * so do the weights, the bias and the residual. Some pixels of the rows are zero (padding).
+ * so do the weights, the bias and the residual. Some pixels of the rows are zero.
  * The output has a pixel stride > channels with a sentinel in each gap and canaries before and
  * after, which must stay untouched. The residual has its own stride, or is the output itself
  * (ldr = out_stride: each element is read before it is overwritten). alpha, beta and flags of
- * the context are NaN / 0: the contract ignores them.
+ * the context are NaN / 0: the contract ignores them. Each table's direct kernel is also run
+ * against its own indirection kernel (dwconv) over the same taps, with a zero row for the
+ * padding: the contract promises the same sums in the same order, so with no activation or a
+ * piecewise-linear one (relu, relu6, clamp, leaky relu) the two must agree bit for bit. (A
+ * transcendental activation may choose its approximation once per group of vectors -- the AVX2
+ * GELU does -- and the two kernels group pixels differently, so there they agree within the
+ * bound only.)
  *
  * Bound of each element (u = 2^-24, L the activation's Lipschitz constant, {a, r} the table's
  * act_accuracy promise for the activation):
@@ -77,6 +85,7 @@ static const struct hpk_kernel_table *table_or_skip(void **state)
 
 struct dw3_case {
     size_t channels, width, stride;
+    size_t pad_left, pad_right; /* in_width = (width - 1) stride + 3 - pad_left - pad_right, >= 1 */
     size_t out_gap, res_gap; /* out_stride = channels + out_gap, ldr = channels + res_gap */
     int bias;
     int residual;        /* 0: none, 1: its own buffer, 2: the output itself (ldr = out_stride) */
@@ -101,7 +110,9 @@ static double elem_bound(const struct hpk_kernel_table *t, int act, float slope,
 static void run_case(const struct hpk_kernel_table *t, const struct dw3_case *k, uint64_t *seed)
 {
     const struct hpk_kernel_table *gen = &hpk_kernels_generic;
-    const size_t C = k->channels, W = k->width, S = k->stride, npix = (W - 1) * S + 3;
+    const size_t C = k->channels, W = k->width, S = k->stride, PL = k->pad_left;
+    const size_t span = (W - 1) * S + 3, cut = PL + k->pad_right;
+    const size_t npix = span > cut ? span - cut : 1; /* in_width */
     const size_t ostride = C + k->out_gap, ldr = k->residual == 2 ? ostride : C + k->res_gap;
     const size_t olen = (W - 1) * ostride + C, rlen = (W - 1) * ldr + C;
     const int relu6 = k->act == HPK_TILE_ACT_RELU6;
@@ -140,9 +151,9 @@ static void run_case(const struct hpk_kernel_table *t, const struct dw3_case *k,
 
     char shape[200];
     snprintf(shape, sizeof shape,
-             "[channels=%zu width=%zu stride=%zu out_stride=%zu bias=%d residual=%s ldr=%zu "
-             "act=%d%s]",
-             C, W, S, ostride, k->bias,
+             "[channels=%zu width=%zu stride=%zu in_width=%zu pad_left=%zu out_stride=%zu "
+             "bias=%d residual=%s ldr=%zu act=%d%s]",
+             C, W, S, npix, PL, ostride, k->bias,
              k->residual == 2 ? "output"
              : k->residual    ? "own"
                               : "none",
@@ -163,14 +174,32 @@ static void run_case(const struct hpk_kernel_table *t, const struct dw3_case *k,
     float *out = tu_output_alloc(olen), *out_gen = NULL;
     if (k->residual == 2)
         ctx.residual = tu_residual_in_place(out, res, W, C, ostride);
-    t->dwconv3x3(C, W, S, rows, w, out + TU_CANARIES, (ptrdiff_t)ostride, &ctx);
+    t->dwconv3x3(C, W, S, rows, npix, PL, w, out + TU_CANARIES, (ptrdiff_t)ostride, &ctx);
     tu_check_untouched(t->dwconv3x3_name, shape, out, olen, C, ostride);
     if (t != gen) {
         out_gen = tu_output_alloc(olen);
         if (k->residual == 2)
             ctx.residual = tu_residual_in_place(out_gen, res, W, C, ostride);
-        gen->dwconv3x3(C, W, S, rows, w, out_gen + TU_CANARIES, (ptrdiff_t)ostride, &ctx);
+        gen->dwconv3x3(C, W, S, rows, npix, PL, w, out_gen + TU_CANARIES, (ptrdiff_t)ostride, &ctx);
         tu_check_untouched(gen->dwconv3x3_name, shape, out_gen, olen, C, ostride);
+    }
+    /* The table's indirection kernel over the same taps, the padding from a zero row. */
+    float *out_ind = NULL;
+    if (t->dwconv != NULL) {
+        float *zero = calloc(C, sizeof(float));
+        const float **ptrs = malloc(W * TAPS * sizeof *ptrs);
+        assert_true(zero != NULL && ptrs != NULL);
+        for (size_t o = 0; o < W; o++)
+            for (size_t r = 0; r < 3; r++)
+                for (size_t q = 0; q < 3; q++) {
+                    const size_t col = o * S + q - PL; /* wraps when left of the row */
+                    ptrs[o * TAPS + r * 3 + q] = col < npix ? row[r] + col * C : zero;
+                }
+        out_ind = tu_output_alloc(olen);
+        if (k->residual == 2)
+            ctx.residual = tu_residual_in_place(out_ind, res, W, C, ostride);
+        t->dwconv(C, W, TAPS, ptrs, w, out_ind + TU_CANARIES, (ptrdiff_t)ostride, &ctx);
+        free(zero), free(ptrs);
     }
 
     size_t nans = 0;
@@ -179,8 +208,9 @@ static void run_case(const struct hpk_kernel_table *t, const struct dw3_case *k,
             double s = 0, mag = 0;
             for (size_t r = 0; r < 3; r++)
                 for (size_t q = 0; q < 3; q++) {
-                    const double p =
-                        (double)row[r][(o * S + q) * C + c] * (double)w[(r * 3 + q) * C + c];
+                    const size_t col = o * S + q - PL; /* wraps when left of the row */
+                    const double x = col < npix ? (double)row[r][col * C + c] : 0.0;
+                    const double p = x * (double)w[(r * 3 + q) * C + c];
                     s += p;
                     mag += fabs(p);
                 }
@@ -199,6 +229,14 @@ static void run_case(const struct hpk_kernel_table *t, const struct dw3_case *k,
             if (!tu_close_enough(f, got, bound))
                 fail_msg("%s %s: pixel %zu channel %zu expected %.9g got %.9g (bound %.3g)",
                          t->dwconv3x3_name, shape, o, c, f, got, bound);
+            if (out_ind != NULL && k->act <= HPK_TILE_ACT_LEAKY_RELU) {
+                const float ind = out_ind[TU_CANARIES + o * ostride + c];
+                if (memcmp(&ind, &out[TU_CANARIES + o * ostride + c], sizeof ind) != 0 &&
+                    !(isnan(ind) && isnan(got)))
+                    fail_msg("%s %s: pixel %zu channel %zu: %.9g, the indirection kernel %s "
+                             "%.9g: not bit for bit",
+                             t->dwconv3x3_name, shape, o, c, got, t->dwconv_name, ind);
+            }
             if (out_gen != NULL) {
                 const double want = out_gen[TU_CANARIES + o * ostride + c];
                 const double both = bound + elem_bound(gen, k->act, k->slope, mag, f);
@@ -213,7 +251,7 @@ static void run_case(const struct hpk_kernel_table *t, const struct dw3_case *k,
     if (k->special)
         assert_true(nans > 0);
 
-    free(out), free(out_gen);
+    free(out), free(out_gen), free(out_ind);
     for (size_t i = 0; i < 6; i++)
         tu_guarded_free(&g[i]);
 }
@@ -239,6 +277,8 @@ static void test_dw3_shapes(void **state)
                 const struct dw3_case k = {.channels = channels,
                                            .width = widths[wi],
                                            .stride = stride,
+                                           .pad_left = idx % 3,
+                                           .pad_right = (idx / 3) % 3,
                                            .out_gap = idx % 4,
                                            .res_gap = (idx * 7) % 5,
                                            .bias = (int)(idx % 2),
@@ -270,6 +310,8 @@ static void test_dw3_epilogue(void **state)
                     const struct dw3_case k = {.channels = shapes[s][0],
                                                .width = shapes[s][1],
                                                .stride = shapes[s][2],
+                                               .pad_left = idx % 2,
+                                               .pad_right = (idx / 2) % 2,
                                                .out_gap = 1 + idx % 3,
                                                .res_gap = idx % 4,
                                                .bias = bias,
@@ -296,6 +338,8 @@ static void test_dw3_special_values(void **state)
             const struct dw3_case k = {.channels = shapes[s][0],
                                        .width = shapes[s][1],
                                        .stride = shapes[s][2],
+                                       .pad_left = s % 3,
+                                       .pad_right = (s + 1) % 3,
                                        .out_gap = 2,
                                        .res_gap = 1,
                                        .bias = (int)(s % 2),

@@ -7,7 +7,9 @@
  * The same arithmetic as the generic indirection kernel (kernels/generic/dwconv.c), only the
  * input is addressed directly: for each output pixel, channels in blocks of BLOCK whose
  * accumulators start at 0 and take the product of each tap in the order q = r * 3 + s (one
- * rounding for the product, one for the sum: -ffp-contract=off); then + bias[c], + residual and
+ * rounding for the product, one for the sum: -ffp-contract=off), a tap in the left or right
+ * padding as the product of 0 (as the indirection kernel reads its zero row); then + bias[c],
+ * + residual and
  * the activation through hpk_act_apply__generic. A block is finished before its one store, so a
  * residual that is the output itself (ldr == out_stride) is read before it is overwritten.
  */
@@ -21,10 +23,11 @@
 #define BLOCK 64
 
 void hpk_dwconv3x3_ukernel__generic(size_t channels, size_t width, size_t stride,
-                                    const float *const rows[3], const float *weights, float *output,
-                                    ptrdiff_t out_stride, const struct hpk_gemm_tile_ctx *ctx)
+                                    const float *const rows[3], size_t in_width, size_t pad_left,
+                                    const float *weights, float *output, ptrdiff_t out_stride,
+                                    const struct hpk_gemm_tile_ctx *ctx)
 {
-    assert(channels >= 1 && width >= 1 && (stride == 1 || stride == 2));
+    assert(channels >= 1 && width >= 1 && in_width >= 1 && (stride == 1 || stride == 2));
     assert(rows != NULL && rows[0] != NULL && rows[1] != NULL && rows[2] != NULL);
     assert(weights != NULL && output != NULL && ctx != NULL);
     assert(width == 1 || out_stride >= (ptrdiff_t)channels);
@@ -43,8 +46,15 @@ void hpk_dwconv3x3_ukernel__generic(size_t channels, size_t width, size_t stride
                 t[j] = 0.0f;
             for (size_t r = 0; r < 3; r++)
                 for (size_t s = 0; s < 3; s++) {
-                    const float *x = rows[r] + (o * stride + s) * channels + c0;
+                    /* the input column, wrapped when left of the row: then >= in_width too */
+                    const size_t col = o * stride + s - pad_left;
                     const float *w = weights + (r * 3 + s) * channels + c0;
+                    if (col >= in_width) {
+                        for (j = 0; j < n; j++)
+                            t[j] += 0.0f * w[j];
+                        continue;
+                    }
+                    const float *x = rows[r] + col * channels + c0;
                     for (j = 0; j < n; j++)
                         t[j] += x[j] * w[j];
                 }

@@ -8,7 +8,8 @@
 #include "src/base/ukernel.h"
 
 void hpk_dwconv3x3_ukernel__generic(size_t channels, size_t width, size_t stride,
-                                    const float *const rows[3], const float *weights, float *output,
-                                    ptrdiff_t out_stride, const struct hpk_gemm_tile_ctx *ctx);
+                                    const float *const rows[3], size_t in_width, size_t pad_left,
+                                    const float *weights, float *output, ptrdiff_t out_stride,
+                                    const struct hpk_gemm_tile_ctx *ctx);
 
 #endif /* HPK_KERNELS_GENERIC_DWCONV3X3_H */

@@ -1,24 +1,39 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * AVX2 + FMA direct 3 x 3 depthwise convolution row over a zero-padded input (contract:
- * hpk_dwconv3x3_ukernel_fn in src/base/ukernel.h), vectorised across channels.
+ * AVX2 + FMA direct 3 x 3 depthwise convolution row, its left and right padding included
+ * (contract: hpk_dwconv3x3_ukernel_fn in src/base/ukernel.h), vectorised across channels.
  *
- * Loop order: blocks of 8 channels (one vector), the last channels % 8 masked; inside a block,
- * strips of PX output pixels along the row, then one strip of the last width % PX. A block
- * loads its 9 tap weights once and keeps them in registers for the whole row; a strip keeps
- * its PX accumulators in registers from the first tap through the epilogue to its one store.
- * In a strip each input vector is loaded once and taken by every pixel that uses it: column j
- * of kernel row r feeds pixel o with tap s = j - o * stride when 0 <= s < 3, so a pixel still
- * takes its taps in the order q = r * 3 + s (the generic kernel's), each an FMA from 0.
+ * The row's pixels: the border (pixels [0, xa) and [xb, width), some of whose taps lie in the
+ * padding) one pixel at a time, each tap loaded, or a zero vector where it is padding, so the
+ * padding's products are taken as the indirection kernel takes them from its zero row (bit for
+ * bit the same result, NaN from an infinite weight included); the interior [xa, xb) in strips
+ * of PX pixels, then one strip of the last (xb - xa) % PX. In a strip each input vector is
+ * loaded once and taken by every pixel that uses it: column j of kernel row r feeds pixel o
+ * with tap s = j - o * stride when 0 <= s < 3, so a pixel still takes its taps in the order
+ * q = r * 3 + s (the generic kernel's), each an FMA from 0. A strip keeps its PX accumulators
+ * in registers from the first tap through the epilogue to its one store.
+ *
+ * Loop order. Stride 1: blocks of 8 channels (one vector), the last channels % 8 masked; a
+ * block loads its 9 tap weights once and runs along the whole row. Stride 2: the interior in
+ * chunks of S2_CHUNK strips, every block of 8 channels over a chunk before the next chunk (the
+ * weights reloaded from L1 per chunk and block), so the input is walked in address order; the
+ * border, the last strip and the masked channels as at stride 1. Why: at stride 2 a row of 96
+ * channels x 112 pixels is 43 KB and an output row reads two new ones, so the whole-row walk
+ * of one block at a time touches each cache line of the input in six passes of 112 lines
+ * 384 bytes apart, which neither L1 nor the prefetchers hold; in address order, with software
+ * prefetch of the next chunk of the two new rows (PX_S2 lines per row, strip and block, T0),
+ * the input streams. At stride 1 (144 channels x 56 pixels: 32 KB rows, one new per output
+ * row) the whole-row walk was as fast as any chunking, with or without prefetch.
  *
  * Registers (16 ymm), PX = 6 at stride 1: 9 weights vw0..vw8, 6 accumulators, 1 input vector;
  * per strip 3 x 8 input loads for 54 FMAs (0.44 loads per FMA; the indirection kernel needs
- * 1.25, with a pointer load per tap and pixel besides). PX = 3 at stride 2: 9 + 3 + 1, with
- * room for relu6's two bounds; 3 x 7 loads for 27 FMAs. gcc 12 -O2 keeps all of them in
- * registers (no ymm spill in the stride-1 strip loop with no activation or relu; clamp and
- * relu6 at stride 1 reload two vectors per strip from the stack).
+ * 1.25, with a pointer load per tap and pixel besides). PX = 4 at stride 2: 9 + 4 + 1, with
+ * room for relu6's two bounds; 3 x 9 loads (+ 9 weights, + 8 prefetches) for 36 FMAs. gcc 12
+ * -O2 kept all of them in registers in the stride-1 strip loop with no activation or relu
+ * (clamp and relu6 at stride 1 reload two vectors per strip from the stack); the stride-2
+ * chunk loop with PX 4 has not been inspected for spills.
  *
- * Measured (single thread, one row in L1/L2, bias + no activation / relu6, best of 3000, on
+ * Measured, one row in L1/L2 (single thread, bias + no activation / relu6, best of 3000, on
  * the shared 2-core AMD EPYC VM, where a 12-chain FMA loop reaches 35 GFLOP/s when the machine
  * is quiet):
  *   144 ch x 56 px, stride 1: PX 3: 30.3, 4: 32.0, 5: 36.1, 6: 37.9 GFLOP/s; 7 and 8 spill
@@ -27,20 +42,31 @@
  *     indirection kernel 17-20.
  *   16 channels per block (2 vectors: 18 weight vectors no longer fit, so each FMA reloads its
  *     weight): 22-24 at stride 1, 19 at stride 2 -- 8 channels it is.
- * Over whole layers (input and output larger than L2) the stride-2 layers lose up to a third
- * to the memory traffic of their input (two new rows per output row); software prefetch of
- * the next cache line, of the next rows or of the output did not help here.
+ * Whole layers (MobileNetV2, pad 1, no activation; best of 300-1500 runs interleaved, thread
+ * CPU time, the interior only -- the rows and columns whose taps are all inside):
+ *   96 ch @ 112x112 stride 2: whole-row walk 540-660 us with the input in memory, 330 us with
+ *     the same three rows again and again (in L2); chunks of 1-2 strips in address order with
+ *     the prefetch 395-430 us and 315-340 us; without the prefetch 590-880 us (the prefetchers
+ *     do not follow the chunk walk). Prefetch 1, 2, 4 or 8 chunks ahead, chunks of 1, 2 or 4
+ *     strips: within the noise, 1 and 1 at least as fast as any. Then PX 4 against 3 (the
+ *     whole operator, 2 x 300 runs interleaved): 346-351 against 373-386 us on one thread,
+ *     160-163 against 180-183 on two; with relu6 363-364 against 383-391.
+ *   144 ch @ 56x56 stride 1: whole-row walk 255-270 us (224 us in L2, 33.7 GFLOP/s); chunks
+ *     with the prefetch 275-300 us.
+ * The input of the stride-2 layer is 4.8 MB; a plain read of it and write of its 1.2 MB
+ * output takes 180 us on this VM, so the layer is still bound by how the input arrives.
  *
  * Activation: none, relu and clamp (relu6) inline in the strip loop; the others inline
  * hpk_act_tile__avx2's switch into the hot loop of full strips (flatten), so the accumulators
- * stay in registers through them, while the edges (the last strip of a row, the masked block)
- * call one out-of-line copy of it. Epilogue in the generic kernel's order: + bias[c],
- * + residual, the activation. A strip is loaded whole before it is stored, so a residual that
- * is the output itself (ldr == out_stride) reads the old values.
+ * stay in registers through them, while the edges (the last strip of a row, the border pixels,
+ * the masked block) call one out-of-line copy of it. Epilogue in the generic kernel's order:
+ * + bias[c], + residual, the activation. A strip is loaded whole before it is stored, so a
+ * residual that is the output itself (ldr == out_stride) reads the old values.
  *
- * Edges: the last channels % 8 lanes are loaded with vmaskmovps (no fault and no read on
- * masked-out lanes) from the rows, weights, bias and residual, and stored in pieces of 4, 2
- * and 1 (hpk_store_lanes__avx2), so nothing past `channels` is read or written.
+ * Channel edges: the last channels % 8 lanes are loaded with vmaskmovps (no fault and no read
+ * on masked-out lanes) from the rows, weights, bias and residual, and stored in pieces of 4, 2
+ * and 1 (hpk_store_lanes__avx2), so nothing past `channels` is read or written; the prefetches
+ * may point past the row (a prefetch never faults).
  */
 #include "config.h"
 
@@ -52,8 +78,21 @@
 
 /* Output pixels per strip, stride 1 and stride 2 (the head comment says why). */
 #define PX_S1 6
-#define PX_S2 3
+#define PX_S2 4
 #define PX_MAX 8
+/* Strips per chunk of the stride-2 interior, and how many chunks ahead it prefetches (the head
+ * comment says why). */
+#define S2_CHUNK 1
+#define S2_AHEAD 1
+
+static inline size_t dw3_min(size_t a, size_t b)
+{
+    return a < b ? a : b;
+}
+static inline size_t dw3_max(size_t a, size_t b)
+{
+    return a > b ? a : b;
+}
 
 /* Loads 8 floats at p, or (masked) the lanes of vmask only. */
 #define LOAD(p) (masked ? _mm256_maskload_ps((p), vmask) : _mm256_loadu_ps(p))
@@ -101,11 +140,43 @@ static inline __attribute__((always_inline)) void dw3_act__avx2(int act, __m256 
 }
 
 /*
- * One strip: output pixels [0, px) at out, 8 channels of the rows x0, x1, x2 (at the strip's
- * first input pixel and its first channel), or, masked, the lanes of vmask (lanes of them).
- * vw holds the 9 tap weights. px, stride, masked and act are constants after inlining; each
- * input vector is loaded once and taken by every pixel of the strip that uses it, and each
- * pixel takes its taps in the order q = r * 3 + s.
+ * The epilogue of px pixels' accumulators of one channel block: + bias, + residual (res, ldr
+ * apart), the activation, the stores to out (out_stride apart). Each pixel is loaded whole before
+ * it is stored, so a residual that is the output itself reads the old values.
+ */
+static inline __attribute__((always_inline)) void
+dw3_finish__avx2(size_t px, int masked, int act, __m256i vmask, __m256 *vacc, const float *bias,
+                 const float *res, ptrdiff_t ldr, float *out, ptrdiff_t out_stride, size_t lanes,
+                 const struct hpk_gemm_tile_ctx *ctx)
+{
+    size_t o;
+    if (bias != NULL) {
+        const __m256 vb = LOAD(bias);
+#pragma GCC unroll 8
+        for (o = 0; o < px; o++)
+            vacc[o] = _mm256_add_ps(vacc[o], vb);
+    }
+    if (res != NULL) {
+#pragma GCC unroll 8
+        for (o = 0; o < px; o++, res += ldr)
+            vacc[o] = _mm256_add_ps(vacc[o], LOAD(res));
+    }
+    dw3_act__avx2(act, vacc, px, ctx);
+#pragma GCC unroll 8
+    for (o = 0; o < px; o++, out += out_stride) {
+        if (masked)
+            hpk_store_lanes__avx2(out, lanes, vacc[o]);
+        else
+            _mm256_storeu_ps(out, vacc[o]);
+    }
+}
+
+/*
+ * One strip of the interior: output pixels [0, px) at out, 8 channels of the rows x0, x1, x2
+ * (at the strip's first input pixel and its first channel), or, masked, the lanes of vmask
+ * (lanes of them). vw holds the 9 tap weights. px, stride, masked and act are constants after
+ * inlining; each input vector is loaded once and taken by every pixel of the strip that uses
+ * it, and each pixel takes its taps in the order q = r * 3 + s.
  */
 static inline __attribute__((always_inline)) void
 dw3_strip__avx2(size_t px, size_t stride, int masked, int act, __m256i vmask, const float *x0,
@@ -133,30 +204,13 @@ dw3_strip__avx2(size_t px, size_t stride, int masked, int act, __m256i vmask, co
             }
         }
     }
-    if (bias != NULL) {
-        const __m256 vb = LOAD(bias);
-#pragma GCC unroll 8
-        for (o = 0; o < px; o++)
-            vacc[o] = _mm256_add_ps(vacc[o], vb);
-    }
-    if (res != NULL) {
-#pragma GCC unroll 8
-        for (o = 0; o < px; o++, res += ldr)
-            vacc[o] = _mm256_add_ps(vacc[o], LOAD(res));
-    }
-    dw3_act__avx2(act, vacc, px, ctx);
-#pragma GCC unroll 8
-    for (o = 0; o < px; o++, out += out_stride) {
-        if (masked)
-            hpk_store_lanes__avx2(out, lanes, vacc[o]);
-        else
-            _mm256_storeu_ps(out, vacc[o]);
-    }
+    dw3_finish__avx2(px, masked, act, vmask, vacc, bias, res, ldr, out, out_stride, lanes, ctx);
 }
 
-/* The row: the kernel's arguments. */
+/* The row: the kernel's arguments, and its interior [xa, xb): the pixels every tap of which
+ * lies inside the input row (xb >= xa; xa = xb when there is none). */
 struct dw3_row {
-    size_t channels, width;
+    size_t channels, width, in_width, pad_left, xa, xb;
     const float *const *rows;
     const float *weights;
     float *output;
@@ -165,84 +219,182 @@ struct dw3_row {
 };
 
 /*
- * One block of 8 channels from c (masked: the last channels - c < 8) across the row: strips
- * of px pixels, then one of the last width % px (act_edge), the 9 weights loaded once for all.
+ * One pixel o of the border (some of its taps in the left or right padding), one block of
+ * channels from c: the taps in the padding are products of 0, as the indirection kernel takes
+ * them from its zero row, so both give the same result (NaN from an infinite weight included).
+ */
+static inline __attribute__((always_inline)) void
+dw3_edge__avx2(size_t stride, int masked, __m256i vmask, size_t lanes, const struct dw3_row *a,
+               const __m256 *vw, size_t o, size_t c)
+{
+    const struct hpk_gemm_tile_ctx *ctx = a->ctx;
+    const size_t C = a->channels;
+    const ptrdiff_t col0 = (ptrdiff_t)(o * stride) - (ptrdiff_t)a->pad_left;
+    __m256 vacc[1] = {_mm256_setzero_ps()};
+#pragma GCC unroll 3
+    for (size_t r = 0; r < 3; r++)
+#pragma GCC unroll 3
+        for (size_t s = 0; s < 3; s++) {
+            const ptrdiff_t col = col0 + (ptrdiff_t)s;
+            const __m256 vx = col >= 0 && (size_t)col < a->in_width
+                                  ? LOAD(a->rows[r] + (size_t)col * C + c)
+                                  : _mm256_setzero_ps();
+            vacc[0] = _mm256_fmadd_ps(vx, vw[r * 3 + s], vacc[0]);
+        }
+    const float *bias = ctx->bias_axis == HPK_TILE_BIAS_COL ? ctx->bias + c : NULL;
+    const float *res = ctx->residual ? ctx->residual + (ptrdiff_t)o * ctx->ldr + c : NULL;
+    dw3_finish__avx2(1, masked, DW3_ACT_CALL, vmask, vacc, bias, res, ctx->ldr,
+                     a->output + (ptrdiff_t)o * a->out_stride + c, a->out_stride, lanes, ctx);
+}
+
+static inline __attribute__((always_inline)) void
+dw3_weights__avx2(int masked, __m256i vmask, const struct dw3_row *a, size_t c, __m256 *vw)
+{
+#pragma GCC unroll 9
+    for (size_t q = 0; q < 9; q++)
+        vw[q] = LOAD(a->weights + q * a->channels + c);
+}
+
+/*
+ * Output pixels [o0, o1) of one block of 8 channels from c (masked: the last channels - c < 8),
+ * the 9 weights loaded once for all: the border pixels one by one, the interior in strips of
+ * px pixels, then one of the last (interior width) % px (act_edge).
  */
 static inline __attribute__((always_inline)) void dw3_block__avx2(size_t px, size_t stride,
                                                                   int masked, int act, int act_edge,
-                                                                  const struct dw3_row *a, size_t c)
+                                                                  const struct dw3_row *a, size_t c,
+                                                                  size_t o0, size_t o1)
 {
     const struct hpk_gemm_tile_ctx *ctx = a->ctx;
     const size_t C = a->channels, lanes = masked ? C - c : 8;
     const __m256i vmask = hpk_mask_n__avx2(lanes, 0);
     __m256 vw[9];
-#pragma GCC unroll 9
-    for (size_t q = 0; q < 9; q++)
-        vw[q] = LOAD(a->weights + q * C + c);
-    const float *bias = ctx->bias_axis == HPK_TILE_BIAS_COL ? ctx->bias + c : NULL;
-    const ptrdiff_t ldr = ctx->ldr, out_stride = a->out_stride;
-    const size_t step = px * stride * C;
-    const float *x0 = a->rows[0] + c, *x1 = a->rows[1] + c, *x2 = a->rows[2] + c;
-    const float *res = ctx->residual ? ctx->residual + c : NULL;
-    float *out = a->output + c;
-    const size_t width = a->width;
-    size_t o = 0;
-    for (; o + px <= width; o += px) {
-        dw3_strip__avx2(px, stride, masked, act, vmask, x0, x1, x2, C, vw, bias, res, ldr, out,
-                        out_stride, lanes, ctx);
-        x0 += step;
-        x1 += step;
-        x2 += step;
-        out += (ptrdiff_t)px * out_stride;
-        if (res != NULL)
-            res += (ptrdiff_t)px * ldr;
-    }
+    dw3_weights__avx2(masked, vmask, a, c, vw);
+    const size_t ia = dw3_max(o0, a->xa), ib = dw3_min(o1, a->xb);
+    size_t o = o0;
+    for (; o < o1 && o < a->xa; o++)
+        dw3_edge__avx2(stride, masked, vmask, lanes, a, vw, o, c);
+    if (ia < ib) {
+        const float *bias = ctx->bias_axis == HPK_TILE_BIAS_COL ? ctx->bias + c : NULL;
+        const ptrdiff_t ldr = ctx->ldr, out_stride = a->out_stride;
+        const size_t step = px * stride * C, in0 = (ia * stride - a->pad_left) * C + c;
+        const float *x0 = a->rows[0] + in0, *x1 = a->rows[1] + in0, *x2 = a->rows[2] + in0;
+        const float *res = ctx->residual ? ctx->residual + (ptrdiff_t)ia * ldr + c : NULL;
+        float *out = a->output + (ptrdiff_t)ia * out_stride + c;
+        for (o = ia; o + px <= ib; o += px) {
+            dw3_strip__avx2(px, stride, masked, act, vmask, x0, x1, x2, C, vw, bias, res, ldr, out,
+                            out_stride, lanes, ctx);
+            x0 += step;
+            x1 += step;
+            x2 += step;
+            out += (ptrdiff_t)px * out_stride;
+            if (res != NULL)
+                res += (ptrdiff_t)px * ldr;
+        }
 #define DW3_EDGE(n)                                                                                \
     case n:                                                                                        \
         if ((n) < px)                                                                              \
             dw3_strip__avx2((n) < px ? (n) : 1, stride, masked, act_edge, vmask, x0, x1, x2, C,    \
                             vw, bias, res, ldr, out, out_stride, lanes, ctx);                      \
         break;
-    switch (width - o) {
-        DW3_EDGE(1)
-        DW3_EDGE(2)
-        DW3_EDGE(3)
-        DW3_EDGE(4)
-        DW3_EDGE(5)
-        DW3_EDGE(6)
-        DW3_EDGE(7)
-    default: break;
-    }
+        switch (ib - o) {
+            DW3_EDGE(1)
+            DW3_EDGE(2)
+            DW3_EDGE(3)
+            DW3_EDGE(4)
+            DW3_EDGE(5)
+            DW3_EDGE(6)
+            DW3_EDGE(7)
+        default: break;
+        }
 #undef DW3_EDGE
+        o = ib;
+    }
+    for (o = dw3_max(o, dw3_max(o0, a->xb)); o < o1; o++)
+        dw3_edge__avx2(stride, masked, vmask, lanes, a, vw, o, c);
+}
+
+/*
+ * Stride 2, the interior in chunks of S2_CHUNK strips: per chunk, every full block of 8
+ * channels (its weights reloaded from L1 per chunk) over the chunk's strips, so that a chunk's
+ * input (3 rows x (S2_CHUNK PX_S2 2 + 1) pixels x channels) is read from L1 by every block and
+ * the input is walked in address order, one chunk after the other. The hardware prefetchers do
+ * not follow that walk (each strip touches 27 pixels, 32 bytes each, per block), so each strip
+ * of each block prefetches its share (PX_S2 lines per row) of the chunk S2_AHEAD chunks ahead
+ * in rows 1 and 2, the input rows this output row is the first to read (row 0 was row 2 of the
+ * output row above).
+ */
+static inline __attribute__((always_inline)) void
+dw3_chunks_s2__avx2(int act, const struct dw3_row *a, size_t ia, size_t chunks)
+{
+    const struct hpk_gemm_tile_ctx *ctx = a->ctx;
+    const size_t C = a->channels, cfull = C / 8 * 8, chunk_px = S2_CHUNK * PX_S2;
+    const __m256i vmask = _mm256_setzero_si256();
+    const ptrdiff_t ldr = ctx->ldr, out_stride = a->out_stride;
+    for (size_t k = 0, o0 = ia; k < chunks; k++, o0 += chunk_px) {
+        const size_t in0 = (o0 * 2 - a->pad_left) * C;
+        const char *pf1 = (const char *)(a->rows[1] + in0 + S2_AHEAD * chunk_px * 2 * C);
+        const char *pf2 = (const char *)(a->rows[2] + in0 + S2_AHEAD * chunk_px * 2 * C);
+        for (size_t c = 0; c < cfull; c += 8) {
+            __m256 vw[9];
+            dw3_weights__avx2(0, vmask, a, c, vw);
+            const float *bias = ctx->bias_axis == HPK_TILE_BIAS_COL ? ctx->bias + c : NULL;
+#pragma GCC unroll 4
+            for (size_t i = 0; i < S2_CHUNK; i++) {
+                const size_t o = o0 + i * PX_S2, in = (o * 2 - a->pad_left) * C + c;
+                const size_t line = ((c / 8) * S2_CHUNK + i) * PX_S2 * 64;
+#pragma GCC unroll 4
+                for (size_t l = 0; l < PX_S2; l++) {
+                    _mm_prefetch(pf1 + line + l * 64, _MM_HINT_T0);
+                    _mm_prefetch(pf2 + line + l * 64, _MM_HINT_T0);
+                }
+                const float *res = ctx->residual ? ctx->residual + (ptrdiff_t)o * ldr + c : NULL;
+                dw3_strip__avx2(PX_S2, 2, 0, act, vmask, a->rows[0] + in, a->rows[1] + in,
+                                a->rows[2] + in, C, vw, bias, res, ldr,
+                                a->output + (ptrdiff_t)o * out_stride + c, out_stride, 8, ctx);
+            }
+        }
+    }
+}
+
+/* The full blocks of 8 channels over the row, the activation act in the strips. */
+static inline __attribute__((always_inline)) void
+dw3_full_act__avx2(size_t px, size_t stride, int act, int act_edge, const struct dw3_row *a)
+{
+    const size_t cfull = a->channels / 8 * 8;
+    size_t c, o0 = 0;
+    if (stride == 2 && a->xb > a->xa) {
+        const size_t chunks = (a->xb - a->xa) / (S2_CHUNK * PX_S2);
+        dw3_chunks_s2__avx2(act, a, a->xa, chunks);
+        for (c = 0; c < cfull; c += 8)
+            dw3_block__avx2(px, stride, 0, act, act_edge, a, c, 0, a->xa);
+        o0 = a->xa + chunks * S2_CHUNK * PX_S2;
+    }
+    for (c = 0; c < cfull; c += 8)
+        dw3_block__avx2(px, stride, 0, act, act_edge, a, c, o0, a->width);
 }
 
 /*
  * The full blocks of 8 channels, one loop per kind of activation. flatten inlines
  * hpk_act_tile__avx2 into the DW3_ACT_ANY loop's full strips, so the accumulators stay in
- * registers through the activation; the last strip of a row calls the out-of-line copy.
+ * registers through the activation; the last strip of a row and the border pixels call the
+ * out-of-line copy.
  */
 static inline __attribute__((always_inline)) void dw3_full__avx2(size_t px, size_t stride,
                                                                  const struct dw3_row *a)
 {
-    size_t c;
     switch (a->ctx->act) {
     case HPK_TILE_ACT_NONE:
-        for (c = 0; c + 8 <= a->channels; c += 8)
-            dw3_block__avx2(px, stride, 0, HPK_TILE_ACT_NONE, HPK_TILE_ACT_NONE, a, c);
+        dw3_full_act__avx2(px, stride, HPK_TILE_ACT_NONE, HPK_TILE_ACT_NONE, a);
         break;
     case HPK_TILE_ACT_RELU:
-        for (c = 0; c + 8 <= a->channels; c += 8)
-            dw3_block__avx2(px, stride, 0, HPK_TILE_ACT_RELU, HPK_TILE_ACT_RELU, a, c);
+        dw3_full_act__avx2(px, stride, HPK_TILE_ACT_RELU, HPK_TILE_ACT_RELU, a);
         break;
     case HPK_TILE_ACT_RELU6:
     case HPK_TILE_ACT_CLAMP:
-        for (c = 0; c + 8 <= a->channels; c += 8)
-            dw3_block__avx2(px, stride, 0, HPK_TILE_ACT_CLAMP, HPK_TILE_ACT_CLAMP, a, c);
+        dw3_full_act__avx2(px, stride, HPK_TILE_ACT_CLAMP, HPK_TILE_ACT_CLAMP, a);
         break;
-    default:
-        for (c = 0; c + 8 <= a->channels; c += 8)
-            dw3_block__avx2(px, stride, 0, DW3_ACT_ANY, DW3_ACT_CALL, a, c);
-        break;
+    default: dw3_full_act__avx2(px, stride, DW3_ACT_ANY, DW3_ACT_CALL, a); break;
     }
 }
 
@@ -259,19 +411,20 @@ static __attribute__((noinline, flatten)) void dw3_full_s2__avx2(const struct dw
 /* The last channels % 8, masked: runs once per row, so every strip calls the activation. */
 static __attribute__((noinline)) void dw3_masked_s1__avx2(const struct dw3_row *a, size_t c)
 {
-    dw3_block__avx2(PX_S1, 1, 1, DW3_ACT_CALL, DW3_ACT_CALL, a, c);
+    dw3_block__avx2(PX_S1, 1, 1, DW3_ACT_CALL, DW3_ACT_CALL, a, c, 0, a->width);
 }
 
 static __attribute__((noinline)) void dw3_masked_s2__avx2(const struct dw3_row *a, size_t c)
 {
-    dw3_block__avx2(PX_S2, 2, 1, DW3_ACT_CALL, DW3_ACT_CALL, a, c);
+    dw3_block__avx2(PX_S2, 2, 1, DW3_ACT_CALL, DW3_ACT_CALL, a, c, 0, a->width);
 }
 
 void hpk_dwconv3x3_ukernel__avx2(size_t channels, size_t width, size_t stride,
-                                 const float *const rows[3], const float *weights, float *output,
-                                 ptrdiff_t out_stride, const struct hpk_gemm_tile_ctx *ctx)
+                                 const float *const rows[3], size_t in_width, size_t pad_left,
+                                 const float *weights, float *output, ptrdiff_t out_stride,
+                                 const struct hpk_gemm_tile_ctx *ctx)
 {
-    assert(channels >= 1 && width >= 1 && (stride == 1 || stride == 2));
+    assert(channels >= 1 && width >= 1 && in_width >= 1 && (stride == 1 || stride == 2));
     assert(rows != NULL && rows[0] != NULL && rows[1] != NULL && rows[2] != NULL);
     assert(weights != NULL && output != NULL && ctx != NULL);
     assert(width == 1 || out_stride >= (ptrdiff_t)channels);
@@ -279,8 +432,17 @@ void hpk_dwconv3x3_ukernel__avx2(size_t channels, size_t width, size_t stride,
            (ctx->bias_axis == HPK_TILE_BIAS_COL && ctx->bias != NULL));
     assert(ctx->residual == NULL || width == 1 || ctx->ldr >= (ptrdiff_t)channels);
 
+    /* xa: the first pixel whose first tap is inside (o stride >= pad_left); xb: the first
+     * whose last tap is past the row (o stride - pad_left + 2 >= in_width). */
+    const size_t lim = in_width + pad_left;
+    const size_t xa = dw3_min((pad_left + stride - 1) / stride, width);
+    const size_t xb = lim >= 2 ? dw3_min((lim - 2 + stride - 1) / stride, width) : 0;
     const struct dw3_row a = {.channels = channels,
                               .width = width,
+                              .in_width = in_width,
+                              .pad_left = pad_left,
+                              .xa = xa,
+                              .xb = dw3_max(xa, xb),
                               .rows = rows,
                               .weights = weights,
                               .output = output,

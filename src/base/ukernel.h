@@ -220,20 +220,25 @@ typedef void (*hpk_dwconv_ukernel_fn)(size_t channels, size_t width, size_t taps
 
 /*
  * Direct depthwise 3 x 3 convolution, stride 1 or 2, no dilation, reading dense input rows in
- * place (no pointer per tap, and neighbouring output pixels share their input loads):
- * `width` output pixels of one output row, every channel. rows[r] (r < 3) points at the input
- * pixel under kernel tap (r, 0) of output pixel 0; pixel j of a row is rows[r] + j * channels
- * (the input's pixel stride is the channel count), and every tap of the `width` pixels lies
- * inside the input: the operator gives this kernel the interior of a row and the indirection
- * kernel (hpk_dwconv_ukernel_fn, the same order of additions) the padded border. For
- * o < width, c < channels:
- *   t = sum_{r < 3, s < 3} rows[r][(o * stride + s) * channels + c] * weights[(r * 3 + s) * channels + c]
- *   (summed in the order of q = r * 3 + s), then the epilogue exactly as hpk_dwconv_ukernel_fn,
- *   output[o * out_stride + c] = t.
+ * place (no pointer per tap, and neighbouring output pixels share their input loads): `width`
+ * output pixels of one output row, every channel. rows[r] (r < 3) points at pixel 0 of the
+ * input row under kernel row r: in_width pixels, pixel j at rows[r] + j * channels (the input's
+ * pixel stride is the channel count); for a row in the padding the caller passes in_width
+ * pixels of zeros. Output pixel o reads input column o * stride - pad_left + s under tap (r, s);
+ * a column outside [0, in_width) is the left or right padding, taken as zeros and never read.
+ * For o < width, c < channels, with x(r, j) = rows[r][j * channels + c] inside the row and 0
+ * outside:
+ *   t = sum_{r < 3, s < 3} x(r, o * stride - pad_left + s) * weights[(r * 3 + s) * channels + c]
+ *   (summed in the order of q = r * 3 + s, the padding's products included: the same order and
+ *   the same operations as hpk_dwconv_ukernel_fn over the same taps with a zero row for the
+ *   padding), then the epilogue as hpk_dwconv_ukernel_fn (a transcendental activation may
+ *   choose its approximation per group of vectors, so the two kernels may differ there within
+ *   the activation's bound), output[o * out_stride + c] = t.
  */
 typedef void (*hpk_dwconv3x3_ukernel_fn)(size_t channels, size_t width, size_t stride,
-                                         const float *const rows[3], const float *weights,
-                                         float *output, ptrdiff_t out_stride,
+                                         const float *const rows[3], size_t in_width,
+                                         size_t pad_left, const float *weights, float *output,
+                                         ptrdiff_t out_stride,
                                          const struct hpk_gemm_tile_ctx *ctx);
 
 /*
