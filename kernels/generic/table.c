@@ -5,6 +5,7 @@
 #include "kernels/generic/dwconv.h"
 #include "kernels/generic/dwconv3x3.h"
 #include "kernels/generic/sgemm.h"
+#include "kernels/generic/small_sgemm.h"
 #include "kernels/generic/winograd.h"
 
 const struct hpk_kernel_table hpk_kernels_generic = {
@@ -24,6 +25,11 @@ const struct hpk_kernel_table hpk_kernels_generic = {
             .pack_a = NULL,
             .pack_b = hpk_sgemm_pack_b_8__generic,
         },
+    },
+    /* One kernel for every n: plain loops. */
+    .sgemm_small = {
+        [HPK_SMALL_ANY] = {.name = "hpk_sgemm_small__generic", .max_n = 0,
+                           .fn = hpk_sgemm_small__generic},
     },
     .dwconv = hpk_dwconv_ukernel__generic,
     .dwconv_name = "hpk_dwconv_ukernel__generic",

@@ -8,6 +8,7 @@
 #include "kernels/x86_avx2/dwconv.h"
 #include "kernels/x86_avx2/dwconv3x3.h"
 #include "kernels/x86_avx2/sgemm.h"
+#include "kernels/x86_avx2/small_sgemm.h"
 #include "kernels/x86_avx2/winograd.h"
 
 const struct hpk_kernel_table hpk_kernels_avx2 = {
@@ -27,6 +28,16 @@ const struct hpk_kernel_table hpk_kernels_avx2 = {
             .pack_a = NULL,
             .pack_b = hpk_sgemm_pack_b_16__avx2,
         },
+    },
+    .sgemm_small = {
+        [HPK_SMALL_N8] = {.name = "hpk_sgemm_small_n8__avx2", .max_n = 8,
+                          .fn = hpk_sgemm_small_n8__avx2},
+        [HPK_SMALL_N16] = {.name = "hpk_sgemm_small_n16__avx2", .max_n = 16,
+                           .fn = hpk_sgemm_small_n16__avx2},
+        [HPK_SMALL_N24] = {.name = "hpk_sgemm_small_n24__avx2", .max_n = 24,
+                           .fn = hpk_sgemm_small_n24__avx2},
+        [HPK_SMALL_ANY] = {.name = "hpk_sgemm_small_any__avx2", .max_n = 0,
+                           .fn = hpk_sgemm_small_any__avx2},
     },
     .dwconv = hpk_dwconv_ukernel__avx2,
     .dwconv_name = "hpk_dwconv_ukernel__avx2",

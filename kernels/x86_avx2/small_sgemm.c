@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * AVX2 + FMA small-GEMM kernels (the contract: hpk_sgemm_small_fn in src/base/ukernel.h): whole
+ * products of a plan, batches of them, A and B read where they lie.
+ *
+ * Tiles: R rows x NV vectors of 8 columns, the accumulators in registers for the whole k:
+ *   NV = 1: up to 8 rows (8 accumulators, 1 B vector, 1 broadcast)  n <= 8
+ *   NV = 2: up to 6 rows (12 accumulators, 2 B vectors, 1 broadcast) n <= 16
+ *   NV = 3: up to 4 rows (12 accumulators, 3 B vectors, 1 broadcast) n <= 24
+ * Each k step loads one row of B (NV vectors; the last one masked with vmaskmovps, which does
+ * not fault on masked-out lanes, when the tile's n is not a multiple of 8: B is read in place,
+ * nothing past n may exist), broadcasts A[i][p] for each of the R rows (any strides: a broadcast
+ * is a scalar load, so a transposed A costs nothing) and does R * NV FMAs. The epilogue
+ * (epilogue.h) finishes the tile in registers and stores it once.
+ *
+ * Each (R, NV) tile is one out-of-line function: every row count 1..MB is its own instance, so
+ * the m edge computes no padding rows, and the four kernels share them. The kernels only walk
+ * the products of a batch, the row blocks and the column blocks: a product that is one tile
+ * (m <= MB, n <= 8 * NV) is one call per product. Column blocks of the "any n" kernel are 16
+ * wide (NV = 2), the last one 8 wide when no more than 8 columns remain.
+ *
+ * Rows of A are addressed from two bases (rows 0-3 and 4-7) with offsets 0, rs, 2 rs, 3 rs so
+ * that every broadcast is one base + index * scale operand and no row pointer is stepped.
+ */
+#include "config.h"
+
+#include <assert.h>
+#include <immintrin.h>
+
+#include "kernels/x86_avx2/epilogue.h"
+#include "kernels/x86_avx2/small_sgemm.h"
+
+/* Rows per block for NV = 1, 2, 3 vectors. */
+#define MB1 8
+#define MB2 6
+#define MB3 4
+#define MAX_ACC 12
+
+/* What a tile function computes: `batch` tiles of n columns (8 (NV - 1) < n <= 8 NV) and the
+ * tile's R rows, the q-th at a + q * sa, b + q * sb, c + q * sc. */
+struct job {
+    size_t n, k, batch;
+    const float *a;
+    ptrdiff_t a_rs, a_cs, sa;
+    const float *b;
+    ptrdiff_t ldb, sb;
+    float *c;
+    ptrdiff_t ldc, sc;
+    const struct hpk_gemm_tile_ctx *ctx; /* flags FIRST_K | LAST_K */
+};
+
+typedef void (*tile_fn)(const struct job *job);
+
+/* vacc[i * NV + v] += A[i][p] * vb[v] for the R rows, A[i][p] at row i of the two bases. */
+static inline __attribute__((always_inline)) void step(const size_t R, const size_t NV,
+                                                       __m256 *vacc, const __m256 *vb,
+                                                       const float *a0, const float *a4,
+                                                       ptrdiff_t rs, ptrdiff_t rs3)
+{
+#pragma GCC unroll 8
+    for (size_t i = 0; i < R; i++) {
+        const float *base = i < 4 ? a0 : a4;
+        const size_t r = i & 3;
+        const float *ap = r == 0 ? base : r == 1 ? base + rs : r == 2 ? base + 2 * rs : base + rs3;
+        const __m256 va = _mm256_broadcast_ss(ap);
+#pragma GCC unroll 3
+        for (size_t v = 0; v < NV; v++)
+            vacc[i * NV + v] = _mm256_fmadd_ps(va, vb[v], vacc[i * NV + v]);
+    }
+}
+
+/* One R x NV tile of n columns (8 (NV - 1) < n <= 8 NV), the whole k, then the epilogue. */
+static inline __attribute__((always_inline)) void
+tile(const size_t R, const size_t NV, size_t n, size_t k, const float *a, ptrdiff_t a_rs,
+     ptrdiff_t a_cs, const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
+     const struct hpk_gemm_tile_ctx *ctx, __m256i vmask)
+{
+    /* Fixed sizes (R and NV are constant only after inlining; a variable-length array would
+     * live in memory): the largest tile has 12 accumulators. */
+    __m256 vacc[MAX_ACC], vb[3];
+    assert(R * NV <= MAX_ACC && NV <= 3);
+#pragma GCC unroll 24
+    for (size_t q = 0; q < R * NV; q++)
+        vacc[q] = _mm256_setzero_ps();
+    const float *a0 = a, *a4 = a + (R > 4 ? 4 * a_rs : 0);
+    const ptrdiff_t rs3 = 3 * a_rs;
+    if (n == 8 * NV) {
+        for (size_t p = 0; p < k; p++) {
+#pragma GCC unroll 3
+            for (size_t v = 0; v < NV; v++)
+                vb[v] = _mm256_loadu_ps(b + 8 * v);
+            step(R, NV, vacc, vb, a0, a4, a_rs, rs3);
+            a0 += a_cs;
+            a4 += a_cs;
+            b += ldb;
+        }
+    } else {
+        for (size_t p = 0; p < k; p++) {
+#pragma GCC unroll 3
+            for (size_t v = 0; v + 1 < NV; v++)
+                vb[v] = _mm256_loadu_ps(b + 8 * v);
+            vb[NV - 1] = _mm256_maskload_ps(b + 8 * (NV - 1), vmask);
+            step(R, NV, vacc, vb, a0, a4, a_rs, rs3);
+            a0 += a_cs;
+            a4 += a_cs;
+            b += ldb;
+        }
+    }
+    hpk_epilogue_store__avx2(vacc, R, NV, R, n, c, ldc, ctx);
+}
+
+/* The batch of a job with one epilogue context (a constant one folds the epilogue away). */
+static inline __attribute__((always_inline)) void
+tiles_with(const size_t R, const size_t NV, const struct job *j,
+           const struct hpk_gemm_tile_ctx *ctx)
+{
+    const size_t n = j->n, k = j->k, batch = j->batch;
+    const ptrdiff_t a_rs = j->a_rs, a_cs = j->a_cs, ldb = j->ldb, ldc = j->ldc;
+    const ptrdiff_t sa = j->sa, sb = j->sb, sc = j->sc;
+    const __m256i vmask = hpk_mask_n__avx2(n, NV - 1);
+    for (size_t q = 0; q < batch; q++)
+        tile(R, NV, n, k, j->a + (ptrdiff_t)q * sa, a_rs, a_cs, j->b + (ptrdiff_t)q * sb, ldb,
+             j->c + (ptrdiff_t)q * sc, ldc, ctx, vmask);
+}
+
+/*
+ * A job, with the epilogue specialised for the common plain product (alpha 1, beta 0, no bias,
+ * residual or activation): then it is a bare store. Otherwise from a local copy of the context
+ * (C is a float array: through the caller's pointer, alpha and beta would be reloaded after
+ * every store).
+ */
+static inline __attribute__((always_inline)) void tiles(const size_t R, const size_t NV,
+                                                        const struct job *j)
+{
+    const struct hpk_gemm_tile_ctx ctx = *j->ctx;
+    if (ctx.alpha == 1.0f && ctx.beta == 0.0f && ctx.bias_axis == HPK_TILE_BIAS_NONE &&
+        ctx.residual == NULL && ctx.act == HPK_TILE_ACT_NONE) {
+        static const struct hpk_gemm_tile_ctx plain = {
+            .alpha = 1.0f, .flags = HPK_TILE_FIRST_K | HPK_TILE_LAST_K};
+        tiles_with(R, NV, j, &plain);
+    } else {
+        tiles_with(R, NV, j, &ctx);
+    }
+}
+
+#define TILE(R, NV)                                                                                \
+    static __attribute__((noinline, flatten)) void tile_##R##x##NV(const struct job *j)           \
+    {                                                                                              \
+        tiles(R, NV, j);                                                                           \
+    }
+TILE(1, 1)
+TILE(2, 1)
+TILE(3, 1)
+TILE(4, 1)
+TILE(5, 1)
+TILE(6, 1)
+TILE(7, 1)
+TILE(8, 1)
+TILE(1, 2)
+TILE(2, 2)
+TILE(3, 2)
+TILE(4, 2)
+TILE(5, 2)
+TILE(6, 2)
+TILE(1, 3)
+TILE(2, 3)
+TILE(3, 3)
+TILE(4, 3)
+#undef TILE
+
+/* The tiles by vector count and row count (index R; 0 unused). */
+static const tile_fn tiles1[MB1 + 1] = {NULL,     tile_1x1, tile_2x1, tile_3x1, tile_4x1,
+                                        tile_5x1, tile_6x1, tile_7x1, tile_8x1};
+static const tile_fn tiles2[MB2 + 1] = {NULL,     tile_1x2, tile_2x2, tile_3x2,
+                                        tile_4x2, tile_5x2, tile_6x2};
+static const tile_fn tiles3[MB3 + 1] = {NULL, tile_1x3, tile_2x3, tile_3x3, tile_4x3};
+
+/*
+ * The batch: products, row blocks of mb rows, column blocks of nw columns (the last narrower,
+ * with the `narrow` tiles when it is no wider than 8 and `narrow` is not NULL). ctx is the
+ * caller's with the flags of one whole-k pass; bias and residual are offset to each tile.
+ */
+static inline __attribute__((always_inline)) void
+run(const tile_fn *tiles, size_t mb, size_t nw, const tile_fn *narrow,
+    const struct hpk_sgemm_small_shape *s, size_t batch, const float *a, ptrdiff_t stride_a,
+    const float *b, ptrdiff_t stride_b, float *c, ptrdiff_t stride_c,
+    const struct hpk_gemm_tile_ctx *ctx_in)
+{
+    const size_t m = s->m, n = s->n;
+    struct hpk_gemm_tile_ctx ctx = *ctx_in;
+    ctx.flags = HPK_TILE_FIRST_K | HPK_TILE_LAST_K;
+    struct job j = {.n = n,
+                    .k = s->k,
+                    .batch = batch,
+                    .a = a,
+                    .a_rs = s->a_rs,
+                    .a_cs = s->a_cs,
+                    .sa = stride_a,
+                    .b = b,
+                    .ldb = s->ldb,
+                    .sb = stride_b,
+                    .c = c,
+                    .ldc = s->ldc,
+                    .sc = stride_c,
+                    .ctx = &ctx};
+    assert(m >= 1 && n >= 1 && s->k >= 1);
+
+    if (m <= mb && n <= nw) {
+        /* One tile per product: the whole batch in one tile call. */
+        tiles[m](&j);
+        return;
+    }
+    const int offsets = ctx.bias_axis != HPK_TILE_BIAS_NONE || ctx.residual != NULL;
+    struct hpk_gemm_tile_ctx t = ctx;
+    j.batch = 1;
+    j.ctx = &t;
+    for (size_t q = 0; q < batch; q++) {
+        const float *aq = a + (ptrdiff_t)q * stride_a, *bq = b + (ptrdiff_t)q * stride_b;
+        float *cq = c + (ptrdiff_t)q * stride_c;
+        for (size_t i0 = 0; i0 < m; i0 += mb) {
+            const size_t rows = m - i0 < mb ? m - i0 : mb;
+            j.a = aq + (ptrdiff_t)i0 * s->a_rs;
+            for (size_t j0 = 0; j0 < n; j0 += nw) {
+                const size_t cols = n - j0 < nw ? n - j0 : nw;
+                const tile_fn f = narrow != NULL && cols <= 8 ? narrow[rows] : tiles[rows];
+                if (offsets) {
+                    if (ctx.bias != NULL)
+                        t.bias = ctx.bias + (ctx.bias_axis == HPK_TILE_BIAS_ROW ? i0 : j0);
+                    if (ctx.residual != NULL)
+                        t.residual = ctx.residual + (ptrdiff_t)i0 * ctx.ldr + (ptrdiff_t)j0;
+                }
+                j.n = cols;
+                j.b = bq + j0;
+                j.c = cq + (ptrdiff_t)i0 * s->ldc + (ptrdiff_t)j0;
+                f(&j);
+            }
+        }
+    }
+}
+
+void hpk_sgemm_small_n8__avx2(const struct hpk_sgemm_small_shape *s, size_t batch,
+                              const float *a, ptrdiff_t stride_a, const float *b,
+                              ptrdiff_t stride_b, float *c, ptrdiff_t stride_c,
+                              const struct hpk_gemm_tile_ctx *ctx)
+{
+    assert(s->n <= 8);
+    run(tiles1, MB1, 8, NULL, s, batch, a, stride_a, b, stride_b, c, stride_c, ctx);
+}
+
+void hpk_sgemm_small_n16__avx2(const struct hpk_sgemm_small_shape *s, size_t batch,
+                               const float *a, ptrdiff_t stride_a, const float *b,
+                               ptrdiff_t stride_b, float *c, ptrdiff_t stride_c,
+                               const struct hpk_gemm_tile_ctx *ctx)
+{
+    assert(s->n <= 16);
+    run(tiles2, MB2, 16, NULL, s, batch, a, stride_a, b, stride_b, c, stride_c, ctx);
+}
+
+void hpk_sgemm_small_n24__avx2(const struct hpk_sgemm_small_shape *s, size_t batch,
+                               const float *a, ptrdiff_t stride_a, const float *b,
+                               ptrdiff_t stride_b, float *c, ptrdiff_t stride_c,
+                               const struct hpk_gemm_tile_ctx *ctx)
+{
+    assert(s->n <= 24);
+    run(tiles3, MB3, 24, NULL, s, batch, a, stride_a, b, stride_b, c, stride_c, ctx);
+}
+
+void hpk_sgemm_small_any__avx2(const struct hpk_sgemm_small_shape *s, size_t batch,
+                               const float *a, ptrdiff_t stride_a, const float *b,
+                               ptrdiff_t stride_b, float *c, ptrdiff_t stride_c,
+                               const struct hpk_gemm_tile_ctx *ctx)
+{
+    run(tiles2, MB2, 16, tiles1, s, batch, a, stride_a, b, stride_b, c, stride_c, ctx);
+}
