@@ -19,8 +19,8 @@
  * (m <= MB, n <= 8 * NV) is one call per product. Column blocks of the "any n" kernel are 16
  * wide (NV = 2), the last one 8 wide when no more than 8 columns remain.
  *
- * Rows of A are addressed from two bases (rows 0-3 and 4-7) with offsets 0, rs, 2 rs, 3 rs so
- * that every broadcast is one base + index * scale operand and no row pointer is stepped.
+ * Rows of A are addressed from one base pointer per two rows and A's row stride, so that every
+ * broadcast is one base + index * 4 operand and the registers hold R / 2 pointers and one index.
  */
 #include "config.h"
 
@@ -51,29 +51,35 @@ struct job {
 
 typedef void (*tile_fn)(const struct job *job);
 
-/* vacc[i * NV + v] += A[i][p] * vb[v] for the R rows, A[i][p] at row i of the two bases. */
+/* vacc[i * NV + v] += A[i][p] * vb[v] for the R rows: row 2t at ab[t], row 2t + 1 at
+ * ab[t] + rs (one base register per two rows, one index register for all). */
 static inline __attribute__((always_inline)) void step(const size_t R, const size_t NV,
                                                        __m256 *vacc, const __m256 *vb,
-                                                       const float *a0, const float *a4,
-                                                       ptrdiff_t rs, ptrdiff_t rs3)
+                                                       const float *const *ab, ptrdiff_t rs)
 {
 #pragma GCC unroll 8
     for (size_t i = 0; i < R; i++) {
-        const float *base = i < 4 ? a0 : a4;
-        const size_t r = i & 3;
-        const float *ap = r == 0 ? base : r == 1 ? base + rs : r == 2 ? base + 2 * rs : base + rs3;
-        const __m256 va = _mm256_broadcast_ss(ap);
+        const __m256 va = _mm256_broadcast_ss(ab[i / 2] + (i % 2 ? rs : 0));
 #pragma GCC unroll 3
         for (size_t v = 0; v < NV; v++)
             vacc[i * NV + v] = _mm256_fmadd_ps(va, vb[v], vacc[i * NV + v]);
     }
 }
 
+/* The bases of step one column of A further on. */
+static inline __attribute__((always_inline)) void advance(const size_t R, const float **ab,
+                                                          ptrdiff_t a_cs)
+{
+#pragma GCC unroll 4
+    for (size_t t = 0; t < (R + 1) / 2; t++)
+        ab[t] += a_cs;
+}
+
 /* One R x NV tile of n columns (8 (NV - 1) < n <= 8 NV), the whole k, then the epilogue. */
 static inline __attribute__((always_inline)) void
 tile(const size_t R, const size_t NV, size_t n, size_t k, const float *a, ptrdiff_t a_rs,
      ptrdiff_t a_cs, const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
-     const struct hpk_gemm_tile_ctx *ctx, __m256i vmask)
+     const struct hpk_gemm_tile_ctx *ctx, size_t k_full, __m256i vmask)
 {
     /* Fixed sizes (R and NV are constant only after inlining; a variable-length array would
      * live in memory): the largest tile has 12 accumulators. */
@@ -82,27 +88,48 @@ tile(const size_t R, const size_t NV, size_t n, size_t k, const float *a, ptrdif
 #pragma GCC unroll 24
     for (size_t q = 0; q < R * NV; q++)
         vacc[q] = _mm256_setzero_ps();
-    const float *a0 = a, *a4 = a + (R > 4 ? 4 * a_rs : 0);
-    const ptrdiff_t rs3 = 3 * a_rs;
+    const float *ab[4];
+#pragma GCC unroll 4
+    for (size_t t = 0; t < (R + 1) / 2; t++)
+        ab[t] = a + (ptrdiff_t)(2 * t) * a_rs;
     if (n == 8 * NV) {
         for (size_t p = 0; p < k; p++) {
 #pragma GCC unroll 3
             for (size_t v = 0; v < NV; v++)
                 vb[v] = _mm256_loadu_ps(b + 8 * v);
-            step(R, NV, vacc, vb, a0, a4, a_rs, rs3);
-            a0 += a_cs;
-            a4 += a_cs;
+            step(R, NV, vacc, vb, ab, a_rs);
+            advance(R, ab, a_cs);
             b += ldb;
         }
     } else {
-        for (size_t p = 0; p < k; p++) {
+        size_t p = 0;
+        for (; p < k_full; p++) {
+#pragma GCC unroll 3
+            for (size_t v = 0; v < NV; v++)
+                vb[v] = _mm256_loadu_ps(b + 8 * v);
+            step(R, NV, vacc, vb, ab, a_rs);
+            advance(R, ab, a_cs);
+            b += ldb;
+        }
+        /* The last rows: the 8 floats that end at the row's last column, rotated into place
+         * (vpermps), where they lie inside this product's B (row p * ldb + end >= 8: every row
+         * but the first of a narrow one); else a masked load. */
+        const size_t end = n - 8 * (NV - 1); /* lanes of the last vector */
+        const __m256i vrot = _mm256_and_si256(
+            _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                             _mm256_set1_epi32((int)(8 - end))),
+            _mm256_set1_epi32(7));
+        for (; p < k; p++) {
 #pragma GCC unroll 3
             for (size_t v = 0; v + 1 < NV; v++)
                 vb[v] = _mm256_loadu_ps(b + 8 * v);
-            vb[NV - 1] = _mm256_maskload_ps(b + 8 * (NV - 1), vmask);
-            step(R, NV, vacc, vb, a0, a4, a_rs, rs3);
-            a0 += a_cs;
-            a4 += a_cs;
+            if (NV > 1 || (ptrdiff_t)p * ldb + (ptrdiff_t)end >= 8)
+                vb[NV - 1] = _mm256_permutevar8x32_ps(
+                    _mm256_loadu_ps(b + 8 * (NV - 1) + end - 8), vrot);
+            else
+                vb[NV - 1] = _mm256_maskload_ps(b + 8 * (NV - 1), vmask);
+            step(R, NV, vacc, vb, ab, a_rs);
+            advance(R, ab, a_cs);
             b += ldb;
         }
     }
@@ -118,9 +145,20 @@ tiles_with(const size_t R, const size_t NV, const struct job *j,
     const ptrdiff_t a_rs = j->a_rs, a_cs = j->a_cs, ldb = j->ldb, ldc = j->ldc;
     const ptrdiff_t sa = j->sa, sb = j->sb, sc = j->sc;
     const __m256i vmask = hpk_mask_n__avx2(n, NV - 1);
+    /* Rows p < k_full of a narrow tile are loaded whole: p * ldb + 8 NV <= (k - 1) ldb + n, so
+     * the load ends inside B's last row (lanes past n are the gap of B's rows or the next
+     * rows, computed and never stored). The last rows are rotated or masked loads (below); a
+     * masked load costs several times a plain one on Zen 3 (measured: a 4 x 4 x 4 product in
+     * 31 ns with masked loads only, 16 ns with plain ones). */
+    size_t k_full = 0;
+    if (n != 8 * NV) {
+        const ptrdiff_t last = (ptrdiff_t)(k - 1) * ldb + (ptrdiff_t)n - (ptrdiff_t)(8 * NV);
+        if (last >= 0)
+            k_full = ldb > 0 && (size_t)(last / ldb) + 1 < k ? (size_t)(last / ldb) + 1 : k;
+    }
     for (size_t q = 0; q < batch; q++)
         tile(R, NV, n, k, j->a + (ptrdiff_t)q * sa, a_rs, a_cs, j->b + (ptrdiff_t)q * sb, ldb,
-             j->c + (ptrdiff_t)q * sc, ldc, ctx, vmask);
+             j->c + (ptrdiff_t)q * sc, ldc, ctx, k_full, vmask);
 }
 
 /*
