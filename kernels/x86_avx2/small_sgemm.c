@@ -36,10 +36,11 @@
 #define MB3 4
 #define MAX_ACC 12
 
-/* What a tile function computes: `batch` tiles of n columns (8 (NV - 1) < n <= 8 NV) and the
- * tile's R rows, the q-th at a + q * sa, b + q * sb, c + q * sc. */
+/* What a tile function computes: for each of `batch` products (the q-th at a + q * sa,
+ * b + q * sb, c + q * sc), `blocks` tiles of R rows one below the other, each n columns wide
+ * (8 (NV - 1) < n <= 8 NV). The context's bias and residual are those of the first tile. */
 struct job {
-    size_t n, k, batch;
+    size_t n, k, batch, blocks;
     const float *a;
     ptrdiff_t a_rs, a_cs, sa;
     const float *b;
@@ -156,9 +157,28 @@ tiles_with(const size_t R, const size_t NV, const struct job *j,
         if (last >= 0)
             k_full = ldb > 0 && (size_t)(last / ldb) + 1 < k ? (size_t)(last / ldb) + 1 : k;
     }
-    for (size_t q = 0; q < batch; q++)
-        tile(R, NV, n, k, j->a + (ptrdiff_t)q * sa, a_rs, a_cs, j->b + (ptrdiff_t)q * sb, ldb,
-             j->c + (ptrdiff_t)q * sc, ldc, ctx, k_full, vmask);
+    const size_t blocks = j->blocks;
+    if (blocks == 1) {
+        for (size_t q = 0; q < batch; q++)
+            tile(R, NV, n, k, j->a + (ptrdiff_t)q * sa, a_rs, a_cs, j->b + (ptrdiff_t)q * sb, ldb,
+                 j->c + (ptrdiff_t)q * sc, ldc, ctx, k_full, vmask);
+        return;
+    }
+    /* Row blocks: the bias (per row) and the residual move down with them. */
+    struct hpk_gemm_tile_ctx t = *ctx;
+    const int row_bias = t.bias_axis == HPK_TILE_BIAS_ROW;
+    for (size_t q = 0; q < batch; q++) {
+        const float *aq = j->a + (ptrdiff_t)q * sa, *bq = j->b + (ptrdiff_t)q * sb;
+        float *cq = j->c + (ptrdiff_t)q * sc;
+        for (size_t r = 0; r < blocks; r++) {
+            if (row_bias)
+                t.bias = ctx->bias + r * R;
+            if (t.residual != NULL)
+                t.residual = ctx->residual + (ptrdiff_t)(r * R) * t.ldr;
+            tile(R, NV, n, k, aq + (ptrdiff_t)(r * R) * a_rs, a_rs, a_cs, bq, ldb,
+                 cq + (ptrdiff_t)(r * R) * ldc, ldc, &t, k_full, vmask);
+        }
+    }
 }
 
 /*
@@ -230,6 +250,7 @@ run(const tile_fn *tiles, size_t mb, size_t nw, const tile_fn *narrow,
     struct job j = {.n = n,
                     .k = s->k,
                     .batch = batch,
+                    .blocks = 1,
                     .a = a,
                     .a_rs = s->a_rs,
                     .a_cs = s->a_cs,
@@ -243,11 +264,16 @@ run(const tile_fn *tiles, size_t mb, size_t nw, const tile_fn *narrow,
                     .ctx = &ctx};
     assert(m >= 1 && n >= 1 && s->k >= 1);
 
-    if (m <= mb && n <= nw) {
-        /* One tile per product: the whole batch in one tile call. */
-        tiles[m](&j);
+    const size_t full_blocks = m / mb, rest = m % mb;
+    if (n <= nw && (rest == 0 || full_blocks == 0)) {
+        /* One tile function for the whole batch: the products are one column of tiles of
+         * equal height. */
+        j.blocks = full_blocks ? full_blocks : 1;
+        tiles[full_blocks ? mb : rest](&j);
         return;
     }
+    /* Per product, per column block: the full row blocks in one call, the last rows in
+     * another. */
     const int offsets = ctx.bias_axis != HPK_TILE_BIAS_NONE || ctx.residual != NULL;
     struct hpk_gemm_tile_ctx t = ctx;
     j.batch = 1;
@@ -255,22 +281,26 @@ run(const tile_fn *tiles, size_t mb, size_t nw, const tile_fn *narrow,
     for (size_t q = 0; q < batch; q++) {
         const float *aq = a + (ptrdiff_t)q * stride_a, *bq = b + (ptrdiff_t)q * stride_b;
         float *cq = c + (ptrdiff_t)q * stride_c;
-        for (size_t i0 = 0; i0 < m; i0 += mb) {
-            const size_t rows = m - i0 < mb ? m - i0 : mb;
-            j.a = aq + (ptrdiff_t)i0 * s->a_rs;
-            for (size_t j0 = 0; j0 < n; j0 += nw) {
-                const size_t cols = n - j0 < nw ? n - j0 : nw;
-                const tile_fn f = narrow != NULL && cols <= 8 ? narrow[rows] : tiles[rows];
+        for (size_t j0 = 0; j0 < n; j0 += nw) {
+            const size_t cols = n - j0 < nw ? n - j0 : nw;
+            const tile_fn *fns = narrow != NULL && cols <= 8 ? narrow : tiles;
+            j.n = cols;
+            j.b = bq + j0;
+            for (size_t part = 0; part < 2; part++) {
+                const size_t i0 = part ? full_blocks * mb : 0;
+                const size_t blocks = part ? (rest ? 1 : 0) : full_blocks;
+                if (blocks == 0)
+                    continue;
                 if (offsets) {
                     if (ctx.bias != NULL)
                         t.bias = ctx.bias + (ctx.bias_axis == HPK_TILE_BIAS_ROW ? i0 : j0);
                     if (ctx.residual != NULL)
                         t.residual = ctx.residual + (ptrdiff_t)i0 * ctx.ldr + (ptrdiff_t)j0;
                 }
-                j.n = cols;
-                j.b = bq + j0;
+                j.blocks = blocks;
+                j.a = aq + (ptrdiff_t)i0 * s->a_rs;
                 j.c = cq + (ptrdiff_t)i0 * s->ldc + (ptrdiff_t)j0;
-                f(&j);
+                fns[part ? rest : mb](&j);
             }
         }
     }
