@@ -93,24 +93,25 @@ tile(const size_t R, const size_t NV, size_t n, size_t k, const float *a, ptrdif
 #pragma GCC unroll 4
     for (size_t t = 0; t < (R + 1) / 2; t++)
         ab[t] = a + (ptrdiff_t)(2 * t) * a_rs;
+    /* The k loops run on B's pointer alone (no counter: one register less, which keeps GCC
+     * from spilling the loop's state in the large tile functions). */
+    const float *const b0 = b, *const bend = b + (ptrdiff_t)k * ldb;
     if (n == 8 * NV) {
-        for (size_t p = 0; p < k; p++) {
+#pragma GCC unroll 2
+        for (; b != bend; b += ldb) {
 #pragma GCC unroll 3
             for (size_t v = 0; v < NV; v++)
                 vb[v] = _mm256_loadu_ps(b + 8 * v);
             step(R, NV, vacc, vb, ab, a_rs);
             advance(R, ab, a_cs);
-            b += ldb;
         }
     } else {
-        size_t p = 0;
-        for (; p < k_full; p++) {
+        for (const float *const bfull = b + (ptrdiff_t)k_full * ldb; b != bfull; b += ldb) {
 #pragma GCC unroll 3
             for (size_t v = 0; v < NV; v++)
                 vb[v] = _mm256_loadu_ps(b + 8 * v);
             step(R, NV, vacc, vb, ab, a_rs);
             advance(R, ab, a_cs);
-            b += ldb;
         }
         /* The last rows: the 8 floats that end at the row's last column, rotated into place
          * (vpermps), where they lie inside this product's B (row p * ldb + end >= 8: every row
@@ -120,27 +121,47 @@ tile(const size_t R, const size_t NV, size_t n, size_t k, const float *a, ptrdif
             _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
                              _mm256_set1_epi32((int)(8 - end))),
             _mm256_set1_epi32(7));
-        for (; p < k; p++) {
+        for (; b != bend; b += ldb) {
 #pragma GCC unroll 3
             for (size_t v = 0; v + 1 < NV; v++)
                 vb[v] = _mm256_loadu_ps(b + 8 * v);
-            if (NV > 1 || (ptrdiff_t)p * ldb + (ptrdiff_t)end >= 8)
+            if (NV > 1 || (b - b0) + (ptrdiff_t)end >= 8)
                 vb[NV - 1] = _mm256_permutevar8x32_ps(
                     _mm256_loadu_ps(b + 8 * (NV - 1) + end - 8), vrot);
             else
                 vb[NV - 1] = _mm256_maskload_ps(b + 8 * (NV - 1), vmask);
             step(R, NV, vacc, vb, ab, a_rs);
             advance(R, ab, a_cs);
-            b += ldb;
         }
     }
     hpk_epilogue_store__avx2(vacc, R, NV, R, n, c, ldc, ctx);
 }
 
-/* The batch of a job with one epilogue context (a constant one folds the epilogue away). */
+/*
+ * The activation of ctx applied to rows x n floats of C in place (C holds the tile finished up
+ * to the activation). One copy for every tile: the activations inlined into each tile would
+ * make the file several times larger, and beside an exp or an erf the reload of the tile from
+ * L1 costs little.
+ */
+static __attribute__((noinline)) void act_pass(size_t rows, size_t n, float *c, ptrdiff_t ldc,
+                                               const struct hpk_gemm_tile_ctx *ctx)
+{
+    const size_t nv = (n + 7) / 8;
+    for (size_t i = 0; i < rows; i++)
+        for (size_t v = 0; v < nv; v++) {
+            float *p = c + (ptrdiff_t)i * ldc + 8 * v;
+            const int full = 8 * (v + 1) <= n;
+            __m256 x = hpk_load_n__avx2(p, full, hpk_mask_n__avx2(n, v));
+            hpk_act_tile__avx2(&x, 1, ctx);
+            hpk_store_n__avx2(p, full, n, v, x);
+        }
+}
+
+/* The batch of a job with one epilogue context (a constant one folds the epilogue away); act:
+ * the context whose activation then runs over each tile (NULL: none). */
 static inline __attribute__((always_inline)) void
 tiles_with(const size_t R, const size_t NV, const struct job *j,
-           const struct hpk_gemm_tile_ctx *ctx)
+           const struct hpk_gemm_tile_ctx *ctx, const struct hpk_gemm_tile_ctx *act)
 {
     const size_t n = j->n, k = j->k, batch = j->batch;
     const ptrdiff_t a_rs = j->a_rs, a_cs = j->a_cs, ldb = j->ldb, ldc = j->ldc;
@@ -159,9 +180,12 @@ tiles_with(const size_t R, const size_t NV, const struct job *j,
     }
     const size_t blocks = j->blocks;
     if (blocks == 1) {
-        for (size_t q = 0; q < batch; q++)
+        for (size_t q = 0; q < batch; q++) {
             tile(R, NV, n, k, j->a + (ptrdiff_t)q * sa, a_rs, a_cs, j->b + (ptrdiff_t)q * sb, ldb,
                  j->c + (ptrdiff_t)q * sc, ldc, ctx, k_full, vmask);
+            if (act != NULL)
+                act_pass(R, n, j->c + (ptrdiff_t)q * sc, ldc, act);
+        }
         return;
     }
     /* Row blocks: the bias (per row) and the residual move down with them. */
@@ -177,6 +201,8 @@ tiles_with(const size_t R, const size_t NV, const struct job *j,
                 t.residual = ctx->residual + (ptrdiff_t)(r * R) * t.ldr;
             tile(R, NV, n, k, aq + (ptrdiff_t)(r * R) * a_rs, a_rs, a_cs, bq, ldb,
                  cq + (ptrdiff_t)(r * R) * ldc, ldc, &t, k_full, vmask);
+            if (act != NULL)
+                act_pass(R, n, cq + (ptrdiff_t)(r * R) * ldc, ldc, act);
         }
     }
 }
@@ -185,7 +211,7 @@ tiles_with(const size_t R, const size_t NV, const struct job *j,
  * A job, with the epilogue specialised for the common plain product (alpha 1, beta 0, no bias,
  * residual or activation): then it is a bare store. Otherwise from a local copy of the context
  * (C is a float array: through the caller's pointer, alpha and beta would be reloaded after
- * every store).
+ * every store) whose activation is none, as the compiler can see, and act_pass after the tile.
  */
 static inline __attribute__((always_inline)) void tiles(const size_t R, const size_t NV,
                                                         const struct job *j)
@@ -195,9 +221,11 @@ static inline __attribute__((always_inline)) void tiles(const size_t R, const si
         ctx.residual == NULL && ctx.act == HPK_TILE_ACT_NONE) {
         static const struct hpk_gemm_tile_ctx plain = {
             .alpha = 1.0f, .flags = HPK_TILE_FIRST_K | HPK_TILE_LAST_K};
-        tiles_with(R, NV, j, &plain);
+        tiles_with(R, NV, j, &plain, NULL);
     } else {
-        tiles_with(R, NV, j, &ctx);
+        struct hpk_gemm_tile_ctx linear = ctx;
+        linear.act = HPK_TILE_ACT_NONE;
+        tiles_with(R, NV, j, &linear, ctx.act != HPK_TILE_ACT_NONE ? j->ctx : NULL);
     }
 }
 
