@@ -293,9 +293,9 @@ static void test_small_bench_shapes(void **state)
 {
     struct kernel_and_blocking kb;
     kb_init(state, &kb);
-    static const size_t shapes[][3] = {{4, 4, 4},    {8, 8, 8},    {16, 16, 16}, {23, 23, 23},
-                                       {32, 32, 32}, {48, 48, 48}, {64, 64, 64}, {8, 8, 64},
-                                       {16, 16, 128}};
+    static const size_t shapes[][3] = {{4, 4, 4},    {8, 8, 8},    {16, 16, 16},
+                                       {23, 23, 23}, {32, 32, 32}, {48, 48, 48},
+                                       {64, 64, 64}, {8, 8, 64},   {16, 16, 128}};
     const hpk_epilogue epi = {.bias_axis = HPK_BIAS_PER_COL,
                               .residual = (const float *)1, /* replaced by make_prods */
                               .act = HPK_ACT_RELU};
@@ -320,13 +320,13 @@ static void test_small_epilogue(void **state)
 {
     struct kernel_and_blocking kb;
     kb_init(state, &kb);
-    static const size_t shapes[][3] = {{1, 3, 5},   {7, 8, 9},    {13, 13, 2},  {5, 16, 7},
-                                       {9, 23, 3},  {4, 24, 8},   {17, 40, 9},  {6, 4, 64},
+    static const size_t shapes[][3] = {{1, 3, 5},   {7, 8, 9},    {13, 13, 2}, {5, 16, 7},
+                                       {9, 23, 3},  {4, 24, 8},   {17, 40, 9}, {6, 4, 64},
                                        {11, 64, 1}, {25, 33, 17}, {3, 100, 4}};
-    static const hpk_activation acts[] = {HPK_ACT_NONE,    HPK_ACT_RELU,      HPK_ACT_RELU6,
-                                          HPK_ACT_CLAMP,   HPK_ACT_LEAKY_RELU, HPK_ACT_SIGMOID,
-                                          HPK_ACT_TANH,    HPK_ACT_GELU,      HPK_ACT_GELU_TANH,
-                                          HPK_ACT_SILU,    HPK_ACT_HARDSWISH};
+    static const hpk_activation acts[] = {HPK_ACT_NONE,  HPK_ACT_RELU,       HPK_ACT_RELU6,
+                                          HPK_ACT_CLAMP, HPK_ACT_LEAKY_RELU, HPK_ACT_SIGMOID,
+                                          HPK_ACT_TANH,  HPK_ACT_GELU,       HPK_ACT_GELU_TANH,
+                                          HPK_ACT_SILU,  HPK_ACT_HARDSWISH};
     uint64_t seed = 31337;
     unsigned turn = 0;
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
@@ -374,11 +374,10 @@ static void test_small_batch(void **state)
 {
     struct kernel_and_blocking kb;
     kb_init(state, &kb);
-    static const size_t shapes[][3] = {{4, 4, 4},  {8, 8, 8},   {5, 3, 7},
+    static const size_t shapes[][3] = {{4, 4, 4},    {8, 8, 8},  {5, 3, 7},
                                        {23, 23, 23}, {17, 9, 2}, {16, 16, 128}};
-    const hpk_epilogue epi = {.bias_axis = HPK_BIAS_PER_ROW,
-                              .residual = (const float *)1,
-                              .act = HPK_ACT_SILU};
+    const hpk_epilogue epi = {
+        .bias_axis = HPK_BIAS_PER_ROW, .residual = (const float *)1, .act = HPK_ACT_SILU};
     uint64_t seed = 4711;
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
         for (int v = 0; v < 4; v++) {

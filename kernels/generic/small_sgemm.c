@@ -12,10 +12,9 @@
 #include "kernels/generic/sgemm.h"
 #include "kernels/generic/small_sgemm.h"
 
-void hpk_sgemm_small__generic(const struct hpk_sgemm_small_shape *s, size_t batch,
-                              const float *a, ptrdiff_t stride_a, const float *b,
-                              ptrdiff_t stride_b, float *c, ptrdiff_t stride_c,
-                              const struct hpk_gemm_tile_ctx *ctx)
+void hpk_sgemm_small__generic(const struct hpk_sgemm_small_shape *s, size_t batch, const float *a,
+                              ptrdiff_t stride_a, const float *b, ptrdiff_t stride_b, float *c,
+                              ptrdiff_t stride_c, const struct hpk_gemm_tile_ctx *ctx)
 {
     const size_t m = s->m, n = s->n, k = s->k, nr = HPK_GENERIC_MAX_NR;
     assert(m >= 1 && n >= 1 && k >= 1);

@@ -117,17 +117,17 @@ tile(const size_t R, const size_t NV, size_t n, size_t k, const float *a, ptrdif
          * (vpermps), where they lie inside this product's B (row p * ldb + end >= 8: every row
          * but the first of a narrow one); else a masked load. */
         const size_t end = n - 8 * (NV - 1); /* lanes of the last vector */
-        const __m256i vrot = _mm256_and_si256(
-            _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-                             _mm256_set1_epi32((int)(8 - end))),
-            _mm256_set1_epi32(7));
+        const __m256i vrot =
+            _mm256_and_si256(_mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                              _mm256_set1_epi32((int)(8 - end))),
+                             _mm256_set1_epi32(7));
         for (; b != bend; b += ldb) {
 #pragma GCC unroll 3
             for (size_t v = 0; v + 1 < NV; v++)
                 vb[v] = _mm256_loadu_ps(b + 8 * v);
             if (NV > 1 || (b - b0) + (ptrdiff_t)end >= 8)
-                vb[NV - 1] = _mm256_permutevar8x32_ps(
-                    _mm256_loadu_ps(b + 8 * (NV - 1) + end - 8), vrot);
+                vb[NV - 1] =
+                    _mm256_permutevar8x32_ps(_mm256_loadu_ps(b + 8 * (NV - 1) + end - 8), vrot);
             else
                 vb[NV - 1] = _mm256_maskload_ps(b + 8 * (NV - 1), vmask);
             step(R, NV, vacc, vb, ab, a_rs);
@@ -159,9 +159,10 @@ static __attribute__((noinline)) void act_pass(size_t rows, size_t n, float *c, 
 
 /* The batch of a job with one epilogue context (a constant one folds the epilogue away); act:
  * the context whose activation then runs over each tile (NULL: none). */
-static inline __attribute__((always_inline)) void
-tiles_with(const size_t R, const size_t NV, const struct job *j,
-           const struct hpk_gemm_tile_ctx *ctx, const struct hpk_gemm_tile_ctx *act)
+static inline __attribute__((always_inline)) void tiles_with(const size_t R, const size_t NV,
+                                                             const struct job *j,
+                                                             const struct hpk_gemm_tile_ctx *ctx,
+                                                             const struct hpk_gemm_tile_ctx *act)
 {
     const size_t n = j->n, k = j->k, batch = j->batch;
     const ptrdiff_t a_rs = j->a_rs, a_cs = j->a_cs, ldb = j->ldb, ldc = j->ldc;
@@ -219,8 +220,8 @@ static inline __attribute__((always_inline)) void tiles(const size_t R, const si
     const struct hpk_gemm_tile_ctx ctx = *j->ctx;
     if (ctx.alpha == 1.0f && ctx.beta == 0.0f && ctx.bias_axis == HPK_TILE_BIAS_NONE &&
         ctx.residual == NULL && ctx.act == HPK_TILE_ACT_NONE) {
-        static const struct hpk_gemm_tile_ctx plain = {
-            .alpha = 1.0f, .flags = HPK_TILE_FIRST_K | HPK_TILE_LAST_K};
+        static const struct hpk_gemm_tile_ctx plain = {.alpha = 1.0f,
+                                                       .flags = HPK_TILE_FIRST_K | HPK_TILE_LAST_K};
         tiles_with(R, NV, j, &plain, NULL);
     } else {
         struct hpk_gemm_tile_ctx linear = ctx;
@@ -230,7 +231,7 @@ static inline __attribute__((always_inline)) void tiles(const size_t R, const si
 }
 
 #define TILE(R, NV)                                                                                \
-    static __attribute__((noinline, flatten)) void tile_##R##x##NV(const struct job *j)           \
+    static __attribute__((noinline, flatten)) void tile_##R##x##NV(const struct job *j)            \
     {                                                                                              \
         tiles(R, NV, j);                                                                           \
     }
@@ -334,37 +335,33 @@ run(const tile_fn *tiles, size_t mb, size_t nw, const tile_fn *narrow,
     }
 }
 
-void hpk_sgemm_small_n8__avx2(const struct hpk_sgemm_small_shape *s, size_t batch,
-                              const float *a, ptrdiff_t stride_a, const float *b,
-                              ptrdiff_t stride_b, float *c, ptrdiff_t stride_c,
-                              const struct hpk_gemm_tile_ctx *ctx)
+void hpk_sgemm_small_n8__avx2(const struct hpk_sgemm_small_shape *s, size_t batch, const float *a,
+                              ptrdiff_t stride_a, const float *b, ptrdiff_t stride_b, float *c,
+                              ptrdiff_t stride_c, const struct hpk_gemm_tile_ctx *ctx)
 {
     assert(s->n <= 8);
     run(tiles1, MB1, 8, NULL, s, batch, a, stride_a, b, stride_b, c, stride_c, ctx);
 }
 
-void hpk_sgemm_small_n16__avx2(const struct hpk_sgemm_small_shape *s, size_t batch,
-                               const float *a, ptrdiff_t stride_a, const float *b,
-                               ptrdiff_t stride_b, float *c, ptrdiff_t stride_c,
-                               const struct hpk_gemm_tile_ctx *ctx)
+void hpk_sgemm_small_n16__avx2(const struct hpk_sgemm_small_shape *s, size_t batch, const float *a,
+                               ptrdiff_t stride_a, const float *b, ptrdiff_t stride_b, float *c,
+                               ptrdiff_t stride_c, const struct hpk_gemm_tile_ctx *ctx)
 {
     assert(s->n <= 16);
     run(tiles2, MB2, 16, NULL, s, batch, a, stride_a, b, stride_b, c, stride_c, ctx);
 }
 
-void hpk_sgemm_small_n24__avx2(const struct hpk_sgemm_small_shape *s, size_t batch,
-                               const float *a, ptrdiff_t stride_a, const float *b,
-                               ptrdiff_t stride_b, float *c, ptrdiff_t stride_c,
-                               const struct hpk_gemm_tile_ctx *ctx)
+void hpk_sgemm_small_n24__avx2(const struct hpk_sgemm_small_shape *s, size_t batch, const float *a,
+                               ptrdiff_t stride_a, const float *b, ptrdiff_t stride_b, float *c,
+                               ptrdiff_t stride_c, const struct hpk_gemm_tile_ctx *ctx)
 {
     assert(s->n <= 24);
     run(tiles3, MB3, 24, NULL, s, batch, a, stride_a, b, stride_b, c, stride_c, ctx);
 }
 
-void hpk_sgemm_small_any__avx2(const struct hpk_sgemm_small_shape *s, size_t batch,
-                               const float *a, ptrdiff_t stride_a, const float *b,
-                               ptrdiff_t stride_b, float *c, ptrdiff_t stride_c,
-                               const struct hpk_gemm_tile_ctx *ctx)
+void hpk_sgemm_small_any__avx2(const struct hpk_sgemm_small_shape *s, size_t batch, const float *a,
+                               ptrdiff_t stride_a, const float *b, ptrdiff_t stride_b, float *c,
+                               ptrdiff_t stride_c, const struct hpk_gemm_tile_ctx *ctx)
 {
     run(tiles2, MB2, 16, tiles1, s, batch, a, stride_a, b, stride_b, c, stride_c, ctx);
 }

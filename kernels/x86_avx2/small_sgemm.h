@@ -8,21 +8,17 @@
 
 #include "src/base/ukernel.h"
 
-void hpk_sgemm_small_n8__avx2(const struct hpk_sgemm_small_shape *s, size_t batch,
-                              const float *a, ptrdiff_t stride_a, const float *b,
-                              ptrdiff_t stride_b, float *c, ptrdiff_t stride_c,
-                              const struct hpk_gemm_tile_ctx *ctx);
-void hpk_sgemm_small_n16__avx2(const struct hpk_sgemm_small_shape *s, size_t batch,
-                               const float *a, ptrdiff_t stride_a, const float *b,
-                               ptrdiff_t stride_b, float *c, ptrdiff_t stride_c,
-                               const struct hpk_gemm_tile_ctx *ctx);
-void hpk_sgemm_small_n24__avx2(const struct hpk_sgemm_small_shape *s, size_t batch,
-                               const float *a, ptrdiff_t stride_a, const float *b,
-                               ptrdiff_t stride_b, float *c, ptrdiff_t stride_c,
-                               const struct hpk_gemm_tile_ctx *ctx);
-void hpk_sgemm_small_any__avx2(const struct hpk_sgemm_small_shape *s, size_t batch,
-                               const float *a, ptrdiff_t stride_a, const float *b,
-                               ptrdiff_t stride_b, float *c, ptrdiff_t stride_c,
-                               const struct hpk_gemm_tile_ctx *ctx);
+void hpk_sgemm_small_n8__avx2(const struct hpk_sgemm_small_shape *s, size_t batch, const float *a,
+                              ptrdiff_t stride_a, const float *b, ptrdiff_t stride_b, float *c,
+                              ptrdiff_t stride_c, const struct hpk_gemm_tile_ctx *ctx);
+void hpk_sgemm_small_n16__avx2(const struct hpk_sgemm_small_shape *s, size_t batch, const float *a,
+                               ptrdiff_t stride_a, const float *b, ptrdiff_t stride_b, float *c,
+                               ptrdiff_t stride_c, const struct hpk_gemm_tile_ctx *ctx);
+void hpk_sgemm_small_n24__avx2(const struct hpk_sgemm_small_shape *s, size_t batch, const float *a,
+                               ptrdiff_t stride_a, const float *b, ptrdiff_t stride_b, float *c,
+                               ptrdiff_t stride_c, const struct hpk_gemm_tile_ctx *ctx);
+void hpk_sgemm_small_any__avx2(const struct hpk_sgemm_small_shape *s, size_t batch, const float *a,
+                               ptrdiff_t stride_a, const float *b, ptrdiff_t stride_b, float *c,
+                               ptrdiff_t stride_c, const struct hpk_gemm_tile_ctx *ctx);
 
 #endif /* HPK_KERNELS_X86_AVX2_SMALL_SGEMM_H */

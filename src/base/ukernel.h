@@ -143,7 +143,10 @@ enum hpk_gemm_record_id {
  * pass): t = alpha * sum_p A[i][p] B[p][j] (+ beta * C, C unread when beta == 0) + bias
  * (bias[i] for ROW, bias[j] for COL) + residual[i * ldr + j], then act. ctx->flags is ignored;
  * bias and residual are those of the whole product (not offset), the same for every product.
- * m, n, k >= 1. Nothing past column n of B, C, the bias or the residual is read or written.
+ * m, n, k >= 1. Nothing past column n of C, the bias or the residual is read or written; B is
+ * read only inside its extent [b, b + (k - 1) * ldb + n) of each product, but a row of B may be
+ * loaded as whole vectors that reach into the gap before the next row (or into the next row):
+ * those lanes are computed and never stored.
  * The order of the additions into a C element depends on the shape only: every product of a
  * batch, and every split of a batch, gives the same bits.
  */
