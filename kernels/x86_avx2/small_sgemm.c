@@ -293,6 +293,11 @@ run(const tile_fn *tiles, size_t mb, size_t nw, const tile_fn *narrow,
                     .ctx = &ctx};
     assert(m >= 1 && n >= 1 && s->k >= 1);
 
+    /* Up to 16 rows, blocks of 4 where 4 divides m and mb does not: a 16-row product is four
+     * equal tiles in one call for the whole batch, not 6 + 6 + 4 in two calls per product
+     * (measured: 16 x 16 x 16 from 290 to 243 ns a product, the 6-row tiles' cost above). */
+    if (mb > 4 && m > mb && m <= 16 && m % mb != 0 && m % 4 == 0)
+        mb = 4;
     const size_t full_blocks = m / mb, rest = m % mb;
     if (n <= nw && (rest == 0 || full_blocks == 0)) {
         /* One tile function for the whole batch: the products are one column of tiles of
