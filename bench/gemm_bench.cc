@@ -117,6 +117,9 @@ struct GemmCase {
     Data data = Data::Warm;
     Epi epi = Epi::Bare;
     int act = HPK_ACT_GELU; // the activation of a fused epilogue
+    // B scaled by 3 / sqrt(k), so that each product has unit variance, as the inputs of an
+    // activation do in a normalised network (operands in [-1, 1) make |C| ~ sqrt(k / 9)).
+    bool unit_scale = false;
 };
 
 const char *act_name(int act);
@@ -144,6 +147,9 @@ void bm_gemm(benchmark::State &st, GemmLib *lib, GemmCase gc)
     Buf a = alloc_floats(na * batch, 1), b = alloc_floats(nb * batch, 2),
         c = alloc_floats(nc * batch, 3), bias = alloc_floats(size_t(s.n), 4),
         r = alloc_floats(nc, 5);
+    if (gc.unit_scale)
+        for (size_t i = 0; i < nb * batch; i++)
+            b[i] *= 3.0f / std::sqrt(float(s.k));
     hpkb::Epilogue epi{bias.get(), r.get(), s.m, gc.act};
 
     std::string why;
@@ -383,6 +389,13 @@ void register_suite(bool full)
                 lib.get(), GemmCase{conv2, 1, Data::Warm, Epi::Fused, act})
                 ->UseRealTime()
                 ->Unit(benchmark::kMicrosecond);
+        // GELU's cost depends on the range of its inputs (a polynomial for |x| <= 3, more
+        // beyond): the same row with unit-variance products, as in a normalised network.
+        benchmark::RegisterBenchmark(
+            ("gemm_epi_act/" + conv2.name + "/hpk_gelu_unitvar").c_str(), bm_gemm, lib.get(),
+            GemmCase{conv2, 1, Data::Warm, Epi::Fused, HPK_ACT_GELU, true})
+            ->UseRealTime()
+            ->Unit(benchmark::kMicrosecond);
     }
 }
 

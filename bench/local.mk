@@ -27,6 +27,8 @@ HPK_BENCH_SOURCES = \
 HPK_BENCH_SOURCES += bench/inference_bench.cc
 # Whole networks through the graph API (bench/net_bench.cc); peers in bench/peers/.
 HPK_BENCH_SOURCES += bench/net_bench.cc
+# hpk called from two host threads at once (issue #8: no oversubscription).
+HPK_BENCH_SOURCES += bench/host_bench.cc
 EXTRA_DIST += $(HPK_BENCH_SOURCES) bench/peak_avx2.cc bench/peak_avx512.cc \
 	bench/run.sh bench/report.py bench/README.md \
 	bench/peers/torch_nets.py bench/peers/ort_nets.js bench/peers/.gitignore

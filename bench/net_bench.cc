@@ -16,7 +16,7 @@
 // LIB: hpk (every pass on), hpk_nofusion (hpk_graph_compile_options.disable_fusion), on the
 // --threads count through the compile option; with --threads=N > 1 the rows hpk.1t and
 // hpk_nofusion.1t run the same networks compiled for one thread. randwire: hpk (the order of
-// least peak memory) and hpk_deforder (keep_definition_order).
+// least peak memory), hpk_nofusion, and hpk_deforder (keep_definition_order).
 //
 // Batch-norm statistics are random too (mean, var, gamma, beta), so that folding has work.
 // Each row's runs write the softmax (and the logits) into one set of buffers; before timing,
@@ -26,11 +26,14 @@
 //
 // Counters: ms (mean per run), min_ms (the fastest run of the repetition), GFLOPS and MFLOP
 // (2 * MACs of the convolutions and the FC layer),
-// arena_MB, naive_MB, lower_bound_MB (hpk_graph_exec_memory_stats, 10^6 bytes), nodes_def
-// (nodes defined), nodes_run (after the passes), folded_bn, fused_act, fused_residual,
-// concat_in_place, threads; the randwire hpk row also the definition order's figures
-// (def_arena_MB, def_lower_bound_MB). A network hpk refuses becomes an error row naming the
-// call and its status.
+// arena_MB, naive_MB, lower_bound_MB (hpk_graph_exec_memory_stats, 10^6 bytes; the lower
+// bound is the most bytes live at once in the order run), nodes_def (nodes defined),
+// nodes_run (after the passes), folded_bn, fused_act, fused_residual, concat_in_place,
+// in_place (steps that allocate nothing: elementwise or residual nodes over a dying input,
+// reshapes as views), threads; noinplace_arena_MB and noinplace_lower_bound_MB: the same
+// executable compiled with disable_in_place; the randwire hpk row also the definition order's
+// figures (def_arena_MB, def_lower_bound_MB). A network hpk refuses becomes an error row
+// naming the call and its status.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -489,7 +492,7 @@ struct Exec {
     std::string error;
     hpk_graph_memory_stats mem{};
     size_t nodes_run = 0, arena = 0;
-    size_t folded_bn = 0, fused_act = 0, fused_residual = 0, concat_in_place = 0;
+    size_t folded_bn = 0, fused_act = 0, fused_residual = 0, concat_in_place = 0, in_place = 0;
     void *arena_mem = nullptr;
 
     ~Exec()
@@ -499,7 +502,8 @@ struct Exec {
     }
 };
 
-std::unique_ptr<Exec> compile(const Net &net, size_t threads, bool fusion, bool dp)
+std::unique_ptr<Exec> compile(const Net &net, size_t threads, bool fusion, bool dp,
+                              bool in_place = true)
 {
     auto x = std::make_unique<Exec>();
     if (!net.ok()) {
@@ -510,6 +514,7 @@ std::unique_ptr<Exec> compile(const Net &net, size_t threads, bool fusion, bool 
     o.threads = threads;
     o.disable_fusion = fusion ? 0 : 1;
     o.keep_definition_order = dp ? 0 : 1;
+    o.disable_in_place = in_place ? 0 : 1;
     hpk_status s = hpk_graph_compile(net.graph(), &o, &x->e);
     if (s != HPK_OK) {
         x->error = std::string("hpk_graph_compile: ") + hpk_status_string(s);
@@ -525,6 +530,7 @@ std::unique_ptr<Exec> compile(const Net &net, size_t threads, bool fusion, bool 
         x->folded_bn += info.folded_bn;
         x->fused_residual += info.residual ? 1 : 0;
         x->concat_in_place += info.concat_in_place;
+        x->in_place += info.in_place ? 1 : 0;
         if (info.act != HPK_ACT_NONE && info.op != HPK_GRAPH_OP_ACTIVATION)
             x->fused_act++;
     }
@@ -596,6 +602,7 @@ struct RowSpec {
 struct RowState {
     bool tried = false;
     std::unique_ptr<Exec> x, def; // def: the definition order's executable (randwire hpk)
+    std::unique_ptr<Exec> noip;   // the same compiled with disable_in_place (figures only)
     std::string skip;
     double diff = 0;
 };
@@ -640,6 +647,8 @@ void bm_net(benchmark::State &st, RowSpec spec, const std::string &row)
         }
         if (rs.skip.empty() && spec.kind == Kind::RandWire && spec.dp)
             rs.def = compile(*d.net, spec.threads, spec.fusion, false);
+        if (rs.skip.empty())
+            rs.noip = compile(*d.net, spec.threads, spec.fusion, spec.dp, false);
     }
     if (!rs.skip.empty()) {
         st.SkipWithError(rs.skip.c_str());
@@ -677,6 +686,11 @@ void bm_net(benchmark::State &st, RowSpec spec, const std::string &row)
     st.counters["fused_act"] = double(x.fused_act);
     st.counters["fused_residual"] = double(x.fused_residual);
     st.counters["concat_in_place"] = double(x.concat_in_place);
+    st.counters["in_place"] = double(x.in_place);
+    if (rs.noip && rs.noip->error.empty()) {
+        st.counters["noinplace_arena_MB"] = double(rs.noip->mem.arena) * kMB;
+        st.counters["noinplace_lower_bound_MB"] = double(rs.noip->mem.lower_bound) * kMB;
+    }
     st.counters["threads"] = double(spec.threads);
     if (std::isfinite(rs.diff))
         st.counters["max_rel_diff_vs_nofusion"] = rs.diff;
@@ -687,12 +701,15 @@ void bm_net(benchmark::State &st, RowSpec spec, const std::string &row)
     }
     std::ostringstream label;
     label << (spec.fusion ? "passes on" : "disable_fusion") << ", "
-          << (spec.dp ? "least-memory order (DP when <= 64 nodes)" : "definition order") << ", "
+          << (spec.dp ? "least-memory order (exact, or a beam beyond)" : "definition order") << ", "
           << spec.threads << " thread(s) | nodes " << d.net->nodes() << " -> " << x.nodes_run
           << ", bn folded " << x.folded_bn << ", act fused " << x.fused_act << ", residual fused "
-          << x.fused_residual << ", concat in place " << x.concat_in_place << " | arena "
-          << x.mem.arena << " B, naive " << x.mem.naive << " B, lower bound " << x.mem.lower_bound
-          << " B";
+          << x.fused_residual << ", concat in place " << x.concat_in_place << ", in place "
+          << x.in_place << " | arena " << x.mem.arena << " B, naive " << x.mem.naive
+          << " B, lower bound " << x.mem.lower_bound << " B";
+    if (rs.noip && rs.noip->error.empty())
+        label << " | without in place: arena " << rs.noip->mem.arena << " B, lower bound "
+              << rs.noip->mem.lower_bound << " B";
     if (rs.def && rs.def->error.empty())
         label << " | definition order: arena " << rs.def->mem.arena << " B, lower bound "
               << rs.def->mem.lower_bound << " B";
@@ -721,6 +738,7 @@ void register_net(const hpkb::SuiteOptions &opt)
         }
     }
     add_row("randwire", "hpk", {Kind::RandWire, t, true, true});
+    add_row("randwire", "hpk_nofusion", {Kind::RandWire, t, false, true});
     add_row("randwire", "hpk_deforder", {Kind::RandWire, t, true, false});
     benchmark::AddCustomContext(
         "hpk_bench.net",

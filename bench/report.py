@@ -53,6 +53,8 @@ FAMILY_TITLES = {
     "gemv_packed": "Matrix-vector with packed weights: y = x W (M = 1), warm and cold",
     "net": "Networks end to end, batch 1, 224x224, random weights: hpk's graph API vs "
            "ONNX Runtime and PyTorch",
+    "host_threads": "hpk inside a host's threads: 2 host threads each calling hpk_sgemm, hpk at "
+                    "its default thread count vs hpk_set_num_threads(1)",
 }
 # Families whose rows also count the bytes of the weights they stream (the GBps counter).
 BANDWIDTH_FAMILIES = ["gemv_packed"]
@@ -192,6 +194,25 @@ class Report:
     def main_lib(fam):
         return "hpk_fused" if fam in ("gemm_epi", "conv_epi") else "hpk"
 
+    def render_host(self):
+        """host_threads: hpk's default against one thread, both threads' products counted."""
+        f = self.families["host_threads"]
+        out = [f"## {FAMILY_TITLES['host_threads']}", "",
+               "GFLOP/s of both host threads together (best repetition); >= 1 in the last "
+               "column means hpk's pool costs the host nothing.", "",
+               "| shape (M,N,K) | hpk (default threads) | hpk_1thread | hpk / hpk_1thread |",
+               "|---|---|---|---|"]
+        for shape in f["shapes"]:
+            m, n, k = self.shape_dims("host_threads", shape)
+            a = f["rows"].get((shape, "hpk"))
+            b = f["rows"].get((shape, "hpk_1thread"))
+            ra = a[0] if a else None
+            rb = b[0] if b else None
+            out.append(f"| {shape} ({m},{n},{k}) | {fmt(ra)} | {fmt(rb)} | "
+                       f"{fmt(ra / rb, 2) if ra and rb else '–'} |")
+        out.append("")
+        return out
+
     def family_rows(self, fam):
         """(shape, {lib: rate}, best peer (lib, rate), ratio, pct) for each shape."""
         f = self.families[fam]
@@ -241,7 +262,7 @@ class Report:
         fams = [f for f in FAMILY_TITLES if f in self.families] + \
                [f for f in self.families if f not in FAMILY_TITLES]
         # conv_epi compares a library with itself (fused vs bare): its own table, not a column.
-        summary_fams = [f for f in fams if f not in ("conv_epi", "net")]
+        summary_fams = [f for f in fams if f not in ("conv_epi", "net", "host_threads")]
         peers = sorted({lib for f in summary_fams for lib in self.families[f]["libs"]
                         if not is_hpk(lib)}, key=lib_rank)
         peer_cores = []
@@ -283,6 +304,9 @@ class Report:
                 continue
             if fam == "net":
                 lines += self.render_net()
+                continue
+            if fam == "host_threads":
+                lines += self.render_host()
                 continue
             f = self.families[fam]
             libs = sorted(f["libs"], key=lib_rank)

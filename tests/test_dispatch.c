@@ -26,6 +26,8 @@
 #include "src/dispatch/caches.h"
 #include "src/dispatch/dispatch.h"
 
+enum { HPK_PIN_ORDER_MAX_TEST = 1024 };
+
 #define KiB ((size_t)1 << 10)
 #define MiB ((size_t)1 << 20)
 
@@ -850,6 +852,55 @@ static void test_table_next_usable(void **state)
     assert_ptr_equal(hpk_table_next_usable(&fake), &hpk_kernels_generic);
 }
 
+/*
+ * HPK_PIN's order on synthetic topologies (hwloc builds them from a description, so SMT is
+ * tested on any machine): one PU of every core before any core's second PU, cores in topology
+ * order, only the allowed PUs, at most cap entries. The expected lists are worked out by hand
+ * from hwloc's numbering of synthetic PUs (0, 1, ... depth first: core i of "core:4 pu:2" holds
+ * PUs 2i and 2i + 1).
+ */
+static void expect_order(const char *topo, const int *allowed, size_t n_allowed, size_t cap,
+                         const int *want, size_t n_want)
+{
+    int got[16];
+    assert_true(cap <= 16);
+    const size_t n = hpk_pin_order(topo, allowed, n_allowed, got, cap);
+    if (n != n_want)
+        fail_msg("%s: %zu CPUs in the pin order, want %zu", topo, n, n_want);
+    for (size_t i = 0; i < n; i++)
+        if (got[i] != want[i])
+            fail_msg("%s: pin order[%zu] = %d, want %d", topo, i, got[i], want[i]);
+}
+
+static void test_pin_order(void **state)
+{
+    (void)state;
+#if defined(HPK_HAVE_HWLOC)
+    static const int smt[] = {0, 2, 4, 6, 1, 3, 5, 7};
+    expect_order("core:4 pu:2", NULL, 0, 16, smt, 8);
+    expect_order("core:4 pu:2", NULL, 0, 3, smt, 3);
+    expect_order("package:2 core:2 pu:2", NULL, 0, 16, smt, 8);
+    /* core 0 has PU 1 only, core 1 both, core 2 none, core 3 PU 6 */
+    static const int allowed[] = {1, 2, 3, 6}, narrowed[] = {1, 2, 6, 3};
+    expect_order("core:4 pu:2", allowed, 4, 16, narrowed, 4);
+    static const int plain[] = {0, 1, 2};
+    expect_order("core:3 pu:1", NULL, 0, 16, plain, 3);
+    /* this machine: every CPU of the process's mask, each once */
+    int order[HPK_PIN_ORDER_MAX_TEST];
+    const size_t n = hpk_pin_order(NULL, NULL, 0, order, HPK_PIN_ORDER_MAX_TEST);
+    const struct hpk_machine *m = hpk_machine_get();
+    assert_true(n >= 1 && n <= m->cpus);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            assert_int_not_equal(order[i], order[j]);
+#else
+    int order[4];
+    assert_int_equal(hpk_pin_order("core:4 pu:2", NULL, 0, order, 4), 0);
+    print_message("skipped: built without hwloc (HPK_PIN follows the affinity mask)\n");
+    skip();
+#endif
+}
+
 int main(void)
 {
     /* The process-wide configuration is read once; the caller's overrides must not leak in. */
@@ -881,6 +932,7 @@ int main(void)
         cmocka_unit_test(test_describe_error_config),
         cmocka_unit_test(test_isa),
         cmocka_unit_test(test_source_names),
+        cmocka_unit_test(test_pin_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,10 +67,15 @@ static size_t min_ld(hpk_layout layout, hpk_transpose trans, size_t rows, size_t
  * One tile through a record: A~ and B~ packed by the record's own packers (or read in place),
  * C strided with sentinels around it, checked against the double reference.
  */
+/* How a test tile reads its operands: B where it lies instead of B~, A where it lies through the
+ * record's direct kernel (ukernel_a_direct) instead of A~. */
+enum { TILE_B_IN_PLACE = 1, TILE_A_DIRECT = 2 };
+
 static void run_tile(const struct hpk_gemm_record *r, size_t m, size_t n, size_t k, float alpha,
-                     float beta, unsigned flags, const hpk_epilogue *epi, int b_in_place,
+                     float beta, unsigned flags, const hpk_epilogue *epi, unsigned how,
                      uint64_t *seed)
 {
+    const int b_in_place = (how & TILE_B_IN_PLACE) != 0, a_direct = (how & TILE_A_DIRECT) != 0;
     const size_t ldc = r->nr + 3, lda = k + 1;
     float *a = alloc_floats(m * lda), *b = alloc_floats(k * n);
     float *c = alloc_floats(r->mr * ldc), *c0 = alloc_floats(r->mr * ldc);
@@ -97,7 +102,7 @@ static void run_tile(const struct hpk_gemm_record *r, size_t m, size_t n, size_t
 
     const float *ap = a;
     ptrdiff_t lda_k = (ptrdiff_t)lda;
-    if (!(r->flags & HPK_GEMM_A_IN_PLACE)) {
+    if (!(r->flags & HPK_GEMM_A_IN_PLACE) && !a_direct) {
         const float *rows[64];
         assert_true(m <= 64);
         for (size_t i = 0; i < m; i++)
@@ -130,10 +135,12 @@ static void run_tile(const struct hpk_gemm_record *r, size_t m, size_t n, size_t
         t.act_hi = epi->act == HPK_ACT_RELU6 ? 6.0f : epi->act_hi;
         t.act_slope = epi->act_slope;
     }
-    r->ukernel(m, n, k, ap, lda_k, bp, ldb, c, (ptrdiff_t)ldc, &t);
+    (a_direct ? r->ukernel_a_direct : r->ukernel)(m, n, k, ap, lda_k, bp, ldb, c, (ptrdiff_t)ldc,
+                                                  &t);
 
     char label[160];
-    snprintf(label, sizeof label, "%s tile m=%zu n=%zu k=%zu flags=%u%s", r->name, m, n, k, flags,
+    snprintf(label, sizeof label, "%s tile m=%zu n=%zu k=%zu flags=%u%s",
+             a_direct ? r->name_a_direct : r->name, m, n, k, flags,
              b_in_place ? " B in place" : "");
     if (ref_check(label, &g, c, ref, bound))
         fail_msg("%s: wrong result", label);
@@ -158,10 +165,13 @@ static void test_kernel_tiles(void **state)
             for (size_t n = 1; n <= r->nr; n++)
                 for (size_t q = 0; q < sizeof ks / sizeof ks[0]; q++) {
                     /* beta = 0 over NaN, beta != 0, a later k-block, B~ in place. */
-                    run_tile(r, m, n, ks[q], 1.0f, 0.0f, HPK_TILE_FIRST_K | HPK_TILE_LAST_K,
-                             NULL, 0, &seed);
-                    run_tile(r, m, n, ks[q], -0.75f, 0.5f, HPK_TILE_FIRST_K, NULL, 0, &seed);
-                    run_tile(r, m, n, ks[q], 2.0f, 0.0f, 0u, NULL, 1, &seed);
+                    for (unsigned d = 0; d <= (r->ukernel_a_direct != NULL); d++) {
+                        const unsigned a = d ? TILE_A_DIRECT : 0u;
+                        run_tile(r, m, n, ks[q], 1.0f, 0.0f, HPK_TILE_FIRST_K | HPK_TILE_LAST_K,
+                                 NULL, a, &seed);
+                        run_tile(r, m, n, ks[q], -0.75f, 0.5f, HPK_TILE_FIRST_K, NULL, a, &seed);
+                        run_tile(r, m, n, ks[q], 2.0f, 0.0f, 0u, NULL, a | TILE_B_IN_PLACE, &seed);
+                    }
                 }
     }
 }
@@ -206,8 +216,9 @@ static void guarded_free(struct guarded *g)
  * as in run_tile.
  */
 static void run_tile_guarded(const struct hpk_gemm_record *r, size_t m, size_t n, size_t k,
-                             int b_in_place, int bias_axis, uint64_t *seed)
+                             unsigned how, int bias_axis, uint64_t *seed)
 {
+    const int b_in_place = (how & TILE_B_IN_PLACE) != 0, a_direct = (how & TILE_A_DIRECT) != 0;
     struct guarded ga, gb, gc, gbias, gres;
     float *a = guarded_floats(m * k, &ga), *b = guarded_floats(k * n, &gb);
     float *c = guarded_floats(m * n, &gc), *res = guarded_floats(m * n, &gres);
@@ -233,7 +244,7 @@ static void run_tile_guarded(const struct hpk_gemm_record *r, size_t m, size_t n
 
     const float *ap = a;
     ptrdiff_t lda = (ptrdiff_t)k;
-    if (!(r->flags & HPK_GEMM_A_IN_PLACE)) {
+    if (!(r->flags & HPK_GEMM_A_IN_PLACE) && !a_direct) {
         const float *rows[64];
         assert_true(m <= 64);
         for (size_t i = 0; i < m; i++)
@@ -256,11 +267,11 @@ static void run_tile_guarded(const struct hpk_gemm_record *r, size_t m, size_t n
                                                                              : HPK_TILE_BIAS_COL,
                                   .bias = bias, .residual = res, .ldr = (ptrdiff_t)n,
                                   .act = HPK_TILE_ACT_SILU};
-    r->ukernel(m, n, k, ap, lda, bp, ldb, c, (ptrdiff_t)n, &t);
+    (a_direct ? r->ukernel_a_direct : r->ukernel)(m, n, k, ap, lda, bp, ldb, c, (ptrdiff_t)n, &t);
 
     char label[160];
-    snprintf(label, sizeof label, "%s guarded tile m=%zu n=%zu k=%zu%s", r->name, m, n, k,
-             b_in_place ? " B in place" : "");
+    snprintf(label, sizeof label, "%s guarded tile m=%zu n=%zu k=%zu%s",
+             a_direct ? r->name_a_direct : r->name, m, n, k, b_in_place ? " B in place" : "");
     if (ref_check(label, &g, c, ref, bound))
         fail_msg("%s: wrong result", label);
     guarded_free(&ga), guarded_free(&gb), guarded_free(&gc), guarded_free(&gres);
@@ -278,13 +289,15 @@ static void test_kernel_edges_guarded(void **state)
         if (r->ukernel == NULL)
             continue;
         const size_t k = r->kunroll + 2;
-        for (size_t m = 1; m <= r->mr; m++)
-            for (size_t n = 1; n <= r->nr; n++) {
-                run_tile_guarded(r, m, n, k, 1, (m + n) % 2 ? HPK_BIAS_PER_ROW : HPK_BIAS_PER_COL,
-                                 &seed);
-                run_tile_guarded(r, m, n, 1, 0, (m + n) % 2 ? HPK_BIAS_PER_COL : HPK_BIAS_PER_ROW,
-                                 &seed);
-            }
+        for (unsigned d = 0; d <= (r->ukernel_a_direct != NULL); d++)
+            for (size_t m = 1; m <= r->mr; m++)
+                for (size_t n = 1; n <= r->nr; n++) {
+                    const unsigned a = d ? TILE_A_DIRECT : 0u;
+                    run_tile_guarded(r, m, n, k, a | TILE_B_IN_PLACE,
+                                     (m + n) % 2 ? HPK_BIAS_PER_ROW : HPK_BIAS_PER_COL, &seed);
+                    run_tile_guarded(r, m, n, 1, a,
+                                     (m + n) % 2 ? HPK_BIAS_PER_COL : HPK_BIAS_PER_ROW, &seed);
+                }
     }
 }
 
@@ -422,6 +435,9 @@ static void test_kernel_epilogue(void **state)
                     size_t m = (size_t)(act % (int)r->mr) + 1, n = r->nr - (size_t)axis % r->nr;
                     run_tile(r, m, n, 9, 1.5f, 0.5f, HPK_TILE_FIRST_K | HPK_TILE_LAST_K, &e, 0,
                              &seed);
+                    if (r->ukernel_a_direct != NULL)
+                        run_tile(r, m, n, 9, 1.5f, 0.5f, HPK_TILE_FIRST_K | HPK_TILE_LAST_K, &e,
+                                 TILE_A_DIRECT, &seed);
                     run_tile(r, r->mr, r->nr, 5, 1.0f, 0.0f, HPK_TILE_LAST_K, &e, 0, &seed);
                     /* the first k-block must not apply the epilogue */
                     run_tile(r, r->mr, r->nr, 3, 1.0f, 0.0f, HPK_TILE_FIRST_K, &e, 0, &seed);
@@ -685,6 +701,110 @@ static void test_gemm_epilogue(void **state)
             }
 }
 
+/*
+ * The matrix-vector paths of the driver (gemv_axpy, gemv_dot): m or n in 1..17, the other side and
+ * k across the kernels' edges (k = 1, k around 8, n odd and not a multiple of 8, past the axpy
+ * kernels' 2048-float accumulator block), every layout and transpose (row-major B is the axpy
+ * path, transposed B the dot path; column-major calls give the transposed orientations), strided
+ * lda, ldb and ldc, and each epilogue part in turn.
+ */
+static void test_gemv_paths(void **state)
+{
+    const struct hpk_kernel_table *t = table_or_skip(state);
+    struct hpk_blocking bl[3][2];
+    test_blockings(t, bl);
+    static const size_t longs[] = {1, 2, 5, 8, 9, 15, 16, 17, 31, 33, 100, 257, 2100};
+    static const size_t ks[] = {1, 2, 3, 7, 8, 9, 16, 17, 33, 100, 300};
+    uint64_t seed = 1234;
+    int rep = 0;
+    /* 1..4: the axpy and single-pass dot kernels; 5..16: the transposed-B dot path's groups of
+     * 4 vectors (the tile loops for the other orientations); 17: past them */
+    static const size_t smalls[] = {1, 2, 3, 4, 5, 8, 13, 16, 17};
+    for (size_t si = 0; si < 9; si++)
+        for (int small_n = 0; small_n < 2; small_n++)
+            for (int lay = 0; lay < 2; lay++)
+                for (int tr = 0; tr < 4; tr++)
+                    for (int r = 0; r < 3; r++, rep++) {
+                        if (quick && r == 1)
+                            continue;
+                        const size_t len = pick(&seed, longs, 13), k = pick(&seed, ks, 11);
+                        struct gemm_case gc = {.layout = lay ? HPK_COL_MAJOR : HPK_ROW_MAJOR,
+                                               .ta = tr & 1 ? HPK_TRANS : HPK_NO_TRANS,
+                                               .tb = tr & 2 ? HPK_TRANS : HPK_NO_TRANS,
+                                               .m = small_n ? len : smalls[si],
+                                               .n = small_n ? smalls[si] : len,
+                                               /* past 8 vectors the dot paths need k >= 256 */
+                                               .k = r == 0   ? 1 + (size_t)rep % 9
+                                                    : r == 2 ? 256 + (size_t)rep % 50
+                                                             : k,
+                                               .pad_a = (size_t)ref_rand(&seed, 0, 4),
+                                               .pad_b = (size_t)ref_rand(&seed, 0, 4),
+                                               .pad_c = (size_t)ref_rand(&seed, 0, 4),
+                                               .alpha = alphas[rep % 4],
+                                               .beta = betas[(rep / 4) % 4]};
+                        /* epilogue parts in turn: none, bias per row, per column, own residual,
+                         * residual = C, all of them; the activation cycles on its own */
+                        const int part = rep % 6;
+                        hpk_epilogue e = {
+                            .bias_axis = part == 1 || part == 5 ? HPK_BIAS_PER_ROW
+                                         : part == 2          ? HPK_BIAS_PER_COL
+                                                              : HPK_BIAS_NONE,
+                            .residual = part >= 3 ? (const float *)1 : NULL,
+                            .act = (hpk_activation)((rep / 6) % (HPK_ACT_HARDSWISH + 1)),
+                            .act_lo = -0.5f,
+                            .act_hi = 0.75f,
+                            .act_slope = -0.2f};
+                        e.bias = e.bias_axis != HPK_BIAS_NONE ? (const float *)1 : NULL;
+                        run_case(t, bl[rep % 3], &gc, part == 0 && e.act == HPK_ACT_NONE ? NULL : &e,
+                                 part == 4, &seed);
+                    }
+}
+
+/* The matrix-vector paths split their long side over the threads: the same bits on 1, 2, 3 and
+ * 7 threads, with and without an epilogue, every layout and transpose. */
+static void test_gemv_threads(void **state)
+{
+    (void)state;
+    /* each past HPK_GEMM_PARALLEL_MIN_MACS, so that the pool takes them */
+    static const size_t shapes[][3] = {{1, 1000, 900}, {3, 777, 400}, {4, 2100, 128},
+                                       {2000, 2, 256}, {1100, 1, 900}, {9, 1000, 200},
+                                       {2000, 13, 300}};
+    static const size_t counts[] = {1, 2, 3, 7};
+    const size_t before = hpk_get_num_threads();
+    uint64_t seed = 77;
+    for (size_t s = 0; s < (quick ? 3u : 7u); s++)
+        for (int v = 0; v < 8; v++) {
+            const hpk_layout layout = v & 1 ? HPK_COL_MAJOR : HPK_ROW_MAJOR;
+            const hpk_transpose ta = v & 2 ? HPK_TRANS : HPK_NO_TRANS;
+            const hpk_transpose tb = v & 4 ? HPK_TRANS : HPK_NO_TRANS;
+            const size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+            const size_t lda = min_ld(layout, ta, m, k), ldb = min_ld(layout, tb, k, n);
+            const size_t ldc = min_ld(layout, HPK_NO_TRANS, m, n);
+            float *a = alloc_floats(m * k), *b = alloc_floats(k * n), *bias = alloc_floats(m + n);
+            float *res = alloc_floats(m * n), *c0 = alloc_floats(m * n), *c1 = alloc_floats(m * n);
+            fill_random(&seed, a, m * k, -1, 1);
+            fill_random(&seed, b, k * n, -1, 1);
+            fill_random(&seed, bias, m + n, -1, 1);
+            fill_random(&seed, res, m * n, -1, 1);
+            const hpk_epilogue e = {.bias_axis = v & 2 ? HPK_BIAS_PER_ROW : HPK_BIAS_PER_COL,
+                                    .bias = bias, .residual = res, .ldr = ldc,
+                                    .act = HPK_ACT_GELU};
+            for (size_t q = 0; q < 4; q++) {
+                assert_int_equal(hpk_set_num_threads(counts[q]), HPK_OK);
+                float *dst = q == 0 ? c0 : c1;
+                memset(dst, 0, m * n * sizeof(float));
+                assert_int_equal(hpk_sgemm_ex(layout, ta, tb, m, n, k, 1.25f, a, lda, b, ldb,
+                                              0.5f, dst, ldc, v & 4 ? &e : NULL),
+                                 HPK_OK);
+                if (q > 0 && memcmp(c0, c1, m * n * sizeof(float)) != 0)
+                    fail_msg("%zux%zux%zu layout %d ta %d tb %d: %zu threads differ from 1", m, n,
+                             k, (int)layout, (int)ta, (int)tb, counts[q]);
+            }
+            free(a), free(b), free(bias), free(res), free(c0), free(c1);
+        }
+    assert_int_equal(hpk_set_num_threads(before), HPK_OK);
+}
+
 /* The public entry points with the dispatcher's own table and blocking, shapes past them. */
 static void test_public_gemm(void **state)
 {
@@ -835,8 +955,10 @@ int main(void)
                             {"gemm_grid", test_gemm_grid},
                             {"gemm_blas_corners", test_gemm_blas_corners},
                             {"gemm_epilogue", test_gemm_epilogue},
-                            {"gemm_indirect_prepacked", test_gemm_indirect_prepacked}};
+                            {"gemm_indirect_prepacked", test_gemm_indirect_prepacked},
+                            {"gemv_paths", test_gemv_paths}};
     static const struct CMUnitTest common[] = {cmocka_unit_test(test_public_gemm),
+                                               cmocka_unit_test(test_gemv_threads),
                                                cmocka_unit_test(test_gemm_nomem)};
     return tu_run("test_gemm", per, sizeof per / sizeof per[0], common,
                   sizeof common / sizeof common[0]);

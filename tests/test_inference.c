@@ -398,6 +398,52 @@ static void test_ways_epilogue(void **state)
                 }
 }
 
+/*
+ * The matrix-vector kernel over packed panels (the small-M record's gemv_packed): row-major
+ * handles, m = 1..4, n from one column to several groups of panels side by side with a partial
+ * last panel, and past the 256 panels whose accumulators the AVX2 m = 1 kernel keeps in L1 at a
+ * time (4200 columns), k within one k-block and across several (the derived KC and KC = 5), A in
+ * place and transposed (gathered), and each epilogue part with the activations in turn.
+ */
+static void test_packed_matvec(void **state)
+{
+    const struct hpk_kernel_table *t = table_or_skip(state);
+    struct hpk_blocking bl[2][2];
+    blockings(t, bl);
+    static const size_t mv_ns[] = {1, 7, 16, 17, 63, 64, 65, 100, 129, 4200};
+    static const size_t mv_ks[] = {1, 2, 5, 9, 33, 321, 700};
+    uint64_t seed = 321;
+    int rep = 0;
+    for (size_t m = 1; m <= 4; m++)
+        for (int v = 0; v < 2; v++)
+            for (int ta = 0; ta < 2; ta++)
+                for (int r = 0; r < (quick ? 3 : 8); r++, rep++) {
+                    const int part = rep % 5;
+                    hpk_epilogue e = {.bias_axis = part == 1                ? HPK_BIAS_PER_ROW
+                                                   : part == 2 || part == 4 ? HPK_BIAS_PER_COL
+                                                                            : HPK_BIAS_NONE,
+                                      .residual = part >= 3 ? (const float *)1 : NULL,
+                                      .act = (hpk_activation)((rep / 5) % (HPK_ACT_HARDSWISH + 1)),
+                                      .act_lo = -0.5f,
+                                      .act_hi = 0.75f,
+                                      .act_slope = -0.2f};
+                    e.bias = e.bias_axis != HPK_BIAS_NONE ? (const float *)1 : NULL;
+                    struct gcase gc = {.layout = HPK_ROW_MAJOR,
+                                       .ta = ta ? HPK_TRANS : HPK_NO_TRANS,
+                                       .tb = rep % 3 ? HPK_NO_TRANS : HPK_TRANS,
+                                       .m = m,
+                                       .n = pick(&seed, mv_ns, 10),
+                                       .k = pick(&seed, mv_ks, 7),
+                                       .pad_a = (size_t)ref_rand(&seed, 0, 3),
+                                       .pad_b = (size_t)ref_rand(&seed, 0, 3),
+                                       .pad_c = (size_t)ref_rand(&seed, 0, 3),
+                                       .alpha = alphas[rep % 4],
+                                       .beta = betas[(rep / 2) % 4]};
+                    run_way(t, bl[v], rep % 2 ? WAY_PACKED_IN : WAY_PACKED, &gc,
+                            part == 0 && e.act == HPK_ACT_NONE ? NULL : &e, &seed);
+                }
+}
+
 /* ---- the public entry points, the dispatcher's table ------------------------------------- */
 
 static void public_case(const struct gcase *gc, const hpk_epilogue *epi_in, int path,
@@ -1099,7 +1145,8 @@ int main(int argc, char **argv)
 
     static const struct tu_table_test per[] = {{"ways_grid", test_ways_grid},
                                                {"ways_corners", test_ways_corners},
-                                               {"ways_epilogue", test_ways_epilogue}};
+                                               {"ways_epilogue", test_ways_epilogue},
+                                               {"packed_matvec", test_packed_matvec}};
     static const struct CMUnitTest common[] = {
         cmocka_unit_test(test_public),
         cmocka_unit_test(test_thread_counts),

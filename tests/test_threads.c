@@ -74,6 +74,52 @@ static void test_pool_splits_the_asked_ways(void **state)
     }
 }
 
+/* A serial call that stays inside hpk until released: another application thread "in hpk". */
+struct holder {
+    atomic_int inside, release;
+};
+
+static void hold_task(void *ctx, size_t task, size_t slot)
+{
+    struct holder *h = ctx;
+    (void)task, (void)slot;
+    atomic_store(&h->inside, 1);
+    for (double t0 = seconds(); !atomic_load(&h->release) && seconds() - t0 < 10.0;)
+        sched_yield();
+}
+
+static void *hold_thread(void *arg)
+{
+    hpk_parallel_for(1, 1, hold_task, arg);
+    return NULL;
+}
+
+/* While another application thread is inside hpk, a call asking for 3 threads runs on 2 (its
+ * own and one worker, proved by split_task), and 3 again once that thread has left: a host's
+ * threads and hpk's pool together do not ask for more CPUs than hpk was given. */
+static void test_pool_yields_to_other_callers(void **state)
+{
+    (void)state;
+    struct holder h = {0};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, hold_thread, &h), 0);
+    for (double t0 = seconds(); !atomic_load(&h.inside) && seconds() - t0 < 10.0;)
+        sched_yield();
+    assert_true(atomic_load(&h.inside));
+    struct split s = {.want = 2};
+    hpk_parallel_for(6, 3, split_task, &s);
+    assert_int_equal(atomic_load(&s.bad_slot), 0);
+    assert_int_equal(atomic_load(&s.seen_mask), 3u);
+    assert_int_equal(hpk_parallel_last_width(), 2);
+    atomic_store(&h.release, 1);
+    assert_int_equal(pthread_join(t, NULL), 0);
+
+    struct split s3 = {.want = 3};
+    hpk_parallel_for(3, 3, split_task, &s3);
+    assert_int_equal(atomic_load(&s3.seen_mask), 7u);
+    assert_int_equal(hpk_parallel_last_width(), 3);
+}
+
 static void count_task(void *ctx, size_t task, size_t slot)
 {
     atomic_uint *hits = ctx;
@@ -425,6 +471,7 @@ struct pin_check {
     atomic_int bad, ran;
     size_t want;
     atomic_uint seen_mask;
+    atomic_int worker_cpu; /* the one CPU of slot 1's affinity */
 };
 
 static void pin_task(void *ctx, size_t task, size_t slot)
@@ -436,6 +483,10 @@ static void pin_task(void *ctx, size_t task, size_t slot)
         atomic_store(&pc->bad, 1);
     else if (slot > 0 && CPU_COUNT(&set) != 1)
         atomic_store(&pc->bad, 1);
+    else if (slot == 1)
+        for (int c = 0; c < CPU_SETSIZE; c++)
+            if (CPU_ISSET(c, &set))
+                atomic_store(&pc->worker_cpu, c);
     atomic_fetch_add(&pc->ran, 1);
     atomic_fetch_or(&pc->seen_mask, 1u << slot);
     for (double t0 = seconds(); atomic_load(&pc->seen_mask) != (1u << pc->want) - 1 &&
@@ -461,7 +512,7 @@ static void test_pinning(void **state)
     assert_true(pid >= 0);
     if (pid == 0) {
         struct pin_check pc = {.want = 2};
-        hpk_parallel_set_pinning(1);
+        hpk_parallel_set_pinning(1, NULL, 0);
         hpk_parallel_for(2, 2, pin_task, &pc);
         cpu_set_t after;
         int ok = atomic_load(&pc.bad) == 0 && atomic_load(&pc.ran) == 2 &&
@@ -470,6 +521,25 @@ static void test_pinning(void **state)
         _exit(ok ? 0 : 1);
     }
     int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+    /* With an order (the dispatcher's, from hwloc), workers follow it: a one-CPU order puts
+     * every worker on that CPU, the last of the mask. */
+    int last = -1;
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &before))
+            last = c;
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct pin_check pc = {.want = 2};
+        hpk_parallel_set_pinning(1, &last, 1);
+        hpk_parallel_for(2, 2, pin_task, &pc);
+        int ok = atomic_load(&pc.bad) == 0 && atomic_load(&pc.ran) == 2 &&
+                 atomic_load(&pc.worker_cpu) == last;
+        _exit(ok ? 0 : 1);
+    }
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
@@ -492,6 +562,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_thread_count_api),
         cmocka_unit_test(test_pool_splits_the_asked_ways),
+        cmocka_unit_test(test_pool_yields_to_other_callers),
         cmocka_unit_test(test_pool_every_task_once),
         cmocka_unit_test(test_pool_nested_runs_serially),
         cmocka_unit_test(test_gemm_identical_for_every_thread_count),

@@ -271,24 +271,45 @@ HPK_API hpk_status hpk_graph_add_pad(hpk_graph *graph, size_t pad_top, size_t pa
 typedef struct hpk_graph_compile_options {
     size_t threads;            /* threads of each run's operators; 0: hpk_get_num_threads() */
     int disable_fusion;        /* nonzero: no pad or batch-norm folding, no epilogue fusion, no
-                                  in-place concat (dead nodes are still removed): the reference
-                                  to compare optimised runs with */
+                                  depthwise split, no in-place concat (dead nodes are still
+                                  removed): the reference to compare optimised runs with */
     int keep_definition_order; /* nonzero: run the nodes in definition order, rather than
                                   the order of least peak memory */
+    int disable_in_place;      /* nonzero: every tensor a node produces gets memory of its
+                                  own (no elementwise node over a dying input, reshapes
+                                  copy): the reference to compare in-place runs with */
 } hpk_graph_compile_options;
 
 /*
  * hpk_graph_compile - turns a graph into an executable: runs the passes (zero pad folded into
- * the next convolution's padding, batch-norm folding, epilogue fusion, dead-node removal,
- * convolutions writing in place into a concatenation; each rewrite is logged under
- * HPK_VERBOSE=1), creates each node's operator (convolution filters
- * and fully-connected weights packed once), orders the nodes and plans one arena for every
- * intermediate tensor (greedy by size over live intervals). The order is the topological
- * order of least peak memory, found exactly by dynamic programming over the sets of nodes run
- * (Ahn et al., MLSys 2020) for graphs of at most 64 nodes (after the passes) whose number of
- * such sets stays below 16384; other graphs, and keep_definition_order, run in definition
- * order. The graph is only
- * read and may be destroyed or changed afterwards.
+ * the next convolution's padding, batch-norm folding, epilogue fusion, the depthwise split
+ * below, dead-node removal, convolutions writing in place into a concatenation, reshapes as
+ * views; each rewrite is logged under HPK_VERBOSE=1), creates each node's operator (convolution filters and
+ * fully-connected weights packed once), orders the nodes and plans one arena for every
+ * intermediate tensor.
+ *
+ * Order: the topological order of least peak memory, found exactly by dynamic programming over
+ * the sets of nodes run (Ahn et al., MLSys 2020) while that visits at most 16384 sets (graphs
+ * with few parallel branches, of any length); beyond, a beam search over the same sets (the
+ * best 32768 / (2 * nodes + 2) sets kept at each step, by peak so far, then memory live: a
+ * bounded planning time, deterministic) whose order is taken only when its peak is below the
+ * definition order's. keep_definition_order runs the definition order.
+ *
+ * Depthwise split: a 1x1 convolution whose output only a depthwise convolution of stride
+ * s = stride_h * stride_w >= 2 reads (an inverted residual's expansion), the pair with the
+ * most bytes in the graph, becomes up to s such pairs over channel slices of at least 8
+ * channels, each writing its channels of the original output in place (a concatenation): run
+ * one after another, only a slice of the expanded tensor is live at once. Each output
+ * channel is computed by the same arithmetic as before.
+ *
+ * Memory: a reshape of a contiguous tensor is a view (no copy: its output is its input's
+ * memory). An elementwise node (add, mul, activation, batch_norm, softmax) writes its output
+ * over an input of the same size whose last reader it is in the chosen order (not a graph
+ * output, input or constant, not a slice of a concatenation), and so does a convolution or
+ * fully-connected node over its fused residual; the order search counts such a node as
+ * allocating nothing. Then every buffer gets an offset in one arena, greedy by size over the
+ * live intervals (Pisarchyk & Lee 2020). disable_in_place turns the views and in-place writes
+ * off. The graph is only read and may be destroyed or changed afterwards.
  *
  *   graph     the graph; at least one output marked.
  *   options   NULL for the defaults.
@@ -314,9 +335,12 @@ HPK_API hpk_status hpk_graph_exec_arena_size(const hpk_graph_exec *exec, size_t 
 /*
  * hpk_graph_memory_stats - how well the arena was planned, all in bytes (each tensor rounded
  * up to 64 bytes):
- *   naive        the sum of every planned tensor's size (one buffer each);
+ *   naive        the sum of the sizes of every tensor the nodes produce (one buffer each,
+ *                a reshape's view and an output written in place included; slices of a
+ *                concatenation written in place excluded);
  *   arena        the arena the plan needs;
- *   lower_bound  the largest total of tensors live at once in the execution order: no
+ *   lower_bound  the largest total of tensors live at once in the execution order (an
+ *                output written in place of an input and that input counted once): no
  *                placement can use less (arena >= lower_bound).
  */
 typedef struct hpk_graph_memory_stats {
@@ -343,7 +367,10 @@ HPK_API hpk_status hpk_graph_exec_node_count(const hpk_graph_exec *exec, size_t 
  *   folded_bn the number of batch-norm nodes folded into it;
  *   concat_in_place  for HPK_GRAPH_OP_CONCAT, how many of its inputs their producers
  *             (convolutions, fully-connected nodes) write straight into the concatenation,
- *             through the output pixel stride, instead of the concat copying them.
+ *             through the output pixel stride, instead of the concat copying them;
+ *   in_place  nonzero when the node allocates nothing: it writes its output over an input
+ *             that dies there (elementwise nodes; a convolution or fully-connected node over
+ *             its fused residual), or it is a reshape whose output is a view of its input.
  */
 typedef struct hpk_graph_node_info {
     hpk_graph_op op;
@@ -352,6 +379,7 @@ typedef struct hpk_graph_node_info {
     int residual;
     size_t folded_bn;
     size_t concat_in_place;
+    int in_place;
 } hpk_graph_node_info;
 
 /*

@@ -13,7 +13,9 @@
  * never changes the caller's. The pool survives fork(): the child gets a fresh one on demand.
  *
  * Pinning is opt-in, since a host framework pins its own threads: with HPK_PIN=1 each of hpk's
- * workers is bound to one CPU of the process's affinity mask (the calling thread never is).
+ * workers is bound to one CPU of the process's affinity mask (the calling thread never is),
+ * one on each physical core before any SMT sibling where hwloc describes the cores (else in
+ * CPU-number order), starting after the CPU of the thread that created the pool.
  *
  * Results never depend on the thread count: threads decide who computes a tile, never how.
  */
@@ -31,7 +33,10 @@ extern "C" {
  *
  * n = 0 restores the default: HPK_NUM_THREADS if set, else min(CPUs in the affinity mask, the
  * cgroup CPU quota, physical cores). A count above the cores is honoured (oversubscribed).
- * Process-wide; takes effect at the next call. Returns HPK_OK, or HPK_ERR_INVALID_ARG for
+ * Process-wide; takes effect at the next call. While other application threads are inside a
+ * call of hpk at the same time, a call runs on that many threads fewer (at least its own), so a
+ * host with threads of its own and hpk's pool do not oversubscribe the CPUs between them; the
+ * results do not depend on it (they are the same for every thread count). Returns HPK_OK, or HPK_ERR_INVALID_ARG for
  * n > 1024.
  */
 HPK_API hpk_status hpk_set_num_threads(size_t n);

@@ -4,6 +4,7 @@
 
 #include "kernels/generic/dwconv.h"
 #include "kernels/generic/dwconv3x3.h"
+#include "kernels/generic/gemv.h"
 #include "kernels/generic/sgemm.h"
 #include "kernels/generic/small_sgemm.h"
 #include "kernels/generic/winograd.h"
@@ -24,6 +25,8 @@ const struct hpk_kernel_table hpk_kernels_generic = {
             .ukernel = hpk_sgemm_ukernel_1x8__generic,
             .pack_a = NULL,
             .pack_b = hpk_sgemm_pack_b_8__generic,
+            .gemv_packed = hpk_gemv_packed_1x8__generic,
+            .gemv_packed_name = "hpk_gemv_packed_1x8__generic",
         },
     },
     /* One kernel for every n: plain loops. */
@@ -31,6 +34,10 @@ const struct hpk_kernel_table hpk_kernels_generic = {
         [HPK_SMALL_ANY] = {.name = "hpk_sgemm_small__generic", .max_n = 0,
                            .fn = hpk_sgemm_small__generic},
     },
+    .gemv_axpy = hpk_gemv_axpy__generic,
+    .gemv_axpy_name = "hpk_gemv_axpy__generic",
+    .gemv_dot = hpk_gemv_dot__generic,
+    .gemv_dot_name = "hpk_gemv_dot__generic",
     .dwconv = hpk_dwconv_ukernel__generic,
     .dwconv_name = "hpk_dwconv_ukernel__generic",
     .dwconv3x3 = hpk_dwconv3x3_ukernel__generic,

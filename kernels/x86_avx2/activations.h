@@ -309,7 +309,8 @@ static inline __m256 hpk_gelu_wide__avx2(__m256 x)
 /*
  * x / 2 * (1 + erf(x / sqrt 2)): the polynomial when every lane has |x| <= 3 (activations are
  * mostly small: 14 instructions), the three-range form when some lane lies beyond but none is
- * NaN, the erfc form (which propagates NaN) otherwise. One or two branches per vector.
+ * NaN, the erfc form (which propagates NaN) otherwise. One or two branches per vector. (The
+ * GEMM epilogue, hpk_act_tile__avx2, makes the same choice once for a whole tile.)
  * Bound: a = 2e-7, r = 6e-7 (every path's bound together).
  */
 static inline __m256 hpk_act_gelu__avx2(__m256 x)

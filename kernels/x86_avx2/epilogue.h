@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The AVX2 tile epilogue: alpha, beta * C (or + C on later k-blocks), bias, residual and the
- * activation applied to the accumulators in registers, then the one store of C. Inlined into
- * every microkernel with constant MR and NV (vectors of 8 per row), so the accumulator array
- * stays in registers; the activation is chosen once per tile, outside the register loops.
+ * activation applied to the accumulators in registers, then the one store of C. Forced inline
+ * (always_inline) into every microkernel with constant MR and NV (vectors of 8 per row), so the
+ * accumulator array stays in registers: GCC 12 left it out of line on its own, and the
+ * accumulators then went through the stack and each activation ran one vector at a time. The
+ * activation is chosen once per tile, outside the register loops, and a data-dependent choice
+ * (GELU's range) is also made once per tile, so that the 12 independent evaluations interleave.
  *
  * Edge tiles: rows >= m are never loaded or stored; columns >= n are loaded with vmaskmovps,
  * which does not fault on masked-out lanes, and stored in pieces of 4, 2 and 1 floats, so C, the
@@ -67,7 +70,7 @@ static inline void hpk_store_n__avx2(float *p, int full, size_t n, size_t v, __m
 #define HPK_EPI_MAX_NV 4
 
 /* Applies act to all MR * NV accumulators; one switch per tile. */
-static inline void hpk_act_tile__avx2(__m256 *acc, size_t count,
+static inline __attribute__((always_inline)) void hpk_act_tile__avx2(__m256 *acc, size_t count,
                                       const struct hpk_gemm_tile_ctx *ctx)
 {
     size_t q;
@@ -99,10 +102,34 @@ static inline void hpk_act_tile__avx2(__m256 *acc, size_t count,
 #pragma GCC unroll 32
         for (q = 0; q < count; q++) acc[q] = hpk_act_tanh__avx2(acc[q]);
         break;
-    case HPK_TILE_ACT_GELU:
+    case HPK_TILE_ACT_GELU: {
+        /* One branch per tile, not per vector: the polynomial for all when every lane has
+         * |x| <= 3 (the common case), else the three-range form for all, unless a NaN needs the
+         * erfc form. Straight-line code over independent accumulators runs at throughput. */
+        const __m256 three = _mm256_set1_ps(3.0f), sign = _mm256_set1_ps(-0.0f);
+        __m256 big = _mm256_setzero_ps();
 #pragma GCC unroll 32
-        for (q = 0; q < count; q++) acc[q] = hpk_act_gelu__avx2(acc[q]);
+        for (q = 0; q < count; q++)
+            big = _mm256_or_ps(big, _mm256_cmp_ps(_mm256_andnot_ps(sign, acc[q]), three,
+                                                  _CMP_NLE_UQ));
+        if (_mm256_movemask_ps(big) == 0) {
+#pragma GCC unroll 32
+            for (q = 0; q < count; q++) acc[q] = hpk_gelu_poly__avx2(acc[q]);
+        } else {
+            __m256 nan = _mm256_setzero_ps();
+#pragma GCC unroll 32
+            for (q = 0; q < count; q++)
+                nan = _mm256_or_ps(nan, _mm256_cmp_ps(acc[q], acc[q], _CMP_UNORD_Q));
+            if (_mm256_movemask_ps(nan) == 0) {
+#pragma GCC unroll 32
+                for (q = 0; q < count; q++) acc[q] = hpk_gelu_wide__avx2(acc[q]);
+            } else {
+#pragma GCC unroll 32
+                for (q = 0; q < count; q++) acc[q] = hpk_gelu_erfc__avx2(acc[q]);
+            }
+        }
         break;
+    }
     case HPK_TILE_ACT_GELU_TANH:
 #pragma GCC unroll 32
         for (q = 0; q < count; q++) acc[q] = hpk_act_gelu_tanh__avx2(acc[q]);
@@ -113,15 +140,16 @@ static inline void hpk_act_tile__avx2(__m256 *acc, size_t count,
         break;
     case HPK_TILE_ACT_HARDSWISH:
 #pragma GCC unroll 32
-        for (q = 0; q < count; q++) acc[q] = hpk_act_hardswish__avx2(acc[q]);
+        for (q = 0; q < count; q++)
+            acc[q] = hpk_act_hardswish__avx2(acc[q]);
         break;
     }
 }
 
 /* acc[i * nv + v] holds row i, columns 8v..8v+7 of the tile. */
-static inline void hpk_epilogue_store__avx2(__m256 *acc, size_t mr, size_t nv, size_t m,
-                                            size_t n, float *c, ptrdiff_t ldc,
-                                            const struct hpk_gemm_tile_ctx *ctx)
+static inline __attribute__((always_inline)) void
+hpk_epilogue_store__avx2(__m256 *acc, size_t mr, size_t nv, size_t m, size_t n, float *c,
+                         ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx)
 {
     const int full = n == 8 * nv;
     __m256i mask[HPK_EPI_MAX_NV];

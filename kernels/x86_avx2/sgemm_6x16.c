@@ -7,10 +7,11 @@
  * FMA pipes of Zen 3 / Haswell are fed from 8 loads per 12 FMAs (below the 2 loads per cycle
  * limit), and 12 independent accumulators cover the FMA latency (4-5 cycles x 2 pipes).
  *
- * A~: MR = 6 packed (a[p * 6 + i]). B~: 16 floats per k row with row stride ldb (16 packed). A
- * full tile (n = 16), or an edge tile over a packed, zero-padded B~ (HPK_TILE_B_PADDED), loads
- * B~ unmasked; an edge tile over B read in place masks its loads, since nothing past n is
- * guaranteed to exist there (vmaskmovps loads cost about twice a plain load on Zen 3).
+ * A: MR = 6 packed (a[p * 6 + i]), or where it lies (the _adirect variant). B~: 16 floats per
+ * k row with row stride ldb (16 packed). A full tile (n = 16), or an edge tile over a packed,
+ * zero-padded B~ (HPK_TILE_B_PADDED), loads B~ unmasked; an edge tile over B read in place
+ * masks its loads, since nothing past n is guaranteed to exist there (vmaskmovps loads cost
+ * about twice a plain load on Zen 3).
  *
  * The k loop is not unrolled: unrolled by 4, GCC 12 schedules broadcasts early and spills two
  * accumulators in the loop (measured: 87 % of the FMA peak against 98 % for this form, with
@@ -20,6 +21,7 @@
 
 #include <assert.h>
 #include <immintrin.h>
+#include <stdint.h>
 
 #include "kernels/x86_avx2/epilogue.h"
 #include "kernels/x86_avx2/sgemm.h"
@@ -27,47 +29,69 @@
 #define MR 6
 #define NV 2
 
-/* One k step: vaccIxV += A~[I][p] * B~[p][8V..8V+7], for the 6 rows I and 2 vectors V. */
-#define STEP(ap, vb0, vb1)                                                                       \
+/* One k step: vaccIxV += A[I][p] * B~[p][8V..8V+7] for the 6 rows I and 2 vectors V, with A[I][p]
+ * at rI. */
+#define STEP(r0, r1, r2, r3, r4, r5, vb0, vb1)                                                   \
     do {                                                                                          \
-        __m256 va_ = _mm256_broadcast_ss((ap) + 0);                                               \
+        __m256 va_ = _mm256_broadcast_ss(r0);                                                     \
         vacc0x0 = _mm256_fmadd_ps(va_, vb0, vacc0x0);                                             \
         vacc0x1 = _mm256_fmadd_ps(va_, vb1, vacc0x1);                                             \
-        va_ = _mm256_broadcast_ss((ap) + 1);                                                      \
+        va_ = _mm256_broadcast_ss(r1);                                                            \
         vacc1x0 = _mm256_fmadd_ps(va_, vb0, vacc1x0);                                             \
         vacc1x1 = _mm256_fmadd_ps(va_, vb1, vacc1x1);                                             \
-        va_ = _mm256_broadcast_ss((ap) + 2);                                                      \
+        va_ = _mm256_broadcast_ss(r2);                                                            \
         vacc2x0 = _mm256_fmadd_ps(va_, vb0, vacc2x0);                                             \
         vacc2x1 = _mm256_fmadd_ps(va_, vb1, vacc2x1);                                             \
-        va_ = _mm256_broadcast_ss((ap) + 3);                                                      \
+        va_ = _mm256_broadcast_ss(r3);                                                            \
         vacc3x0 = _mm256_fmadd_ps(va_, vb0, vacc3x0);                                             \
         vacc3x1 = _mm256_fmadd_ps(va_, vb1, vacc3x1);                                             \
-        va_ = _mm256_broadcast_ss((ap) + 4);                                                      \
+        va_ = _mm256_broadcast_ss(r4);                                                            \
         vacc4x0 = _mm256_fmadd_ps(va_, vb0, vacc4x0);                                             \
         vacc4x1 = _mm256_fmadd_ps(va_, vb1, vacc4x1);                                             \
-        va_ = _mm256_broadcast_ss((ap) + 5);                                                      \
+        va_ = _mm256_broadcast_ss(r5);                                                            \
         vacc5x0 = _mm256_fmadd_ps(va_, vb0, vacc5x0);                                             \
         vacc5x1 = _mm256_fmadd_ps(va_, vb1, vacc5x1);                                             \
     } while (0)
 
-/* One k step of a narrow edge tile (n <= 8): vaccIx0 += A~[I][p] * vb0. */
-#define NARROW_STEP(load)                                                                        \
+/* One k step of a narrow edge tile (n <= 8): vaccIx0 += A[I][p] * vb0. */
+#define NARROW_STEP(r0, r1, r2, r3, r4, r5, vb0)                                                 \
     do {                                                                                          \
-        const __m256 vb0 = (load);                                                                \
-        vacc0x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 0), vb0, vacc0x0);                      \
-        vacc1x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 1), vb0, vacc1x0);                      \
-        vacc2x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 2), vb0, vacc2x0);                      \
-        vacc3x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 3), vb0, vacc3x0);                      \
-        vacc4x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 4), vb0, vacc4x0);                      \
-        vacc5x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 5), vb0, vacc5x0);                      \
+        vacc0x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(r0), vb0, vacc0x0);                         \
+        vacc1x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(r1), vb0, vacc1x0);                         \
+        vacc2x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(r2), vb0, vacc2x0);                         \
+        vacc3x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(r3), vb0, vacc3x0);                         \
+        vacc4x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(r4), vb0, vacc4x0);                         \
+        vacc5x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(r5), vb0, vacc5x0);                         \
     } while (0)
 
-void hpk_sgemm_ukernel_6x16__avx2(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda,
-                                  const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
-                                  const struct hpk_gemm_tile_ctx *ctx)
+/* The six rows' elements at step p: A~ packed (a[p * 6 + i], a advanced by 6 per step), or A
+ * where it lies (row i from its own base, a_i[p]). */
+/* (ROWS expands to six arguments; STEP_/NARROW_STEP_ expand it before STEP sees them.) */
+#define STEP_(...) STEP(__VA_ARGS__)
+#define NARROW_STEP_(...) NARROW_STEP(__VA_ARGS__)
+#define ROWS(p) direct ? a0 + (p) : a + 0, direct ? a1 + (p) : a + 1, direct ? a2 + (p) : a + 2, \
+                direct ? a3 + (p) : a + 3, direct ? a4 + (p) : a + 4, direct ? a5 + (p) : a + 5
+
+/*
+ * The tile, for both ways of reading A (direct is a constant in each instantiation, so each
+ * compiles to its own loops). Direct: rows >= m are not there to read, so their bases repeat
+ * row m - 1, and the epilogue never stores them.
+ */
+static inline __attribute__((always_inline)) void
+kernel_6x16(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda, const float *b,
+            ptrdiff_t ldb, float *c, ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx,
+            const int direct)
 {
-    (void)lda;
     assert(m >= 1 && m <= MR && n >= 1 && n <= 8 * NV && k >= 1);
+    const float *a0 = a, *a1 = a, *a2 = a, *a3 = a, *a4 = a, *a5 = a;
+    if (direct) {
+        a1 = a + (ptrdiff_t)(m > 1 ? 1 : m - 1) * lda;
+        a2 = a + (ptrdiff_t)(m > 2 ? 2 : m - 1) * lda;
+        a3 = a + (ptrdiff_t)(m > 3 ? 3 : m - 1) * lda;
+        a4 = a + (ptrdiff_t)(m > 4 ? 4 : m - 1) * lda;
+        a5 = a + (ptrdiff_t)(m > 5 ? 5 : m - 1) * lda;
+    }
+    const ptrdiff_t astep = direct ? 0 : MR;
 
     __m256 vacc0x0 = _mm256_setzero_ps(), vacc0x1 = _mm256_setzero_ps();
     __m256 vacc1x0 = _mm256_setzero_ps(), vacc1x1 = _mm256_setzero_ps();
@@ -75,43 +99,68 @@ void hpk_sgemm_ukernel_6x16__avx2(size_t m, size_t n, size_t k, const float *a, 
     __m256 vacc3x0 = _mm256_setzero_ps(), vacc3x1 = _mm256_setzero_ps();
     __m256 vacc4x0 = _mm256_setzero_ps(), vacc4x1 = _mm256_setzero_ps();
     __m256 vacc5x0 = _mm256_setzero_ps(), vacc5x1 = _mm256_setzero_ps();
-    for (size_t i = 0; i < m; i++)
-        _mm_prefetch((const char *)(c + (ptrdiff_t)i * ldc), _MM_HINT_T0);
+    /* C of the next tile down (the driver's ir loop), not this one: its lines, and the page
+     * walks of its six rows (ldc apart, a page each for wide C), then arrive while this tile
+     * computes. Prefetching this tile's own C came too late for short k: 4096 x 4096 x 16 spent
+     * 15 % of the kernel's time behind the prefetch (56 -> 63 % of peak with this). A prefetch
+     * past the end of C does not fault (the address is formed as an integer: no pointer past
+     * the object). */
+    for (size_t i = 0; i < MR; i++)
+        _mm_prefetch((const char *)((uintptr_t)c + (uintptr_t)((ptrdiff_t)(i + MR) * ldc) * 4u),
+                     _MM_HINT_T0);
 
+    /* A full tile, or an edge over a packed, zero-padded B~, loads B~ unmasked; an edge over B
+     * read in place masks (vmaskmovps loads cost about twice a plain load on Zen 3). */
     const int padded = (ctx->flags & HPK_TILE_B_PADDED) != 0;
     if (n == 8 * NV || (padded && n > 8)) {
-        for (; k > 0; k--) {
+        for (size_t p = 0; p < k; p++, a += astep, b += ldb) {
             const __m256 vb0 = _mm256_loadu_ps(b), vb1 = _mm256_loadu_ps(b + 8);
-            STEP(a, vb0, vb1);
-            a += MR;
-            b += ldb;
+            STEP_(ROWS(p), vb0, vb1);
         }
     } else if (n <= 8) {
         /* A narrow edge: one vector per row, half the FMAs of a full tile. */
         const __m256i vmask0 = hpk_mask_n__avx2(n, 0);
         if (padded)
-            for (; k > 0; k--) {
-                NARROW_STEP(_mm256_loadu_ps(b));
-                a += MR;
-                b += ldb;
+            for (size_t p = 0; p < k; p++, a += astep, b += ldb) {
+                const __m256 vb0 = _mm256_loadu_ps(b);
+                NARROW_STEP_(ROWS(p), vb0);
             }
         else
-            for (; k > 0; k--) {
-                NARROW_STEP(_mm256_maskload_ps(b, vmask0));
-                a += MR;
-                b += ldb;
+            for (size_t p = 0; p < k; p++, a += astep, b += ldb) {
+                const __m256 vb0 = _mm256_maskload_ps(b, vmask0);
+                NARROW_STEP_(ROWS(p), vb0);
             }
     } else {
         const __m256i vmask0 = hpk_mask_n__avx2(n, 0), vmask1 = hpk_mask_n__avx2(n, 1);
-        for (; k > 0; k--) {
+        for (size_t p = 0; p < k; p++, a += astep, b += ldb) {
             const __m256 vb0 = _mm256_maskload_ps(b, vmask0);
             const __m256 vb1 = _mm256_maskload_ps(b + 8, vmask1);
-            STEP(a, vb0, vb1);
-            a += MR;
-            b += ldb;
+            STEP_(ROWS(p), vb0, vb1);
         }
     }
     __m256 vacc[MR * NV] = {vacc0x0, vacc0x1, vacc1x0, vacc1x1, vacc2x0, vacc2x1,
                             vacc3x0, vacc3x1, vacc4x0, vacc4x1, vacc5x0, vacc5x1};
     hpk_epilogue_store__avx2(vacc, MR, NV, m, n, c, ldc, ctx);
+}
+
+/* A~ packed: MR = 6 (a[p * 6 + i]); lda is unused. */
+void hpk_sgemm_ukernel_6x16__avx2(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda,
+                                  const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
+                                  const struct hpk_gemm_tile_ctx *ctx)
+{
+    kernel_6x16(m, n, k, a, lda, b, ldb, c, ldc, ctx, 0);
+}
+
+/*
+ * The same tile reading A where it lies: row i at a + i * lda, contiguous along k (a
+ * row-major, untransposed A). The driver takes it where an A~ block would serve only a few B~
+ * panels (n of a few NR), so that packing A~ would cost a good part of the product: the 3136 x
+ * 64 x 576 and 1x1-convolution shapes spent 19 % of their time in pack_a. Six row streams plus
+ * B~: each step broadcasts a0[p] .. a5[p] (one base+index address each).
+ */
+void hpk_sgemm_ukernel_6x16_adirect__avx2(size_t m, size_t n, size_t k, const float *a,
+                                          ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c,
+                                          ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx)
+{
+    kernel_6x16(m, n, k, a, lda, b, ldb, c, ldc, ctx, 1);
 }

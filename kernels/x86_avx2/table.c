@@ -7,6 +7,7 @@
 #include "kernels/x86_avx2/activations.h"
 #include "kernels/x86_avx2/dwconv.h"
 #include "kernels/x86_avx2/dwconv3x3.h"
+#include "kernels/x86_avx2/gemv.h"
 #include "kernels/x86_avx2/sgemm.h"
 #include "kernels/x86_avx2/small_sgemm.h"
 #include "kernels/x86_avx2/winograd.h"
@@ -20,6 +21,8 @@ const struct hpk_kernel_table hpk_kernels_avx2 = {
             .ukernel = hpk_sgemm_ukernel_6x16__avx2,
             .pack_a = hpk_sgemm_pack_a_6__avx2,
             .pack_b = hpk_sgemm_pack_b_16__avx2,
+            .ukernel_a_direct = hpk_sgemm_ukernel_6x16_adirect__avx2,
+            .name_a_direct = "hpk_sgemm_ukernel_6x16_adirect__avx2",
         },
         [HPK_GEMM_SMALL_M] = {
             .name = "hpk_sgemm_ukernel_4x16__avx2",
@@ -27,6 +30,8 @@ const struct hpk_kernel_table hpk_kernels_avx2 = {
             .ukernel = hpk_sgemm_ukernel_4x16__avx2,
             .pack_a = NULL,
             .pack_b = hpk_sgemm_pack_b_16__avx2,
+            .gemv_packed = hpk_gemv_packed_4x16__avx2,
+            .gemv_packed_name = "hpk_gemv_packed_4x16__avx2",
         },
     },
     .sgemm_small = {
@@ -39,6 +44,10 @@ const struct hpk_kernel_table hpk_kernels_avx2 = {
         [HPK_SMALL_ANY] = {.name = "hpk_sgemm_small_any__avx2", .max_n = 0,
                            .fn = hpk_sgemm_small_any__avx2},
     },
+    .gemv_axpy = hpk_gemv_axpy__avx2,
+    .gemv_axpy_name = "hpk_gemv_axpy__avx2",
+    .gemv_dot = hpk_gemv_dot__avx2,
+    .gemv_dot_name = "hpk_gemv_dot__avx2",
     .dwconv = hpk_dwconv_ukernel__avx2,
     .dwconv_name = "hpk_dwconv_ukernel__avx2",
     .dwconv3x3 = hpk_dwconv3x3_ukernel__avx2,

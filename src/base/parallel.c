@@ -9,7 +9,9 @@
  * preempted or slow to wake therefore never delays a call (on a shared machine, or inside a
  * host with more threads than cores, that wait would be a whole scheduler time slice).
  * A second application thread that finds the pool busy does not wait: it runs its own call
- * serially (trylock), which keeps hpk from serialising a host's threads behind each other.
+ * serially (trylock), which keeps hpk from serialising a host's threads behind each other; and
+ * while several application threads are inside hpk, each call asks for that many threads fewer
+ * (active_calls), so that a host's threads and hpk's pool do not oversubscribe the cores.
  *
  * Workers spin for a short while after a job (consecutive calls are common: the layers of a
  * network) and then sleep on a condition variable. Each worker sets the submitter's MXCSR
@@ -110,15 +112,43 @@ static size_t host_slots;
 static atomic_size_t user_threads;
 
 static int pin_workers;
+static int pin_order[HPK_PIN_ORDER_MAX];
+static size_t pin_order_n;
 
-void hpk_parallel_set_pinning(int on) { pin_workers = on; }
+void hpk_parallel_set_pinning(int on, const int *order, size_t n)
+{
+    pin_order_n = order != NULL ? (n < HPK_PIN_ORDER_MAX ? n : HPK_PIN_ORDER_MAX) : 0;
+    for (size_t i = 0; i < pin_order_n; i++)
+        pin_order[i] = order[i];
+    pin_workers = on;
+}
 
-/* Binds the calling worker to the slot-th CPU of the process's affinity mask after `first`
- * (best effort: a failure leaves it unpinned). */
+#if defined(__linux__)
+static void pin_self(int cpu)
+{
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+}
+#endif
+
+/* Binds the calling worker to the slot-th CPU after `first`, in pin_order when there is one,
+ * else in the process's affinity mask (best effort: a failure leaves it unpinned). */
 static void pin_to_cpu(size_t slot, int first)
 {
 #if defined(__linux__)
-    cpu_set_t mask, one;
+    if (pin_order_n > 0) {
+        size_t start = 0;
+        for (size_t i = 0; i < pin_order_n; i++)
+            if (pin_order[i] == first)
+                start = i;
+        const int cpu = pin_order[(start + slot) % pin_order_n];
+        if (cpu >= 0 && cpu < CPU_SETSIZE)
+            pin_self(cpu);
+        return;
+    }
+    cpu_set_t mask;
     if (sched_getaffinity(0, sizeof mask, &mask) != 0)
         return;
     const int n = CPU_COUNT(&mask);
@@ -134,9 +164,7 @@ static void pin_to_cpu(size_t slot, int first)
     const int want = (int)((size_t)start + slot) % n;
     for (int c = 0, i = 0; c < CPU_SETSIZE; c++)
         if (CPU_ISSET(c, &mask) && i++ == want) {
-            CPU_ZERO(&one);
-            CPU_SET(c, &one);
-            pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+            pin_self(c);
             return;
         }
 #else
@@ -335,10 +363,35 @@ static void host_task(void *arg, size_t task, size_t slot)
     in_task = outer;
 }
 
+/*
+ * Application threads inside a parallel loop of hpk right now (calls from inside a task are not
+ * counted). Each holds a CPU: a call made while others are running gets that many threads fewer
+ * (at least its own), so two host threads calling hpk on a 2-core machine settle on one thread
+ * each instead of three threads on two cores -- a host's worker that found the pool busy runs
+ * serially, and the pool's caller then competes with it. The tasks, and so the results, do not
+ * depend on how many threads run them.
+ */
+static atomic_size_t active_calls;
+
+static void parallel_for_top(size_t n_tasks, size_t threads, hpk_task_fn fn, void *ctx);
+
 void hpk_parallel_for(size_t n_tasks, size_t threads, hpk_task_fn fn, void *ctx)
 {
+    if (in_task) {
+        run_serial(n_tasks, fn, ctx);
+        return;
+    }
+    const size_t others = atomic_fetch_add_explicit(&active_calls, 1, memory_order_relaxed);
+    if (others > 0 && host_fn == NULL)
+        threads = threads > others ? threads - others : 1;
+    parallel_for_top(n_tasks, threads, fn, ctx);
+    atomic_fetch_sub_explicit(&active_calls, 1, memory_order_relaxed);
+}
+
+static void parallel_for_top(size_t n_tasks, size_t threads, hpk_task_fn fn, void *ctx)
+{
     size_t width = threads < n_tasks ? threads : n_tasks;
-    if (width <= 1 || in_task) {
+    if (width <= 1) {
         run_serial(n_tasks, fn, ctx);
         return;
     }

@@ -38,11 +38,14 @@ size_t hpk_parallel_thread_override(size_t n);
 
 /*
  * Pinning of the pool's workers (HPK_PIN=1, set by the dispatcher before the first parallel
- * call): worker slot s is bound to the s-th CPU of the process's affinity mask, counting from
- * the one after the CPU the creating thread runs on. The calling thread is never pinned: it is
- * the host's.
+ * call): worker slot s is bound to the s-th CPU of `order` (n CPU numbers; the dispatcher gives
+ * one PU of every core before any second PU of a core, from hwloc), counting from the entry of
+ * the CPU the creating thread runs on; with n = 0, of the process's affinity mask in number
+ * order. The calling thread is never pinned: it is the host's. order is copied (at most
+ * HPK_PIN_ORDER_MAX entries are kept).
  */
-void hpk_parallel_set_pinning(int on);
+#define HPK_PIN_ORDER_MAX 1024
+void hpk_parallel_set_pinning(int on, const int *order, size_t n);
 
 /* Tests: how many threads ran tasks of the last parallel_for of the calling thread. */
 size_t hpk_parallel_last_width(void);

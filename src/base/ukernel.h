@@ -77,6 +77,20 @@ struct hpk_gemm_tile_ctx {
     float act_slope;       /* leaky relu */
 };
 
+/* ctx moved to the element (i0, j0) of its tile, as one whole-k tile (FIRST_K | LAST_K): what a
+ * matrix-vector kernel hands each piece of its output to the tile epilogue. */
+static inline struct hpk_gemm_tile_ctx hpk_tile_ctx_at(const struct hpk_gemm_tile_ctx *ctx,
+                                                       size_t i0, size_t j0)
+{
+    struct hpk_gemm_tile_ctx t = *ctx;
+    t.flags = HPK_TILE_FIRST_K | HPK_TILE_LAST_K;
+    if (t.bias != NULL)
+        t.bias += t.bias_axis == HPK_TILE_BIAS_ROW ? i0 : t.bias_axis == HPK_TILE_BIAS_COL ? j0 : 0;
+    if (t.residual != NULL)
+        t.residual += (ptrdiff_t)i0 * t.ldr + (ptrdiff_t)j0;
+    return t;
+}
+
 /*
  * SGEMM microkernel: one tile of m <= MR rows and n <= NR columns, k >= 1.
  *   a, lda: A~ panel (packed record: lda is ignored, the layout above) or, for a record with
@@ -111,6 +125,24 @@ typedef void (*hpk_pack_a_fn)(size_t m, size_t k0, size_t kb, const struct hpk_a
 typedef void (*hpk_pack_b_fn)(size_t kb, size_t n, const float *b, ptrdiff_t rs, ptrdiff_t cs,
                               float *dst);
 
+/*
+ * Matrix-vector kernel over B packed whole (hpk_gemm_pack_b_full with this record's NR and KC
+ * kc): for the m <= MR rows of A read in place (A[i][p] = a[i * lda + p]) and the n columns
+ * [j0, j0 + n) of B~ (j0 a multiple of NR), every k-block:
+ *   t = sum_p A[i][p] * B[p][j0 + j], then the epilogue once (ctx.flags FIRST_K | LAST_K).
+ * bp is the start of the packed B (block pc at bp + pc * n_pad, its panel s at + s * NR * kb,
+ * kb = min(kc, k - pc)); c, bias and residual are offset to column j0. Writes exactly m x n.
+ */
+typedef void (*hpk_gemv_packed_fn)(size_t m, size_t n, size_t k, size_t kc, const float *a,
+                                   ptrdiff_t lda, const float *bp, size_t n_pad, size_t j0,
+                                   float *c, ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx);
+/* Up to this many B~ panels across n, A is read where it lies by a record that has a direct
+ * kernel (hpk_gemm_record.ukernel_a_direct) instead of being packed: packing A~ costs about a
+ * pass over A, amortised over the panels. With 4 panels (n = 64 on AVX2) it took 19 % of 3136 x
+ * 64 x 576. Measured on Zen (AVX2, 1 thread): the direct kernel is ahead up to n = 256 (16
+ * panels), even at 512 and behind at 1024. */
+#define HPK_GEMM_A_DIRECT_PANELS 16
+
 /* hpk_gemm_record.flags */
 #define HPK_GEMM_A_IN_PLACE 1u /* the kernel reads A with a row stride; pack_a is NULL */
 
@@ -123,6 +155,15 @@ struct hpk_gemm_record {
     hpk_sgemm_ukernel_fn ukernel;
     hpk_pack_a_fn pack_a; /* NULL iff HPK_GEMM_A_IN_PLACE */
     hpk_pack_b_fn pack_b;
+    /* Optional (HPK_GEMM_A_IN_PLACE records): m <= MR against this record's B~ packed whole;
+     * NULL: the driver runs the microkernel tile by tile. */
+    hpk_gemv_packed_fn gemv_packed;
+    const char *gemv_packed_name;
+    /* Optional (NULL where the ISA has none; only with pack_a): the same tile and B~, reading A
+     * where it lies instead of A~ - row i of the tile at a + i * lda, contiguous along k. The
+     * driver takes it where an A~ block would serve too few B~ panels to pay for its packing. */
+    hpk_sgemm_ukernel_fn ukernel_a_direct;
+    const char *name_a_direct;
 };
 
 enum hpk_gemm_record_id {
@@ -180,6 +221,34 @@ enum hpk_sgemm_small_id {
     HPK_SMALL_ANY,    /* any n: column blocks of the widest tile, a narrower one at the edge */
     HPK_SMALL_KERNELS
 };
+
+/*
+ * Matrix-vector kernels of the plain GEMM (no packing; both read the operands where they lie).
+ * Each computes its whole k, then applies the epilogue once, as a tile with FIRST_K | LAST_K
+ * (ctx.flags is ignored): C = act(alpha * A B + beta * C + bias + residual), beta = 0: C not read.
+ * ctx's bias and residual are offset to c's first element. Nothing outside the m x n elements of
+ * C is written; A and B are read only inside their extents.
+ *
+ * axpy: m <= HPK_GEMV_MAX_M rows, any n, B with unit stride along n (B[p][j] = b[p * ldb + j]),
+ * A[i][p] = a[i * a_rs + p * a_cs]. C[i][j] accumulates sum_p A[i][p] * B[p][j] in the order of
+ * p: the rows of B are streamed in axpy order, c[i][0:n] += A[i][p] * B[p][0:n].
+ */
+#define HPK_GEMV_MAX_M 4
+typedef void (*hpk_gemv_axpy_fn)(size_t m, size_t n, size_t k, const float *a, ptrdiff_t a_rs,
+                                 ptrdiff_t a_cs, const float *b, ptrdiff_t ldb, float *c,
+                                 ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx);
+
+/*
+ * dot: `rows` rows of a matrix W (W[r][p] = w[r * ldw + p], unit stride along k) against
+ * nv <= HPK_GEMV_MAX_M vectors X[v][p] = x[v * ldx + p]: t[r][v] = sum_p W[r][p] * X[v][p].
+ * w_rows_are_c_rows = 0: W's rows are C's columns, t[r][v] is C[v][r] = c[v * ldc + r] (C = X W^T:
+ * m = nv, n = rows); = 1: W's rows are C's rows, t[r][v] is C[r][v] = c[r * ldc + v] (C = W X^T:
+ * m = rows, n = nv). The order of additions of an element depends on k only (never on rows, nv,
+ * or where the element lies in a call).
+ */
+typedef void (*hpk_gemv_dot_fn)(size_t rows, size_t nv, size_t k, const float *w, ptrdiff_t ldw,
+                                const float *x, ptrdiff_t ldx, int w_rows_are_c_rows, float *c,
+                                ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx);
 
 /*
  * Depthwise convolution microkernel (groups == channels, one filter tap set per channel):
@@ -273,6 +342,10 @@ struct hpk_kernel_table {
     struct hpk_gemm_record sgemm[HPK_GEMM_RECORDS];
     /* Small-GEMM kernels by class of n; all fn NULL: none (plans use the records' tiles). */
     struct hpk_sgemm_small_record sgemm_small[HPK_SMALL_KERNELS];
+    hpk_gemv_axpy_fn gemv_axpy; /* NULL: none (the plain GEMM keeps its tile loops) */
+    const char *gemv_axpy_name;
+    hpk_gemv_dot_fn gemv_dot; /* NULL: none */
+    const char *gemv_dot_name;
     hpk_dwconv_ukernel_fn dwconv; /* NULL: this table has none (the generic one is used) */
     const char *dwconv_name;
     hpk_dwconv3x3_ukernel_fn dwconv3x3; /* NULL: this table has none (dwconv is used) */

@@ -459,7 +459,11 @@ static void config_init(void)
         hpk_log_error("%s", config.error);
     if (config.verbose)
         log_decisions(m, &config);
-    hpk_parallel_set_pinning(config.pin);
+    if (config.pin) {
+        static int order[HPK_PIN_ORDER_MAX];
+        const size_t n = hpk_pin_order(NULL, NULL, 0, order, HPK_PIN_ORDER_MAX);
+        hpk_parallel_set_pinning(1, order, n);
+    }
 }
 
 const struct hpk_config *hpk_config_get(void)

@@ -244,6 +244,58 @@ done:
 }
 #endif
 
+size_t hpk_pin_order(const char *synthetic, const int *allowed, size_t n_allowed, int *order,
+                     size_t cap)
+{
+#if defined(HPK_HAVE_HWLOC)
+    hwloc_topology_t topo;
+    size_t n = 0;
+    if (hwloc_topology_init(&topo) != 0)
+        return 0;
+    hwloc_bitmap_t set = hwloc_bitmap_alloc();
+    if (set == NULL || (synthetic != NULL && hwloc_topology_set_synthetic(topo, synthetic) != 0) ||
+        hwloc_topology_load(topo) != 0)
+        goto done;
+    if (allowed != NULL) {
+        for (size_t i = 0; i < n_allowed; i++)
+            if (allowed[i] >= 0)
+                hwloc_bitmap_set(set, (unsigned)allowed[i]);
+    } else if (synthetic != NULL || hwloc_get_cpubind(topo, set, HWLOC_CPUBIND_PROCESS) != 0) {
+        hwloc_bitmap_copy(set, hwloc_topology_get_allowed_cpuset(topo));
+    }
+    /* Round r takes the r-th usable PU of every core, cores in topology order. */
+    const int ncores = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE);
+    for (unsigned round = 0; n < cap; round++) {
+        size_t added = 0;
+        for (int i = 0; i < ncores && n < cap; i++) {
+            hwloc_obj_t core = hwloc_get_obj_by_type(topo, HWLOC_OBJ_CORE, (unsigned)i);
+            if (core == NULL || core->cpuset == NULL)
+                continue;
+            unsigned seen = 0;
+            for (int pu = hwloc_bitmap_first(core->cpuset); pu >= 0;
+                 pu = hwloc_bitmap_next(core->cpuset, pu)) {
+                if (!hwloc_bitmap_isset(set, (unsigned)pu))
+                    continue;
+                if (seen++ == round) {
+                    order[n++] = pu;
+                    added++;
+                    break;
+                }
+            }
+        }
+        if (added == 0)
+            break;
+    }
+done:
+    hwloc_bitmap_free(set);
+    hwloc_topology_destroy(topo);
+    return n;
+#else
+    (void)synthetic, (void)allowed, (void)n_allowed, (void)order, (void)cap;
+    return 0;
+#endif
+}
+
 static void detect_cpus(struct hpk_machine *out)
 {
     out->cpus = 0;

@@ -132,8 +132,14 @@ size_t hpk_describe_config(const struct hpk_machine *m, const struct hpk_config 
     else
         put(&o, "threads: %zu (min of usable cpus, physical cores and cgroup quota)\n",
             c->threads);
-    put(&o, "pinning: %s\n", c->pin ? "workers pinned, one CPU each (HPK_PIN=1)"
+#if defined(HPK_HAVE_HWLOC)
+    put(&o, "pinning: %s\n",
+        c->pin ? "workers pinned, one CPU each, a PU of every core before SMT siblings (HPK_PIN=1)"
+               : "off (HPK_PIN=1 pins the pool's workers)");
+#else
+    put(&o, "pinning: %s\n", c->pin ? "workers pinned, one CPU each, in affinity-mask order (HPK_PIN=1)"
                                      : "off (HPK_PIN=1 pins the pool's workers)");
+#endif
     for (int r = 0; r < HPK_GEMM_RECORDS; r++) {
         const struct hpk_gemm_record *rec = &c->table->sgemm[r];
         const struct hpk_blocking *b = &c->blocking[r];
@@ -141,6 +147,10 @@ size_t hpk_describe_config(const struct hpk_machine *m, const struct hpk_config 
             record_names[r], rec->name ? rec->name : "(unnamed)", rec->mr, rec->nr, rec->kunroll,
             b->mc, block_source(b->source_mc, "HPK_MC"), b->kc,
             block_source(b->source_kc, "HPK_KC"), b->nc, block_source(b->source_nc, "HPK_NC"));
+        if (rec->ukernel_a_direct != NULL)
+            put(&o, "sgemm %s, A unpacked: %s, for row-contiguous A and n <= %zu\n",
+                record_names[r], rec->name_a_direct ? rec->name_a_direct : "(unnamed)",
+                (size_t)HPK_GEMM_A_DIRECT_PANELS * rec->nr);
     }
     return o.len;
 }

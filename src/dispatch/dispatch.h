@@ -91,6 +91,18 @@ size_t hpk_threads(void);
 /* min(usable CPUs, cgroup quota, physical cores), at least 1: the default thread count. */
 size_t hpk_threads_default(const struct hpk_machine *m);
 
+/*
+ * The order in which HPK_PIN=1 binds the pool's workers: one usable PU of every core (cores in
+ * hwloc's topology order), then a second PU of every core that has one, and so on, so that
+ * workers fill distinct cores before SMT siblings. Writes at most cap CPU numbers (OS indexes)
+ * to order and returns how many; 0 without hwloc or when it fails (the pool then follows the
+ * affinity mask). synthetic: NULL for this machine and the process's CPU binding, else an hwloc
+ * synthetic topology (tests, e.g. "core:4 pu:2"); allowed (n_allowed CPU numbers) narrows the
+ * usable PUs, NULL for all of them.
+ */
+size_t hpk_pin_order(const char *synthetic, const int *allowed, size_t n_allowed, int *order,
+                     size_t cap);
+
 /* Pure builders, for the above and for tests: env(name) returns the variable or NULL. */
 void hpk_machine_detect(struct hpk_machine *out);
 void hpk_config_build(const struct hpk_machine *m, const char *(*env)(const char *name),

@@ -130,8 +130,15 @@ struct loop_state {
     size_t nc, kc;    /* the blocks of the loops */
     size_t m_pad;     /* rows of a prepacked A~ block (m rounded up to MR) */
     int b_in_place;   /* B read where it lies */
+    int a_direct;     /* A read where it lies by the record's ukernel_a_direct */
     int matvec;       /* the matrix-vector loop (see mv_task) */
     size_t mv_panels; /* NR panels per matrix-vector task */
+    int gemv;         /* enum gemv_path: the plain matrix-vector kernels (see gemv_task) */
+    size_t gemv_len, gemv_chunk; /* the dimension the tasks split, and each task's share */
+    hpk_gemv_axpy_fn gemv_axpy;
+    hpk_gemv_dot_fn gemv_dot;
+    const float *gemv_x; /* the dot kernels' vectors (the operand, or gathered in the workspace) */
+    ptrdiff_t gemv_ldx;
     /* workspace layout */
     size_t b_elems, a_bytes, ptr_bytes, slots, bytes;
     /* the current jc/pc block */
@@ -185,7 +192,7 @@ static void ic_task(void *ctx, size_t task, size_t slot)
         apanel = s->abuf[slot];
         lda_k = 0;
         astep = r->mr * s->kb;
-    } else if (r->flags & HPK_GEMM_A_IN_PLACE) {
+    } else if ((r->flags & HPK_GEMM_A_IN_PLACE) || s->a_direct) {
         apanel = p->a + (ptrdiff_t)ic * p->a_rs + (ptrdiff_t)s->pc;
         lda_k = p->a_rs;
         astep = (size_t)p->a_rs * r->mr;
@@ -199,6 +206,7 @@ static void ic_task(void *ctx, size_t task, size_t slot)
         lda_k = 0;
         astep = r->mr * s->kb;
     }
+    const hpk_sgemm_ukernel_fn ukernel = s->a_direct ? r->ukernel_a_direct : r->ukernel;
     for (size_t jr = j_lo; jr < j_hi; jr += r->nr) {
         const float *bp = s->bpanel + (jr / r->nr) * s->bpanel_step;
         const size_t nr = hpk_min_size(r->nr, j_hi - jr);
@@ -206,7 +214,7 @@ static void ic_task(void *ctx, size_t task, size_t slot)
             struct hpk_gemm_tile_ctx t;
             const size_t i0 = ic + ir, j0 = s->jc + jr;
             tile_ctx(p, i0, j0, s->flags, &t);
-            r->ukernel(hpk_min_size(r->mr, mb - ir), nr, s->kb, apanel + (ir / r->mr) * astep,
+            ukernel(hpk_min_size(r->mr, mb - ir), nr, s->kb, apanel + (ir / r->mr) * astep,
                        lda_k, bp, s->ldb_panel, p->c + (ptrdiff_t)i0 * p->ldc + (ptrdiff_t)j0,
                        p->ldc, &t);
         }
@@ -228,6 +236,15 @@ static void mv_task(void *ctx, size_t task, size_t slot)
     const size_t j_lo = task * s->mv_panels * r->nr;
     const size_t j_hi = hpk_min_size(j_lo + s->mv_panels * r->nr, p->n);
     (void)slot;
+    if (r->gemv_packed != NULL) {
+        /* The record's own matrix-vector kernel: every k-block of the task's panels at once, the
+         * epilogue once. */
+        struct hpk_gemm_tile_ctx t;
+        tile_ctx(p, 0, j_lo, HPK_TILE_FIRST_K | HPK_TILE_LAST_K, &t);
+        r->gemv_packed(p->m, j_hi - j_lo, p->k, s->kc, p->a, p->a_rs, p->b_packed, n_pad, j_lo,
+                       p->c + (ptrdiff_t)j_lo, p->ldc, &t);
+        return;
+    }
     for (size_t pc = 0; pc < p->k; pc += s->kc) {
         const size_t kb = hpk_min_size(s->kc, p->k - pc);
         const unsigned flags = (pc == 0 ? HPK_TILE_FIRST_K : 0u) |
@@ -242,12 +259,167 @@ static void mv_task(void *ctx, size_t task, size_t slot)
     }
 }
 
+/*
+ * The plain matrix-vector paths: a GEMM with a few rows (or columns) whose
+ * operands are read where they lie, with no packing and a single parallel_for over the long
+ * dimension. Each element's order of additions is fixed by the kernel and k alone: the split
+ * only decides who computes which elements.
+ */
+/*
+ * Up to where each path pays, measured on the 2-core Zen 3 VM at (m, n, k) = (m, 1000, 2048)
+ * against the tile loops (GFLOP/s, 1 thread): axpy m = 4 14-16 vs 10, but the 6 x 16 tiles with B~ packed reach
+ * 21 at m = 5: axpy stops at HPK_GEMV_MAX_M. The dot paths, 4 vectors per pass over an L2
+ * block of W: m = 5 20 vs 5 (column-major) and 19 vs 11 (B transposed), m = 16 25 vs 13 and 26
+ * vs 20, m = 24 23 vs 25: they stop at GEMV_DOT_MAX vectors. But with a short k the horizontal
+ * sums cost more: column-major (m, 3136, k), m = 8: 11-16 vs 9 for k = 32..256, while m = 16
+ * gives 11 vs 17 at k = 32, 16 vs 18 at k = 64, 17 vs 17 at k = 256 (and 17 vs 6 at
+ * (16, 4096, 4096)): past GEMV_DOT_MAX_ANY_K vectors, k must reach GEMV_DOT_LONG_K.
+ * Since the main record reads A in place for narrow n (ukernel_a_direct), the tile loops win
+ * the column-major side (DOT_ROWS: A's rows contiguous) from 8 vectors on: (m, 3136, k) m = 8
+ * 26-30 vs 12-24, m = 16 34-37 vs 17-36, (8, 1000, 2048) 22 vs 22, (16, 1000, 2048) 32 vs 25;
+ * at m = 4 they give 12-15 vs 12-24 and at m = 1 3 vs 11: DOT_ROWS stops at HPK_GEMV_MAX_M
+ * vectors. The transposed-B side (DOT_COLS) keeps its bounds: the tiles pack A there, (8, 1000,
+ * 2048) 12 vs 22, (16, 1000, 2048) 19 vs 26.
+ */
+#define GEMV_DOT_MAX 16
+#define GEMV_DOT_MAX_ANY_K 8
+#define GEMV_DOT_LONG_K 256
+
+static int dot_pays(size_t vectors, size_t k)
+{
+    return vectors <= GEMV_DOT_MAX_ANY_K || (vectors <= GEMV_DOT_MAX && k >= GEMV_DOT_LONG_K);
+}
+
+enum gemv_path {
+    GEMV_NONE = 0,
+    GEMV_AXPY,     /* m <= 4, B rows contiguous: c[i][:] += A[i][p] * B[p][:] */
+    GEMV_DOT_COLS, /* m <= 16, B columns contiguous (op(B) = B^T): B's columns . A's rows */
+    GEMV_DOT_ROWS, /* n <= 4, A rows contiguous: A's rows . B's columns */
+};
+
+static enum gemv_path choose_gemv(const struct hpk_kernel_table *table,
+                                  const struct hpk_gemm_problem *p)
+{
+    if (table->gemv_axpy == NULL || table->gemv_dot == NULL || p->b_packed != NULL ||
+        p->a_packed != NULL || p->a_rows != NULL)
+        return GEMV_NONE;
+    if (p->m <= HPK_GEMV_MAX_M && p->b_cs == 1)
+        return GEMV_AXPY;
+    if (dot_pays(p->m, p->k) && p->b_rs == 1 && p->b_cs != 1)
+        return GEMV_DOT_COLS;
+    if (p->n <= HPK_GEMV_MAX_M && p->a_cs == 1)
+        return GEMV_DOT_ROWS;
+    return GEMV_NONE;
+}
+
+/*
+ * One task's rows of W against all the vectors: in blocks of rows that stay in L2 (about
+ * GEMV_DOT_BLOCK_BYTES), each block against the vectors HPK_GEMV_MAX_M at a time, so that W is
+ * streamed from memory once however many vectors there are.
+ */
+#define GEMV_DOT_BLOCK_BYTES ((size_t)128 * 1024)
+static void gemv_dot_task(const struct loop_state *s, size_t lo, size_t len)
+{
+    const struct hpk_gemm_problem *p = s->p;
+    const int cols = s->gemv == GEMV_DOT_COLS;
+    const float *w = cols ? p->b + (ptrdiff_t)lo * p->b_cs : p->a + (ptrdiff_t)lo * p->a_rs;
+    const ptrdiff_t ldw = cols ? p->b_cs : p->a_rs;
+    const size_t nv = cols ? p->m : p->n;
+    const size_t rb = hpk_max_size(GEMV_DOT_BLOCK_BYTES / sizeof(float) / p->k / 8, 1) * 8;
+    for (size_t r0 = 0; r0 < len; r0 += rb) {
+        const size_t rows = hpk_min_size(rb, len - r0);
+        for (size_t v0 = 0; v0 < nv; v0 += HPK_GEMV_MAX_M) {
+            const size_t vb = hpk_min_size(HPK_GEMV_MAX_M, nv - v0);
+            /* C[v][r] (cols) or C[r][v] (rows) of the block */
+            const size_t i0 = cols ? v0 : lo + r0, j0 = cols ? lo + r0 : v0;
+            struct hpk_gemm_tile_ctx t;
+            tile_ctx(p, i0, j0, HPK_TILE_FIRST_K | HPK_TILE_LAST_K, &t);
+            s->gemv_dot(rows, vb, p->k, w + (ptrdiff_t)r0 * ldw, ldw,
+                        s->gemv_x + (ptrdiff_t)v0 * s->gemv_ldx, s->gemv_ldx, !cols,
+                        p->c + (ptrdiff_t)i0 * p->ldc + (ptrdiff_t)j0, p->ldc, &t);
+        }
+    }
+}
+
+/* Columns (AXPY, DOT_COLS) or rows (DOT_ROWS) [lo, lo + chunk) of C. */
+static void gemv_task(void *ctx, size_t task, size_t slot)
+{
+    const struct loop_state *s = ctx;
+    const struct hpk_gemm_problem *p = s->p;
+    const size_t lo = task * s->gemv_chunk, len = hpk_min_size(s->gemv_chunk, s->gemv_len - lo);
+    struct hpk_gemm_tile_ctx t;
+    (void)slot;
+    switch (s->gemv) {
+    case GEMV_AXPY:
+        tile_ctx(p, 0, lo, HPK_TILE_FIRST_K | HPK_TILE_LAST_K, &t);
+        s->gemv_axpy(p->m, len, p->k, p->a, p->a_rs, p->a_cs, p->b + (ptrdiff_t)lo, p->b_rs,
+                     p->c + (ptrdiff_t)lo, p->ldc, &t);
+        break;
+    default:
+        gemv_dot_task(s, lo, len);
+        break;
+    }
+}
+
+/* Sets up a plain matrix-vector run when the shape takes one (returns 1), else returns 0. The
+ * dot kernels need their vectors contiguous along k: a strided A (DOT_COLS) or B (DOT_ROWS) is
+ * gathered into the workspace first (at most GEMV_DOT_MAX vectors of k). */
+static int prepare_gemv(const struct hpk_kernel_table *table, const struct hpk_gemm_problem *p,
+                        size_t threads, struct loop_state *s, hpk_status *st)
+{
+    const enum gemv_path path = choose_gemv(table, p);
+    size_t t;
+    if (path == GEMV_NONE)
+        return 0;
+    s->gemv = path;
+    s->gemv_axpy = table->gemv_axpy;
+    s->gemv_dot = table->gemv_dot;
+    s->gemv_len = path == GEMV_DOT_ROWS ? p->m : p->n;
+    /* Two tasks per thread, whole cache lines of C each: a slow thread on a shared machine then
+     * delays the call by a part of its share, and each task still streams long rows. */
+    const size_t tasks = threads > 1 ? 2 * threads : 1;
+    s->gemv_chunk = hpk_div_round_up(hpk_div_round_up(s->gemv_len, tasks), 16) * 16;
+    s->bytes = 0;
+    *st = HPK_OK;
+    if (path == GEMV_DOT_COLS && p->a_cs != 1) {
+        if (hpk_mul_overflow(p->m, p->k, &t) || hpk_mul_overflow(t, sizeof(float), &s->bytes))
+            *st = HPK_ERR_OVERFLOW;
+    } else if (path == GEMV_DOT_ROWS && p->b_rs != 1) {
+        if (hpk_mul_overflow(p->n, p->k, &t) || hpk_mul_overflow(t, sizeof(float), &s->bytes))
+            *st = HPK_ERR_OVERFLOW;
+    }
+    return 1;
+}
+
+/* The vectors of a dot path: in place, or gathered into mem. */
+static void gemv_vectors(struct loop_state *s, void *mem)
+{
+    const struct hpk_gemm_problem *p = s->p;
+    const int cols = s->gemv == GEMV_DOT_COLS;
+    /* X[v][q]: A[v][q] (DOT_COLS) or B[q][v] (DOT_ROWS). */
+    const float *src = cols ? p->a : p->b;
+    const ptrdiff_t vs = cols ? p->a_rs : p->b_cs, qs = cols ? p->a_cs : p->b_rs;
+    const size_t nv = cols ? p->m : p->n;
+    if (mem == NULL) {
+        s->gemv_x = src;
+        s->gemv_ldx = vs;
+        return;
+    }
+    float *x = mem;
+    for (size_t v = 0; v < nv; v++)
+        for (size_t q = 0; q < p->k; q++)
+            x[v * p->k + q] = src[(ptrdiff_t)v * vs + (ptrdiff_t)q * qs];
+    s->gemv_x = x;
+    s->gemv_ldx = (ptrdiff_t)p->k;
+}
+
 enum hpk_gemm_record_id hpk_gemm_choose_record(const struct hpk_kernel_table *table,
                                                const struct hpk_gemm_problem *p)
 {
     /* The small-M record, when it reads A in place, also serves products whose columns fit one
-     * of its panels: each element of A is then used by a single tile, and packing A~ would
-     * cost as much as the product. */
+     * of its panels (each element of A is then used by a single tile, and packing A~ would
+     * cost as much as the product) -- unless the main record reads A in place too: its taller
+     * tile was 7-10 % faster at 4096 x 16 x 4096 and 3136 x 16 x 576 (AVX2, Zen). */
     if (p->b_packed != NULL)
         return p->b_packed_record;
     if (p->a_packed != NULL)
@@ -257,7 +429,8 @@ enum hpk_gemm_record_id hpk_gemm_choose_record(const struct hpk_kernel_table *ta
     const struct hpk_gemm_record *s = &table->sgemm[HPK_GEMM_SMALL_M];
     const int in_place = (s->flags & HPK_GEMM_A_IN_PLACE) != 0;
     if (s->ukernel != NULL && (!in_place || p->a_cs == 1) &&
-        (p->m <= s->mr || (in_place && p->n <= s->nr)))
+        (p->m <= s->mr ||
+         (in_place && p->n <= s->nr && table->sgemm[HPK_GEMM_MAIN].ukernel_a_direct == NULL)))
         return HPK_GEMM_SMALL_M;
     return HPK_GEMM_MAIN;
 }
@@ -294,7 +467,12 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
     /* B is read where it lies when it is already row-contiguous and each element would be
      * used by a single row panel: packing it would cost as much as the product. */
     const int b_in_place = p->b_packed == NULL && p->b_cs == 1 && p->m <= r->mr;
-    const int a_packed = !(r->flags & HPK_GEMM_A_IN_PLACE) && p->a_packed == NULL;
+    /* A is read where it lies, by the record's direct kernel, when it is row-contiguous and an
+     * A~ block would serve at most HPK_GEMM_A_DIRECT_PANELS B~ panels. */
+    const int a_direct = r->ukernel_a_direct != NULL && p->a_rows == NULL &&
+                         p->a_packed == NULL && p->a_cs == 1 &&
+                         p->n <= HPK_GEMM_A_DIRECT_PANELS * (size_t)r->nr;
+    const int a_packed = !(r->flags & HPK_GEMM_A_IN_PLACE) && p->a_packed == NULL && !a_direct;
     size_t b_elems = 0, a_elems = 0, bytes = 0, t;
 
     assert(p->a_rows == NULL || !(r->flags & HPK_GEMM_A_IN_PLACE));
@@ -304,9 +482,13 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
     s->p = p;
     s->r = r;
     s->threads = threads;
+    hpk_status gemv_st;
+    if (prepare_gemv(table, p, threads, s, &gemv_st))
+        return gemv_st;
     s->kc = kc;
     s->nc = nc;
     s->b_in_place = b_in_place;
+    s->a_direct = a_direct;
     s->m_pad = hpk_div_round_up(p->m, r->mr) * r->mr;
 
     if (p->b_packed != NULL && (r->flags & HPK_GEMM_A_IN_PLACE) && p->m <= r->mr) {
@@ -371,6 +553,11 @@ static void execute(struct loop_state *s, void *mem)
     const struct hpk_gemm_record *r = s->r;
     const size_t threads = s->threads;
 
+    if (s->gemv != GEMV_NONE) {
+        gemv_vectors(s, s->bytes != 0 ? mem : NULL);
+        hpk_parallel_for(hpk_div_round_up(s->gemv_len, s->gemv_chunk), threads, gemv_task, s);
+        return;
+    }
     if (s->matvec) {
         const size_t panels = hpk_div_round_up(p->n, r->nr);
         hpk_parallel_for(hpk_div_round_up(panels, s->mv_panels), threads, mv_task, s);

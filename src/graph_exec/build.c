@@ -144,6 +144,7 @@ static hpk_status add_tensor(struct hpk_graph *g, enum ir_kind kind, size_t rank
     t.elems = elems;
     t.producer = HPK_GRAPH_NO_TENSOR;
     t.view_of = HPK_GRAPH_NO_TENSOR;
+    t.alias_of = HPK_GRAPH_NO_TENSOR;
     if (kind == IR_CONSTANT) {
         t.data = hpk_aligned_alloc(bytes);
         if (!t.data)
@@ -625,4 +626,10 @@ hpk_status hpk_graph_add_pad(hpk_graph *graph, size_t pad_top, size_t pad_left, 
     nd.in[0] = input;
     nd.n_in = 1;
     return append_node(graph, &nd);
+}
+
+hpk_status graph_ir_add_intermediate(struct hpk_graph *g, size_t rank, const size_t *dims,
+                                     uint32_t *id_out)
+{
+    return add_tensor(g, IR_INTERMEDIATE, rank, dims, NULL, id_out);
 }

@@ -30,6 +30,7 @@ struct exec_step {
     hpk_sgemm_packed_b *packed; /* fully_connected */
     float *aux;                 /* batch_norm: scale[c] then shift[c] */
     hpk_conv_algo algo;         /* conv2d: the algorithm for its input shape */
+    int in_place;               /* writes its output over an input that dies there */
 };
 
 struct hpk_graph_exec {
@@ -107,160 +108,334 @@ static hpk_status make_operator(const struct hpk_graph *g, struct exec_step *s)
     }
 }
 
-/* The arena tensors of the IR: intermediates a live node produces that are not views. */
+/* The tensors that own arena memory: intermediates a live node produces that are neither a
+ * slice of a concatenation (view) nor a reshape's view of its input (alias). */
 static int in_arena(const struct hpk_graph *g, size_t t)
 {
     const struct ir_tensor *tt = &g->t[t];
     return tt->kind == IR_INTERMEDIATE && tt->producer != HPK_GRAPH_NO_TENSOR &&
            !g->n[tt->producer].dead && g->n[tt->producer].out == t &&
-           tt->view_of == HPK_GRAPH_NO_TENSOR;
+           tt->view_of == HPK_GRAPH_NO_TENSOR && tt->alias_of == HPK_GRAPH_NO_TENSOR;
 }
 
-/* States the order search may visit: a few MiB and a few milliseconds at most. */
+/* States the exact order search may visit (a few MiB and milliseconds at most), and the budget
+ * of the beam search that replaces it beyond (its width: this over twice the node count). */
 #define ORDER_MAX_STATES 16384
+#define ORDER_BEAM_STATES 32768
 
-/*
- * Reorders the steps into the topological order of least peak memory (order.c) when the
- * graph has at most 64 nodes and few enough orders; else keeps the definition order.
- */
-static hpk_status reorder(struct hpk_graph_exec *e, size_t *peak_out, int *done_out)
+/* Ops whose output element i depends on element i of their inputs only (softmax: on the row
+ * of i, read whole before any element of it is written): each reads an element before it
+ * writes that element, so the output may overwrite an input of the same size (ops.c, and the
+ * epilogue-only GEMM for activations, which folds residual == C into beta). */
+static int elementwise(hpk_graph_op op)
+{
+    return op == HPK_GRAPH_OP_ADD || op == HPK_GRAPH_OP_MUL || op == HPK_GRAPH_OP_ACTIVATION ||
+           op == HPK_GRAPH_OP_BATCH_NORM || op == HPK_GRAPH_OP_SOFTMAX;
+}
+
+/* The memory problem of the steps, as order.c takes it: node k is step k (definition order),
+ * tensor b a buffer: an arena tensor with its aliases (buf_of maps each IR tensor to its
+ * buffer, or SIZE_MAX). */
+struct problem {
+    struct graph_order_problem p;
+    size_t *buf_of, *size;
+    unsigned char *keep;
+    uint32_t (*deps)[2], (*writes)[2], (*reads)[2], (*inplace)[3];
+};
+
+static void problem_free(struct problem *pr)
+{
+    hpk_free(pr->buf_of);
+    hpk_free(pr->size);
+    hpk_free(pr->keep);
+    hpk_free(pr->deps);
+    hpk_free(pr->writes);
+    hpk_free(pr->reads);
+    hpk_free(pr->inplace);
+}
+
+/* The tensors step k reads: its inputs, and a fused residual as the last. */
+static size_t step_inputs(const struct ir_node *nd, uint32_t *buf)
+{
+    const uint32_t *in = ir_node_inputs(nd);
+    size_t m = 0;
+    for (size_t j = 0; j < nd->n_in; j++)
+        if (in[j] != HPK_GRAPH_NO_TENSOR)
+            buf[m++] = in[j];
+    if (nd->residual != HPK_GRAPH_NO_TENSOR)
+        buf[m++] = nd->residual;
+    return m;
+}
+
+static hpk_status build_problem(const struct hpk_graph_exec *e, int in_place, struct problem *pr)
 {
     const struct hpk_graph *g = e->ir;
     const size_t n = e->n_steps;
-    *done_out = 0;
-    if (n < 2 || n > 64)
-        return HPK_OK;
-    hpk_status st = HPK_ERR_NOMEM;
-    size_t *pos = hpk_aligned_alloc(g->n_n * sizeof *pos);
-    uint64_t *deps = hpk_aligned_alloc(n * sizeof *deps);
-    size_t *size = hpk_aligned_alloc(g->n_t * sizeof *size + 1);
-    uint64_t *writers = hpk_aligned_alloc(g->n_t * sizeof *writers + 1);
-    uint64_t *readers = hpk_aligned_alloc(g->n_t * sizeof *readers + 1);
-    unsigned char *keep = hpk_aligned_alloc(g->n_t + 1);
-    uint32_t *order = hpk_aligned_alloc(n * sizeof *order);
-    struct exec_step *steps = hpk_aligned_alloc(n * sizeof *steps);
-    if (!pos || !deps || !size || !writers || !readers || !keep || !order || !steps)
-        goto out;
-    for (size_t k = 0; k < n; k++)
-        pos[e->steps[k].node] = k;
-    size_t m = 0;
-    size_t *tindex = e->offset; /* scratch: tensor -> problem index (plan() rewrites it) */
-    for (size_t t = 0; t < g->n_t; t++) {
-        tindex[t] = SIZE_MAX;
-        if (!in_arena(g, t))
-            continue;
-        tindex[t] = m;
-        size[m] =
-            (g->t[t].elems * sizeof(float) + HPK_ALIGNMENT - 1) / HPK_ALIGNMENT * HPK_ALIGNMENT;
-        writers[m] = (uint64_t)1 << pos[g->t[t].producer];
-        readers[m] = 0;
-        keep[m] = (unsigned char)graph_ir_is_output(g, (uint32_t)t);
-        m++;
-    }
-    for (size_t t = 0; t < g->n_t; t++) { /* a view's producer writes its owner */
-        const struct ir_tensor *tt = &g->t[t];
-        if (tt->view_of != HPK_GRAPH_NO_TENSOR && tindex[tt->view_of] != SIZE_MAX &&
-            tt->producer != HPK_GRAPH_NO_TENSOR && !g->n[tt->producer].dead)
-            writers[tindex[tt->view_of]] |= (uint64_t)1 << pos[tt->producer];
-    }
+    memset(pr, 0, sizeof *pr);
+    size_t n_in = 0, max_in = 0;
     for (size_t k = 0; k < n; k++) {
         const struct ir_node *nd = &g->n[e->steps[k].node];
-        const uint32_t *in = ir_node_inputs(nd);
-        deps[k] = 0;
-        for (size_t j = 0; j <= nd->n_in; j++) {
-            const uint32_t t = j < nd->n_in ? in[j] : nd->residual;
-            if (t == HPK_GRAPH_NO_TENSOR || g->t[t].kind != IR_INTERMEDIATE)
+        n_in += nd->n_in + 1;
+        max_in = hpk_max_size(max_in, nd->n_in + 1);
+    }
+    size_t *pos = hpk_aligned_alloc(g->n_n * sizeof *pos + 1);
+    uint32_t *ins = hpk_aligned_alloc(max_in * sizeof *ins + 1);
+    pr->buf_of = hpk_aligned_alloc(g->n_t * sizeof *pr->buf_of + 1);
+    pr->size = hpk_aligned_alloc(g->n_t * sizeof *pr->size + 1);
+    pr->keep = hpk_aligned_alloc(g->n_t + 1);
+    pr->deps = hpk_aligned_alloc(n_in * sizeof *pr->deps + 1);
+    pr->reads = hpk_aligned_alloc(n_in * sizeof *pr->reads + 1);
+    pr->writes = hpk_aligned_alloc(n * sizeof *pr->writes + 1);
+    pr->inplace = hpk_aligned_alloc(n_in * sizeof *pr->inplace + 1);
+    if (!pos || !ins || !pr->buf_of || !pr->size || !pr->keep || !pr->deps || !pr->reads ||
+        !pr->writes || !pr->inplace) {
+        hpk_free(pos);
+        hpk_free(ins);
+        problem_free(pr);
+        return HPK_ERR_NOMEM;
+    }
+    for (size_t k = 0; k < n; k++)
+        pos[e->steps[k].node] = k;
+    size_t nb = 0;
+    for (size_t t = 0; t < g->n_t; t++) {
+        pr->buf_of[t] = SIZE_MAX;
+        if (!in_arena(g, t))
+            continue;
+        pr->buf_of[t] = nb;
+        /* rounded as the arena rounds; no overflow (checked when the tensor was defined) */
+        pr->size[nb] =
+            (g->t[t].elems * sizeof(float) + HPK_ALIGNMENT - 1) / HPK_ALIGNMENT * HPK_ALIGNMENT;
+        pr->keep[nb] = 0;
+        nb++;
+    }
+    for (size_t t = 0; t < g->n_t; t++) { /* aliases: their root's buffer (roots are not aliases) */
+        const uint32_t r = g->t[t].alias_of;
+        if (r != HPK_GRAPH_NO_TENSOR && !g->n[g->t[t].producer].dead)
+            pr->buf_of[t] = pr->buf_of[r];
+    }
+    for (size_t t = 0; t < g->n_t; t++)
+        if (pr->buf_of[t] != SIZE_MAX && graph_ir_is_output(g, (uint32_t)t))
+            pr->keep[pr->buf_of[t]] = 1;
+    struct graph_order_problem *p = &pr->p;
+    for (size_t k = 0; k < n; k++) {
+        const struct ir_node *nd = &g->n[e->steps[k].node];
+        const struct ir_tensor *y = &g->t[nd->out];
+        /* what it writes: its buffer, or the concatenation it is a slice of */
+        const size_t yb = pr->buf_of[nd->out];
+        if (y->alias_of == HPK_GRAPH_NO_TENSOR && yb != SIZE_MAX)
+            pr->writes[p->n_writes][0] = (uint32_t)k, pr->writes[p->n_writes++][1] = (uint32_t)yb;
+        if (y->view_of != HPK_GRAPH_NO_TENSOR && pr->buf_of[y->view_of] != SIZE_MAX)
+            pr->writes[p->n_writes][0] = (uint32_t)k,
+            pr->writes[p->n_writes++][1] = (uint32_t)pr->buf_of[y->view_of];
+        const size_t m = step_inputs(nd, ins);
+        for (size_t j = 0; j < m; j++) {
+            const uint32_t t = ins[j];
+            if (g->t[t].kind != IR_INTERMEDIATE)
                 continue;
-            deps[k] |= (uint64_t)1 << pos[g->t[t].producer];
-            if (tindex[t] != SIZE_MAX)
-                readers[tindex[t]] |= (uint64_t)1 << k;
+            pr->deps[p->n_deps][0] = (uint32_t)pos[g->t[t].producer];
+            pr->deps[p->n_deps++][1] = (uint32_t)k;
+            if (pr->buf_of[t] != SIZE_MAX)
+                pr->reads[p->n_reads][0] = (uint32_t)k,
+                pr->reads[p->n_reads++][1] = (uint32_t)pr->buf_of[t];
+        }
+        /* in place: an elementwise op over any input of its size; a conv2d / fully_connected
+         * over its fused residual (residual == output, same stride, is part of their contract)
+         * unless the residual is also the data it reads. Never into a slice of a concatenation
+         * (views have no buffer of their own, and a view output has another stride). */
+        if (!in_place || y->alias_of != HPK_GRAPH_NO_TENSOR || y->view_of != HPK_GRAPH_NO_TENSOR ||
+            yb == SIZE_MAX)
+            continue;
+        for (size_t j = 0; j < m; j++) {
+            const uint32_t t = ins[j];
+            const size_t xb = pr->buf_of[t];
+            if (xb == SIZE_MAX || pr->size[xb] != pr->size[yb])
+                continue;
+            int ok = elementwise(nd->op);
+            if ((nd->op == HPK_GRAPH_OP_CONV2D || nd->op == HPK_GRAPH_OP_FULLY_CONNECTED) &&
+                t == nd->residual)
+                ok = pr->buf_of[nd->in[0]] != xb;
+            if (!ok)
+                continue;
+            pr->inplace[p->n_inplace][0] = (uint32_t)k;
+            pr->inplace[p->n_inplace][1] = (uint32_t)xb;
+            pr->inplace[p->n_inplace++][2] = (uint32_t)yb;
         }
     }
-    const struct graph_order_problem prob = {n, deps, m, size, writers, readers, keep};
-    st = graph_order_dp(&prob, ORDER_MAX_STATES, order, peak_out);
-    if (st == HPK_ERR_UNSUPPORTED) {
-        hpk_log_verbose("graph: too many orders to search; keeping the definition order");
-        st = HPK_OK;
+    p->n_nodes = n;
+    p->n_tensors = nb;
+    p->size = pr->size;
+    p->keep = pr->keep;
+    p->deps = (const uint32_t(*)[2])pr->deps;
+    p->writes = (const uint32_t(*)[2])pr->writes;
+    p->reads = (const uint32_t(*)[2])pr->reads;
+    p->inplace = (const uint32_t(*)[3])pr->inplace;
+    hpk_free(pos);
+    hpk_free(ins);
+    return HPK_OK;
+}
+
+static size_t find(size_t *parent, size_t b)
+{
+    while (parent[b] != b)
+        b = parent[b] = parent[parent[b]];
+    return b;
+}
+
+/*
+ * The arena plan of the steps run in order[] (order[i]: the problem node, i.e. the original
+ * step, run i-th): live intervals of the buffers; each in-place pair whose input dies at its
+ * node (the same test the order search made) joins the output's buffer to the input's; then
+ * greedy by size over the joined buffers. Writes e->offset, the figures, and each step's
+ * in_place; permutes e->steps into the order.
+ */
+static hpk_status plan(struct hpk_graph_exec *e, const struct problem *pr, const uint32_t *order)
+{
+    const struct hpk_graph *g = e->ir;
+    const struct graph_order_problem *p = &pr->p;
+    const size_t n = e->n_steps, nb = p->n_tensors;
+    hpk_status st = HPK_ERR_NOMEM;
+    size_t *pos = hpk_aligned_alloc(n * sizeof *pos + 1);
+    size_t *first = hpk_aligned_alloc(nb * sizeof *first + 1);
+    size_t *last = hpk_aligned_alloc(nb * sizeof *last + 1);
+    size_t *parent = hpk_aligned_alloc(nb * sizeof *parent + 1);
+    size_t *gid = hpk_aligned_alloc(nb * sizeof *gid + 1);
+    size_t *gsize = hpk_aligned_alloc(nb * sizeof *gsize + 1);
+    size_t *gfirst = hpk_aligned_alloc(nb * sizeof *gfirst + 1);
+    size_t *glast = hpk_aligned_alloc(nb * sizeof *glast + 1);
+    size_t *goff = hpk_aligned_alloc(nb * sizeof *goff + 1);
+    unsigned char *ip = hpk_aligned_alloc(n + 1);
+    struct exec_step *steps = hpk_aligned_alloc(n * sizeof *steps + 1);
+    if (!pos || !first || !last || !parent || !gid || !gsize || !gfirst || !glast || !goff || !ip ||
+        !steps)
         goto out;
+    for (size_t i = 0; i < n; i++) {
+        pos[order[i]] = i;
+        ip[i] = 0;
     }
+    for (size_t b = 0; b < nb; b++) {
+        first[b] = SIZE_MAX;
+        last[b] = 0;
+        parent[b] = b;
+    }
+    for (size_t i = 0; i < p->n_writes; i++) {
+        const size_t b = p->writes[i][1], at = pos[p->writes[i][0]];
+        first[b] = hpk_min_size(first[b], at);
+        last[b] = hpk_max_size(last[b], at);
+    }
+    for (size_t i = 0; i < p->n_reads; i++) {
+        const size_t b = p->reads[i][1];
+        last[b] = hpk_max_size(last[b], pos[p->reads[i][0]]);
+    }
+    for (size_t b = 0; b < nb; b++)
+        if (p->keep[b])
+            last[b] = n; /* copied out after the last step */
+    for (size_t i = 0; i < p->n_inplace; i++) {
+        const size_t k = p->inplace[i][0], x = p->inplace[i][1], y = p->inplace[i][2];
+        if (ip[k] || p->keep[x] || last[x] != pos[k] || find(parent, y) != y)
+            continue;
+        parent[y] = find(parent, x);
+        ip[k] = 1;
+        hpk_log_verbose("graph: node %u (%s) writes its output in place of an input that dies "
+                        "there (%zu bytes)",
+                        (unsigned)e->steps[k].node, graph_op_name(g->n[e->steps[k].node].op),
+                        p->size[y]);
+    }
+    size_t ng = 0;
+    for (size_t b = 0; b < nb; b++)
+        if (find(parent, b) == b) {
+            gid[b] = ng;
+            gsize[ng] = p->size[b];
+            gfirst[ng] = first[b];
+            glast[ng] = last[b];
+            ng++;
+        }
+    for (size_t b = 0; b < nb; b++) {
+        const size_t r = gid[find(parent, b)];
+        gfirst[r] = hpk_min_size(gfirst[r], first[b]);
+        glast[r] = hpk_max_size(glast[r], last[b]);
+    }
+    size_t naive_groups;
+    st = graph_plan_arena(ng, gsize, gfirst, glast, goff, &e->arena, &naive_groups, &e->lower);
     if (st != HPK_OK)
         goto out;
-    for (size_t k = 0; k < n; k++)
-        steps[k] = e->steps[order[k]];
+    /* naive: one buffer for every tensor a node produces (aliases included), as without any
+     * planning; below PTRDIFF_MAX each, and no more than a few thousand of them. */
+    e->naive = 0;
+    for (size_t t = 0; t < g->n_t; t++) {
+        e->offset[t] = NOT_IN_ARENA;
+        const struct ir_tensor *tt = &g->t[t];
+        if (tt->kind == IR_INTERMEDIATE && tt->producer != HPK_GRAPH_NO_TENSOR &&
+            !g->n[tt->producer].dead && g->n[tt->producer].out == t &&
+            tt->view_of == HPK_GRAPH_NO_TENSOR) {
+            size_t r;
+            if (hpk_round_up_overflow(tt->elems * sizeof(float), HPK_ALIGNMENT, &r) ||
+                hpk_add_overflow(e->naive, r, &e->naive)) {
+                st = HPK_ERR_OVERFLOW;
+                goto out;
+            }
+        }
+        if (pr->buf_of[t] != SIZE_MAX)
+            e->offset[t] = goff[gid[find(parent, pr->buf_of[t])]];
+    }
+    for (size_t i = 0; i < n; i++) {
+        steps[i] = e->steps[order[i]];
+        steps[i].in_place = ip[order[i]];
+    }
     memcpy(e->steps, steps, n * sizeof *steps);
-    *done_out = 1;
+    st = HPK_OK;
 out:
     hpk_free(pos);
-    hpk_free(deps);
-    hpk_free(size);
-    hpk_free(writers);
-    hpk_free(readers);
-    hpk_free(keep);
-    hpk_free(order);
+    hpk_free(first);
+    hpk_free(last);
+    hpk_free(parent);
+    hpk_free(gid);
+    hpk_free(gsize);
+    hpk_free(gfirst);
+    hpk_free(glast);
+    hpk_free(goff);
+    hpk_free(ip);
     hpk_free(steps);
     return st;
 }
 
-/* Live intervals in step positions, and the arena plan. */
-static hpk_status plan(struct hpk_graph_exec *e)
+static const char *method_name(enum graph_order_method m)
 {
-    const struct hpk_graph *g = e->ir;
-    hpk_status st = HPK_ERR_NOMEM;
-    size_t *pos = hpk_aligned_alloc(g->n_n * sizeof *pos + 1);
-    size_t *ids = hpk_aligned_alloc(g->n_t * sizeof *ids + 1);
-    size_t *sizes = hpk_aligned_alloc(g->n_t * sizeof *sizes + 1);
-    size_t *first = hpk_aligned_alloc(g->n_t * sizeof *first + 1);
-    size_t *last = hpk_aligned_alloc(g->n_t * sizeof *last + 1);
-    size_t *offs = hpk_aligned_alloc(g->n_t * sizeof *offs + 1);
-    if (!pos || !ids || !sizes || !first || !last || !offs)
-        goto out;
-    for (size_t i = 0; i < e->n_steps; i++)
-        pos[e->steps[i].node] = i;
-    size_t n = 0;
-    for (size_t t = 0; t < g->n_t; t++) {
-        e->offset[t] = NOT_IN_ARENA;
-        const struct ir_tensor *tt = &g->t[t];
-        if (!in_arena(g, t))
-            continue;
-        ids[n] = t;
-        sizes[n] = tt->elems * sizeof(float); /* checked when the tensor was defined */
-        first[n] = last[n] = pos[tt->producer];
-        if (graph_ir_is_output(g, (uint32_t)t))
-            last[n] = e->n_steps; /* copied out after the last step */
-        e->offset[t] = n;         /* the index into ids[] for now */
-        n++;
+    switch (m) {
+    case GRAPH_ORDER_DEFINITION: return "definition order";
+    case GRAPH_ORDER_DP: return "least peak, exact (dynamic programming)";
+    case GRAPH_ORDER_BEAM: return "beam search";
     }
-    for (size_t i = 0; i < e->n_steps; i++) {
-        const struct ir_node *nd = &g->n[e->steps[i].node];
-        const uint32_t *in = ir_node_inputs(nd);
-        for (size_t j = 0; j <= nd->n_in; j++) {
-            const uint32_t t = j < nd->n_in ? in[j] : nd->residual;
-            if (t != HPK_GRAPH_NO_TENSOR && e->offset[t] != NOT_IN_ARENA)
-                last[e->offset[t]] = hpk_max_size(last[e->offset[t]], i);
-        }
-    }
-    /* A view is written by its producer, before the concat that owns the memory: the owner is
-     * live from the first such write. */
-    for (size_t t = 0; t < g->n_t; t++) {
-        const struct ir_tensor *tt = &g->t[t];
-        if (tt->view_of == HPK_GRAPH_NO_TENSOR || tt->producer == HPK_GRAPH_NO_TENSOR ||
-            g->n[tt->producer].dead || e->offset[tt->view_of] == NOT_IN_ARENA)
-            continue;
-        const size_t k = e->offset[tt->view_of];
-        first[k] = hpk_min_size(first[k], pos[tt->producer]);
-    }
-    st = graph_plan_arena(n, sizes, first, last, offs, &e->arena, &e->naive, &e->lower);
+    return "?";
+}
+
+/* Orders the steps (order.c, unless keep_def) and plans the arena. */
+static hpk_status order_and_plan(struct hpk_graph_exec *e, int keep_def, int in_place)
+{
+    const size_t n = e->n_steps;
+    struct problem pr;
+    hpk_status st = build_problem(e, in_place, &pr);
     if (st != HPK_OK)
-        goto out;
+        return st;
+    uint32_t *order = hpk_aligned_alloc(n * sizeof *order + 1);
+    if (!order) {
+        problem_free(&pr);
+        return HPK_ERR_NOMEM;
+    }
     for (size_t k = 0; k < n; k++)
-        e->offset[ids[k]] = offs[k];
-out:
-    hpk_free(pos);
-    hpk_free(ids);
-    hpk_free(sizes);
-    hpk_free(first);
-    hpk_free(last);
-    hpk_free(offs);
+        order[k] = (uint32_t)k;
+    size_t peak = 0, def_peak = 0;
+    enum graph_order_method method = GRAPH_ORDER_DEFINITION;
+    st = graph_order_peak(&pr.p, order, &def_peak);
+    if (st == HPK_OK && !keep_def)
+        st = graph_order_plan(&pr.p, ORDER_MAX_STATES, ORDER_BEAM_STATES, order, &peak, &method);
+    if (st == HPK_OK) {
+        hpk_log_verbose("graph: order: %s, peak %zu bytes (definition order %zu)",
+                        keep_def ? "definition order, as asked" : method_name(method),
+                        keep_def ? def_peak : peak, def_peak);
+        st = plan(e, &pr, order);
+    }
+    hpk_free(order);
+    problem_free(&pr);
     return st;
 }
 
@@ -289,7 +464,7 @@ hpk_status hpk_graph_compile(const hpk_graph *graph, const hpk_graph_compile_opt
         goto error;
     struct hpk_graph *g = e->ir;
     const size_t defined = g->n_n;
-    long pads = 0, folded = 0, fused = 0, dead;
+    long pads = 0, folded = 0, fused = 0, split = 0, dead;
     if (!o->disable_fusion) {
         pads = graph_pass_fold_pad(g);
         folded = graph_pass_fold_batch_norm(g, &st);
@@ -298,9 +473,13 @@ hpk_status hpk_graph_compile(const hpk_graph *graph, const hpk_graph_compile_opt
         fused = graph_pass_fuse_epilogue(g, &st);
         if (fused < 0)
             goto error;
+        split = graph_pass_split_depthwise(g, &st);
+        if (split < 0)
+            goto error;
     }
     dead = graph_pass_remove_dead(g);
     const long views = o->disable_fusion ? 0 : graph_pass_free_concat(g);
+    const long aliases = o->disable_in_place ? 0 : graph_pass_reshape_alias(g);
     st = HPK_ERR_NOMEM;
     e->steps = hpk_aligned_alloc(g->n_n * sizeof *e->steps + 1);
     e->offset = hpk_aligned_alloc(g->n_t * sizeof *e->offset + 1);
@@ -318,14 +497,7 @@ hpk_status hpk_graph_compile(const hpk_graph *graph, const hpk_graph_compile_opt
         if (st != HPK_OK)
             goto error;
     }
-    size_t dp_peak = 0;
-    int reordered = 0;
-    if (!o->keep_definition_order) {
-        st = reorder(e, &dp_peak, &reordered);
-        if (st != HPK_OK)
-            goto error;
-    }
-    st = plan(e);
+    st = order_and_plan(e, o->keep_definition_order, !o->disable_in_place);
     if (st != HPK_OK)
         goto error;
     for (size_t k = 0; k < e->n_steps; k++) {
@@ -333,21 +505,25 @@ hpk_status hpk_graph_compile(const hpk_graph *graph, const hpk_graph_compile_opt
         const size_t i = s->node;
         const struct ir_node *nd = &g->n[i];
         hpk_log_verbose("graph: step %zu: node %zu, %s%s%s, act %d, residual %s, "
-                        "batch-norms folded %zu",
+                        "batch-norms folded %zu%s",
                         k, i, graph_op_name(nd->op),
                         nd->op == HPK_GRAPH_OP_CONV2D ? ", conv algorithm " : "",
                         nd->op == HPK_GRAPH_OP_CONV2D ? algo_name(s->algo) : "",
                         (int)(nd->op == HPK_GRAPH_OP_CONV2D ? nd->conv.act : nd->act),
-                        nd->residual != HPK_GRAPH_NO_TENSOR ? "fused" : "none", nd->folded_bn);
+                        nd->residual != HPK_GRAPH_NO_TENSOR ? "fused" : "none", nd->folded_bn,
+                        s->in_place                                     ? ", in place"
+                        : g->t[nd->out].alias_of != HPK_GRAPH_NO_TENSOR ? ", a view"
+                                                                        : "");
     }
-    if (reordered)
-        hpk_log_verbose("graph: order of least peak memory (%zu bytes) by dynamic programming",
-                        dp_peak);
+    size_t in_place = 0;
+    for (size_t k = 0; k < e->n_steps; k++)
+        in_place += (size_t)e->steps[k].in_place;
     hpk_log_verbose("graph: compiled %zu nodes into %zu (%ld pads and %ld batch-norms folded, "
-                    "%ld fused, %ld dead, %ld concat inputs in place); arena %zu bytes, naive %zu, "
+                    "%ld fused, %ld depthwise pairs split, %ld dead, %ld concat inputs in place, "
+                    "%ld reshapes as views, %zu nodes in place); arena %zu bytes, naive %zu, "
                     "lower bound %zu",
-                    defined, e->n_steps, pads, folded, fused, dead, views, e->arena, e->naive,
-                    e->lower);
+                    defined, e->n_steps, pads, folded, fused, split, dead, views, aliases, in_place,
+                    e->arena, e->naive, e->lower);
     *exec_out = e;
     return HPK_OK;
 error:
@@ -396,6 +572,7 @@ hpk_status hpk_graph_exec_node_info(const hpk_graph_exec *exec, size_t index,
     info.residual = nd->residual != HPK_GRAPH_NO_TENSOR;
     info.folded_bn = nd->folded_bn;
     info.concat_in_place = nd->free_inputs;
+    info.in_place = s->in_place || exec->ir->t[nd->out].alias_of != HPK_GRAPH_NO_TENSOR;
     *info_out = info;
     return HPK_OK;
 }
@@ -411,6 +588,8 @@ struct run_ctx {
 
 static float *tensor_ptr(const struct run_ctx *r, uint32_t id)
 {
+    if (r->e->ir->t[id].alias_of != HPK_GRAPH_NO_TENSOR) /* a reshape's view: its root's memory */
+        id = r->e->ir->t[id].alias_of;
     const struct ir_tensor *t = &r->e->ir->t[id];
     switch (t->kind) {
     case IR_INPUT: return (float *)(uintptr_t)r->inputs[t->input_index];
@@ -513,7 +692,10 @@ static hpk_status run_step(const struct run_ctx *r, const struct exec_step *s)
         }
         return HPK_OK;
     }
-    case HPK_GRAPH_OP_RESHAPE: memcpy(out, in, y->elems * sizeof(float)); return HPK_OK;
+    case HPK_GRAPH_OP_RESHAPE:
+        if (y->alias_of == HPK_GRAPH_NO_TENSOR) /* else out is in: a view, nothing to do */
+            memcpy(out, in, y->elems * sizeof(float));
+        return HPK_OK;
     case HPK_GRAPH_OP_PAD:
         graph_op_pad(in, x->dims[0], x->dims[1], x->dims[2], x->dims[3], nd->pad, out);
         return HPK_OK;
@@ -557,4 +739,29 @@ hpk_status hpk_graph_exec_run(const hpk_graph_exec *exec, const float *const *in
         }
     hpk_free(own);
     return st;
+}
+
+hpk_status graph_exec_tensor_layout(const struct hpk_graph_exec *e, uint32_t t, size_t *offset_out,
+                                    size_t *first_out, size_t *last_out)
+{
+    const struct hpk_graph *g = e->ir;
+    if (t >= g->n_t || g->t[t].kind != IR_INTERMEDIATE || g->t[t].producer == HPK_GRAPH_NO_TENSOR ||
+        g->n[g->t[t].producer].dead)
+        return HPK_ERR_INVALID_ARG;
+    size_t first = SIZE_MAX, last = 0;
+    for (size_t k = 0; k < e->n_steps; k++) {
+        const struct ir_node *nd = &g->n[e->steps[k].node];
+        const uint32_t *in = ir_node_inputs(nd);
+        if (nd->out == t)
+            first = k;
+        for (size_t j = 0; j <= nd->n_in; j++)
+            if ((j < nd->n_in ? in[j] : nd->residual) == t)
+                last = k;
+    }
+    if (first == SIZE_MAX)
+        return HPK_ERR_INVALID_ARG;
+    *offset_out = e->offset[t];
+    *first_out = first;
+    *last_out = graph_ir_is_output(g, t) ? e->n_steps : hpk_max_size(first, last);
+    return HPK_OK;
 }

@@ -34,6 +34,10 @@ struct ir_tensor {
      * each pixel, pixels view_stride elements apart; HPK_GRAPH_NO_TENSOR when it is its own. */
     uint32_t view_of;
     size_t view_off, view_stride;
+    /* An alias: a reshape's output that is its (contiguous) input's memory, named by the
+     * tensor that owns it (an input, a constant or an arena tensor, never an alias);
+     * HPK_GRAPH_NO_TENSOR when it has memory of its own. */
+    uint32_t alias_of;
 };
 
 #define IR_MAX_INPUTS 6 /* batch norm: x, mean, var, gamma, beta; conv: x, filter, bias */
@@ -79,6 +83,9 @@ void graph_ir_free(struct hpk_graph *g);
 /* Appends a constant (data copied); *id_out its index. */
 hpk_status graph_ir_add_constant(struct hpk_graph *g, size_t rank, const size_t *dims,
                                  const float *data, uint32_t *id_out);
+/* Appends an intermediate tensor; *id_out its index. */
+hpk_status graph_ir_add_intermediate(struct hpk_graph *g, size_t rank, const size_t *dims,
+                                     uint32_t *id_out);
 /* Number of live nodes that read tensor id (a fused residual counts), and whether it is a
  * graph output. */
 size_t graph_ir_consumers(const struct hpk_graph *g, uint32_t id);
@@ -93,36 +100,77 @@ long graph_pass_fold_batch_norm(struct hpk_graph *g, hpk_status *st);
 long graph_pass_fuse_epilogue(struct hpk_graph *g, hpk_status *st);
 long graph_pass_free_concat(struct hpk_graph *g);
 long graph_pass_remove_dead(struct hpk_graph *g);
+long graph_pass_reshape_alias(struct hpk_graph *g);
+long graph_pass_split_depthwise(struct hpk_graph *g, hpk_status *st);
 
 /*
  * plan.c: offsets for n buffers of sizes[i] bytes live over steps [first[i], last[i]]
- * (inclusive), greedy by size: largest first, each at the lowest 64-aligned offset where it
- * overlaps no placed buffer whose interval intersects its own. Writes offsets[i], the arena
- * size, the naive sum and the lower bound (most bytes live at one step) of the 64-rounded
- * sizes. Returns HPK_OK, HPK_ERR_NOMEM or HPK_ERR_OVERFLOW.
+ * (inclusive), greedy: each buffer, in turn, at a 64-aligned offset where it overlaps no placed
+ * buffer whose interval intersects its own; the smallest arena of four turns (greedy by size
+ * with the lowest offset, TFLite's, which wins ties; by size, by first use and by size x
+ * lifetime with the smallest gap that fits). Writes offsets[i], the arena size, the naive sum
+ * and the lower bound (most bytes live at one step) of the 64-rounded sizes. Returns HPK_OK,
+ * HPK_ERR_NOMEM or HPK_ERR_OVERFLOW.
  */
 hpk_status graph_plan_arena(size_t n, const size_t *sizes, const size_t *first, const size_t *last,
                             size_t *offsets, size_t *arena_out, size_t *naive_out,
                             size_t *lower_out);
 
 /*
- * order.c: a least-peak-memory topological order of n_nodes <= 64 nodes. deps[v]: the nodes
- * that must run before v (bit u for node u). Tensor t takes size[t] bytes from the first run
- * of one of its writers (bit mask) until all its readers ran; keep[t]: never freed (a graph
- * output). Writes the order (node indices) and its peak. Returns HPK_OK; HPK_ERR_UNSUPPORTED
- * for more than 64 nodes or more than max_states sets to visit; HPK_ERR_NOMEM;
- * HPK_ERR_INTERNAL for dependencies no order satisfies.
+ * order.c: execution orders of least peak memory. A problem: n_nodes nodes and n_tensors
+ * buffers given as lists of pairs. Tensor t takes size[t] bytes from the first run of one of
+ * its writers until all its readers ran; keep[t]: never freed (a graph output). deps {u, v}:
+ * u runs before v. inplace {v, x, y}: node v may write tensor y (which v alone writes, of x's
+ * size) in the buffer of its input x when v runs after every other reader of x and x is not
+ * kept; y then allocates nothing.
  */
 struct graph_order_problem {
-    size_t n_nodes;
-    const uint64_t *deps;
-    size_t n_tensors;
+    size_t n_nodes, n_tensors;
     const size_t *size;
-    const uint64_t *writers, *readers;
     const unsigned char *keep;
+    size_t n_deps, n_writes, n_reads, n_inplace;
+    const uint32_t (*deps)[2];    /* {before, after} */
+    const uint32_t (*writes)[2];  /* {node, tensor} */
+    const uint32_t (*reads)[2];   /* {node, tensor} */
+    const uint32_t (*inplace)[3]; /* {node, input tensor, output tensor} */
 };
-hpk_status graph_order_dp(const struct graph_order_problem *p, size_t max_states,
-                          uint32_t *order_out, size_t *peak_out);
+
+/* The peak of one order (order[k]: the k-th node to run): the most bytes live at one step,
+ * counting what each node allocates while its inputs are live. Returns HPK_OK;
+ * HPK_ERR_INVALID_ARG for an order that is not a permutation or breaks a dependency, or a
+ * problem with out-of-range indices; HPK_ERR_NOMEM. */
+hpk_status graph_order_peak(const struct graph_order_problem *p, const uint32_t *order,
+                            size_t *peak_out);
+
+/* A search over the sets of scheduled nodes, level by level, keeping at most `width` sets a
+ * level (SIZE_MAX: all of them, the exact dynamic programme) and at most max_states in all.
+ * Writes an order, its peak, and *exact_out = 1 when no level was cut (the order is then
+ * optimal). Returns HPK_OK; HPK_ERR_UNSUPPORTED past max_states; HPK_ERR_INVALID_ARG for width
+ * 0, max_states < 2 or out-of-range indices; HPK_ERR_NOMEM; HPK_ERR_INTERNAL for dependencies
+ * no order satisfies. */
+hpk_status graph_order_search(const struct graph_order_problem *p, size_t width, size_t max_states,
+                              uint32_t *order_out, size_t *peak_out, int *exact_out);
+
+enum graph_order_method {
+    GRAPH_ORDER_DEFINITION, /* node index order: nothing searched did better */
+    GRAPH_ORDER_DP,         /* the exact least peak */
+    GRAPH_ORDER_BEAM        /* a beam search's order, below the definition order's peak */
+};
+
+/* The order the compiler runs: the exact search within dp_states states; failing that a beam
+ * within beam_states (width beam_states / (2 n + 2)); then the definition order (node index
+ * order, which must be topological) if nothing found a lower peak. Never above the definition
+ * order's peak. Returns HPK_OK, HPK_ERR_NOMEM, HPK_ERR_INTERNAL (index order not
+ * topological). */
+hpk_status graph_order_plan(const struct graph_order_problem *p, size_t dp_states,
+                            size_t beam_states, uint32_t *order_out, size_t *peak_out,
+                            enum graph_order_method *method_out);
+
+/* exec.c, for tests: where intermediate t lives in a run's arena (SIZE_MAX: not in it), and
+ * the steps of its producer and of its last reader (the step count for a graph output).
+ * Returns HPK_OK, or HPK_ERR_INVALID_ARG for a tensor no step produces. */
+hpk_status graph_exec_tensor_layout(const struct hpk_graph_exec *e, uint32_t t, size_t *offset_out,
+                                    size_t *first_out, size_t *last_out);
 
 /* ops.c: the plain-C operators. Shapes are the IR tensors'. */
 struct ir_pool_shape {

@@ -2,15 +2,29 @@
 /*
  * The simple operators of the graph executor, in plain C: elementwise add and mul with
  * per-channel broadcast, batch-norm as scale and shift, pools, softmax, pad, channel copies
- * for concat. They are memory-bound; the compiler vectorises the inner loops. NaN propagates
+ * for concat. They are memory-bound; the compiler vectorises the inner loops (GCC at -O2 only
+ * with the dynamic cost model, asked for below), and the pools split their output rows over
+ * the run's threads. NaN propagates
  * through every one of them (comparisons are written so that a NaN wins).
+ *
+ * In place: add, mul and scale_shift read element i of their inputs before they write element
+ * i of out, and nothing else, so out may be a (same-sized) input; softmax reads a whole row
+ * (max, then each exp(x[j] - max) into out[j] from x[j]) before it rescales out, so out may be
+ * x. The executor relies on this (exec.c, elementwise()); pointers are therefore not restrict.
  */
 #include "config.h"
+
+/* GCC's -O2 vectorises only loops whose vector code needs no remainder loop; these have one. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("vect-cost-model=dynamic")
+#endif
 
 #include <math.h>
 #include <string.h>
 
 #include "src/base/checked.h"
+#include "src/base/parallel.h"
+#include "src/dispatch/dispatch.h"
 #include "src/graph_exec/graph_ir.h"
 
 /* bc: b's length (elems: same shape; the channel count: per-channel broadcast). */
@@ -55,54 +69,82 @@ static void window(size_t o, size_t stride, size_t pad, size_t k, size_t in, siz
     *hi = end <= pad ? 0 : hpk_min_size(end - pad, in);
 }
 
+/* Pool kernels over one window tap: c channels of o updated from the input pixel p. o and p never
+ * alias (a pool's output is never its input), so these vectorise. */
+static void max_into(float *restrict o, const float *restrict p, size_t c)
+{
+    for (size_t j = 0; j < c; j++) {
+        const float v = p[j], cur = o[j];
+        o[j] = !(v <= cur) && cur == cur ? v : cur; /* a NaN wins, the first one stays */
+    }
+}
+
+static void add_into(float *restrict o, const float *restrict p, size_t c)
+{
+    for (size_t j = 0; j < c; j++)
+        o[j] += p[j];
+}
+
+struct pool_job {
+    const float *x;
+    const struct ir_pool_shape *s;
+    const hpk_graph_pool_desc *d;
+    float *out;
+    int avg;
+};
+
+/* Output row task = n * oh + oy of a max or average pool. */
+static void pool_row(void *ctx, size_t task, size_t slot)
+{
+    const struct pool_job *jb = ctx;
+    const struct ir_pool_shape *s = jb->s;
+    const hpk_graph_pool_desc *d = jb->d;
+    const size_t n = task / s->oh, oy = task % s->oh;
+    size_t y0, y1;
+    (void)slot;
+    window(oy, d->stride_h, d->pad_top, d->kernel_h, s->h, &y0, &y1);
+    for (size_t ox = 0; ox < s->ow; ox++) {
+        size_t x0, x1;
+        window(ox, d->stride_w, d->pad_left, d->kernel_w, s->w, &x0, &x1);
+        float *o = jb->out + ((n * s->oh + oy) * s->ow + ox) * s->c;
+        for (size_t j = 0; j < s->c; j++)
+            o[j] = jb->avg ? 0.0f : -INFINITY;
+        for (size_t y = y0; y < y1; y++)
+            for (size_t xx = x0; xx < x1; xx++) {
+                const float *p = jb->x + ((n * s->h + y) * s->w + xx) * s->c;
+                if (jb->avg)
+                    add_into(o, p, s->c);
+                else
+                    max_into(o, p, s->c);
+            }
+        if (jb->avg) {
+            /* pads < kernel: every window holds at least one tap */
+            const float inv = 1.0f / (float)((y1 - y0) * (x1 - x0));
+            for (size_t j = 0; j < s->c; j++)
+                o[j] *= inv;
+        }
+    }
+}
+
+/* Rows of the output split over the run's threads; each row is computed the same way whoever
+ * computes it. */
+static void pool(const float *x, const struct ir_pool_shape *s, const hpk_graph_pool_desc *d,
+                 float *out, int avg)
+{
+    struct pool_job jb = {x, s, d, out, avg};
+    hpk_parallel_for(s->n * s->oh, hpk_threads(), pool_row, &jb);
+}
+
 void graph_op_max_pool(const float *x, const struct ir_pool_shape *s, const hpk_graph_pool_desc *d,
                        float *out)
 {
-    for (size_t n = 0; n < s->n; n++)
-        for (size_t oy = 0; oy < s->oh; oy++) {
-            size_t y0, y1;
-            window(oy, d->stride_h, d->pad_top, d->kernel_h, s->h, &y0, &y1);
-            for (size_t ox = 0; ox < s->ow; ox++) {
-                size_t x0, x1;
-                window(ox, d->stride_w, d->pad_left, d->kernel_w, s->w, &x0, &x1);
-                float *o = out + ((n * s->oh + oy) * s->ow + ox) * s->c;
-                for (size_t j = 0; j < s->c; j++)
-                    o[j] = -INFINITY;
-                for (size_t y = y0; y < y1; y++)
-                    for (size_t xx = x0; xx < x1; xx++) {
-                        const float *p = x + ((n * s->h + y) * s->w + xx) * s->c;
-                        for (size_t j = 0; j < s->c; j++)
-                            o[j] = (p[j] > o[j] || isnan(p[j])) && !isnan(o[j]) ? p[j] : o[j];
-                    }
-            }
-        }
+    pool(x, s, d, out, 0);
 }
 
 void graph_op_avg_pool(const float *x, const struct ir_pool_shape *s, const hpk_graph_pool_desc *d,
                        float *out)
 {
-    for (size_t n = 0; n < s->n; n++)
-        for (size_t oy = 0; oy < s->oh; oy++) {
-            size_t y0, y1;
-            window(oy, d->stride_h, d->pad_top, d->kernel_h, s->h, &y0, &y1);
-            for (size_t ox = 0; ox < s->ow; ox++) {
-                size_t x0, x1;
-                window(ox, d->stride_w, d->pad_left, d->kernel_w, s->w, &x0, &x1);
-                float *o = out + ((n * s->oh + oy) * s->ow + ox) * s->c;
-                for (size_t j = 0; j < s->c; j++)
-                    o[j] = 0.0f;
-                for (size_t y = y0; y < y1; y++)
-                    for (size_t xx = x0; xx < x1; xx++) {
-                        const float *p = x + ((n * s->h + y) * s->w + xx) * s->c;
-                        for (size_t j = 0; j < s->c; j++)
-                            o[j] += p[j];
-                    }
-                /* pads < kernel: every window holds at least one tap */
-                const float inv = 1.0f / (float)((y1 - y0) * (x1 - x0));
-                for (size_t j = 0; j < s->c; j++)
-                    o[j] *= inv;
-            }
-        }
+    pool(x, s, d, out, 1);
 }
 
 void graph_op_global_avg_pool(const float *x, size_t n, size_t hw, size_t c, float *out)

@@ -11,11 +11,22 @@
  *   fuse_epilogue    conv2d|fully_connected -> add [c] constant (bias) -> add same-shape
  *                    (residual) -> activation  becomes one node whose epilogue does the rest:
  *                    act(t + bias + residual), the order <hpk/conv.h> and <hpk/gemm.h> apply.
+ *   split_depthwise  conv2d 1x1 -> depthwise conv2d of stride s (the expanded tensor s times
+ *                    the output, only read there), the pair of the most bytes in the graph:
+ *                    split into up to s pairs over channel slices whose outputs a
+ *                    concatenation joins (which free_concat then makes free). Run one slice
+ *                    after another, only a slice of the expanded tensor is live at a time:
+ *                    MobileNetV2's peak (112x112x96 expanded, 56x56x96 out) falls by 3/4 of
+ *                    the expanded tensor. Each output channel is computed as before.
  *   free_concat      conv2d|fully_connected -> concat: the producer writes its output straight
  *                    into its channels of the concat's output (the output pixel stride of
  *                    <hpk/conv.h>, ldc for a GEMM), and the concat copies only the others.
  *                    Runs after the fusions, on their final nodes.
  *   remove_dead      nodes whose output no live node reads and that is not a graph output.
+ *   reshape_alias    a reshape (or flatten) whose input is contiguous (not a slice of a
+ *                    concatenation) is a view: its output names the input's memory, nothing
+ *                    is copied, and the planner keeps that memory until the last reader of
+ *                    either tensor. Runs last, on the final tensors.
  *
  * A producer's output may be folded or fused into its consumer only when that consumer is its
  * only reader and the tensor is not a graph output: otherwise the intermediate must exist.
@@ -29,6 +40,7 @@
 #include <string.h>
 
 #include "src/base/alloc.h"
+#include "src/base/checked.h"
 #include "src/base/log.h"
 #include "src/graph_exec/graph_ir.h"
 
@@ -345,6 +357,174 @@ long graph_pass_remove_dead(struct hpk_graph *g)
         nd->dead = 1;
         hpk_log_verbose("graph: removed dead %s node %zu (tensor %u is never read)",
                         graph_op_name(nd->op), i, (unsigned)nd->out);
+        count++;
+    }
+    return count;
+}
+
+long graph_pass_reshape_alias(struct hpk_graph *g)
+{
+    long count = 0;
+    for (size_t q = 0; q < g->n_n; q++) {
+        const struct ir_node *nd = &g->n[q];
+        if (nd->dead || nd->op != HPK_GRAPH_OP_RESHAPE)
+            continue;
+        const struct ir_tensor *x = &g->t[nd->in[0]];
+        const uint32_t root = x->alias_of != HPK_GRAPH_NO_TENSOR ? x->alias_of : nd->in[0];
+        if (g->t[root].view_of != HPK_GRAPH_NO_TENSOR) {
+            hpk_log_verbose("graph: reshape node %zu copies tensor %u: it is a strided slice of a "
+                            "concatenation",
+                            q, (unsigned)nd->in[0]);
+            continue;
+        }
+        g->t[nd->out].alias_of = root;
+        hpk_log_verbose("graph: reshape node %zu is a view: tensor %u is tensor %u's memory", q,
+                        (unsigned)nd->out, (unsigned)root);
+        count++;
+    }
+    return count;
+}
+
+static size_t or_one(size_t x)
+{
+    return x ? x : 1;
+}
+
+/*
+ * The channel split of a 1x1 convolution feeding a strided depthwise one: the ways to split
+ * the pair p -> q (q's node index), or 0 when it does not qualify. *p_out: p.
+ */
+static size_t split_ways(const struct hpk_graph *g, size_t q, uint32_t *p_out)
+{
+    const struct ir_node *dq = &g->n[q];
+    if (dq->dead || dq->op != HPK_GRAPH_OP_CONV2D || dq->residual != HPK_GRAPH_NO_TENSOR)
+        return 0;
+    const hpk_conv2d_desc *d = &dq->conv;
+    const size_t c = d->in_channels, s = or_one(d->stride_h) * or_one(d->stride_w);
+    if (or_one(d->groups) != c || d->out_channels != c || s < 2)
+        return 0;
+    const struct ir_tensor *y = &g->t[dq->out], *e = &g->t[dq->in[0]];
+    if (y->view_of != HPK_GRAPH_NO_TENSOR || graph_ir_is_output(g, dq->out) ||
+        e->kind != IR_INTERMEDIATE || e->view_of != HPK_GRAPH_NO_TENSOR ||
+        e->alias_of != HPK_GRAPH_NO_TENSOR || graph_ir_consumers(g, dq->in[0]) != 1 ||
+        graph_ir_is_output(g, dq->in[0]))
+        return 0;
+    const uint32_t p = e->producer;
+    const struct ir_node *dp = &g->n[p];
+    const hpk_conv2d_desc *pd = &dp->conv;
+    if (dp->dead || dp->out != dq->in[0] || dp->op != HPK_GRAPH_OP_CONV2D ||
+        dp->residual != HPK_GRAPH_NO_TENSOR || pd->kernel_h != 1 || pd->kernel_w != 1 ||
+        or_one(pd->groups) != 1 || or_one(pd->stride_h) != 1 || or_one(pd->stride_w) != 1 ||
+        or_one(pd->dilation_h) != 1 || or_one(pd->dilation_w) != 1 || pd->pad_top || pd->pad_left ||
+        pd->pad_bottom || pd->pad_right || (pd->algo != HPK_CONV_AUTO && pd->algo != HPK_CONV_GEMM))
+        return 0;
+    /* slices of the expanded tensor no larger than the output: stride_h * stride_w ways, of
+     * 8 channels at least */
+    size_t ways = s;
+    while (ways > 1 && (c % ways || c / ways < 8))
+        ways--;
+    *p_out = p;
+    return ways > 1 ? ways : 0;
+}
+
+/* Splits p -> q into `ways` pairs over channel slices, joined by a concatenation that
+ * produces q's output; the new nodes take q's place. */
+static hpk_status split_pair(struct hpk_graph *g, uint32_t p, uint32_t q, size_t ways)
+{
+    const struct ir_node np = g->n[p], nq = g->n[q];
+    const size_t c = nq.conv.in_channels, cg = c / ways, cin = np.conv.in_channels;
+    const size_t taps = nq.conv.kernel_h * nq.conv.kernel_w;
+    const struct ir_tensor *e = &g->t[nq.in[0]], *y = &g->t[nq.out];
+    const size_t edims[4] = {e->dims[0], e->dims[1], e->dims[2], cg};
+    const size_t ydims[4] = {y->dims[0], y->dims[1], y->dims[2], cg};
+    const float *pw = g->t[np.in[1]].data, *qw = g->t[nq.in[1]].data; /* not moved by growth */
+    const float *pb = np.in[2] == HPK_GRAPH_NO_TENSOR ? NULL : g->t[np.in[2]].data;
+    const float *qb = nq.in[2] == HPK_GRAPH_NO_TENSOR ? NULL : g->t[nq.in[2]].data;
+    const size_t added = 2 * ways + 1, n_old = g->n_n;
+    struct ir_node *nodes = hpk_aligned_alloc((n_old + added) * sizeof *nodes);
+    uint32_t *cat_in = hpk_aligned_alloc(ways * sizeof *cat_in);
+    if (!nodes || !cat_in) {
+        hpk_free(nodes);
+        hpk_free(cat_in);
+        return HPK_ERR_NOMEM;
+    }
+    hpk_status st = HPK_OK;
+    struct ir_node *fresh = nodes + q + 1; /* the new nodes, after q */
+    for (size_t k = 0; k < ways && st == HPK_OK; k++) {
+        uint32_t et, yt, pf, qf, pbi = HPK_GRAPH_NO_TENSOR, qbi = HPK_GRAPH_NO_TENSOR;
+        const size_t pfd[4] = {cg, 1, 1, cin}, qfd[4] = {cg, nq.conv.kernel_h, nq.conv.kernel_w, 1};
+        if ((st = graph_ir_add_intermediate(g, 4, edims, &et)) != HPK_OK ||
+            (st = graph_ir_add_intermediate(g, 4, ydims, &yt)) != HPK_OK ||
+            (st = graph_ir_add_constant(g, 4, pfd, pw + k * cg * cin, &pf)) != HPK_OK ||
+            (st = graph_ir_add_constant(g, 4, qfd, qw + k * cg * taps, &qf)) != HPK_OK ||
+            (pb && (st = graph_ir_add_constant(g, 1, &cg, pb + k * cg, &pbi)) != HPK_OK) ||
+            (qb && (st = graph_ir_add_constant(g, 1, &cg, qb + k * cg, &qbi)) != HPK_OK))
+            break;
+        struct ir_node *a = &fresh[2 * k], *b = &fresh[2 * k + 1];
+        *a = np;
+        a->folded_bn = k ? 0 : np.folded_bn; /* counted once */
+        a->conv.out_channels = cg;
+        a->in[1] = pf, a->in[2] = pbi, a->out = et;
+        *b = nq;
+        b->folded_bn = k ? 0 : nq.folded_bn;
+        b->conv.in_channels = b->conv.out_channels = b->conv.groups = cg;
+        b->in[0] = et, b->in[1] = qf, b->in[2] = qbi, b->out = yt;
+        cat_in[k] = yt;
+    }
+    if (st != HPK_OK) {
+        hpk_free(nodes);
+        hpk_free(cat_in);
+        return st;
+    }
+    struct ir_node *cat = &fresh[2 * ways];
+    memset(cat, 0, sizeof *cat);
+    cat->op = HPK_GRAPH_OP_CONCAT;
+    for (size_t i = 0; i < IR_MAX_INPUTS; i++)
+        cat->in[i] = HPK_GRAPH_NO_TENSOR;
+    cat->residual = HPK_GRAPH_NO_TENSOR;
+    cat->extra_in = cat_in;
+    cat->n_in = ways;
+    cat->out = nq.out;
+    memcpy(nodes, g->n, (q + 1) * sizeof *nodes);
+    memcpy(nodes + q + 1 + added, g->n + q + 1, (n_old - q - 1) * sizeof *nodes);
+    nodes[p].dead = nodes[q].dead = 1;
+    for (size_t t = 0; t < g->n_t; t++) /* node indices after q move up */
+        if (g->t[t].producer != HPK_GRAPH_NO_TENSOR && g->t[t].producer > q)
+            g->t[t].producer += (uint32_t)added;
+    for (size_t i = 0; i < added; i++)
+        g->t[fresh[i].out].producer = (uint32_t)(q + 1 + i);
+    hpk_free(g->n);
+    g->n = nodes;
+    g->n_n = n_old + added;
+    g->cap_n = n_old + added;
+    return HPK_OK;
+}
+
+long graph_pass_split_depthwise(struct hpk_graph *g, hpk_status *st)
+{
+    /* the eligible pairs of the most bytes (expanded tensor and output): those most likely
+     * to set the peak */
+    size_t best = 0;
+    for (size_t q = 0; q < g->n_n; q++) {
+        uint32_t p;
+        if (split_ways(g, q, &p))
+            best = hpk_max_size(best, g->t[g->n[q].in[0]].elems + g->t[g->n[q].out].elems);
+    }
+    long count = 0;
+    for (size_t q = 0; best && q < g->n_n; q++) {
+        uint32_t p;
+        const size_t ways = split_ways(g, q, &p);
+        if (!ways || g->t[g->n[q].in[0]].elems + g->t[g->n[q].out].elems != best)
+            continue;
+        hpk_status s = split_pair(g, p, (uint32_t)q, ways);
+        if (s != HPK_OK) {
+            *st = s;
+            return -1;
+        }
+        hpk_log_verbose("graph: split conv2d node %u (1x1) and depthwise node %zu into %zu "
+                        "channel slices joined by a concatenation",
+                        (unsigned)p, q, ways);
+        q += 2 * ways + 1;
         count++;
     }
     return count;
