@@ -200,6 +200,7 @@ const char *plan_path_name(enum hpk_plan_path p)
     case HPK_PLAN_SMALL_M: return "own loops, small-M record";
     case HPK_PLAN_MAIN: return "own loops, main record";
     case HPK_PLAN_DRIVER: return "driver";
+    case HPK_PLAN_SMALL: return "small-GEMM kernel";
     default: return "?";
     }
 }

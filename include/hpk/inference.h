@@ -151,12 +151,18 @@ HPK_API hpk_status hpk_sgemm_packed(hpk_layout layout, hpk_transpose transa, siz
  * transposes, m, n, k, alpha, beta, the leading dimensions and the epilogue (its bias and
  * residual pointers included: every run adds the same bias and the same R, which must stay
  * valid while the plan is used). Products of fewer than 96^3 multiply-adds run on the calling
- * thread through the microkernels directly, from loops the plan set up: no validation, no lock,
- * no allocation. Operands whose rows are contiguous in hpk's kernel space -- both of them in a
- * non-transposed call of either layout -- are read where they lie; a transposed one (and A when
- * the plan picks the larger main tile, which needs A packed) is copied per call into panels in a
- * buffer of at most 20 KiB on the stack (the cached workspace beyond that). Larger products go
- * through the general GEMM driver, with its blocking and threads.
+ * thread with no validation, no lock and no allocation. Where the operand that is op(B) in a
+ * row-major call, op(A)^T in a column-major one, has unit-stride rows (not transposed), the plan
+ * keeps a kernel specialised for its n (and m), which computes whole products -- a whole batch
+ * in one call -- reading both operands where they lie, each tile of C in registers for the whole
+ * k. Otherwise the plan's own loops call the microkernels: an operand whose rows are contiguous
+ * in hpk's kernel space is read where it lies; a transposed one (and A when the plan picks the
+ * larger main tile, which needs A packed) is copied per call into panels in a buffer of at most
+ * 20 KiB on the stack (the cached workspace beyond that). Larger products go through the general
+ * GEMM driver, with its blocking and threads. An operand is read only inside its extent (from
+ * its first element to its last), but inside it a whole vector may be loaded where fewer of its
+ * elements are used: the gaps a leading dimension leaves between rows may be read, never used
+ * and never written.
  *
  * Opaque and immutable: any number of threads may run one plan at once. A plan belongs to the
  * process that made it (it is not to be copied or saved).

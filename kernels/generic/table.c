@@ -6,6 +6,7 @@
 #include "kernels/generic/dwconv3x3.h"
 #include "kernels/generic/gemv.h"
 #include "kernels/generic/sgemm.h"
+#include "kernels/generic/small_sgemm.h"
 #include "kernels/generic/winograd.h"
 
 const struct hpk_kernel_table hpk_kernels_generic = {
@@ -27,6 +28,11 @@ const struct hpk_kernel_table hpk_kernels_generic = {
             .gemv_packed = hpk_gemv_packed_1x8__generic,
             .gemv_packed_name = "hpk_gemv_packed_1x8__generic",
         },
+    },
+    /* One kernel for every n: plain loops. */
+    .sgemm_small = {
+        [HPK_SMALL_ANY] = {.name = "hpk_sgemm_small__generic", .max_n = 0,
+                           .fn = hpk_sgemm_small__generic},
     },
     .gemv_axpy = hpk_gemv_axpy__generic,
     .gemv_axpy_name = "hpk_gemv_axpy__generic",

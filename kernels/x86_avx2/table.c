@@ -9,6 +9,7 @@
 #include "kernels/x86_avx2/dwconv3x3.h"
 #include "kernels/x86_avx2/gemv.h"
 #include "kernels/x86_avx2/sgemm.h"
+#include "kernels/x86_avx2/small_sgemm.h"
 #include "kernels/x86_avx2/winograd.h"
 
 const struct hpk_kernel_table hpk_kernels_avx2 = {
@@ -32,6 +33,16 @@ const struct hpk_kernel_table hpk_kernels_avx2 = {
             .gemv_packed = hpk_gemv_packed_4x16__avx2,
             .gemv_packed_name = "hpk_gemv_packed_4x16__avx2",
         },
+    },
+    .sgemm_small = {
+        [HPK_SMALL_N8] = {.name = "hpk_sgemm_small_n8__avx2", .max_n = 8,
+                          .fn = hpk_sgemm_small_n8__avx2},
+        [HPK_SMALL_N16] = {.name = "hpk_sgemm_small_n16__avx2", .max_n = 16,
+                           .fn = hpk_sgemm_small_n16__avx2},
+        [HPK_SMALL_N24] = {.name = "hpk_sgemm_small_n24__avx2", .max_n = 24,
+                           .fn = hpk_sgemm_small_n24__avx2},
+        [HPK_SMALL_ANY] = {.name = "hpk_sgemm_small_any__avx2", .max_n = 0,
+                           .fn = hpk_sgemm_small_any__avx2},
     },
     .gemv_axpy = hpk_gemv_axpy__avx2,
     .gemv_axpy_name = "hpk_gemv_axpy__avx2",

@@ -173,6 +173,56 @@ enum hpk_gemm_record_id {
 };
 
 /*
+ * Small-GEMM kernel: whole products, for the small-GEMM plans (hpk_sgemm_plan_*). Where the
+ * microkernels above compute one tile of packed panels, this computes `batch` entire products
+ * reading A and B where they lie, with no packing and no k blocking, so a plan's call costs one
+ * indirect call however many tiles the product has. Product q < batch, for i < m, j < n:
+ *   A[i][p] = a[q * stride_a + i * a_rs + p * a_cs]    (any strides: A is only broadcast)
+ *   B[p][j] = b[q * stride_b + p * ldb + j]            (rows unit-stride)
+ *   C[i][j] = c[q * stride_c + i * ldc + j]
+ * and C is computed as the tile contract above with flags FIRST_K | LAST_K (the whole k in one
+ * pass): t = alpha * sum_p A[i][p] B[p][j] (+ beta * C, C unread when beta == 0) + bias
+ * (bias[i] for ROW, bias[j] for COL) + residual[i * ldr + j], then act. ctx->flags is ignored;
+ * bias and residual are those of the whole product (not offset), the same for every product.
+ * m, n, k >= 1. Nothing past column n of C, the bias or the residual is read or written; B is
+ * read only inside its extent [b, b + (k - 1) * ldb + n) of each product, but a row of B may be
+ * loaded as whole vectors that reach into the gap before the next row (or into the next row):
+ * those lanes are computed and never stored.
+ * The order of the additions into a C element depends on the shape only: every product of a
+ * batch, and every split of a batch, gives the same bits.
+ */
+struct hpk_sgemm_small_shape {
+    size_t m, n, k;
+    ptrdiff_t a_rs, a_cs; /* A's row and column strides */
+    ptrdiff_t ldb;        /* B's row stride */
+    ptrdiff_t ldc;        /* C's row stride */
+};
+
+typedef void (*hpk_sgemm_small_fn)(const struct hpk_sgemm_small_shape *shape, size_t batch,
+                                   const float *a, ptrdiff_t stride_a, const float *b,
+                                   ptrdiff_t stride_b, float *c, ptrdiff_t stride_c,
+                                   const struct hpk_gemm_tile_ctx *ctx);
+
+/*
+ * The small-GEMM kernels of a table, one per class of n (kernel space): each is specialised for
+ * the column blocks it computes in registers, and a plan takes the first whose max_n >= n (or
+ * max_n == 0: any n). fn NULL: the table has none in that slot.
+ */
+struct hpk_sgemm_small_record {
+    const char *name; /* e.g. "hpk_sgemm_small_n8__avx2" */
+    size_t max_n;     /* widest n it is specialised for; 0: any */
+    hpk_sgemm_small_fn fn;
+};
+
+enum hpk_sgemm_small_id {
+    HPK_SMALL_N8 = 0, /* n <= 8: one vector per row */
+    HPK_SMALL_N16,    /* n <= 16 */
+    HPK_SMALL_N24,    /* n <= 24 */
+    HPK_SMALL_ANY,    /* any n: column blocks of the widest tile, a narrower one at the edge */
+    HPK_SMALL_KERNELS
+};
+
+/*
  * Matrix-vector kernels of the plain GEMM (no packing; both read the operands where they lie).
  * Each computes its whole k, then applies the epilogue once, as a tile with FIRST_K | LAST_K
  * (ctx.flags is ignored): C = act(alpha * A B + beta * C + bias + residual), beta = 0: C not read.
@@ -295,6 +345,8 @@ struct hpk_act_accuracy {
 struct hpk_kernel_table {
     const char *isa; /* "generic", "avx2", "avx512", "neon" */
     struct hpk_gemm_record sgemm[HPK_GEMM_RECORDS];
+    /* Small-GEMM kernels by class of n; all fn NULL: none (plans use the records' tiles). */
+    struct hpk_sgemm_small_record sgemm_small[HPK_SMALL_KERNELS];
     hpk_gemv_axpy_fn gemv_axpy; /* NULL: none (the plain GEMM keeps its tile loops) */
     const char *gemv_axpy_name;
     hpk_gemv_dot_fn gemv_dot; /* NULL: none */

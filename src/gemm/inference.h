@@ -48,6 +48,7 @@ enum hpk_plan_path {
     HPK_PLAN_SMALL_M = 0, /* its own loops, the small-M record (A in place) */
     HPK_PLAN_MAIN = 1,    /* its own loops, the main record (A~ packed per panel on the stack) */
     HPK_PLAN_DRIVER = 2,  /* the general driver (hpk_gemm_run) */
+    HPK_PLAN_SMALL = 3,   /* the table's small-GEMM kernel: whole products, A and B in place */
 };
 
 /* hpk_sgemm_plan_create with an explicit table, blocking and (tests, benchmarks) path; a path
@@ -60,7 +61,8 @@ hpk_status hpk_sgemm_plan_create_with(const struct hpk_kernel_table *table,
                                       float beta, size_t ldc, const hpk_epilogue *epilogue,
                                       hpk_sgemm_plan **plan_out);
 
-/* The path a plan takes and, for its own loops, the record's name ("" for the driver). */
+/* The path a plan takes and, for its own loops, the record's name ("" for the driver); for
+ * HPK_PLAN_SMALL the small-GEMM kernel's name. */
 enum hpk_plan_path hpk_sgemm_plan_path(const hpk_sgemm_plan *plan, const char **record_out);
 
 #endif /* HPK_GEMM_INFERENCE_H */

@@ -15,6 +15,15 @@
  *
  * The record a plan's own loops use (see choose_path) and KC depend on the shape, the table
  * and the blocking only, so a plan gives the same bits on every run and every thread count.
+ *
+ * The fast path (HPK_PLAN_SMALL): where the table has a small-GEMM kernel (ukernel.h,
+ * hpk_sgemm_small_fn) for the plan's n and the kernel-space B has unit-stride rows, the plan
+ * keeps that kernel and the shape it needs, and a run is one indirect call: the kernel walks
+ * its own tiles over A and B where they lie (A with any strides), holds each tile in registers
+ * for the whole k and applies the epilogue there; a batch is the same call with the batch's
+ * strides, or one call per task's share of the products when the batch is split over threads.
+ * A kernel-space B with unit-stride columns (a transposed B in a row-major call, a transposed A
+ * in a column-major one) keeps the record loops, which pack it.
  */
 #include "config.h"
 
@@ -54,6 +63,10 @@ struct hpk_sgemm_plan {
     size_t b_floats;       /* scratch for B~ (round_up(n, NR) * kc), at the start */
     size_t scratch_floats; /* B~ and one A panel (MR * kc) */
     int one_tile;          /* m <= MR, n <= NR, k <= KC, A and B in place: one kernel call */
+    /* HPK_PLAN_SMALL: the kernel, its name and the kernel-space shape it is given */
+    hpk_sgemm_small_fn small;
+    const char *small_name;
+    struct hpk_sgemm_small_shape small_shape;
     struct hpk_gemm_tile_ctx tile; /* alpha, beta, the epilogue; flags, bias, residual per tile */
     /* elements each operand spans (batch checks) */
     size_t ext_a, ext_b, ext_c;
@@ -98,6 +111,26 @@ static enum hpk_plan_path choose_path(const struct hpk_kernel_table *t,
     return rows_main <= rows_small ? HPK_PLAN_MAIN : HPK_PLAN_SMALL_M;
 }
 
+/*
+ * The table's small-GEMM kernel for a kernel-space problem, or NULL: the first slot that has a
+ * kernel wide enough for n. Only below HPK_GEMM_PARALLEL_MIN_MACS (larger products go to the
+ * driver, which blocks k for the caches and splits a product over threads) and with B's rows
+ * unit-stride (the kernels read B in place).
+ */
+static const struct hpk_sgemm_small_record *choose_small(const struct hpk_kernel_table *t,
+                                                         const struct hpk_gemm_problem *p,
+                                                         size_t macs, int reads)
+{
+    if (!reads || macs >= HPK_GEMM_PARALLEL_MIN_MACS || p->b_cs != 1)
+        return NULL;
+    for (int id = 0; id < HPK_SMALL_KERNELS; id++) {
+        const struct hpk_sgemm_small_record *r = &t->sgemm_small[id];
+        if (r->fn != NULL && (r->max_n == 0 || p->n <= r->max_n))
+            return r;
+    }
+    return NULL;
+}
+
 hpk_status hpk_sgemm_plan_create_with(const struct hpk_kernel_table *table,
                                       const struct hpk_blocking blocking[HPK_GEMM_RECORDS],
                                       enum hpk_plan_path path, hpk_layout layout,
@@ -132,14 +165,28 @@ hpk_status hpk_sgemm_plan_create_with(const struct hpk_kernel_table *table,
     if (macs_overflow)
         pl->macs = SIZE_MAX;
 
+    const struct hpk_sgemm_small_record *sr = choose_small(table, p, pl->macs, pl->reads);
     if (path == HPK_PLAN_AUTO)
-        path = choose_path(table, p, pl->macs, pl->reads);
+        path = sr != NULL ? HPK_PLAN_SMALL : choose_path(table, p, pl->macs, pl->reads);
+    if (path == HPK_PLAN_SMALL && (sr == NULL || pl->empty))
+        path = HPK_PLAN_DRIVER;
+    if (path == HPK_PLAN_SMALL) {
+        pl->small = sr->fn;
+        pl->small_name = sr->name;
+        pl->small_shape = (struct hpk_sgemm_small_shape){.m = p->m,
+                                                         .n = p->n,
+                                                         .k = p->k,
+                                                         .a_rs = p->a_rs,
+                                                         .a_cs = p->a_cs,
+                                                         .ldb = p->b_rs,
+                                                         .ldc = p->ldc};
+    }
     if (path != HPK_PLAN_DRIVER && (!pl->reads || pl->empty))
         path = HPK_PLAN_DRIVER;
     if (path == HPK_PLAN_SMALL_M && (table->sgemm[HPK_GEMM_SMALL_M].ukernel == NULL ||
                                      !(table->sgemm[HPK_GEMM_SMALL_M].flags & HPK_GEMM_A_IN_PLACE)))
         path = HPK_PLAN_MAIN;
-    if (path != HPK_PLAN_DRIVER) {
+    if (path == HPK_PLAN_SMALL_M || path == HPK_PLAN_MAIN) {
         const enum hpk_gemm_record_id id =
             path == HPK_PLAN_SMALL_M ? HPK_GEMM_SMALL_M : HPK_GEMM_MAIN;
         const struct hpk_gemm_record *r = &table->sgemm[id];
@@ -161,13 +208,13 @@ hpk_status hpk_sgemm_plan_create_with(const struct hpk_kernel_table *table,
             path = HPK_PLAN_DRIVER;
     }
     pl->path = path;
-    if (path == HPK_PLAN_DRIVER) {
+    if (path == HPK_PLAN_DRIVER || path == HPK_PLAN_SMALL) {
         pl->r = NULL;
         pl->scratch_floats = pl->b_floats = 0;
     }
 
     struct hpk_gemm_tile_ctx *t = &pl->tile;
-    pl->one_tile = path != HPK_PLAN_DRIVER && pl->scratch_floats == 0 && p->m <= pl->r->mr &&
+    pl->one_tile = pl->r != NULL && pl->scratch_floats == 0 && p->m <= pl->r->mr &&
                    p->n <= pl->r->nr && p->k <= pl->kc;
     t->flags = HPK_TILE_FIRST_K | HPK_TILE_LAST_K; /* what one_tile runs with */
     t->alpha = p->alpha;
@@ -211,7 +258,9 @@ void hpk_sgemm_plan_destroy(hpk_sgemm_plan *plan)
 enum hpk_plan_path hpk_sgemm_plan_path(const hpk_sgemm_plan *plan, const char **record_out)
 {
     if (record_out != NULL)
-        *record_out = plan->r != NULL && plan->r->name != NULL ? plan->r->name : "";
+        *record_out = plan->path == HPK_PLAN_SMALL               ? plan->small_name
+                      : plan->r != NULL && plan->r->name != NULL ? plan->r->name
+                                                                 : "";
     return plan->path;
 }
 
@@ -329,6 +378,11 @@ hpk_status hpk_sgemm_plan_run(const hpk_sgemm_plan *plan, const float *a, const 
              c == NULL   ? "C"
              : a == NULL ? "A"
                          : "B");
+    if (plan->path == HPK_PLAN_SMALL) {
+        plan->small(&plan->small_shape, 1, plan->swap ? b : a, 0, plan->swap ? a : b, 0, c, 0,
+                    &plan->tile);
+        return HPK_OK;
+    }
     if (plan->one_tile) {
         /* The whole product is one tile whose context the plan holds. */
         const struct hpk_gemm_problem *p = &plan->p;
@@ -365,12 +419,32 @@ struct batch {
     size_t ws_bytes;
 };
 
+/* `count` products of a HPK_PLAN_SMALL plan in one kernel call (the caller's operands). */
+static inline void small_batch(const struct hpk_sgemm_plan *pl, size_t count, const float *a,
+                               size_t sa, const float *b, size_t sb, float *c, size_t sc)
+{
+    /* One product: no stride (a stride need not fit a ptrdiff_t then, and is never used). */
+    if (count == 1)
+        sa = sb = sc = 0;
+    if (pl->swap)
+        pl->small(&pl->small_shape, count, b, (ptrdiff_t)sb, a, (ptrdiff_t)sa, c, (ptrdiff_t)sc,
+                  &pl->tile);
+    else
+        pl->small(&pl->small_shape, count, a, (ptrdiff_t)sa, b, (ptrdiff_t)sb, c, (ptrdiff_t)sc,
+                  &pl->tile);
+}
+
 static void batch_task(void *ctx, size_t task, size_t slot)
 {
     const struct batch *bt = ctx;
     const struct hpk_sgemm_plan *pl = bt->pl;
     const size_t lo = task * bt->per_task, hi = hpk_min_size(lo + bt->per_task, bt->count);
     void *ws = bt->ws != NULL ? bt->ws + slot * bt->ws_bytes : NULL;
+    if (pl->path == HPK_PLAN_SMALL) {
+        small_batch(pl, hi - lo, bt->a + lo * bt->sa, bt->sa, bt->b + lo * bt->sb, bt->sb,
+                    bt->c + lo * bt->sc, bt->sc);
+        return;
+    }
     for (size_t i = lo; i < hi; i++) {
         const float *a = bt->a != NULL ? bt->a + i * bt->sa : NULL;
         const float *b = bt->b != NULL ? bt->b + i * bt->sb : NULL;
@@ -431,6 +505,12 @@ hpk_status hpk_sgemm_plan_run_batch(const hpk_sgemm_plan *plan, size_t batch, co
     const size_t threads = big ? hpk_threads() : 1;
     const int inner = plan->path == HPK_PLAN_DRIVER && threads > 1 && batch < 2 * threads;
     hpk_status st;
+
+    if (plan->path == HPK_PLAN_SMALL && threads == 1) {
+        /* The whole batch in one kernel call. */
+        small_batch(plan, batch, a, stride_a, b, stride_b, c, stride_c);
+        return HPK_OK;
+    }
 
     if (inner) {
         /* Fewer products than twice the threads: one after the other, each split by the
