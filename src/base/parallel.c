@@ -112,6 +112,9 @@ static size_t host_slots;
 static atomic_size_t user_threads;
 
 static int pin_workers;
+/* Application threads inside hpk_parallel_for now, and those of them that started while
+ * another was inside (their width reduced): see hpk_parallel_for. */
+static atomic_size_t active_calls, crowded;
 static int pin_order[HPK_PIN_ORDER_MAX];
 static size_t pin_order_n;
 
@@ -204,7 +207,10 @@ static void *worker_main(void *arg)
         unsigned long long st;
         int spins = 0;
         while ((st = atomic_load_explicit(&p->state, memory_order_acquire)) >> 16 == seen) {
-            if (++spins < SPIN_ITERATIONS) {
+            /* Spin for the next job only while no application thread runs hpk at a reduced
+             * width (crowded): that thread needs this CPU more than a quick wake-up does. */
+            if (++spins < SPIN_ITERATIONS &&
+                atomic_load_explicit(&crowded, memory_order_relaxed) == 0) {
                 cpu_relax();
                 continue;
             }
@@ -371,7 +377,7 @@ static void host_task(void *arg, size_t task, size_t slot)
  * serially, and the pool's caller then competes with it. The tasks, and so the results, do not
  * depend on how many threads run them.
  */
-static atomic_size_t active_calls;
+/* (active_calls and crowded: see hpk_parallel_for) */
 
 static void parallel_for_top(size_t n_tasks, size_t threads, hpk_task_fn fn, void *ctx);
 
@@ -382,9 +388,14 @@ void hpk_parallel_for(size_t n_tasks, size_t threads, hpk_task_fn fn, void *ctx)
         return;
     }
     const size_t others = atomic_fetch_add_explicit(&active_calls, 1, memory_order_relaxed);
-    if (others > 0 && host_fn == NULL)
+    const int reduced = others > 0 && host_fn == NULL;
+    if (reduced) {
         threads = threads > others ? threads - others : 1;
+        atomic_fetch_add_explicit(&crowded, 1, memory_order_relaxed);
+    }
     parallel_for_top(n_tasks, threads, fn, ctx);
+    if (reduced)
+        atomic_fetch_sub_explicit(&crowded, 1, memory_order_relaxed);
     atomic_fetch_sub_explicit(&active_calls, 1, memory_order_relaxed);
 }
 
