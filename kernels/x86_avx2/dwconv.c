@@ -59,7 +59,7 @@
  * channels - c < 8 channels. px, nv and masked are constants after inlining; the accumulators
  * are named variables, not an array, so that they stay in registers across the tap loop.
  */
-static inline __attribute__((always_inline)) void
+HPK_INLINE__AVX2 void
 dwconv_block__avx2(size_t px, size_t nv, int masked, size_t c, size_t channels, size_t taps,
                    const float *const *in, const float *weights, const float *res, ptrdiff_t ldr,
                    float *out, ptrdiff_t out_stride, const struct hpk_gemm_tile_ctx *ctx)
@@ -150,7 +150,7 @@ dwconv_group_c16__avx2(size_t channels, size_t taps, const float *const *in, con
 }
 
 /* Pixels [0, px) of `in` (px a constant after inlining), every channel. */
-static inline __attribute__((always_inline)) void
+HPK_INLINE__AVX2 void
 dwconv_pixels__avx2(size_t px, size_t channels, size_t taps, const float *const *in,
                     const float *weights, const float *res, ptrdiff_t ldr, float *out,
                     ptrdiff_t out_stride, const struct hpk_gemm_tile_ctx *ctx)

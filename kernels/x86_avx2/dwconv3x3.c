@@ -113,7 +113,7 @@ static __attribute__((noinline)) void dw3_act_call__avx2(__m256 *vacc, size_t px
     hpk_act_tile__avx2(vacc, px, ctx);
 }
 
-static inline __attribute__((always_inline)) void dw3_act__avx2(int act, __m256 *vacc, size_t px,
+HPK_INLINE__AVX2 void dw3_act__avx2(int act, __m256 *vacc, size_t px,
                                                                 const struct hpk_gemm_tile_ctx *ctx)
 {
     size_t o;
@@ -144,7 +144,7 @@ static inline __attribute__((always_inline)) void dw3_act__avx2(int act, __m256 
  * apart), the activation, the stores to out (out_stride apart). Each pixel is loaded whole before
  * it is stored, so a residual that is the output itself reads the old values.
  */
-static inline __attribute__((always_inline)) void
+HPK_INLINE__AVX2 void
 dw3_finish__avx2(size_t px, int masked, int act, __m256i vmask, __m256 *vacc, const float *bias,
                  const float *res, ptrdiff_t ldr, float *out, ptrdiff_t out_stride, size_t lanes,
                  const struct hpk_gemm_tile_ctx *ctx)
@@ -178,7 +178,7 @@ dw3_finish__avx2(size_t px, int masked, int act, __m256i vmask, __m256 *vacc, co
  * inlining; each input vector is loaded once and taken by every pixel of the strip that uses
  * it, and each pixel takes its taps in the order q = r * 3 + s.
  */
-static inline __attribute__((always_inline)) void
+HPK_INLINE__AVX2 void
 dw3_strip__avx2(size_t px, size_t stride, int masked, int act, __m256i vmask, const float *x0,
                 const float *x1, const float *x2, size_t channels, const __m256 *vw,
                 const float *bias, const float *res, ptrdiff_t ldr, float *out,
@@ -223,7 +223,7 @@ struct dw3_row {
  * channels from c: the taps in the padding are products of 0, as the indirection kernel takes
  * them from its zero row, so both give the same result (NaN from an infinite weight included).
  */
-static inline __attribute__((always_inline)) void
+HPK_INLINE__AVX2 void
 dw3_edge__avx2(size_t stride, int masked, __m256i vmask, size_t lanes, const struct dw3_row *a,
                const __m256 *vw, size_t o, size_t c)
 {
@@ -247,7 +247,7 @@ dw3_edge__avx2(size_t stride, int masked, __m256i vmask, size_t lanes, const str
                      a->output + (ptrdiff_t)o * a->out_stride + c, a->out_stride, lanes, ctx);
 }
 
-static inline __attribute__((always_inline)) void
+HPK_INLINE__AVX2 void
 dw3_weights__avx2(int masked, __m256i vmask, const struct dw3_row *a, size_t c, __m256 *vw)
 {
 #pragma GCC unroll 9
@@ -260,7 +260,7 @@ dw3_weights__avx2(int masked, __m256i vmask, const struct dw3_row *a, size_t c, 
  * the 9 weights loaded once for all: the border pixels one by one, the interior in strips of
  * px pixels, then one of the last (interior width) % px (act_edge).
  */
-static inline __attribute__((always_inline)) void dw3_block__avx2(size_t px, size_t stride,
+HPK_INLINE__AVX2 void dw3_block__avx2(size_t px, size_t stride,
                                                                   int masked, int act, int act_edge,
                                                                   const struct dw3_row *a, size_t c,
                                                                   size_t o0, size_t o1)
@@ -324,7 +324,7 @@ static inline __attribute__((always_inline)) void dw3_block__avx2(size_t px, siz
  * in rows 1 and 2, the input rows this output row is the first to read (row 0 was row 2 of the
  * output row above).
  */
-static inline __attribute__((always_inline)) void
+HPK_INLINE__AVX2 void
 dw3_chunks_s2__avx2(int act, const struct dw3_row *a, size_t ia, size_t chunks)
 {
     const struct hpk_gemm_tile_ctx *ctx = a->ctx;
@@ -358,7 +358,7 @@ dw3_chunks_s2__avx2(int act, const struct dw3_row *a, size_t ia, size_t chunks)
 }
 
 /* The full blocks of 8 channels over the row, the activation act in the strips. */
-static inline __attribute__((always_inline)) void
+HPK_INLINE__AVX2 void
 dw3_full_act__avx2(size_t px, size_t stride, int act, int act_edge, const struct dw3_row *a)
 {
     const size_t cfull = a->channels / 8 * 8;
@@ -380,7 +380,7 @@ dw3_full_act__avx2(size_t px, size_t stride, int act, int act_edge, const struct
  * registers through the activation; the last strip of a row and the border pixels call the
  * out-of-line copy.
  */
-static inline __attribute__((always_inline)) void dw3_full__avx2(size_t px, size_t stride,
+HPK_INLINE__AVX2 void dw3_full__avx2(size_t px, size_t stride,
                                                                  const struct dw3_row *a)
 {
     switch (a->ctx->act) {

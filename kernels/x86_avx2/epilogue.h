@@ -69,8 +69,18 @@ static inline void hpk_store_n__avx2(float *p, int full, size_t n, size_t v, __m
 
 #define HPK_EPI_MAX_NV 4
 
+/* Forced inline in optimised builds (see above; the kernels that build on these helpers use it
+ * too). Not under AddressSanitizer or ThreadSanitizer: instrumenting every inlined copy took
+ * the sanitizer builds' compile of the small-GEMM kernels past seven minutes, and those builds
+ * test correctness, not speed. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define HPK_INLINE__AVX2 static inline
+#else
+#define HPK_INLINE__AVX2 static inline __attribute__((always_inline))
+#endif
+
 /* Applies act to all MR * NV accumulators; one switch per tile. */
-static inline __attribute__((always_inline)) void hpk_act_tile__avx2(__m256 *acc, size_t count,
+HPK_INLINE__AVX2 void hpk_act_tile__avx2(__m256 *acc, size_t count,
                                       const struct hpk_gemm_tile_ctx *ctx)
 {
     size_t q;
@@ -147,7 +157,7 @@ static inline __attribute__((always_inline)) void hpk_act_tile__avx2(__m256 *acc
 }
 
 /* acc[i * nv + v] holds row i, columns 8v..8v+7 of the tile. */
-static inline __attribute__((always_inline)) void
+HPK_INLINE__AVX2 void
 hpk_epilogue_store__avx2(__m256 *acc, size_t mr, size_t nv, size_t m, size_t n, float *c,
                          ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx)
 {

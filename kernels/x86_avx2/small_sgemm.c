@@ -54,7 +54,7 @@ typedef void (*tile_fn)(const struct job *job);
 
 /* vacc[i * NV + v] += A[i][p] * vb[v] for the R rows: row 2t at ab[t], row 2t + 1 at
  * ab[t] + rs (one base register per two rows, one index register for all). */
-static inline __attribute__((always_inline)) void step(const size_t R, const size_t NV,
+HPK_INLINE__AVX2 void step(const size_t R, const size_t NV,
                                                        __m256 *vacc, const __m256 *vb,
                                                        const float *const *ab, ptrdiff_t rs)
 {
@@ -68,7 +68,7 @@ static inline __attribute__((always_inline)) void step(const size_t R, const siz
 }
 
 /* The bases of step one column of A further on. */
-static inline __attribute__((always_inline)) void advance(const size_t R, const float **ab,
+HPK_INLINE__AVX2 void advance(const size_t R, const float **ab,
                                                           ptrdiff_t a_cs)
 {
 #pragma GCC unroll 4
@@ -77,7 +77,7 @@ static inline __attribute__((always_inline)) void advance(const size_t R, const 
 }
 
 /* One R x NV tile of n columns (8 (NV - 1) < n <= 8 NV), the whole k, then the epilogue. */
-static inline __attribute__((always_inline)) void
+HPK_INLINE__AVX2 void
 tile(const size_t R, const size_t NV, size_t n, size_t k, const float *a, ptrdiff_t a_rs,
      ptrdiff_t a_cs, const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
      const struct hpk_gemm_tile_ctx *ctx, size_t k_full, __m256i vmask)
@@ -159,7 +159,7 @@ static __attribute__((noinline)) void act_pass(size_t rows, size_t n, float *c, 
 
 /* The batch of a job with one epilogue context (a constant one folds the epilogue away); act:
  * the context whose activation then runs over each tile (NULL: none). */
-static inline __attribute__((always_inline)) void tiles_with(const size_t R, const size_t NV,
+HPK_INLINE__AVX2 void tiles_with(const size_t R, const size_t NV,
                                                              const struct job *j,
                                                              const struct hpk_gemm_tile_ctx *ctx,
                                                              const struct hpk_gemm_tile_ctx *act)
@@ -214,7 +214,7 @@ static inline __attribute__((always_inline)) void tiles_with(const size_t R, con
  * (C is a float array: through the caller's pointer, alpha and beta would be reloaded after
  * every store) whose activation is none, as the compiler can see, and act_pass after the tile.
  */
-static inline __attribute__((always_inline)) void tiles(const size_t R, const size_t NV,
+HPK_INLINE__AVX2 void tiles(const size_t R, const size_t NV,
                                                         const struct job *j)
 {
     const struct hpk_gemm_tile_ctx ctx = *j->ctx;
@@ -267,7 +267,7 @@ static const tile_fn tiles3[MB3 + 1] = {NULL, tile_1x3, tile_2x3, tile_3x3, tile
  * with the `narrow` tiles when it is no wider than 8 and `narrow` is not NULL). ctx is the
  * caller's with the flags of one whole-k pass; bias and residual are offset to each tile.
  */
-static inline __attribute__((always_inline)) void
+HPK_INLINE__AVX2 void
 run(const tile_fn *tiles, size_t mb, size_t nw, const tile_fn *narrow,
     const struct hpk_sgemm_small_shape *s, size_t batch, const float *a, ptrdiff_t stride_a,
     const float *b, ptrdiff_t stride_b, float *c, ptrdiff_t stride_c,
