@@ -852,6 +852,7 @@ static void test_table_next_usable(void **state)
     assert_ptr_equal(hpk_table_next_usable(&fake), &hpk_kernels_generic);
 }
 
+#if defined(HPK_HAVE_HWLOC)
 /*
  * HPK_PIN's order on synthetic topologies (hwloc builds them from a description, so SMT is
  * tested on any machine): one PU of every core before any core's second PU, cores in topology
@@ -871,6 +872,7 @@ static void expect_order(const char *topo, const int *allowed, size_t n_allowed,
         if (got[i] != want[i])
             fail_msg("%s: pin order[%zu] = %d, want %d", topo, i, got[i], want[i]);
 }
+#endif
 
 static void test_pin_order(void **state)
 {

@@ -137,7 +137,7 @@ dwconv_block__avx2(size_t px, size_t nv, int masked, size_t c, size_t channels, 
  * store and a reload per accumulator: inlining it at all 12 call sites would take about 150 KB
  * of code for paths that run once per row.
  */
-static __attribute__((noinline, flatten)) size_t
+static __attribute__((noinline)) HPK_FLATTEN__AVX2 size_t
 dwconv_group_c16__avx2(size_t channels, size_t taps, const float *const *in, const float *weights,
                        const float *res, ptrdiff_t ldr, float *out, ptrdiff_t out_stride,
                        const struct hpk_gemm_tile_ctx *ctx)

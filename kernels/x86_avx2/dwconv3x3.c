@@ -398,12 +398,12 @@ HPK_INLINE__AVX2 void dw3_full__avx2(size_t px, size_t stride,
     }
 }
 
-static __attribute__((noinline, flatten)) void dw3_full_s1__avx2(const struct dw3_row *a)
+static __attribute__((noinline)) HPK_FLATTEN__AVX2 void dw3_full_s1__avx2(const struct dw3_row *a)
 {
     dw3_full__avx2(PX_S1, 1, a);
 }
 
-static __attribute__((noinline, flatten)) void dw3_full_s2__avx2(const struct dw3_row *a)
+static __attribute__((noinline)) HPK_FLATTEN__AVX2 void dw3_full_s2__avx2(const struct dw3_row *a)
 {
     dw3_full__avx2(PX_S2, 2, a);
 }

@@ -72,11 +72,14 @@ static inline void hpk_store_n__avx2(float *p, int full, size_t n, size_t v, __m
 /* Forced inline in optimised builds (see above; the kernels that build on these helpers use it
  * too). Not under AddressSanitizer or ThreadSanitizer: instrumenting every inlined copy took
  * the sanitizer builds' compile of the small-GEMM kernels past seven minutes, and those builds
- * test correctness, not speed. */
+ * test correctness, not speed. Likewise `flatten`, which the kernels put on their out-of-line
+ * instances. */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define HPK_INLINE__AVX2 static inline
+#define HPK_FLATTEN__AVX2
 #else
 #define HPK_INLINE__AVX2 static inline __attribute__((always_inline))
+#define HPK_FLATTEN__AVX2 __attribute__((flatten))
 #endif
 
 /* Applies act to all MR * NV accumulators; one switch per tile. */

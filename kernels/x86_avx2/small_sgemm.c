@@ -231,7 +231,7 @@ HPK_INLINE__AVX2 void tiles(const size_t R, const size_t NV,
 }
 
 #define TILE(R, NV)                                                                                \
-    static __attribute__((noinline, flatten)) void tile_##R##x##NV(const struct job *j)            \
+    static __attribute__((noinline)) HPK_FLATTEN__AVX2 void tile_##R##x##NV(const struct job *j)            \
     {                                                                                              \
         tiles(R, NV, j);                                                                           \
     }
