@@ -167,8 +167,10 @@ hpk_epilogue_store__avx2(__m256 *acc, size_t mr, size_t nv, size_t m, size_t n, 
     const int full = n == 8 * nv;
     __m256i mask[HPK_EPI_MAX_NV];
     size_t i, v;
+    /* All of them (the unused ones are dead code once nv is a constant): where it is not, GCC
+     * cannot see that only mask[0..nv) are read. */
 #pragma GCC unroll 4
-    for (v = 0; v < nv; v++)
+    for (v = 0; v < HPK_EPI_MAX_NV; v++)
         mask[v] = hpk_mask_n__avx2(n, v);
 
     if (ctx->alpha != 1.0f) {

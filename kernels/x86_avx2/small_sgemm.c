@@ -30,6 +30,14 @@
 #include "kernels/x86_avx2/epilogue.h"
 #include "kernels/x86_avx2/small_sgemm.h"
 
+/* Under the sanitizers the tiles are not flattened (epilogue.h), so `tile` is also compiled
+ * with R and NV as variables, where GCC 12's -Warray-bounds follows unrolled epilogue loops to
+ * subscripts past the 12 accumulators that no caller can reach (R * NV <= 12, asserted); those
+ * builds check every access at run time instead. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#pragma GCC diagnostic ignored "-Warray-bounds"
+#endif
+
 /* Rows per block for NV = 1, 2, 3 vectors. */
 #define MB1 8
 #define MB2 6
