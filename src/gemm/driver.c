@@ -130,6 +130,7 @@ struct loop_state {
     size_t nc, kc;    /* the blocks of the loops */
     size_t m_pad;     /* rows of a prepacked A~ block (m rounded up to MR) */
     int b_in_place;   /* B read where it lies */
+    int b_jit;        /* each B~ panel packed by the task that uses it, just before (see prepare) */
     int a_direct;     /* A read where it lies by the record's ukernel_a_direct */
     int matvec;       /* the matrix-vector loop (see mv_task) */
     size_t mv_panels; /* NR panels per matrix-vector task */
@@ -140,7 +141,7 @@ struct loop_state {
     const float *gemv_x; /* the dot kernels' vectors (the operand, or gathered in the workspace) */
     ptrdiff_t gemv_ldx;
     /* workspace layout */
-    size_t b_elems, a_bytes, ptr_bytes, slots, bytes;
+    size_t b_elems, a_bytes, ptr_bytes, bj_bytes, slots, bytes;
     /* the current jc/pc block */
     size_t jc, nb, pc, kb;
     unsigned flags;
@@ -152,6 +153,7 @@ struct loop_state {
     /* per slot */
     float **abuf;
     const float ***rows;
+    float **bjit; /* one B~ panel (b_jit) */
 };
 
 /* One group of B~ panels of the current block; B~ is packed by all threads together. */
@@ -163,6 +165,27 @@ static void pack_b_task(void *ctx, size_t task, size_t slot)
     (void)slot;
     s->r->pack_b(s->kb, cols, s->bsrc + (ptrdiff_t)j0 * p->b_cs, p->b_rs, p->b_cs,
                  s->bbuf + j0 * s->kb);
+}
+
+/* Lines [*next_line, *next_line + count) of a B panel of kb x cols at b (the problem's strides)
+ * prefetched into L2, *next_line moved past them: row by row when B's rows are contiguous, else
+ * column by column. (The cursor lives in the caller: GCC 12 deletes calls to a function whose
+ * only effect is prefetches, as it would a const function's.) */
+static inline void prefetch_panel_lines(const struct hpk_gemm_problem *p, const float *b,
+                                        size_t cols, size_t kb, size_t count, size_t *next_line)
+{
+    enum { LINE = 64 / sizeof(float) };
+    const int by_rows = p->b_cs == 1;
+    const size_t lines = by_rows ? kb : cols, len = by_rows ? cols : kb;
+    const ptrdiff_t step = by_rows ? p->b_rs : p->b_cs;
+    size_t i = *next_line;
+    for (const size_t end = hpk_min_size(i + count, lines); i < end; i++) {
+        const float *line = b + (ptrdiff_t)i * step;
+        for (size_t x = 0; x < len; x += LINE)
+            __builtin_prefetch(line + x, 0, 2);
+        __builtin_prefetch(line + len - 1, 0, 2);
+    }
+    *next_line = i;
 }
 
 /* One (ic block, jr chunk): pack the block's A~ (unless the record reads A in place or A~ was
@@ -208,11 +231,30 @@ static void ic_task(void *ctx, size_t task, size_t slot)
     }
     const hpk_sgemm_ukernel_fn ukernel = s->a_direct ? r->ukernel_a_direct : r->ukernel;
     for (size_t jr = j_lo; jr < j_hi; jr += r->nr) {
-        const float *bp = s->bpanel + (jr / r->nr) * s->bpanel_step;
         const size_t nr = hpk_min_size(r->nr, j_hi - jr);
+        const float *bp;
+        if (s->b_jit) {
+            r->pack_b(s->kb, nr, s->bsrc + (ptrdiff_t)jr * p->b_cs, p->b_rs, p->b_cs,
+                      s->bjit[slot]);
+            bp = s->bjit[slot];
+        } else {
+            bp = s->bpanel + (jr / r->nr) * s->bpanel_step;
+        }
+        /* b_jit: the next panel, a share before each tile, into L2 while this panel's tiles
+         * compute (its lines are a row or a column stride apart: no hardware prefetcher follows
+         * them). */
+        const float *next = s->b_jit && jr + r->nr < j_hi
+                                ? s->bsrc + (ptrdiff_t)(jr + r->nr) * p->b_cs
+                                : NULL;
+        const size_t next_cols = next != NULL ? hpk_min_size(r->nr, j_hi - jr - r->nr) : 0;
+        const size_t per_tile =
+            hpk_div_round_up(p->b_cs == 1 ? s->kb : next_cols, hpk_div_round_up(mb, r->mr));
+        size_t next_line = 0;
         for (size_t ir = 0; ir < mb; ir += r->mr) {
             struct hpk_gemm_tile_ctx t;
             const size_t i0 = ic + ir, j0 = s->jc + jr;
+            if (next != NULL)
+                prefetch_panel_lines(p, next, next_cols, s->kb, per_tile, &next_line);
             tile_ctx(p, i0, j0, s->flags, &t);
             ukernel(hpk_min_size(r->mr, mb - ir), nr, s->kb, apanel + (ir / r->mr) * astep,
                        lda_k, bp, s->ldb_panel, p->c + (ptrdiff_t)i0 * p->ldc + (ptrdiff_t)j0,
@@ -520,10 +562,19 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
     s->mc = mc;
     s->n_ic = n_ic;
     s->b_group = hpk_max_size(1, hpk_div_round_up(n_jr_total, 4 * threads)) * r->nr;
+    /* With a single ic block each B~ panel serves one task once: it is packed by that task right
+     * before its tiles, into a buffer of one panel that stays in L1, rather than the whole
+     * block ahead, which is written out to L3 and read back (measured: the packing of B~ took
+     * 16 % of a column-major 3136 x 64 x 576, whose kernel-space m is 64). */
+    s->b_jit = !b_in_place && p->b_packed == NULL && n_ic == 1;
 
-    /* Workspace: B~ (KC x NC rounded to NR), one A~ (MC rounded to MR x KC) and one row-pointer
-     * list per slot. */
-    if (!b_in_place && p->b_packed == NULL &&
+    /* Workspace: B~ (KC x NC rounded to NR, or one panel per slot), one A~ (MC rounded to MR x
+     * KC) and one row-pointer list per slot. */
+    size_t bj_bytes = 0;
+    if (s->b_jit && (hpk_mul_overflow(kc, r->nr * sizeof(float), &t) ||
+                     hpk_round_up_overflow(t, HPK_ALIGNMENT, &bj_bytes)))
+        return HPK_ERR_OVERFLOW;
+    if (!b_in_place && p->b_packed == NULL && !s->b_jit &&
         (hpk_round_up_overflow(nc, r->nr, &t) || hpk_mul_overflow(t, kc, &b_elems)))
         return HPK_ERR_OVERFLOW;
     if (a_packed &&
@@ -535,12 +586,13 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
         hpk_round_up_overflow(t, HPK_ALIGNMENT, &ptr_bytes) ||
         hpk_mul_overflow(b_elems, sizeof(float), &bytes) ||
         hpk_round_up_overflow(bytes, HPK_ALIGNMENT, &bytes) ||
-        hpk_mul_overflow(a_bytes + ptr_bytes, slots, &t) || hpk_add_overflow(bytes, t, &bytes) ||
-        hpk_add_overflow(bytes, 2 * slots * sizeof(void *), &bytes))
+        hpk_mul_overflow(a_bytes + ptr_bytes + bj_bytes, slots, &t) ||
+        hpk_add_overflow(bytes, t, &bytes) || hpk_add_overflow(bytes, 3 * slots * sizeof(void *), &bytes))
         return HPK_ERR_OVERFLOW;
     s->b_elems = b_elems;
     s->a_bytes = a_bytes;
     s->ptr_bytes = ptr_bytes;
+    s->bj_bytes = bj_bytes;
     s->slots = slots;
     s->bytes = bytes;
     return HPK_OK;
@@ -567,11 +619,14 @@ static void execute(struct loop_state *s, void *mem)
     char *cur = mem;
     s->bbuf = (float *)cur;
     cur += (s->b_elems * sizeof(float) + HPK_ALIGNMENT - 1) / HPK_ALIGNMENT * HPK_ALIGNMENT;
-    s->abuf = (float **)(cur + s->slots * (s->a_bytes + s->ptr_bytes));
+    const size_t per_slot = s->a_bytes + s->ptr_bytes + s->bj_bytes;
+    s->abuf = (float **)(cur + s->slots * per_slot);
     s->rows = (const float ***)(s->abuf + s->slots);
+    s->bjit = (float **)(s->rows + s->slots);
     for (size_t i = 0; i < s->slots; i++) {
-        s->abuf[i] = (float *)(cur + i * (s->a_bytes + s->ptr_bytes));
-        s->rows[i] = (const float **)(cur + i * (s->a_bytes + s->ptr_bytes) + s->a_bytes);
+        s->abuf[i] = (float *)(cur + i * per_slot);
+        s->rows[i] = (const float **)(cur + i * per_slot + s->a_bytes);
+        s->bjit[i] = (float *)(cur + i * per_slot + s->a_bytes + s->ptr_bytes);
     }
 
     for (size_t jc = 0; jc < p->n; jc += s->nc) {
@@ -597,7 +652,9 @@ static void execute(struct loop_state *s, void *mem)
                 s->ldb_panel = p->b_rs;
                 s->bpanel_step = r->nr;
             } else {
-                hpk_parallel_for(hpk_div_round_up(s->nb, s->b_group), threads, pack_b_task, s);
+                if (!s->b_jit)
+                    hpk_parallel_for(hpk_div_round_up(s->nb, s->b_group), threads, pack_b_task,
+                                     s);
                 s->bpanel = s->bbuf;
                 s->ldb_panel = r->nr;
                 s->bpanel_step = r->nr * s->kb;
