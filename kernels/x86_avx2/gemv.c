@@ -36,13 +36,7 @@
 #include <immintrin.h>
 #include <string.h>
 
-/* GCC 12 keeps hpk_epilogue_store__avx2 out of line in this file (its callers are loops, not
- * tiles, and call it once per 32 columns), and then cannot see that mask[v] is set for every
- * v < nv it reads. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include "kernels/x86_avx2/epilogue.h"
-#pragma GCC diagnostic pop
 #include "kernels/x86_avx2/gemv.h"
 
 #define AXPY_BUF 2048 /* floats of the accumulator block: 8 KiB of the 32 KiB L1 */
