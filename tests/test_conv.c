@@ -390,6 +390,18 @@ static const struct conv_case grid[] = {
     {3, 3, 2, 2, 1, 1, 2, 1, 0, 2, 19, 19, 19, 1, 8, 11},   /* depthwise s2, asymmetric padding */
     {3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 16, 16, 16, 1, 7, 7},    /* depthwise, unequal strides */
     {7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, 3, 16, 1, 17, 15},    /* the stem, small */
+    /* im2col's column schedule (fewer than 8 input channels, kw > 1, one group): */
+    {7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, 3, 37, 2, 23, 21},    /* stem, batch 2, odd, n edge */
+    {7, 7, 2, 2, 1, 1, 0, 3, 2, 1, 1, 3, 16, 1, 16, 13},    /* stem, padding top 0 */
+    {7, 7, 2, 2, 1, 1, 3, 0, 1, 2, 1, 3, 16, 1, 13, 16},    /* stem, padding left 0 */
+    {7, 7, 2, 2, 1, 1, 1, 2, 3, 0, 1, 3, 20, 1, 15, 14},    /* stem, padding right 0 */
+    {7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, 3, 16, 1, 9, 1},      /* stem, 1-pixel-wide input */
+    {7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, 3, 8, 1, 1, 5},       /* stem, 1-row input */
+    {3, 3, 1, 1, 1, 1, 3, 3, 3, 3, 1, 3, 5, 1, 2, 2},       /* padding wider than the input */
+    {5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 1, 1, 8, 1, 11, 10},     /* 1 channel */
+    {3, 5, 1, 1, 1, 1, 1, 2, 1, 2, 1, 4, 9, 1, 7, 6},       /* 4 channels */
+    {3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 7, 20, 1, 9, 9},      /* 7 channels */
+    {3, 3, 1, 3, 2, 1, 2, 1, 2, 1, 1, 2, 6, 1, 9, 10},      /* dilation_h 2, stride_w 3 */
     {2, 3, 3, 2, 1, 1, 0, 1, 1, 0, 1, 4, 5, 1, 8, 7},       /* odd kernel and strides */
     {1, 3, 1, 1, 1, 1, 0, 1, 0, 1, 1, 7, 3, 1, 1, 9},       /* 1-row input */
 };
@@ -489,6 +501,7 @@ static void test_threads_identical(void **state)
         {1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 64, 40, 1, 40, 41},
         {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 64, 64, 64, 1, 40, 40},
         {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 128, 96, 1, 7, 7}, /* Winograd's whole schedule */
+        {7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, 3, 64, 2, 40, 38}, /* im2col's column schedule */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         for (int a = HPK_CONV_AUTO; a <= HPK_CONV_DEPTHWISE; a++) {
@@ -647,11 +660,43 @@ static void test_errors(void **state)
     }
 }
 
+/*
+ * The grid's few-channel cases run im2col's column schedule where the table has a direct kernel
+ * (and the packed path otherwise, or with KC = 5): it must not fall back silently, or the grid
+ * would test the other schedule twice.
+ */
+static void test_column_schedule(void **state)
+{
+    const struct hpk_kernel_table *t = table_or_skip(state);
+    uint64_t seed = 21;
+    const struct conv_case stem = {7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, 3, 16, 1, 17, 15};
+    const struct conv_case wide = {7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, 8, 16, 1, 17, 15};
+    const int direct = t->sgemm[HPK_GEMM_MAIN].ukernel_a_direct != NULL;
+    for (int kcv = 0; kcv < 2; kcv++)
+        for (int w = 0; w < 2; w++) {
+            const struct conv_case *c = w ? &wide : &stem;
+            struct hpk_blocking bl[HPK_GEMM_RECORDS];
+            blocking_of(t, kcv ? 5 : 0, bl);
+            struct tensors tt;
+            make_tensors(c, &seed, 1, 0, 0, 0, &tt);
+            hpk_conv2d_desc d = make_desc(c, HPK_ACT_NONE, HPK_CONV_IM2COL);
+            hpk_conv2d *op = NULL;
+            assert_int_equal(hpk_conv2d_create_with(t, bl, &d, tt.filter, tt.bias, &op), HPK_OK);
+            if (direct && !kcv && !w)
+                assert_non_null(op->cols_b);
+            else
+                assert_null(op->cols_b);
+            hpk_conv2d_destroy(op);
+            free_tensors(&tt);
+        }
+}
+
 int main(void)
 {
     quick = tu_quick();
     static const struct tu_table_test per[] = {{"grid", test_grid},
-                                               {"sizes_change", test_sizes_change}};
+                                               {"sizes_change", test_sizes_change},
+                                               {"column_schedule", test_column_schedule}};
     static const struct CMUnitTest common[] = {cmocka_unit_test(test_threads_identical),
                                                cmocka_unit_test(test_errors)};
     return tu_run("test_conv", per, sizeof per / sizeof per[0], common,

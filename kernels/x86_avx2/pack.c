@@ -4,7 +4,7 @@
  *
  * The common layouts get vector paths: B row-contiguous (cs = 1) is a copy of two vectors per k
  * row; B column-contiguous (rs = 1) is 8 x 8 transposes; A rows contiguous along k (cs = 1) are
- * 8 x 8 transposes of up to 6 rows padded with zero rows; A with consecutive row pointers and a k stride
+ * 4 x 4 transposes of up to 6 rows; A with consecutive row pointers and a k stride
  * (a transposed A) is one 6-float masked copy per k. Anything else, and every remainder, takes
  * the scalar path. Masked loads never touch memory past the operand.
  */
@@ -136,37 +136,41 @@ static void pack_a_row_scalar(const struct hpk_a_source *src, size_t row, size_t
 }
 
 /*
- * Six rows, each contiguous along k over [k0, k0 + kb): 8 x 8 transposes of the six rows and two
- * zero rows. Each transposed column is stored as a full vector of 8 at its 6-float slot; the 2
- * extra floats are overwritten by the next column's store, and only the panel's very last
- * column is stored with a mask (vmaskmovps to memory is microcoded and slow on AMD cores).
- * last = 0: more columns follow in this panel (the next piece of an indirection row), which
- * overwrite the 2 extra floats.
+ * Six rows, each contiguous along k over [k0, k0 + kb), into the panel's kb columns of 6: four
+ * columns at a time, a 4 x 4 transpose of rows 0-3 (one 4-float store per column) and rows 4-5
+ * interleaved (one 2-float store per column), the last 1-3 columns element by element. Every
+ * store is exactly the column's 6 floats, so a piece of an indirection row ends anywhere.
+ *
+ * 128-bit on purpose: on Zen 1 a 256-bit shuffle is two uops and the lane-crossing vperm2f128
+ * of an 8 x 8 transpose eight; this is 10 single-uop shuffles per 4 columns, against about 96
+ * uops per 8 columns before (the stem's pack, 21-float segments: 9.4 % of its time, perf).
+ * Nothing is read past a row's kb floats.
  */
-static void pack_a_panel_rows(const float *const x[MR], size_t rows, size_t kb, float *panel,
-                              int last)
+static void pack_a_panel_rows(const float *const x[MR], size_t rows, size_t kb, float *panel)
 {
-    const __m256 zero = _mm256_setzero_ps();
-    const __m256i mask6 = hpk_mask_n__avx2(MR, 0);
+    const __m128 zero = _mm_setzero_ps();
     size_t p = 0;
-    for (; p + 8 <= kb; p += 8) {
-        __m256 r[8];
-#pragma GCC unroll 6
-        for (size_t i = 0; i < MR; i++)
-            r[i] = i < rows ? _mm256_loadu_ps(x[i] + p) : zero;
-        r[6] = r[7] = zero;
-        transpose8(r);
-#pragma GCC unroll 7
-        for (size_t q = 0; q < 7; q++)
-            _mm256_storeu_ps(panel + (p + q) * MR, r[q]);
-        if (p + 8 < kb || !last)
-            _mm256_storeu_ps(panel + (p + 7) * MR, r[7]);
-        else
-            _mm256_maskstore_ps(panel + (p + 7) * MR, mask6, r[7]);
+    for (; p + 4 <= kb; p += 4, panel += 4 * MR) {
+        __m128 r0 = rows > 0 ? _mm_loadu_ps(x[0] + p) : zero;
+        __m128 r1 = rows > 1 ? _mm_loadu_ps(x[1] + p) : zero;
+        __m128 r2 = rows > 2 ? _mm_loadu_ps(x[2] + p) : zero;
+        __m128 r3 = rows > 3 ? _mm_loadu_ps(x[3] + p) : zero;
+        const __m128 r4 = rows > 4 ? _mm_loadu_ps(x[4] + p) : zero;
+        const __m128 r5 = rows > 5 ? _mm_loadu_ps(x[5] + p) : zero;
+        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+        const __m128 lo = _mm_unpacklo_ps(r4, r5), hi = _mm_unpackhi_ps(r4, r5);
+        _mm_storeu_ps(panel, r0);
+        _mm_storel_pi((__m64 *)(panel + 4), lo);
+        _mm_storeu_ps(panel + MR, r1);
+        _mm_storeh_pi((__m64 *)(panel + MR + 4), lo);
+        _mm_storeu_ps(panel + 2 * MR, r2);
+        _mm_storel_pi((__m64 *)(panel + 2 * MR + 4), hi);
+        _mm_storeu_ps(panel + 3 * MR, r3);
+        _mm_storeh_pi((__m64 *)(panel + 3 * MR + 4), hi);
     }
-    for (; p < kb; p++)
+    for (; p < kb; p++, panel += MR)
         for (size_t i = 0; i < MR; i++)
-            panel[p * MR + i] = i < rows ? x[i][p] : 0.0f;
+            panel[i] = i < rows ? x[i][p] : 0.0f;
 }
 
 /* Six floats from x to dst without masks: a 4-float and a 2-float move. */
@@ -187,10 +191,10 @@ void hpk_sgemm_pack_a_6__avx2(size_t m, size_t k0, size_t kb, const struct hpk_a
             const float *x[MR];
             for (size_t i = 0; i < MR; i++)
                 x[i] = i < rows ? rp[i] + k0 : NULL;
-            pack_a_panel_rows(x, rows, kb, dst, 1);
+            pack_a_panel_rows(x, rows, kb, dst);
             continue;
         }
-        if (src->cs == 1 && src->kc >= 8) {
+        if (src->cs == 1 && src->kc >= 4) {
             /* im2col: segment by segment, each a piece of contiguous rows. */
             size_t s = k0 / src->kc, off = k0 % src->kc;
             for (size_t p = 0; p < kb; s++, off = 0) {
@@ -198,7 +202,7 @@ void hpk_sgemm_pack_a_6__avx2(size_t m, size_t k0, size_t kb, const struct hpk_a
                 const float *x[MR];
                 for (size_t i = 0; i < MR; i++)
                     x[i] = i < rows ? rp[i * src->ks + s] + off : NULL;
-                pack_a_panel_rows(x, rows, len, dst + p * MR, p + len == kb);
+                pack_a_panel_rows(x, rows, len, dst + p * MR);
                 p += len;
             }
             continue;

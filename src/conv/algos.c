@@ -6,7 +6,8 @@
  *            pixel stride the row stride); the filter was packed at creation.
  *   im2col   any shape: A through an indirection list, one segment of cg channels per filter
  *            tap, the tap's input pixel or the zero row for padding; the GEMM driver packs A~
- *            from it block by block, so the im2col matrix never exists.
+ *            from it block by block, so the im2col matrix never exists. A few input channels
+ *            (the stem): the column schedule, no A~ at all (see im2col_columns).
  *   winograd 3x3 stride 1: per block of tiles, the input transform into V[xi][tile][c], alpha^2
  *            GEMMs M[xi] = V[xi] U[xi] on the main microkernel (U packed at creation), the
  *            output transform with bias, residual and activation fused.
@@ -117,8 +118,158 @@ static int im2col_padded(const struct hpk_conv2d *op)
     return op->d.groups == 1 && op->d.dilation_w == 1 && op->d.kernel_w > 1;
 }
 
+/*
+ * im2col's column schedule, for few input channels (hpk_conv_im2col_columns). Per output row
+ * (n, y), a buffer of the input columns the row reads, each column holding its kernel_h input
+ * rows' channels: buf[ix][r][c] = input(n, y sh + r dh - pad_top, ix - pad_left, c), zero in
+ * the padding. Output pixel x then reads kernel_w whole columns from ix = x sw on: its im2col
+ * row in (s, r, c) order is the kdim contiguous floats at buf + x sw kh cg, and the next
+ * pixel's starts sw kh cg floats further. So the output row is a GEMM whose A lies in the
+ * buffer with a row stride -- the main record's direct kernel reads it where it is, against
+ * the filter packed in that order at creation: no A~ packing, no pointer per row segment,
+ * and the buffer (for the stem 229 x 21 floats, 19 KB) is written once where A~ took 147
+ * floats per pixel (the stem's packing was 11 % of its time, perf).
+ * Each output element is one kernel call over the whole k (kdim <= KC): threads take bands of
+ * output rows and never change a sum.
+ */
+int hpk_conv_im2col_columns(const hpk_conv2d_desc *d, const struct hpk_kernel_table *t,
+                            const struct hpk_blocking blocking[HPK_GEMM_RECORDS])
+{
+    const size_t kdim = d->kernel_h * d->kernel_w * d->in_channels; /* validated at create */
+    return d->groups == 1 && d->dilation_w == 1 && d->kernel_w > 1 && d->in_channels < 8 &&
+           kdim <= blocking[HPK_GEMM_MAIN].kc &&
+           t->sgemm[HPK_GEMM_MAIN].ukernel_a_direct != NULL;
+}
+
+struct cols_state {
+    const struct hpk_conv_args *a;
+    char *ws;
+    size_t slot_bytes, buf_bytes; /* per slot: the buffer, then kernel_h row pointers */
+    size_t cols;         /* input columns an output row reads: (out_w - 1) sw + kw */
+    size_t rows, bands;  /* output rows of the batch, in bands of consecutive rows */
+};
+
+/*
+ * The buffer of output row (n, y) (see above), column by column in increasing address order.
+ * With cg <= 4 each (column, kernel row) slot is one 4-float copy (a single vector move):
+ * its floats past cg spill into the next slot, which is written right after (the last one
+ * into the buffer's 4 spare floats); a copy reads 4 floats only where they lie inside the
+ * input tensor, else exactly cg. rowp: kernel_h pointers of scratch.
+ */
+static void cols_fill(const struct cols_state *s, size_t n, size_t y, float *buf,
+                      const float **rowp)
+{
+    static const float zeros[8] = {0};
+    const struct hpk_conv_args *a = s->a;
+    const hpk_conv2d_desc *d = &a->op->d;
+    const size_t cg = d->in_channels, kh = d->kernel_h, step = kh * cg;
+    const size_t iw = a->s.in_w, is = a->in_stride;
+    /* Input columns [lo, hi) of the buffer lie inside the input; the others are padding. */
+    const size_t lo = hpk_min_size(d->pad_left, s->cols);
+    const size_t hi = hpk_max_size(lo, hpk_min_size(d->pad_left + iw, s->cols));
+    /* Pixels [0, wide) of an input row can be read 4 floats at a time. */
+    const size_t extent = (iw - 1) * is + cg;
+    const size_t wide = cg > 4 ? 0 : extent < 4 ? 0 : (extent - 4) / is + 1;
+    for (size_t r = 0; r < kh; r++) {
+        const size_t yy = y * d->stride_h + r * d->dilation_h;
+        rowp[r] = yy < d->pad_top || yy - d->pad_top >= a->s.in_h
+                      ? NULL
+                      : a->input + (n * a->s.in_h + yy - d->pad_top) * iw * is;
+    }
+    for (size_t ix = 0; ix < s->cols; ix++) {
+        float *dst = buf + ix * step;
+        if (ix < lo || ix >= hi) {
+            for (size_t r = 0; r < kh; r++)
+                memcpy(dst + r * cg, zeros, cg * sizeof(float));
+            continue;
+        }
+        const size_t px = ix - d->pad_left;
+        if (px < wide) {
+            for (size_t r = 0; r < kh; r++)
+                memcpy(dst + r * cg, rowp[r] != NULL ? rowp[r] + px * is : zeros,
+                       4 * sizeof(float));
+        } else {
+            for (size_t r = 0; r < kh; r++)
+                memcpy(dst + r * cg, rowp[r] != NULL ? rowp[r] + px * is : zeros,
+                       cg * sizeof(float));
+        }
+    }
+}
+
+/* Task i: output rows [i rows / bands, (i + 1) rows / bands), each filled then multiplied. */
+static void cols_task(void *ctx, size_t task, size_t slot)
+{
+    const struct cols_state *s = ctx;
+    const struct hpk_conv_args *a = s->a;
+    const struct hpk_conv2d *op = a->op;
+    const hpk_conv2d_desc *d = &op->d;
+    const struct hpk_gemm_record *r = &op->table->sgemm[HPK_GEMM_MAIN];
+    const size_t ow = a->s.out_w, kg = op->kg, kdim = op->kdim;
+    const ptrdiff_t lda = (ptrdiff_t)(d->stride_w * d->kernel_h * d->in_channels);
+    float *buf = (float *)(s->ws + slot * s->slot_bytes);
+    const float **rowp = (const float **)(s->ws + slot * s->slot_bytes + s->buf_bytes);
+    const size_t r0 = task * s->rows / s->bands, r1 = (task + 1) * s->rows / s->bands;
+    for (size_t row = r0; row < r1; row++) {
+        cols_fill(s, row / a->s.out_h, row % a->s.out_h, buf, rowp);
+        const size_t px = row * ow; /* the row's first pixel in the batch */
+        for (size_t jr = 0; jr < kg; jr += r->nr) {
+            struct hpk_gemm_tile_ctx t;
+            epilogue_ctx(op, jr, &t);
+            t.flags |= HPK_TILE_B_PADDED; /* packed at creation */
+            if (a->residual_is_output)
+                t.beta = 1.0f; /* C is read before it is written, in the same kernel call */
+            const float *bp = op->cols_b + jr * kdim; /* panel jr / NR of the one k-block */
+            const size_t nb = hpk_min_size(r->nr, kg - jr);
+            for (size_t x0 = 0; x0 < ow; x0 += r->mr) {
+                if (a->residual != NULL && !a->residual_is_output) {
+                    t.residual = a->residual + (px + x0) * a->res_stride + jr;
+                    t.ldr = (ptrdiff_t)a->res_stride;
+                }
+                r->ukernel_a_direct(hpk_min_size(r->mr, ow - x0), nb, kdim,
+                                    buf + (ptrdiff_t)x0 * lda, lda, bp, (ptrdiff_t)r->nr,
+                                    a->output + (px + x0) * a->out_stride + jr,
+                                    (ptrdiff_t)a->out_stride, &t);
+            }
+        }
+    }
+}
+
+static hpk_status run_im2col_columns(const struct hpk_conv_args *a)
+{
+    const struct hpk_conv2d *op = a->op;
+    const hpk_conv2d_desc *d = &op->d;
+    struct cols_state s = {.a = a};
+    size_t t, macs;
+    if (hpk_mul_overflow(a->s.out_w - 1, d->stride_w, &s.cols) ||
+        hpk_add_overflow(s.cols, d->kernel_w, &s.cols) ||
+        hpk_mul_overflow(s.cols, d->kernel_h * d->in_channels, &t) ||
+        hpk_add_overflow(t, 4, &t) || /* the last slot's spill (cols_fill) */
+        hpk_mul_overflow(t, sizeof(float), &t) ||
+        hpk_round_up_overflow(t, HPK_ALIGNMENT, &s.buf_bytes) ||
+        hpk_add_overflow(s.buf_bytes, d->kernel_h * sizeof(float *), &t) ||
+        hpk_round_up_overflow(t, HPK_ALIGNMENT, &s.slot_bytes) ||
+        hpk_mul_overflow(a->s.batch, a->s.out_h, &s.rows) ||
+        hpk_mul_overflow(s.rows * a->s.out_w, op->kg * op->kdim, &macs))
+        return HPK_ERR_OVERFLOW;
+    const size_t threads = hpk_min_size(threads_for(macs), s.rows);
+    const size_t slots = hpk_parallel_slots(threads);
+    if (hpk_mul_overflow(s.slot_bytes, slots, &t))
+        return HPK_ERR_OVERFLOW;
+    s.ws = hpk_workspace_acquire(t);
+    if (s.ws == NULL)
+        return HPK_ERR_NOMEM;
+    /* Four bands per thread: a thread slowed by another process on a shared core then delays
+     * the call by a fraction of its share. */
+    s.bands = hpk_min_size(s.rows, 4 * threads);
+    hpk_parallel_for(s.bands, threads, cols_task, &s);
+    hpk_workspace_release(s.ws);
+    return HPK_OK;
+}
+
 hpk_status hpk_conv_run_gemm(const struct hpk_conv_args *a, int im2col)
 {
+    if (im2col && a->op->cols_b != NULL)
+        return run_im2col_columns(a);
     const struct hpk_conv2d *op = a->op;
     const hpk_conv2d_desc *d = &op->d;
     const size_t pixels = a->s.batch * a->s.out_h * a->s.out_w;

@@ -189,9 +189,10 @@ hpk_status hpk_conv2d_create_with(const struct hpk_kernel_table *table,
             want[a] = applies(&d, table, (hpk_conv_algo)a);
     }
     const int want_gemm = want[HPK_CONV_GEMM] || want[HPK_CONV_IM2COL];
+    const int want_cols = want[HPK_CONV_IM2COL] && hpk_conv_im2col_columns(&d, table, blocking);
     const struct hpk_gemm_record *main = &table->sgemm[HPK_GEMM_MAIN];
 
-    size_t total = 0, off_bias = 0, off_zero = 0, off_gemm = 0, off_dw = 0, t;
+    size_t total = 0, off_bias = 0, off_zero = 0, off_gemm = 0, off_cols = 0, off_dw = 0, t;
     size_t off_u[HPK_WINOGRAD_VARIANTS] = {0}, gemm_group = 0, u_xi = 0;
     int overflow = reserve(&total, d.out_channels, &off_bias) ||
                    reserve(&total, hpk_max_size(d.in_channels, d.out_channels), &off_zero);
@@ -199,6 +200,10 @@ hpk_status hpk_conv2d_create_with(const struct hpk_kernel_table *table,
         gemm_group = hpk_gemm_packed_b_size(main, kdim, kg);
         overflow = overflow || gemm_group == 0 || hpk_mul_overflow(gemm_group, d.groups, &t) ||
                    reserve(&total, t, &off_gemm);
+    }
+    if (want_cols) {
+        t = hpk_gemm_packed_b_size(main, kdim, kg); /* groups == 1 */
+        overflow = overflow || t == 0 || reserve(&total, t, &off_cols);
     }
     for (int v = 0; v < HPK_WINOGRAD_VARIANTS; v++) {
         if (!want[HPK_CONV_WINOGRAD_F2 + v])
@@ -213,7 +218,8 @@ hpk_status hpk_conv2d_create_with(const struct hpk_kernel_table *table,
     if (overflow)
         FAIL(HPK_ERR_OVERFLOW, "conv2d_create: the packed filter's size overflows");
 
-    /* The largest Winograd filter transform's scratch: alpha^2 * cg * kg floats. */
+    /* The largest scratch: a Winograd filter transform's (alpha^2 * cg * kg floats) or the
+     * column schedule's reordered filter (kdim * kg). */
     float *scratch = NULL;
     size_t scratch_floats = 0;
     for (int v = 0; v < HPK_WINOGRAD_VARIANTS; v++)
@@ -223,6 +229,8 @@ hpk_status hpk_conv2d_create_with(const struct hpk_kernel_table *table,
                 FAIL(HPK_ERR_OVERFLOW, "conv2d_create: the Winograd filter overflows");
             scratch_floats = hpk_max_size(scratch_floats, t);
         }
+    if (want_cols) /* the filter in (s, r, c) order before it is packed */
+        scratch_floats = hpk_max_size(scratch_floats, filter_elems);
 
     if (hpk_mul_overflow(scratch_floats, sizeof(float), &t))
         FAIL(HPK_ERR_OVERFLOW, "conv2d_create: the Winograd filter overflows");
@@ -260,6 +268,17 @@ hpk_status hpk_conv2d_create_with(const struct hpk_kernel_table *table,
             hpk_gemm_pack_b_full(main, blocking[HPK_GEMM_MAIN].kc, kdim, kg,
                                  filter + g * kg * kdim, 1, (ptrdiff_t)kdim,
                                  op->gemm_b + g * gemm_group);
+    }
+    if (want_cols) {
+        /* scratch[j][(s * kh + r) * cg + c] = filter[j][(r * kw + s) * cg + c], one group. */
+        op->cols_b = (float *)(mem + off_cols);
+        for (size_t j = 0; j < kg; j++)
+            for (size_t r = 0; r < d.kernel_h; r++)
+                for (size_t q = 0; q < d.kernel_w; q++)
+                    memcpy(scratch + j * kdim + (q * d.kernel_h + r) * cg,
+                           filter + j * kdim + (r * d.kernel_w + q) * cg, cg * sizeof(float));
+        hpk_gemm_pack_b_full(main, blocking[HPK_GEMM_MAIN].kc, kdim, kg, scratch, 1,
+                             (ptrdiff_t)kdim, op->cols_b);
     }
     op->wino_u_xi = u_xi;
     for (int v = 0; v < HPK_WINOGRAD_VARIANTS; v++) {

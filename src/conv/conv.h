@@ -26,6 +26,10 @@ struct hpk_conv2d {
     /* im2col and 1x1: per group, the kdim x kg filter packed for the main record. */
     float *gemm_b;
     size_t gemm_b_group; /* floats from one group's packing to the next */
+    /* im2col's column schedule (hpk_conv_im2col_columns), NULL where it does not apply: the
+     * kdim x out_channels filter with k in (s, r, c) order -- kernel column, kernel row,
+     * channel -- packed for the main record as one k-block. */
+    float *cols_b;
     /* Winograd, per variant: per xi, the cg x kg matrix U[xi] packed for the main record. */
     float *wino_u[HPK_WINOGRAD_VARIANTS];
     size_t wino_u_xi; /* floats from one xi's packing to the next (same for both variants) */
@@ -73,6 +77,15 @@ struct hpk_conv_args {
     int residual_is_output; /* residual == output: read each element before it is written */
 };
 hpk_status hpk_conv_run_gemm(const struct hpk_conv_args *a, int im2col);
+/*
+ * Whether im2col runs the column schedule (see algos.c) for a normalised description, table
+ * and blocking: one group, no dilation along w, a kernel wider than 1, fewer than 8 input
+ * channels (taps shorter than a vector: the 3-channel stem), k within one KC block, and a
+ * main record that reads A in place (ukernel_a_direct). Shape-independent, so the filter is
+ * packed for it at creation.
+ */
+int hpk_conv_im2col_columns(const hpk_conv2d_desc *d, const struct hpk_kernel_table *t,
+                            const struct hpk_blocking blocking[HPK_GEMM_RECORDS]);
 /* Whether Winograd with m x m tiles runs its products once over all tiles (U streamed once)
  * rather than per block of tiles (see algos.c). */
 int hpk_conv_winograd_whole(const struct hpk_conv2d *op, size_t m, size_t tiles);
