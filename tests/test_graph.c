@@ -989,6 +989,52 @@ static void test_resnet_basic_block(void **state)
     free(f1), free(f2), free(xin), free(yf), free(yu), free(xd_), free(a), free(b);
 }
 
+/* HPK_GRAPH_PROFILE=1 (read at compile time) times each step of every run and prints the
+ * table when the executable is destroyed; it must not change a result: the profiled
+ * executable's output equals the plain one's to the bit, on 1 and 2 threads, and the
+ * reference. */
+static void test_profile_env(void **state)
+{
+    (void)state;
+    const size_t N = 1, H = 9, W = 11, C = 8, n = N * H * W * C;
+    hpk_graph *g;
+    assert_int_equal(hpk_graph_create(&g), HPK_OK);
+    const size_t xd[4] = {N, H, W, C};
+    const uint32_t x = def_input(g, 4, xd), t0 = def_tensor(g, 4, xd), t1 = def_tensor(g, 4, xd);
+    hpk_conv2d_desc cd = conv_desc(3, 1, C, C, 1);
+    float *f;
+    const uint32_t fi = def_filter(g, &cd, &f);
+    assert_int_equal(hpk_graph_add_conv2d(g, &cd, x, fi, HPK_GRAPH_NO_TENSOR, t0), HPK_OK);
+    assert_int_equal(hpk_graph_add_activation(g, HPK_ACT_RELU, 0, 0, 0, t0, t1), HPK_OK);
+    assert_int_equal(hpk_graph_mark_output(g, t1), HPK_OK);
+    float *xin = rand_floats(n, 1.0f), *y0 = rand_floats(n, 1.0f), *y1 = rand_floats(n, 1.0f);
+    const float *ins[1] = {xin};
+    double *xd_ = to_double(xin, n), *ref = alloc_doubles(n);
+    size_t oh, ow;
+    ref_conv(xd_, N, H, W, &cd, f, NULL, ref, &oh, &ow);
+    ref_apply(ref, n, HPK_ACT_RELU);
+    for (size_t threads = 1; threads <= 2; threads++) {
+        hpk_graph_compile_options o = {0};
+        o.threads = threads;
+        hpk_graph_exec *plain, *prof;
+        assert_int_equal(unsetenv("HPK_GRAPH_PROFILE"), 0);
+        assert_int_equal(hpk_graph_compile(g, &o, &plain), HPK_OK);
+        assert_int_equal(setenv("HPK_GRAPH_PROFILE", "1", 1), 0);
+        assert_int_equal(hpk_graph_compile(g, &o, &prof), HPK_OK);
+        assert_int_equal(unsetenv("HPK_GRAPH_PROFILE"), 0);
+        float *outs0[1] = {y0}, *outs1[1] = {y1};
+        assert_int_equal(hpk_graph_exec_run(plain, ins, outs0, NULL, 0), HPK_OK);
+        for (int r = 0; r < 2; r++)
+            assert_int_equal(hpk_graph_exec_run(prof, ins, outs1, NULL, 0), HPK_OK);
+        assert_memory_equal(y0, y1, n * sizeof(float));
+        check_close("profiled run", y1, ref, n);
+        hpk_graph_exec_destroy(plain);
+        hpk_graph_exec_destroy(prof); /* prints the profile on stderr */
+    }
+    hpk_graph_destroy(g);
+    free(f), free(xin), free(y0), free(y1), free(xd_), free(ref);
+}
+
 /* MobileNetV2 inverted residual: 1x1 expand-relu6-dw3x3-relu6-1x1 project-add(x). */
 static void test_mobilenet_v2_block(void **state)
 {
@@ -2328,6 +2374,7 @@ int main(void)
         cmocka_unit_test(test_activation_nodes),
         cmocka_unit_test(test_nomem),
         cmocka_unit_test(test_concurrent_runs),
+        cmocka_unit_test(test_profile_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
