@@ -861,13 +861,16 @@ static void test_free_concat(void **state)
 static void test_split_depthwise(void **state)
 {
     (void)state;
-    for (int variant = 0; variant < 3; variant++) { /* 0: split; 1: stride 1; 2: two readers */
+    /* 0: split (32 channels: 4 slices of 8); 1: stride 1; 2: two readers; 3: 48 channels, 3
+     * slices of 16 rather than 4 of 12 */
+    for (int variant = 0; variant < 4; variant++) {
         hpk_graph *g;
         assert_int_equal(hpk_graph_create(&g), HPK_OK);
         const size_t xd[4] = {1, 16, 16, 8}, s = variant == 1 ? 1 : 2, oh = 16 / s;
+        const size_t c = variant == 3 ? 48 : 32;
         const uint32_t x = def_input(g, 4, xd);
-        hpk_conv2d_desc de = conv_desc(1, 0, 8, 32, 1), dd = conv_desc(3, 1, 32, 32, 32);
-        hpk_conv2d_desc dp = conv_desc(1, 0, 32, 8, 1);
+        hpk_conv2d_desc de = conv_desc(1, 0, 8, c, 1), dd = conv_desc(3, 1, c, c, c);
+        hpk_conv2d_desc dp = conv_desc(1, 0, c, 8, 1);
         de.act = dd.act = HPK_ACT_RELU6;
         dd.stride_h = dd.stride_w = s;
         float *f[3], *b[3];
@@ -878,7 +881,7 @@ static void test_split_depthwise(void **state)
             b[i] = rand_floats(ds[i]->out_channels, 0.5f);
             bid[i] = def_const(g, 1, &ds[i]->out_channels, b[i]);
         }
-        const uint32_t e = def4(g, 1, 16, 16, 32), d = def4(g, 1, oh, oh, 32);
+        const uint32_t e = def4(g, 1, 16, 16, c), d = def4(g, 1, oh, oh, c);
         const uint32_t y = def4(g, 1, oh, oh, 8);
         assert_int_equal(hpk_graph_add_conv2d(g, &de, x, fid[0], bid[0], e), HPK_OK);
         assert_int_equal(hpk_graph_add_conv2d(g, &dd, e, fid[1], bid[1], d), HPK_OK);
@@ -899,7 +902,7 @@ static void test_split_depthwise(void **state)
         assert_int_equal(hpk_graph_exec_run(eu, ins, ou, NULL, 0), HPK_OK);
         check_close_f("split depthwise", yf, yu, ny + (variant == 2 ? 32 : 0));
         const size_t steps = node_count(ef);
-        assert_int_equal(steps, variant == 0 ? 10 : 3 + (variant == 2));
+        assert_int_equal(steps, variant == 0 ? 10 : variant == 3 ? 8 : 3 + (variant == 2));
         hpk_graph_memory_stats ms;
         assert_int_equal(hpk_graph_exec_memory_stats(ef, &ms), HPK_OK);
         if (variant == 0) {
@@ -917,6 +920,19 @@ static void test_split_depthwise(void **state)
             hpk_graph_memory_stats mu;
             assert_int_equal(hpk_graph_exec_memory_stats(eu, &mu), HPK_OK);
             assert_int_equal(mu.lower_bound, 32768 + 8192);
+        }
+        if (variant == 3) { /* a 16x16x16 slice and the 8x8x48 output live at once */
+            assert_int_equal(ms.lower_bound, 16384 + 12288);
+            size_t cats = 0;
+            for (size_t k = 0; k < steps; k++) {
+                hpk_graph_node_info info;
+                assert_int_equal(hpk_graph_exec_node_info(ef, k, &info), HPK_OK);
+                if (info.op == HPK_GRAPH_OP_CONCAT) {
+                    assert_int_equal(info.concat_in_place, 3);
+                    cats++;
+                }
+            }
+            assert_int_equal(cats, 1);
         }
         hpk_graph_exec_destroy(ef);
         hpk_graph_exec_destroy(eu);
