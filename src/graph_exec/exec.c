@@ -801,6 +801,9 @@ static void profile_class(const struct hpk_graph *g, const struct exec_step *s, 
              sh > 1 ? " s2+" : "", nd->residual != HPK_GRAPH_NO_TENSOR ? " +res" : "");
 }
 
+/* Classes summed (profile_class names fewer than this in practice). */
+#define MAX_CLASSES 32
+
 static void profile_report(const struct hpk_graph_exec *e)
 {
     const struct hpk_graph *g = e->ir;
@@ -810,11 +813,9 @@ static void profile_report(const struct hpk_graph_exec *e)
     double total = 0;
     for (size_t k = 0; k < e->n_steps; k++)
         total += (double)atomic_load(&e->prof_ns[k]);
-    fprintf(stderr,
-            "hpk: graph profile: %llu runs, %zu steps, %.1f us per run (%s), %zu threads\n", runs,
-            e->n_steps, total / 1e3 / (double)runs,
+    fprintf(stderr, "hpk: graph profile: %llu runs, %zu steps, %.1f us per run (%s), %zu threads\n",
+            runs, e->n_steps, total / 1e3 / (double)runs,
             e->prof_clock == CLOCK_MONOTONIC ? "wall" : "calling thread's CPU time", e->threads);
-    enum { MAX_CLASSES = 32 };
     char names[MAX_CLASSES][48];
     double sum[MAX_CLASSES] = {0};
     size_t count[MAX_CLASSES] = {0}, n_classes = 0;
@@ -833,8 +834,8 @@ static void profile_report(const struct hpk_graph_exec *e)
                     k, cls, algo_name(s->algo), x->dims[1], x->dims[2], x->dims[3], y->dims[1],
                     y->dims[2], y->dims[3], us);
         } else {
-            fprintf(stderr, "hpk: graph profile: step %3zu %-18s %-11s %22zu elems %9.1f us\n",
-                    k, cls, "", y->elems, us);
+            fprintf(stderr, "hpk: graph profile: step %3zu %-18s %-11s %22zu elems %9.1f us\n", k,
+                    cls, "", y->elems, us);
         }
         size_t c = 0;
         while (c < n_classes && strcmp(names[c], cls) != 0)
