@@ -861,13 +861,16 @@ static void test_free_concat(void **state)
 static void test_split_depthwise(void **state)
 {
     (void)state;
-    for (int variant = 0; variant < 3; variant++) { /* 0: split; 1: stride 1; 2: two readers */
+    /* 0: split (32 channels: 4 slices of 8); 1: stride 1; 2: two readers; 3: 48 channels, 3
+     * slices of 16 rather than 4 of 12 */
+    for (int variant = 0; variant < 4; variant++) {
         hpk_graph *g;
         assert_int_equal(hpk_graph_create(&g), HPK_OK);
         const size_t xd[4] = {1, 16, 16, 8}, s = variant == 1 ? 1 : 2, oh = 16 / s;
+        const size_t c = variant == 3 ? 48 : 32;
         const uint32_t x = def_input(g, 4, xd);
-        hpk_conv2d_desc de = conv_desc(1, 0, 8, 32, 1), dd = conv_desc(3, 1, 32, 32, 32);
-        hpk_conv2d_desc dp = conv_desc(1, 0, 32, 8, 1);
+        hpk_conv2d_desc de = conv_desc(1, 0, 8, c, 1), dd = conv_desc(3, 1, c, c, c);
+        hpk_conv2d_desc dp = conv_desc(1, 0, c, 8, 1);
         de.act = dd.act = HPK_ACT_RELU6;
         dd.stride_h = dd.stride_w = s;
         float *f[3], *b[3];
@@ -878,7 +881,7 @@ static void test_split_depthwise(void **state)
             b[i] = rand_floats(ds[i]->out_channels, 0.5f);
             bid[i] = def_const(g, 1, &ds[i]->out_channels, b[i]);
         }
-        const uint32_t e = def4(g, 1, 16, 16, 32), d = def4(g, 1, oh, oh, 32);
+        const uint32_t e = def4(g, 1, 16, 16, c), d = def4(g, 1, oh, oh, c);
         const uint32_t y = def4(g, 1, oh, oh, 8);
         assert_int_equal(hpk_graph_add_conv2d(g, &de, x, fid[0], bid[0], e), HPK_OK);
         assert_int_equal(hpk_graph_add_conv2d(g, &dd, e, fid[1], bid[1], d), HPK_OK);
@@ -899,7 +902,7 @@ static void test_split_depthwise(void **state)
         assert_int_equal(hpk_graph_exec_run(eu, ins, ou, NULL, 0), HPK_OK);
         check_close_f("split depthwise", yf, yu, ny + (variant == 2 ? 32 : 0));
         const size_t steps = node_count(ef);
-        assert_int_equal(steps, variant == 0 ? 10 : 3 + (variant == 2));
+        assert_int_equal(steps, variant == 0 ? 10 : variant == 3 ? 8 : 3 + (variant == 2));
         hpk_graph_memory_stats ms;
         assert_int_equal(hpk_graph_exec_memory_stats(ef, &ms), HPK_OK);
         if (variant == 0) {
@@ -917,6 +920,19 @@ static void test_split_depthwise(void **state)
             hpk_graph_memory_stats mu;
             assert_int_equal(hpk_graph_exec_memory_stats(eu, &mu), HPK_OK);
             assert_int_equal(mu.lower_bound, 32768 + 8192);
+        }
+        if (variant == 3) { /* a 16x16x16 slice and the 8x8x48 output live at once */
+            assert_int_equal(ms.lower_bound, 16384 + 12288);
+            size_t cats = 0;
+            for (size_t k = 0; k < steps; k++) {
+                hpk_graph_node_info info;
+                assert_int_equal(hpk_graph_exec_node_info(ef, k, &info), HPK_OK);
+                if (info.op == HPK_GRAPH_OP_CONCAT) {
+                    assert_int_equal(info.concat_in_place, 3);
+                    cats++;
+                }
+            }
+            assert_int_equal(cats, 1);
         }
         hpk_graph_exec_destroy(ef);
         hpk_graph_exec_destroy(eu);
@@ -987,6 +1003,52 @@ static void test_resnet_basic_block(void **state)
     hpk_graph_destroy(g);
     free_bn(&bn1), free_bn(&bn2);
     free(f1), free(f2), free(xin), free(yf), free(yu), free(xd_), free(a), free(b);
+}
+
+/* HPK_GRAPH_PROFILE=1 (read at compile time) times each step of every run and prints the
+ * table when the executable is destroyed; it must not change a result: the profiled
+ * executable's output equals the plain one's to the bit, on 1 and 2 threads, and the
+ * reference. */
+static void test_profile_env(void **state)
+{
+    (void)state;
+    const size_t N = 1, H = 9, W = 11, C = 8, n = N * H * W * C;
+    hpk_graph *g;
+    assert_int_equal(hpk_graph_create(&g), HPK_OK);
+    const size_t xd[4] = {N, H, W, C};
+    const uint32_t x = def_input(g, 4, xd), t0 = def_tensor(g, 4, xd), t1 = def_tensor(g, 4, xd);
+    hpk_conv2d_desc cd = conv_desc(3, 1, C, C, 1);
+    float *f;
+    const uint32_t fi = def_filter(g, &cd, &f);
+    assert_int_equal(hpk_graph_add_conv2d(g, &cd, x, fi, HPK_GRAPH_NO_TENSOR, t0), HPK_OK);
+    assert_int_equal(hpk_graph_add_activation(g, HPK_ACT_RELU, 0, 0, 0, t0, t1), HPK_OK);
+    assert_int_equal(hpk_graph_mark_output(g, t1), HPK_OK);
+    float *xin = rand_floats(n, 1.0f), *y0 = rand_floats(n, 1.0f), *y1 = rand_floats(n, 1.0f);
+    const float *ins[1] = {xin};
+    double *xd_ = to_double(xin, n), *ref = alloc_doubles(n);
+    size_t oh, ow;
+    ref_conv(xd_, N, H, W, &cd, f, NULL, ref, &oh, &ow);
+    ref_apply(ref, n, HPK_ACT_RELU);
+    for (size_t threads = 1; threads <= 2; threads++) {
+        hpk_graph_compile_options o = {0};
+        o.threads = threads;
+        hpk_graph_exec *plain, *prof;
+        assert_int_equal(unsetenv("HPK_GRAPH_PROFILE"), 0);
+        assert_int_equal(hpk_graph_compile(g, &o, &plain), HPK_OK);
+        assert_int_equal(setenv("HPK_GRAPH_PROFILE", "1", 1), 0);
+        assert_int_equal(hpk_graph_compile(g, &o, &prof), HPK_OK);
+        assert_int_equal(unsetenv("HPK_GRAPH_PROFILE"), 0);
+        float *outs0[1] = {y0}, *outs1[1] = {y1};
+        assert_int_equal(hpk_graph_exec_run(plain, ins, outs0, NULL, 0), HPK_OK);
+        for (int r = 0; r < 2; r++)
+            assert_int_equal(hpk_graph_exec_run(prof, ins, outs1, NULL, 0), HPK_OK);
+        assert_memory_equal(y0, y1, n * sizeof(float));
+        check_close("profiled run", y1, ref, n);
+        hpk_graph_exec_destroy(plain);
+        hpk_graph_exec_destroy(prof); /* prints the profile on stderr */
+    }
+    hpk_graph_destroy(g);
+    free(f), free(xin), free(y0), free(y1), free(xd_), free(ref);
 }
 
 /* MobileNetV2 inverted residual: 1x1 expand-relu6-dw3x3-relu6-1x1 project-add(x). */
@@ -2328,6 +2390,7 @@ int main(void)
         cmocka_unit_test(test_activation_nodes),
         cmocka_unit_test(test_nomem),
         cmocka_unit_test(test_concurrent_runs),
+        cmocka_unit_test(test_profile_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

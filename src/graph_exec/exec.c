@@ -13,8 +13,12 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "src/base/alloc.h"
 #include "src/base/checked.h"
@@ -40,12 +44,23 @@ struct hpk_graph_exec {
     size_t *offset; /* per tensor: its arena offset, or NOT_IN_ARENA */
     size_t arena, naive, lower;
     size_t threads;
+    /* HPK_GRAPH_PROFILE=1 at compile time: per step, the nanoseconds of all runs (atomic:
+     * runs may overlap; the only thing a run writes in the executable), printed by destroy. */
+    _Atomic unsigned long long *prof_ns;
+    _Atomic unsigned long long prof_runs;
+    clockid_t prof_clock; /* CLOCK_MONOTONIC, or the calling thread's CPU time (=cpu) */
 };
+
+static void profile_report(const struct hpk_graph_exec *e);
 
 void hpk_graph_exec_destroy(hpk_graph_exec *exec)
 {
     if (!exec)
         return;
+    if (exec->prof_ns) {
+        profile_report(exec);
+        hpk_free((void *)exec->prof_ns);
+    }
     if (exec->steps)
         for (size_t i = 0; i < exec->n_steps; i++) {
             hpk_conv2d_destroy(exec->steps[i].conv);
@@ -515,6 +530,17 @@ hpk_status hpk_graph_compile(const hpk_graph *graph, const hpk_graph_compile_opt
                         : g->t[nd->out].alias_of != HPK_GRAPH_NO_TENSOR ? ", a view"
                                                                         : "");
     }
+    const char *prof = getenv("HPK_GRAPH_PROFILE");
+    if (prof && prof[0] != '\0' && !(prof[0] == '0' && prof[1] == '\0')) {
+        e->prof_ns = hpk_aligned_alloc(e->n_steps * sizeof *e->prof_ns + 1);
+        if (!e->prof_ns) {
+            st = HPK_ERR_NOMEM;
+            goto error;
+        }
+        for (size_t k = 0; k < e->n_steps; k++)
+            atomic_init(&e->prof_ns[k], 0);
+        e->prof_clock = strcmp(prof, "cpu") == 0 ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC;
+    }
     size_t in_place = 0;
     for (size_t k = 0; k < e->n_steps; k++)
         in_place += (size_t)e->steps[k].in_place;
@@ -729,8 +755,24 @@ hpk_status hpk_graph_exec_run(const hpk_graph_exec *exec, const float *const *in
     const struct run_ctx r = {exec, inputs, arena};
     const size_t prev_threads = hpk_parallel_thread_override(exec->threads);
     hpk_status st = HPK_OK;
-    for (size_t i = 0; i < exec->n_steps && st == HPK_OK; i++)
-        st = run_step(&r, &exec->steps[i]);
+    if (exec->prof_ns) {
+        struct timespec t0, t1;
+        clock_gettime(exec->prof_clock, &t0);
+        for (size_t i = 0; i < exec->n_steps && st == HPK_OK; i++) {
+            st = run_step(&r, &exec->steps[i]);
+            clock_gettime(exec->prof_clock, &t1);
+            const long long ns =
+                (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec);
+            atomic_fetch_add_explicit(&exec->prof_ns[i], (unsigned long long)ns,
+                                      memory_order_relaxed);
+            t0 = t1;
+        }
+        atomic_fetch_add_explicit((_Atomic unsigned long long *)&exec->prof_runs, 1,
+                                  memory_order_relaxed);
+    } else {
+        for (size_t i = 0; i < exec->n_steps && st == HPK_OK; i++)
+            st = run_step(&r, &exec->steps[i]);
+    }
     hpk_parallel_thread_override(prev_threads);
     if (st == HPK_OK)
         for (size_t i = 0; i < g->n_out; i++) {
@@ -739,6 +781,76 @@ hpk_status hpk_graph_exec_run(const hpk_graph_exec *exec, const float *const *in
         }
     hpk_free(own);
     return st;
+}
+
+/* ---- profile (HPK_GRAPH_PROFILE=1) -------------------------------------------------------- */
+
+/* The class a step's time is summed under: the op, and for a convolution its kind. */
+static void profile_class(const struct hpk_graph *g, const struct exec_step *s, char *buf,
+                          size_t len)
+{
+    const struct ir_node *nd = &g->n[s->node];
+    if (nd->op != HPK_GRAPH_OP_CONV2D) {
+        snprintf(buf, len, "%s", graph_op_name(nd->op));
+        return;
+    }
+    const hpk_conv2d_desc *d = &nd->conv;
+    const size_t sh = d->stride_h ? d->stride_h : 1;
+    const int dw = d->groups > 1 && d->groups == d->in_channels;
+    snprintf(buf, len, "conv %zux%zu%s%s%s", d->kernel_h, d->kernel_w, dw ? " dw" : "",
+             sh > 1 ? " s2+" : "", nd->residual != HPK_GRAPH_NO_TENSOR ? " +res" : "");
+}
+
+/* Classes summed (profile_class names fewer than this in practice). */
+#define MAX_CLASSES 32
+
+static void profile_report(const struct hpk_graph_exec *e)
+{
+    const struct hpk_graph *g = e->ir;
+    const unsigned long long runs = atomic_load(&e->prof_runs);
+    if (!runs)
+        return;
+    double total = 0;
+    for (size_t k = 0; k < e->n_steps; k++)
+        total += (double)atomic_load(&e->prof_ns[k]);
+    fprintf(stderr, "hpk: graph profile: %llu runs, %zu steps, %.1f us per run (%s), %zu threads\n",
+            runs, e->n_steps, total / 1e3 / (double)runs,
+            e->prof_clock == CLOCK_MONOTONIC ? "wall" : "calling thread's CPU time", e->threads);
+    char names[MAX_CLASSES][48];
+    double sum[MAX_CLASSES] = {0};
+    size_t count[MAX_CLASSES] = {0}, n_classes = 0;
+    for (size_t k = 0; k < e->n_steps; k++) {
+        const struct exec_step *s = &e->steps[k];
+        const struct ir_node *nd = &g->n[s->node];
+        const struct ir_tensor *y = &g->t[nd->out];
+        const double us = (double)atomic_load(&e->prof_ns[k]) / 1e3 / (double)runs;
+        char cls[48];
+        profile_class(g, s, cls, sizeof cls);
+        if (nd->op == HPK_GRAPH_OP_CONV2D) {
+            const struct ir_tensor *x = &g->t[nd->in[0]];
+            fprintf(stderr,
+                    "hpk: graph profile: step %3zu %-18s %-11s %3zux%3zux%4zu -> %3zux%3zux%4zu "
+                    "%9.1f us\n",
+                    k, cls, algo_name(s->algo), x->dims[1], x->dims[2], x->dims[3], y->dims[1],
+                    y->dims[2], y->dims[3], us);
+        } else {
+            fprintf(stderr, "hpk: graph profile: step %3zu %-18s %-11s %22zu elems %9.1f us\n", k,
+                    cls, "", y->elems, us);
+        }
+        size_t c = 0;
+        while (c < n_classes && strcmp(names[c], cls) != 0)
+            c++;
+        if (c == n_classes && n_classes < MAX_CLASSES)
+            snprintf(names[n_classes++], sizeof names[0], "%s", cls);
+        if (c < n_classes) {
+            sum[c] += us;
+            count[c]++;
+        }
+    }
+    for (size_t c = 0; c < n_classes; c++)
+        fprintf(stderr, "hpk: graph profile: class %-18s %3zu steps %9.1f us (%4.1f %%)\n",
+                names[c], count[c], sum[c],
+                100.0 * sum[c] * 1e3 * (double)runs / (total > 0 ? total : 1));
 }
 
 hpk_status graph_exec_tensor_layout(const struct hpk_graph_exec *e, uint32_t t, size_t *offset_out,
