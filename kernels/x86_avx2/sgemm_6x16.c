@@ -64,13 +64,29 @@
         vacc5x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(r5), vb0, vacc5x0);                         \
     } while (0)
 
+/* The top three rows only (a tile of m <= 3 rows: the bottom ones would never be stored). */
+#define STEP3(r0, r1, r2, vb0, vb1)                                                              \
+    do {                                                                                          \
+        __m256 va_ = _mm256_broadcast_ss(r0);                                                     \
+        vacc0x0 = _mm256_fmadd_ps(va_, vb0, vacc0x0);                                             \
+        vacc0x1 = _mm256_fmadd_ps(va_, vb1, vacc0x1);                                             \
+        va_ = _mm256_broadcast_ss(r1);                                                            \
+        vacc1x0 = _mm256_fmadd_ps(va_, vb0, vacc1x0);                                             \
+        vacc1x1 = _mm256_fmadd_ps(va_, vb1, vacc1x1);                                             \
+        va_ = _mm256_broadcast_ss(r2);                                                            \
+        vacc2x0 = _mm256_fmadd_ps(va_, vb0, vacc2x0);                                             \
+        vacc2x1 = _mm256_fmadd_ps(va_, vb1, vacc2x1);                                             \
+    } while (0)
+
 /* The six rows' elements at step p: A~ packed (a[p * 6 + i], a advanced by 6 per step), or A
  * where it lies (row i from its own base, a_i[p]). */
 /* (ROWS expands to six arguments; STEP_/NARROW_STEP_ expand it before STEP sees them.) */
 #define STEP_(...) STEP(__VA_ARGS__)
 #define NARROW_STEP_(...) NARROW_STEP(__VA_ARGS__)
+#define STEP3_(...) STEP3(__VA_ARGS__)
 #define ROWS(p) direct ? a0 + (p) : a + 0, direct ? a1 + (p) : a + 1, direct ? a2 + (p) : a + 2, \
                 direct ? a3 + (p) : a + 3, direct ? a4 + (p) : a + 4, direct ? a5 + (p) : a + 5
+#define ROWS3(p) direct ? a0 + (p) : a + 0, direct ? a1 + (p) : a + 1, direct ? a2 + (p) : a + 2
 
 /*
  * The tile, for both ways of reading A (direct is a constant in each instantiation, so each
@@ -112,7 +128,13 @@ kernel_6x16(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda, const f
     /* A full tile, or an edge over a packed, zero-padded B~, loads B~ unmasked; an edge over B
      * read in place masks (vmaskmovps loads cost about twice a plain load on Zen 3). */
     const int padded = (ctx->flags & HPK_TILE_B_PADDED) != 0;
-    if (n == 8 * NV || (padded && n > 8)) {
+    if (m <= 3 && (n == 8 * NV || (padded && n > 8))) {
+        /* The last rows of a product (m = 49 is 8 tiles and 1 row): half the FMAs. */
+        for (size_t p = 0; p < k; p++, a += astep, b += ldb) {
+            const __m256 vb0 = _mm256_loadu_ps(b), vb1 = _mm256_loadu_ps(b + 8);
+            STEP3_(ROWS3(p), vb0, vb1);
+        }
+    } else if (n == 8 * NV || (padded && n > 8)) {
         for (size_t p = 0; p < k; p++, a += astep, b += ldb) {
             const __m256 vb0 = _mm256_loadu_ps(b), vb1 = _mm256_loadu_ps(b + 8);
             STEP_(ROWS(p), vb0, vb1);
