@@ -7,6 +7,7 @@
  *   NV = 1: up to 8 rows (8 accumulators, 1 B vector, 1 broadcast)  n <= 8
  *   NV = 2: up to 6 rows (12 accumulators, 2 B vectors, 1 broadcast) n <= 16
  *   NV = 3: up to 4 rows (12 accumulators, 3 B vectors, 1 broadcast) n <= 24
+ *   NV = 4: up to 3 rows (12 accumulators, 3 broadcasts, B one vector at a time) n <= 32
  * Each k step loads one row of B (NV vectors; the last one masked with vmaskmovps, which does
  * not fault on masked-out lanes, when the tile's n is not a multiple of 8: B is read in place,
  * nothing past n may exist), broadcasts A[i][p] for each of the R rows (any strides: a broadcast
@@ -16,8 +17,9 @@
  * Each (R, NV) tile is one out-of-line function: every row count 1..MB is its own instance, so
  * the m edge computes no padding rows, and the four kernels share them. The kernels only walk
  * the products of a batch, the row blocks and the column blocks: a product that is one tile
- * (m <= MB, n <= 8 * NV) is one call per product. Column blocks of the "any n" kernel are 16
- * wide (NV = 2), the last one 8 wide when no more than 8 columns remain.
+ * (m <= MB, n <= 8 * NV) is one call per product. Column blocks of the "any n" kernel are 32
+ * wide (NV = 4, libxsmm's AVX2 tile), the last one n % 32 wide with the tiles of its vector
+ * count (run_any).
  *
  * Rows of A are addressed from one base pointer per two rows and A's row stride, so that every
  * broadcast is one base + index * 4 operand and the registers hold R / 2 pointers and one index.
