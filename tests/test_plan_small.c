@@ -287,6 +287,50 @@ static void test_small_grid(void **state)
             }
 }
 
+/*
+ * The kernels' wide n (more than 24 columns: the any-n kernel's 32-column blocks, then the
+ * remainder's tiles): every n in 25..72 (quick: the edges of each class), rows that leave each
+ * remainder of the 3-row blocks, k from 1 to past a 32-column block's unrolled loop. The kernel
+ * space's n is the caller's n in row-major and its m in column-major, so column-major cases swap
+ * the two. An epilogue (bias on either axis, residual, activation) and a batch some of the time.
+ */
+static void test_small_wide(void **state)
+{
+    struct kernel_and_blocking kb;
+    kb_init(state, &kb);
+    static const size_t ms[] = {1, 2, 3, 4, 5, 6, 7, 16, 32, 34};
+    static const size_t ks[] = {1, 2, 9, 33};
+    static const size_t quick_ns[] = {25, 31, 32, 33, 40, 47, 48, 56, 57, 63, 64, 65, 72};
+    static const hpk_activation acts[] = {HPK_ACT_RELU, HPK_ACT_CLAMP, HPK_ACT_SILU};
+    const size_t nns = quick ? sizeof quick_ns / sizeof quick_ns[0] : 48;
+    uint64_t seed = 2024;
+    unsigned turn = 0;
+    for (size_t in = 0; in < nns; in++)
+        for (size_t im = 0; im < sizeof ms / sizeof ms[0]; im++)
+            for (size_t ik = 0; ik < sizeof ks / sizeof ks[0]; ik++, turn++) {
+                const size_t wide = quick ? quick_ns[in] : 25 + in, rows = ms[im];
+                const int col = turn % 2;
+                const unsigned tr = turn % 8 < 6 ? 0 : turn % 4;
+                const hpk_epilogue epi = {.bias_axis = turn % 3 == 1 ? HPK_BIAS_PER_ROW
+                                                                     : HPK_BIAS_PER_COL,
+                                          .residual = turn % 2 ? (const float *)1 : NULL,
+                                          .act = acts[turn % 3],
+                                          .act_lo = -0.75f,
+                                          .act_hi = 0.5f};
+                const struct scase s = {.layout = col ? HPK_COL_MAJOR : HPK_ROW_MAJOR,
+                                        .ta = tr & 1 ? HPK_TRANS : HPK_NO_TRANS,
+                                        .tb = tr & 2 ? HPK_TRANS : HPK_NO_TRANS,
+                                        .m = col ? wide : rows,
+                                        .n = col ? rows : wide,
+                                        .k = ks[ik],
+                                        .pad = turn % 3 == 0 ? 3 : 0,
+                                        .alpha = alphas[turn % 4],
+                                        .beta = betas[(turn / 4) % 3]};
+                run_case(&kb, &s, turn % 5 == 2 ? &epi : NULL, turn % 7 == 3 ? 3 : 1,
+                         turn % 14 == 3, &seed);
+            }
+}
+
 /* The benchmark's shapes (M = N = K and the two with a longer k), column-major NN as there,
  * then row-major with transposed A, with and without an epilogue. */
 static void test_small_bench_shapes(void **state)
@@ -443,6 +487,7 @@ int main(void)
 {
     quick = tu_quick();
     static const struct tu_table_test per[] = {{"small_grid", test_small_grid},
+                                               {"small_wide", test_small_wide},
                                                {"small_bench_shapes", test_small_bench_shapes},
                                                {"small_epilogue", test_small_epilogue},
                                                {"small_batch", test_small_batch},

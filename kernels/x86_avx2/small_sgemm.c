@@ -7,6 +7,7 @@
  *   NV = 1: up to 8 rows (8 accumulators, 1 B vector, 1 broadcast)  n <= 8
  *   NV = 2: up to 6 rows (12 accumulators, 2 B vectors, 1 broadcast) n <= 16
  *   NV = 3: up to 4 rows (12 accumulators, 3 B vectors, 1 broadcast) n <= 24
+ *   NV = 4: up to 3 rows (12 accumulators, 3 broadcasts, B one vector at a time) n <= 32
  * Each k step loads one row of B (NV vectors; the last one masked with vmaskmovps, which does
  * not fault on masked-out lanes, when the tile's n is not a multiple of 8: B is read in place,
  * nothing past n may exist), broadcasts A[i][p] for each of the R rows (any strides: a broadcast
@@ -16,8 +17,9 @@
  * Each (R, NV) tile is one out-of-line function: every row count 1..MB is its own instance, so
  * the m edge computes no padding rows, and the four kernels share them. The kernels only walk
  * the products of a batch, the row blocks and the column blocks: a product that is one tile
- * (m <= MB, n <= 8 * NV) is one call per product. Column blocks of the "any n" kernel are 16
- * wide (NV = 2), the last one 8 wide when no more than 8 columns remain.
+ * (m <= MB, n <= 8 * NV) is one call per product. Column blocks of the "any n" kernel are 32
+ * wide (NV = 4, libxsmm's AVX2 tile), the last one n % 32 wide with the tiles of its vector
+ * count (run_any).
  *
  * Rows of A are addressed from one base pointer per two rows and A's row stride, so that every
  * broadcast is one base + index * 4 operand and the registers hold R / 2 pointers and one index.
@@ -42,6 +44,7 @@
 #define MB1 8
 #define MB2 6
 #define MB3 4
+#define MB4 3
 #define MAX_ACC 12
 
 /* What a tile function computes: for each of `batch` products (the q-th at a + q * sa,
@@ -75,6 +78,30 @@ HPK_INLINE__AVX2 void step(const size_t R, const size_t NV,
     }
 }
 
+/*
+ * The step of a 4-vector tile (R <= 3): the R broadcasts first, then B one vector at a time,
+ * each used by its R FMAs as soon as it is loaded (12 accumulators, R broadcasts and one B
+ * vector: 16 registers; B's 4 vectors live at once would be 19). rot: the last vector is the 8
+ * floats that end at column `end` of the row, rotated into place by vrot (a narrow tile).
+ */
+HPK_INLINE__AVX2 void step4(const size_t R, __m256 *vacc, const float *b, const float *a0,
+                            ptrdiff_t rs, const int rot, size_t end, __m256i vrot)
+{
+    __m256 va[MB4];
+#pragma GCC unroll 4
+    for (size_t i = 0; i < R; i++)
+        va[i] = _mm256_broadcast_ss(a0 + (ptrdiff_t)i * rs);
+#pragma GCC unroll 4
+    for (size_t v = 0; v < 4; v++) {
+        const __m256 vb = v == 3 && rot ? _mm256_permutevar8x32_ps(
+                                              _mm256_loadu_ps(b + 8 * v + end - 8), vrot)
+                                        : _mm256_loadu_ps(b + 8 * v);
+#pragma GCC unroll 4
+        for (size_t i = 0; i < R; i++)
+            vacc[i * 4 + v] = _mm256_fmadd_ps(va[i], vb, vacc[i * 4 + v]);
+    }
+}
+
 /* The bases of step one column of A further on. */
 HPK_INLINE__AVX2 void advance(const size_t R, const float **ab,
                                                           ptrdiff_t a_cs)
@@ -92,8 +119,8 @@ tile(const size_t R, const size_t NV, size_t n, size_t k, const float *a, ptrdif
 {
     /* Fixed sizes (R and NV are constant only after inlining; a variable-length array would
      * live in memory): the largest tile has 12 accumulators. */
-    __m256 vacc[MAX_ACC], vb[3];
-    assert(R * NV <= MAX_ACC && NV <= 3);
+    __m256 vacc[MAX_ACC], vb[4];
+    assert(R * NV <= MAX_ACC && NV <= 4);
 #pragma GCC unroll 24
     for (size_t q = 0; q < R * NV; q++)
         vacc[q] = _mm256_setzero_ps();
@@ -104,7 +131,28 @@ tile(const size_t R, const size_t NV, size_t n, size_t k, const float *a, ptrdif
     /* The k loops run on B's pointer alone (no counter: one register less, which keeps GCC
      * from spilling the loop's state in the large tile functions). */
     const float *const b0 = b, *const bend = b + (ptrdiff_t)k * ldb;
-    if (n == 8 * NV) {
+    if (NV == 4) {
+        /* B row by row, its vectors one at a time (step4); the last rows of a narrow tile
+         * rotated (a 4-vector row always holds the 8 floats that end at its last column). The
+         * R <= 3 rows of A from one base: base, base + index * 4 and base + index * 8. */
+        const float *const bfull = b + (ptrdiff_t)(n == 8 * NV ? k : k_full) * ldb;
+#pragma GCC unroll 4
+        for (; b != bfull; b += ldb) {
+            step4(R, vacc, b, a, a_rs, 0, 8, vmask);
+            a += a_cs;
+        }
+        if (b != bend) {
+            const size_t end = n - 24;
+            const __m256i vrot = _mm256_and_si256(
+                _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                 _mm256_set1_epi32((int)(8 - end))),
+                _mm256_set1_epi32(7));
+            for (; b != bend; b += ldb) {
+                step4(R, vacc, b, a, a_rs, 1, end, vrot);
+                a += a_cs;
+            }
+        }
+    } else if (n == 8 * NV) {
 #pragma GCC unroll 2
         for (; b != bend; b += ldb) {
 #pragma GCC unroll 3
@@ -261,6 +309,9 @@ TILE(1, 3)
 TILE(2, 3)
 TILE(3, 3)
 TILE(4, 3)
+TILE(1, 4)
+TILE(2, 4)
+TILE(3, 4)
 #undef TILE
 
 /* The tiles by vector count and row count (index R; 0 unused). */
@@ -269,6 +320,7 @@ static const tile_fn tiles1[MB1 + 1] = {NULL,     tile_1x1, tile_2x1, tile_3x1, 
 static const tile_fn tiles2[MB2 + 1] = {NULL,     tile_1x2, tile_2x2, tile_3x2,
                                         tile_4x2, tile_5x2, tile_6x2};
 static const tile_fn tiles3[MB3 + 1] = {NULL, tile_1x3, tile_2x3, tile_3x3, tile_4x3};
+static const tile_fn tiles4[MB4 + 1] = {NULL, tile_1x4, tile_2x4, tile_3x4};
 
 /*
  * The batch: products, row blocks of mb rows, column blocks of nw columns (the last narrower,
@@ -348,6 +400,96 @@ run(const tile_fn *tiles, size_t mb, size_t nw, const tile_fn *narrow,
     }
 }
 
+/* The tiles and rows per block of a column block of NV vectors. */
+struct tiles_nv {
+    const tile_fn *fns;
+    size_t mb;
+};
+static const struct tiles_nv by_nv[5] = {
+    {NULL, 0}, {tiles1, MB1}, {tiles2, MB2}, {tiles3, MB3}, {tiles4, MB4}};
+
+/* Rows per block for an m-row product with blocks of at most mb rows: blocks of 4 where 4
+ * divides m and mb does not, up to 16 rows (a 16-row product is four equal tiles in one call
+ * for the whole batch, not 6 + 6 + 4 in two calls per product; measured: 16 x 16 x 16 from 290
+ * to 243 ns a product, the 6-row tiles' cost above). */
+static inline size_t rows_per_block(size_t m, size_t mb)
+{
+    return mb > 4 && m > mb && m <= 16 && m % mb != 0 && m % 4 == 0 ? 4 : mb;
+}
+
+/*
+ * The batch for any n: column blocks of 32 (3 x 32 tiles, the shape libxsmm's AVX2 code uses:
+ * per k step 3 broadcasts and 4 loads for 12 FMAs, where the 6 x 16 tile has 6 and 2), the
+ * last block n % 32 columns wide with the tiles of its vector count. One call for the whole
+ * batch where the product is one column of equal tiles; else per product and column block,
+ * the full row blocks in one call, the last rows in another.
+ */
+HPK_INLINE__AVX2 void run_any(const struct hpk_sgemm_small_shape *s, size_t batch, const float *a,
+                              ptrdiff_t stride_a, const float *b, ptrdiff_t stride_b, float *c,
+                              ptrdiff_t stride_c, const struct hpk_gemm_tile_ctx *ctx_in)
+{
+    const size_t m = s->m, n = s->n;
+    struct hpk_gemm_tile_ctx ctx = *ctx_in;
+    ctx.flags = HPK_TILE_FIRST_K | HPK_TILE_LAST_K;
+    struct job j = {.n = n,
+                    .k = s->k,
+                    .batch = batch,
+                    .blocks = 1,
+                    .a = a,
+                    .a_rs = s->a_rs,
+                    .a_cs = s->a_cs,
+                    .sa = stride_a,
+                    .b = b,
+                    .ldb = s->ldb,
+                    .sb = stride_b,
+                    .c = c,
+                    .ldc = s->ldc,
+                    .sc = stride_c,
+                    .ctx = &ctx};
+    assert(m >= 1 && n >= 1 && s->k >= 1);
+    if (n <= 32) {
+        const struct tiles_nv t = by_nv[(n + 7) / 8];
+        const size_t mb = rows_per_block(m, t.mb);
+        if (m <= mb || m % mb == 0) {
+            j.blocks = m <= mb ? 1 : m / mb;
+            t.fns[m <= mb ? m : mb](&j);
+            return;
+        }
+    }
+    const int offsets = ctx.bias_axis != HPK_TILE_BIAS_NONE || ctx.residual != NULL;
+    struct hpk_gemm_tile_ctx t = ctx;
+    j.batch = 1;
+    j.ctx = &t;
+    for (size_t q = 0; q < batch; q++) {
+        const float *aq = a + (ptrdiff_t)q * stride_a, *bq = b + (ptrdiff_t)q * stride_b;
+        float *cq = c + (ptrdiff_t)q * stride_c;
+        for (size_t j0 = 0; j0 < n; j0 += 32) {
+            const size_t cols = n - j0 < 32 ? n - j0 : 32;
+            const struct tiles_nv tn = by_nv[(cols + 7) / 8];
+            const size_t mb = rows_per_block(m, tn.mb);
+            const size_t full_blocks = m / mb, rest = m % mb;
+            j.n = cols;
+            j.b = bq + j0;
+            for (size_t part = 0; part < 2; part++) {
+                const size_t i0 = part ? full_blocks * mb : 0;
+                const size_t blocks = part ? (rest ? 1 : 0) : full_blocks;
+                if (blocks == 0)
+                    continue;
+                if (offsets) {
+                    if (ctx.bias != NULL)
+                        t.bias = ctx.bias + (ctx.bias_axis == HPK_TILE_BIAS_ROW ? i0 : j0);
+                    if (ctx.residual != NULL)
+                        t.residual = ctx.residual + (ptrdiff_t)i0 * ctx.ldr + (ptrdiff_t)j0;
+                }
+                j.blocks = blocks;
+                j.a = aq + (ptrdiff_t)i0 * s->a_rs;
+                j.c = cq + (ptrdiff_t)i0 * s->ldc + (ptrdiff_t)j0;
+                tn.fns[part ? rest : mb](&j);
+            }
+        }
+    }
+}
+
 void hpk_sgemm_small_n8__avx2(const struct hpk_sgemm_small_shape *s, size_t batch, const float *a,
                               ptrdiff_t stride_a, const float *b, ptrdiff_t stride_b, float *c,
                               ptrdiff_t stride_c, const struct hpk_gemm_tile_ctx *ctx)
@@ -376,5 +518,5 @@ void hpk_sgemm_small_any__avx2(const struct hpk_sgemm_small_shape *s, size_t bat
                                ptrdiff_t stride_a, const float *b, ptrdiff_t stride_b, float *c,
                                ptrdiff_t stride_c, const struct hpk_gemm_tile_ctx *ctx)
 {
-    run(tiles2, MB2, 16, tiles1, s, batch, a, stride_a, b, stride_b, c, stride_c, ctx);
+    run_any(s, batch, a, stride_a, b, stride_b, c, stride_c, ctx);
 }
