@@ -481,7 +481,7 @@ size_t hpk_gemm_threads_for(const struct hpk_gemm_problem *p)
 {
     size_t macs;
     const int big = hpk_mul_overflow(p->m, p->n, &macs) || hpk_mul_overflow(macs, p->k, &macs) ||
-                    macs >= HPK_GEMM_PARALLEL_MIN_MACS;
+                    macs >= HPK_GEMM_THREADS_MIN_MACS;
     return big ? hpk_threads() : 1;
 }
 

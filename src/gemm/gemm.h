@@ -49,9 +49,18 @@ struct hpk_gemm_problem {
     enum hpk_gemm_record_id a_packed_record;
 };
 
-/* Below this many multiply-adds a call stays on the calling thread: waking the pool costs more
- * than the second core gains. */
+/* Below this many multiply-adds a plan's product stays on the calling thread, in the plan's own
+ * loops or small-GEMM kernels (plan.c). */
 #define HPK_GEMM_PARALLEL_MIN_MACS ((size_t)96 * 96 * 96)
+
+/* Below this many multiply-adds a call through the driver stays on the calling thread: waking
+ * the pool costs more than the second core gains. Measured on the 2-core Zen 1 VM, column-major
+ * cubes, microseconds per call, 1 thread -> 2 threads: back to back (the pool still spinning,
+ * as between a network's layers) 48^3 7.5 -> 5.8, 64^3 16.9 -> 13.5, 80^3 31.8 -> 20.8, 96^3
+ * 51.4 -> 34.9; isolated, 2 ms apart (the pool asleep; median) 48^3 15.7 -> 19.9, 64^3 25.0 ->
+ * 28.4, 96^3 89.5 -> 98.8, 128^3 203 -> 141. 64^3 gains a quarter where calls follow each
+ * other and loses an eighth where they do not. */
+#define HPK_GEMM_THREADS_MIN_MACS ((size_t)64 * 64 * 64)
 
 /*
  * A whole k x n operand B[p][j] = b[p * rs + j * cs] packed for one record and KC: for each
