@@ -197,7 +197,8 @@ wino_output_block__avx2(size_t alpha, int full, size_t c, size_t n, __m256i mask
     const int has_bias = ctx->bias_axis == HPK_TILE_BIAS_COL;
     const __m256 vbias =
         has_bias ? hpk_load_n__avx2(ctx->bias + c, full, mask) : _mm256_setzero_ps();
-    __m256 vy[16]; /* vy[r * m + s]: output pixel (r, s) */
+    /* Column by column of the output tile, each finished and stored while in registers (a
+     * whole tile's 16 outputs, kept for one epilogue pass, lived on the stack). */
 #pragma GCC unroll 4
     for (size_t s = 0; s < m; s++) {
         __m256 vx[6], vcol[4];
@@ -206,20 +207,19 @@ wino_output_block__avx2(size_t alpha, int full, size_t c, size_t n, __m256i mask
             vx[u] = vt[u * m + s];
         wino_out_1d__avx2(alpha, vx, vcol);
 #pragma GCC unroll 4
+        for (size_t r = 0; r < m; r++) {
+            if (has_bias)
+                vcol[r] = _mm256_add_ps(vcol[r], vbias);
+            const size_t p = r * m + s;
+            if (residual != NULL && residual[p] != NULL && output[p] != NULL)
+                vcol[r] = _mm256_add_ps(vcol[r], hpk_load_n__avx2(residual[p] + c, full, mask));
+        }
+        hpk_act_tile__avx2(vcol, m, ctx);
+#pragma GCC unroll 4
         for (size_t r = 0; r < m; r++)
-            vy[r * m + s] = has_bias ? _mm256_add_ps(vcol[r], vbias) : vcol[r];
+            if (output[r * m + s] != NULL)
+                hpk_store_n__avx2(output[r * m + s] + c, full, n, 0, vcol[r]);
     }
-    if (residual != NULL) {
-#pragma GCC unroll 16
-        for (size_t p = 0; p < m * m; p++)
-            if (residual[p] != NULL && output[p] != NULL)
-                vy[p] = _mm256_add_ps(vy[p], hpk_load_n__avx2(residual[p] + c, full, mask));
-    }
-    hpk_act_tile__avx2(vy, m * m, ctx);
-#pragma GCC unroll 16
-    for (size_t p = 0; p < m * m; p++)
-        if (output[p] != NULL)
-            hpk_store_n__avx2(output[p] + c, full, n, 0, vy[p]);
 }
 
 static inline HPK_WINO_INLINE void wino_output__avx2(size_t alpha, size_t channels, const float *in,
