@@ -29,28 +29,29 @@
 #define MR 6
 #define NV 2
 
-/* One k step: vaccIxV += A[I][p] * B~[p][8V..8V+7] for the 6 rows I and 2 vectors V, with A[I][p]
- * at rI. */
+/* Row I of a k step: vaccIxV += A[I][p] * B~[p][8V..8V+7] for the 2 vectors V, A[I][p] at r. */
+#define ROW_STEP(I, r, vb0, vb1)                                                                  \
+    do {                                                                                          \
+        const __m256 va_ = _mm256_broadcast_ss(r);                                                \
+        vacc##I##x0 = _mm256_fmadd_ps(va_, vb0, vacc##I##x0);                                     \
+        vacc##I##x1 = _mm256_fmadd_ps(va_, vb1, vacc##I##x1);                                     \
+    } while (0)
+
+/* One k step for the 6 rows, A[I][p] at rI. */
 #define STEP(r0, r1, r2, r3, r4, r5, vb0, vb1)                                                   \
     do {                                                                                          \
-        __m256 va_ = _mm256_broadcast_ss(r0);                                                     \
-        vacc0x0 = _mm256_fmadd_ps(va_, vb0, vacc0x0);                                             \
-        vacc0x1 = _mm256_fmadd_ps(va_, vb1, vacc0x1);                                             \
-        va_ = _mm256_broadcast_ss(r1);                                                            \
-        vacc1x0 = _mm256_fmadd_ps(va_, vb0, vacc1x0);                                             \
-        vacc1x1 = _mm256_fmadd_ps(va_, vb1, vacc1x1);                                             \
-        va_ = _mm256_broadcast_ss(r2);                                                            \
-        vacc2x0 = _mm256_fmadd_ps(va_, vb0, vacc2x0);                                             \
-        vacc2x1 = _mm256_fmadd_ps(va_, vb1, vacc2x1);                                             \
-        va_ = _mm256_broadcast_ss(r3);                                                            \
-        vacc3x0 = _mm256_fmadd_ps(va_, vb0, vacc3x0);                                             \
-        vacc3x1 = _mm256_fmadd_ps(va_, vb1, vacc3x1);                                             \
-        va_ = _mm256_broadcast_ss(r4);                                                            \
-        vacc4x0 = _mm256_fmadd_ps(va_, vb0, vacc4x0);                                             \
-        vacc4x1 = _mm256_fmadd_ps(va_, vb1, vacc4x1);                                             \
-        va_ = _mm256_broadcast_ss(r5);                                                            \
-        vacc5x0 = _mm256_fmadd_ps(va_, vb0, vacc5x0);                                             \
-        vacc5x1 = _mm256_fmadd_ps(va_, vb1, vacc5x1);                                             \
+        STEP3(r0, r1, r2, vb0, vb1);                                                              \
+        ROW_STEP(3, r3, vb0, vb1);                                                                \
+        ROW_STEP(4, r4, vb0, vb1);                                                                \
+        ROW_STEP(5, r5, vb0, vb1);                                                                \
+    } while (0)
+
+/* The top three rows only (a tile of m <= 3 rows: the bottom ones would never be stored). */
+#define STEP3(r0, r1, r2, vb0, vb1)                                                              \
+    do {                                                                                          \
+        ROW_STEP(0, r0, vb0, vb1);                                                                \
+        ROW_STEP(1, r1, vb0, vb1);                                                                \
+        ROW_STEP(2, r2, vb0, vb1);                                                                \
     } while (0)
 
 /* One k step of a narrow edge tile (n <= 8): vaccIx0 += A[I][p] * vb0. */
@@ -62,20 +63,6 @@
         vacc3x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(r3), vb0, vacc3x0);                         \
         vacc4x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(r4), vb0, vacc4x0);                         \
         vacc5x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(r5), vb0, vacc5x0);                         \
-    } while (0)
-
-/* The top three rows only (a tile of m <= 3 rows: the bottom ones would never be stored). */
-#define STEP3(r0, r1, r2, vb0, vb1)                                                              \
-    do {                                                                                          \
-        __m256 va_ = _mm256_broadcast_ss(r0);                                                     \
-        vacc0x0 = _mm256_fmadd_ps(va_, vb0, vacc0x0);                                             \
-        vacc0x1 = _mm256_fmadd_ps(va_, vb1, vacc0x1);                                             \
-        va_ = _mm256_broadcast_ss(r1);                                                            \
-        vacc1x0 = _mm256_fmadd_ps(va_, vb0, vacc1x0);                                             \
-        vacc1x1 = _mm256_fmadd_ps(va_, vb1, vacc1x1);                                             \
-        va_ = _mm256_broadcast_ss(r2);                                                            \
-        vacc2x0 = _mm256_fmadd_ps(va_, vb0, vacc2x0);                                             \
-        vacc2x1 = _mm256_fmadd_ps(va_, vb1, vacc2x1);                                             \
     } while (0)
 
 /* The six rows' elements at step p: A~ packed (a[p * 6 + i], a advanced by 6 per step), or A

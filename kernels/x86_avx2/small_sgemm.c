@@ -19,7 +19,7 @@
  * the products of a batch, the row blocks and the column blocks: a product that is one tile
  * (m <= MB, n <= 8 * NV) is one call per product. Column blocks of the "any n" kernel are 32
  * wide (NV = 4, libxsmm's AVX2 tile), the last one n % 32 wide with the tiles of its vector
- * count (run_any).
+ * count (run).
  *
  * Rows of A are addressed from one base pointer per two rows and A's row stride, so that every
  * broadcast is one base + index * 4 operand and the registers hold R / 2 pointers and one index.
@@ -322,84 +322,6 @@ static const tile_fn tiles2[MB2 + 1] = {NULL,     tile_1x2, tile_2x2, tile_3x2,
 static const tile_fn tiles3[MB3 + 1] = {NULL, tile_1x3, tile_2x3, tile_3x3, tile_4x3};
 static const tile_fn tiles4[MB4 + 1] = {NULL, tile_1x4, tile_2x4, tile_3x4};
 
-/*
- * The batch: products, row blocks of mb rows, column blocks of nw columns (the last narrower,
- * with the `narrow` tiles when it is no wider than 8 and `narrow` is not NULL). ctx is the
- * caller's with the flags of one whole-k pass; bias and residual are offset to each tile.
- */
-HPK_INLINE__AVX2 void
-run(const tile_fn *tiles, size_t mb, size_t nw, const tile_fn *narrow,
-    const struct hpk_sgemm_small_shape *s, size_t batch, const float *a, ptrdiff_t stride_a,
-    const float *b, ptrdiff_t stride_b, float *c, ptrdiff_t stride_c,
-    const struct hpk_gemm_tile_ctx *ctx_in)
-{
-    const size_t m = s->m, n = s->n;
-    struct hpk_gemm_tile_ctx ctx = *ctx_in;
-    ctx.flags = HPK_TILE_FIRST_K | HPK_TILE_LAST_K;
-    struct job j = {.n = n,
-                    .k = s->k,
-                    .batch = batch,
-                    .blocks = 1,
-                    .a = a,
-                    .a_rs = s->a_rs,
-                    .a_cs = s->a_cs,
-                    .sa = stride_a,
-                    .b = b,
-                    .ldb = s->ldb,
-                    .sb = stride_b,
-                    .c = c,
-                    .ldc = s->ldc,
-                    .sc = stride_c,
-                    .ctx = &ctx};
-    assert(m >= 1 && n >= 1 && s->k >= 1);
-
-    /* Up to 16 rows, blocks of 4 where 4 divides m and mb does not: a 16-row product is four
-     * equal tiles in one call for the whole batch, not 6 + 6 + 4 in two calls per product
-     * (measured: 16 x 16 x 16 from 290 to 243 ns a product, the 6-row tiles' cost above). */
-    if (mb > 4 && m > mb && m <= 16 && m % mb != 0 && m % 4 == 0)
-        mb = 4;
-    const size_t full_blocks = m / mb, rest = m % mb;
-    if (n <= nw && (rest == 0 || full_blocks == 0)) {
-        /* One tile function for the whole batch: the products are one column of tiles of
-         * equal height. */
-        j.blocks = full_blocks ? full_blocks : 1;
-        tiles[full_blocks ? mb : rest](&j);
-        return;
-    }
-    /* Per product, per column block: the full row blocks in one call, the last rows in
-     * another. */
-    const int offsets = ctx.bias_axis != HPK_TILE_BIAS_NONE || ctx.residual != NULL;
-    struct hpk_gemm_tile_ctx t = ctx;
-    j.batch = 1;
-    j.ctx = &t;
-    for (size_t q = 0; q < batch; q++) {
-        const float *aq = a + (ptrdiff_t)q * stride_a, *bq = b + (ptrdiff_t)q * stride_b;
-        float *cq = c + (ptrdiff_t)q * stride_c;
-        for (size_t j0 = 0; j0 < n; j0 += nw) {
-            const size_t cols = n - j0 < nw ? n - j0 : nw;
-            const tile_fn *fns = narrow != NULL && cols <= 8 ? narrow : tiles;
-            j.n = cols;
-            j.b = bq + j0;
-            for (size_t part = 0; part < 2; part++) {
-                const size_t i0 = part ? full_blocks * mb : 0;
-                const size_t blocks = part ? (rest ? 1 : 0) : full_blocks;
-                if (blocks == 0)
-                    continue;
-                if (offsets) {
-                    if (ctx.bias != NULL)
-                        t.bias = ctx.bias + (ctx.bias_axis == HPK_TILE_BIAS_ROW ? i0 : j0);
-                    if (ctx.residual != NULL)
-                        t.residual = ctx.residual + (ptrdiff_t)i0 * ctx.ldr + (ptrdiff_t)j0;
-                }
-                j.blocks = blocks;
-                j.a = aq + (ptrdiff_t)i0 * s->a_rs;
-                j.c = cq + (ptrdiff_t)i0 * s->ldc + (ptrdiff_t)j0;
-                fns[part ? rest : mb](&j);
-            }
-        }
-    }
-}
-
 /* The tiles and rows per block of a column block of NV vectors. */
 struct tiles_nv {
     const tile_fn *fns;
@@ -418,15 +340,18 @@ static inline size_t rows_per_block(size_t m, size_t mb)
 }
 
 /*
- * The batch for any n: column blocks of 32 (3 x 32 tiles, the shape libxsmm's AVX2 code uses:
- * per k step 3 broadcasts and 4 loads for 12 FMAs, where the 6 x 16 tile has 6 and 2), the
- * last block n % 32 columns wide with the tiles of its vector count. One call for the whole
- * batch where the product is one column of equal tiles; else per product and column block,
- * the full row blocks in one call, the last rows in another.
+ * The batch: column blocks of nw columns, each with the tiles of `fixed` or, where fixed is
+ * NULL, of its own vector count (the "any n" kernel: blocks of 32, 3 x 32 tiles, the shape
+ * libxsmm's AVX2 code uses: per k step 3 broadcasts and 4 loads for 12 FMAs, where the 6 x 16
+ * tile has 6 and 2; the last block n % 32 columns wide). One call for the whole batch where
+ * the product is one column of equal tiles; else per product and column block, the full row
+ * blocks in one call, the last rows in another. ctx is the caller's with the flags of one
+ * whole-k pass; bias and residual are offset to each tile.
  */
-HPK_INLINE__AVX2 void run_any(const struct hpk_sgemm_small_shape *s, size_t batch, const float *a,
-                              ptrdiff_t stride_a, const float *b, ptrdiff_t stride_b, float *c,
-                              ptrdiff_t stride_c, const struct hpk_gemm_tile_ctx *ctx_in)
+HPK_INLINE__AVX2 void run(const struct tiles_nv *fixed, size_t nw,
+                          const struct hpk_sgemm_small_shape *s, size_t batch, const float *a,
+                          ptrdiff_t stride_a, const float *b, ptrdiff_t stride_b, float *c,
+                          ptrdiff_t stride_c, const struct hpk_gemm_tile_ctx *ctx_in)
 {
     const size_t m = s->m, n = s->n;
     struct hpk_gemm_tile_ctx ctx = *ctx_in;
@@ -447,8 +372,8 @@ HPK_INLINE__AVX2 void run_any(const struct hpk_sgemm_small_shape *s, size_t batc
                     .sc = stride_c,
                     .ctx = &ctx};
     assert(m >= 1 && n >= 1 && s->k >= 1);
-    if (n <= 32) {
-        const struct tiles_nv t = by_nv[(n + 7) / 8];
+    if (n <= nw) {
+        const struct tiles_nv t = fixed != NULL ? *fixed : by_nv[(n + 7) / 8];
         const size_t mb = rows_per_block(m, t.mb);
         if (m <= mb || m % mb == 0) {
             j.blocks = m <= mb ? 1 : m / mb;
@@ -463,9 +388,9 @@ HPK_INLINE__AVX2 void run_any(const struct hpk_sgemm_small_shape *s, size_t batc
     for (size_t q = 0; q < batch; q++) {
         const float *aq = a + (ptrdiff_t)q * stride_a, *bq = b + (ptrdiff_t)q * stride_b;
         float *cq = c + (ptrdiff_t)q * stride_c;
-        for (size_t j0 = 0; j0 < n; j0 += 32) {
-            const size_t cols = n - j0 < 32 ? n - j0 : 32;
-            const struct tiles_nv tn = by_nv[(cols + 7) / 8];
+        for (size_t j0 = 0; j0 < n; j0 += nw) {
+            const size_t cols = n - j0 < nw ? n - j0 : nw;
+            const struct tiles_nv tn = fixed != NULL ? *fixed : by_nv[(cols + 7) / 8];
             const size_t mb = rows_per_block(m, tn.mb);
             const size_t full_blocks = m / mb, rest = m % mb;
             j.n = cols;
@@ -495,7 +420,7 @@ void hpk_sgemm_small_n8__avx2(const struct hpk_sgemm_small_shape *s, size_t batc
                               ptrdiff_t stride_c, const struct hpk_gemm_tile_ctx *ctx)
 {
     assert(s->n <= 8);
-    run(tiles1, MB1, 8, NULL, s, batch, a, stride_a, b, stride_b, c, stride_c, ctx);
+    run(&by_nv[1], 8, s, batch, a, stride_a, b, stride_b, c, stride_c, ctx);
 }
 
 void hpk_sgemm_small_n16__avx2(const struct hpk_sgemm_small_shape *s, size_t batch, const float *a,
@@ -503,7 +428,7 @@ void hpk_sgemm_small_n16__avx2(const struct hpk_sgemm_small_shape *s, size_t bat
                                ptrdiff_t stride_c, const struct hpk_gemm_tile_ctx *ctx)
 {
     assert(s->n <= 16);
-    run(tiles2, MB2, 16, NULL, s, batch, a, stride_a, b, stride_b, c, stride_c, ctx);
+    run(&by_nv[2], 16, s, batch, a, stride_a, b, stride_b, c, stride_c, ctx);
 }
 
 void hpk_sgemm_small_n24__avx2(const struct hpk_sgemm_small_shape *s, size_t batch, const float *a,
@@ -511,12 +436,12 @@ void hpk_sgemm_small_n24__avx2(const struct hpk_sgemm_small_shape *s, size_t bat
                                ptrdiff_t stride_c, const struct hpk_gemm_tile_ctx *ctx)
 {
     assert(s->n <= 24);
-    run(tiles3, MB3, 24, NULL, s, batch, a, stride_a, b, stride_b, c, stride_c, ctx);
+    run(&by_nv[3], 24, s, batch, a, stride_a, b, stride_b, c, stride_c, ctx);
 }
 
 void hpk_sgemm_small_any__avx2(const struct hpk_sgemm_small_shape *s, size_t batch, const float *a,
                                ptrdiff_t stride_a, const float *b, ptrdiff_t stride_b, float *c,
                                ptrdiff_t stride_c, const struct hpk_gemm_tile_ctx *ctx)
 {
-    run_any(s, batch, a, stride_a, b, stride_b, c, stride_c, ctx);
+    run(NULL, 32, s, batch, a, stride_a, b, stride_b, c, stride_c, ctx);
 }
