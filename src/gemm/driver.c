@@ -247,9 +247,8 @@ static void ic_task(void *ctx, size_t task, size_t slot)
         /* b_jit: the next panel, a share before each tile, into L2 while this panel's tiles
          * compute (its lines are a row or a column stride apart: no hardware prefetcher follows
          * them). */
-        const float *next = s->b_jit && jr + r->nr < j_hi
-                                ? s->bsrc + (ptrdiff_t)(jr + r->nr) * p->b_cs
-                                : NULL;
+        const float *next =
+            s->b_jit && jr + r->nr < j_hi ? s->bsrc + (ptrdiff_t)(jr + r->nr) * p->b_cs : NULL;
         const size_t next_cols = next != NULL ? hpk_min_size(r->nr, j_hi - jr - r->nr) : 0;
         const size_t per_tile =
             hpk_div_round_up(p->b_cs == 1 ? s->kb : next_cols, hpk_div_round_up(mb, r->mr));
@@ -591,7 +590,8 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
         hpk_mul_overflow(b_elems, sizeof(float), &bytes) ||
         hpk_round_up_overflow(bytes, HPK_ALIGNMENT, &bytes) ||
         hpk_mul_overflow(a_bytes + ptr_bytes + bj_bytes, slots, &t) ||
-        hpk_add_overflow(bytes, t, &bytes) || hpk_add_overflow(bytes, 3 * slots * sizeof(void *), &bytes))
+        hpk_add_overflow(bytes, t, &bytes) ||
+        hpk_add_overflow(bytes, 3 * slots * sizeof(void *), &bytes))
         return HPK_ERR_OVERFLOW;
     s->b_elems = b_elems;
     s->a_bytes = a_bytes;
