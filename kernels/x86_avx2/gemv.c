@@ -47,6 +47,31 @@
 
 /* --- axpy ------------------------------------------------------------------------------------ */
 
+/* Columns j..j+7 of the M accumulator rows of buf += the KR rows of B at bq times their A
+ * elements va; full: all 8 columns exist (prefetched ahead), else the vmask lanes (masked
+ * loads). */
+INLINE void axpy_vector(const size_t M, const size_t KR, const __m256 *va,
+                        const float *const *bq, size_t j, const int full, __m256i vmask,
+                        float *buf, size_t bs)
+{
+    __m256 vacc[4];
+#pragma GCC unroll 4
+    for (size_t i = 0; i < M; i++)
+        vacc[i] = _mm256_load_ps(buf + i * bs + j);
+#pragma GCC unroll 8
+    for (size_t q = 0; q < KR; q++) {
+        if (full)
+            _mm_prefetch((const char *)(bq[q] + j) + PF_AXPY, _MM_HINT_T0);
+        const __m256 vb = full ? _mm256_loadu_ps(bq[q] + j) : _mm256_maskload_ps(bq[q] + j, vmask);
+#pragma GCC unroll 4
+        for (size_t i = 0; i < M; i++)
+            vacc[i] = _mm256_fmadd_ps(va[i * KR + q], vb, vacc[i]);
+    }
+#pragma GCC unroll 4
+    for (size_t i = 0; i < M; i++)
+        _mm256_store_ps(buf + i * bs + j, vacc[i]);
+}
+
 /* Rows p..p+KR-1 of B (b at column j0 of the block) into the M accumulator rows of buf. */
 INLINE void axpy_pass(const size_t M, const size_t KR, size_t nb, const float *a, ptrdiff_t a_rs,
                       ptrdiff_t a_cs, size_t p, const float *b, ptrdiff_t ldb, float *buf,
@@ -63,40 +88,10 @@ INLINE void axpy_pass(const size_t M, const size_t KR, size_t nb, const float *a
     for (size_t q = 0; q < KR; q++)
         bq[q] = b + (ptrdiff_t)(p + q) * ldb;
     size_t j = 0;
-    for (; j + 8 <= nb; j += 8) {
-        __m256 vacc[4];
-#pragma GCC unroll 4
-        for (size_t i = 0; i < M; i++)
-            vacc[i] = _mm256_load_ps(buf + i * bs + j);
-#pragma GCC unroll 8
-        for (size_t q = 0; q < KR; q++) {
-            _mm_prefetch((const char *)(bq[q] + j) + PF_AXPY, _MM_HINT_T0);
-            const __m256 vb = _mm256_loadu_ps(bq[q] + j);
-#pragma GCC unroll 4
-            for (size_t i = 0; i < M; i++)
-                vacc[i] = _mm256_fmadd_ps(va[i * KR + q], vb, vacc[i]);
-        }
-#pragma GCC unroll 4
-        for (size_t i = 0; i < M; i++)
-            _mm256_store_ps(buf + i * bs + j, vacc[i]);
-    }
-    if (j < nb) {
-        const __m256i vmask = hpk_mask_n__avx2(nb - j, 0);
-        __m256 vacc[4];
-#pragma GCC unroll 4
-        for (size_t i = 0; i < M; i++)
-            vacc[i] = _mm256_load_ps(buf + i * bs + j);
-#pragma GCC unroll 8
-        for (size_t q = 0; q < KR; q++) {
-            const __m256 vb = _mm256_maskload_ps(bq[q] + j, vmask);
-#pragma GCC unroll 4
-            for (size_t i = 0; i < M; i++)
-                vacc[i] = _mm256_fmadd_ps(va[i * KR + q], vb, vacc[i]);
-        }
-#pragma GCC unroll 4
-        for (size_t i = 0; i < M; i++)
-            _mm256_store_ps(buf + i * bs + j, vacc[i]);
-    }
+    for (; j + 8 <= nb; j += 8)
+        axpy_vector(M, KR, va, bq, j, 1, _mm256_setzero_si256(), buf, bs);
+    if (j < nb)
+        axpy_vector(M, KR, va, bq, j, 0, hpk_mask_n__avx2(nb - j, 0), buf, bs);
 }
 
 INLINE void axpy_rows(const size_t M, size_t n, size_t k, const float *a, ptrdiff_t a_rs,

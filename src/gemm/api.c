@@ -42,28 +42,20 @@ hpk_status hpk_sgemm_ex_with(const struct hpk_kernel_table *table,
  * for the whole k: the driver's blocking and packing cost a product this small a sixth of its
  * time (63^3 column-major, 1 thread: 29.9 GFLOP/s through the driver, 35.2 this way). The
  * threshold alone decides, never the thread count, so a product gives the same bits on every
- * thread count. Returns 0 where the shape does not take that path (or the plan cannot be
- * allocated): the caller runs the driver.
+ * thread count. Returns 0 where the shape does not take that path: the caller runs the
+ * driver. No plan is made and nothing is allocated.
  */
 static int run_small(const struct hpk_config *cfg, hpk_layout layout, hpk_transpose transa,
                      hpk_transpose transb, size_t m, size_t n, size_t k, float alpha,
                      const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c,
-                     size_t ldc, const hpk_epilogue *epilogue, hpk_status *st)
+                     size_t ldc, const hpk_epilogue *epilogue)
 {
     size_t macs;
-    if (m == 0 || n == 0 || k == 0 || alpha == 0.0f || hpk_mul_overflow(m, n, &macs) ||
-        hpk_mul_overflow(macs, k, &macs) || macs >= HPK_GEMM_THREADS_MIN_MACS)
+    if (hpk_mul_overflow(m, n, &macs) || hpk_mul_overflow(macs, k, &macs) ||
+        macs >= HPK_GEMM_THREADS_MIN_MACS)
         return 0;
-    hpk_sgemm_plan *plan = NULL;
-    if (hpk_sgemm_plan_create_with(cfg->table, cfg->blocking, HPK_PLAN_SMALL, layout, transa,
-                                   transb, m, n, k, alpha, lda, ldb, beta, ldc, epilogue,
-                                   &plan) != HPK_OK)
-        return 0;
-    const int small = hpk_sgemm_plan_path(plan, NULL) == HPK_PLAN_SMALL;
-    if (small)
-        *st = hpk_sgemm_plan_run(plan, a, b, c);
-    hpk_sgemm_plan_destroy(plan);
-    return small;
+    return hpk_sgemm_small_call(cfg->table, layout, transa, transb, m, n, k, alpha, a, lda, b,
+                                ldb, beta, c, ldc, epilogue);
 }
 
 hpk_status hpk_sgemm_ex(hpk_layout layout, hpk_transpose transa, hpk_transpose transb, size_t m,
@@ -80,8 +72,8 @@ hpk_status hpk_sgemm_ex(hpk_layout layout, hpk_transpose transa, hpk_transpose t
     if (cfg->status != HPK_OK)
         return (hpk_status)cfg->status;
     if (run_small(cfg, layout, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
-                  epilogue, &st))
-        return st;
+                  epilogue))
+        return HPK_OK;
     return run(cfg->table, cfg->blocking, layout, transa, transb, m, n, k, alpha, a, lda, b, ldb,
                beta, c, ldc, epilogue);
 }

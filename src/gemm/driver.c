@@ -80,8 +80,8 @@ void hpk_sgemm_to_kernel_space(hpk_layout layout, hpk_transpose transa, hpk_tran
 #define ZERO_PANEL 64
 static const float zero_panel[ZERO_PANEL];
 
-static void tile_ctx(const struct hpk_gemm_problem *p, size_t i0, size_t j0, unsigned flags,
-                     struct hpk_gemm_tile_ctx *t)
+void hpk_gemm_tile_ctx_of(const struct hpk_gemm_problem *p, size_t i0, size_t j0, unsigned flags,
+                          struct hpk_gemm_tile_ctx *t)
 {
     t->alpha = p->alpha;
     t->beta = p->beta;
@@ -110,7 +110,7 @@ static void epilogue_only(const struct hpk_gemm_record *r, const struct hpk_gemm
     for (size_t i = 0; i < p->m; i += r->mr) {
         for (size_t j = 0; j < p->n; j += r->nr) {
             struct hpk_gemm_tile_ctx t;
-            tile_ctx(&q, i, j, HPK_TILE_FIRST_K | HPK_TILE_LAST_K, &t);
+            hpk_gemm_tile_ctx_of(&q, i, j, HPK_TILE_FIRST_K | HPK_TILE_LAST_K, &t);
             r->ukernel(hpk_min_size(r->mr, p->m - i), hpk_min_size(r->nr, p->n - j), 1,
                        zero_panel, 0, zero_panel, 0, p->c + (ptrdiff_t)i * p->ldc + (ptrdiff_t)j,
                        p->ldc, &t);
@@ -258,7 +258,7 @@ static void ic_task(void *ctx, size_t task, size_t slot)
             const size_t i0 = ic + ir, j0 = s->jc + jr;
             if (next != NULL)
                 prefetch_panel_lines(p, next, next_cols, s->kb, per_tile, &next_line);
-            tile_ctx(p, i0, j0, s->flags, &t);
+            hpk_gemm_tile_ctx_of(p, i0, j0, s->flags, &t);
             ukernel(hpk_min_size(r->mr, mb - ir), nr, s->kb, apanel + (ir / r->mr) * astep,
                        lda_k, bp, s->ldb_panel, p->c + (ptrdiff_t)i0 * p->ldc + (ptrdiff_t)j0,
                        p->ldc, &t);
@@ -285,7 +285,7 @@ static void mv_task(void *ctx, size_t task, size_t slot)
         /* The record's own matrix-vector kernel: every k-block of the task's panels at once, the
          * epilogue once. */
         struct hpk_gemm_tile_ctx t;
-        tile_ctx(p, 0, j_lo, HPK_TILE_FIRST_K | HPK_TILE_LAST_K, &t);
+        hpk_gemm_tile_ctx_of(p, 0, j_lo, HPK_TILE_FIRST_K | HPK_TILE_LAST_K, &t);
         r->gemv_packed(p->m, j_hi - j_lo, p->k, s->kc, p->a, p->a_rs, p->b_packed, n_pad, j_lo,
                        p->c + (ptrdiff_t)j_lo, p->ldc, &t);
         return;
@@ -297,7 +297,7 @@ static void mv_task(void *ctx, size_t task, size_t slot)
         const float *block = p->b_packed + pc * n_pad;
         for (size_t j0 = j_lo; j0 < j_hi; j0 += r->nr) {
             struct hpk_gemm_tile_ctx t;
-            tile_ctx(p, 0, j0, flags, &t);
+            hpk_gemm_tile_ctx_of(p, 0, j0, flags, &t);
             r->ukernel(p->m, hpk_min_size(r->nr, p->n - j0), kb, p->a + (ptrdiff_t)pc, p->a_rs,
                        block + j0 * kb, (ptrdiff_t)r->nr, p->c + (ptrdiff_t)j0, p->ldc, &t);
         }
@@ -378,7 +378,7 @@ static void gemv_dot_task(const struct loop_state *s, size_t lo, size_t len)
             /* C[v][r] (cols) or C[r][v] (rows) of the block */
             const size_t i0 = cols ? v0 : lo + r0, j0 = cols ? lo + r0 : v0;
             struct hpk_gemm_tile_ctx t;
-            tile_ctx(p, i0, j0, HPK_TILE_FIRST_K | HPK_TILE_LAST_K, &t);
+            hpk_gemm_tile_ctx_of(p, i0, j0, HPK_TILE_FIRST_K | HPK_TILE_LAST_K, &t);
             s->gemv_dot(rows, vb, p->k, w + (ptrdiff_t)r0 * ldw, ldw,
                         s->gemv_x + (ptrdiff_t)v0 * s->gemv_ldx, s->gemv_ldx, !cols,
                         p->c + (ptrdiff_t)i0 * p->ldc + (ptrdiff_t)j0, p->ldc, &t);
@@ -396,7 +396,7 @@ static void gemv_task(void *ctx, size_t task, size_t slot)
     (void)slot;
     switch (s->gemv) {
     case GEMV_AXPY:
-        tile_ctx(p, 0, lo, HPK_TILE_FIRST_K | HPK_TILE_LAST_K, &t);
+        hpk_gemm_tile_ctx_of(p, 0, lo, HPK_TILE_FIRST_K | HPK_TILE_LAST_K, &t);
         s->gemv_axpy(p->m, len, p->k, p->a, p->a_rs, p->a_cs, p->b + (ptrdiff_t)lo, p->b_rs,
                      p->c + (ptrdiff_t)lo, p->ldc, &t);
         break;

@@ -123,11 +123,16 @@ void hpk_sgemm_to_kernel_space(hpk_layout layout, hpk_transpose transa, hpk_tran
  * hpk_threads() threads when it is large enough. Allocates its workspace before the first
  * write to C: HPK_ERR_NOMEM leaves C untouched.
  */
+/* The epilogue context of the tile at (i0, j0) of a kernel-space problem, with flags: bias and
+ * residual offset to the tile. */
+void hpk_gemm_tile_ctx_of(const struct hpk_gemm_problem *p, size_t i0, size_t j0, unsigned flags,
+                          struct hpk_gemm_tile_ctx *t);
+
 hpk_status hpk_gemm_run(const struct hpk_kernel_table *table,
                         const struct hpk_blocking blocking[HPK_GEMM_RECORDS],
                         const struct hpk_gemm_problem *p);
 
-/* The thread count hpk_gemm_run uses for a problem: 1 below HPK_GEMM_PARALLEL_MIN_MACS. */
+/* The thread count hpk_gemm_run uses for a problem: 1 below HPK_GEMM_THREADS_MIN_MACS. */
 size_t hpk_gemm_threads_for(const struct hpk_gemm_problem *p);
 
 /*

@@ -65,4 +65,15 @@ hpk_status hpk_sgemm_plan_create_with(const struct hpk_kernel_table *table,
  * HPK_PLAN_SMALL the small-GEMM kernel's name. */
 enum hpk_plan_path hpk_sgemm_plan_path(const hpk_sgemm_plan *plan, const char **record_out);
 
+/*
+ * A validated call computed at once by the table's small-GEMM kernel, as a plan would, with no
+ * plan and no allocation; returns 0 (nothing written) where the product takes no small kernel:
+ * m, n, k or alpha zero, HPK_GEMM_PARALLEL_MIN_MACS or more multiply-adds, a kernel-space B
+ * without unit-stride rows, or no kernel for its n.
+ */
+int hpk_sgemm_small_call(const struct hpk_kernel_table *table, hpk_layout layout,
+                         hpk_transpose transa, hpk_transpose transb, size_t m, size_t n, size_t k,
+                         float alpha, const float *a, size_t lda, const float *b, size_t ldb,
+                         float beta, float *c, size_t ldc, const hpk_epilogue *epilogue);
+
 #endif /* HPK_GEMM_INFERENCE_H */

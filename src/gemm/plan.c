@@ -131,6 +131,40 @@ static const struct hpk_sgemm_small_record *choose_small(const struct hpk_kernel
     return NULL;
 }
 
+/* The small-GEMM kernels' view of a kernel-space problem. */
+static struct hpk_sgemm_small_shape small_shape_of(const struct hpk_gemm_problem *p)
+{
+    return (struct hpk_sgemm_small_shape){.m = p->m,
+                                          .n = p->n,
+                                          .k = p->k,
+                                          .a_rs = p->a_rs,
+                                          .a_cs = p->a_cs,
+                                          .ldb = p->b_rs,
+                                          .ldc = p->ldc};
+}
+
+int hpk_sgemm_small_call(const struct hpk_kernel_table *table, hpk_layout layout,
+                         hpk_transpose transa, hpk_transpose transb, size_t m, size_t n, size_t k,
+                         float alpha, const float *a, size_t lda, const float *b, size_t ldb,
+                         float beta, float *c, size_t ldc, const hpk_epilogue *epilogue)
+{
+    size_t macs;
+    if (m == 0 || n == 0 || k == 0 || alpha == 0.0f || hpk_mul_overflow(m, n, &macs) ||
+        hpk_mul_overflow(macs, k, &macs))
+        return 0;
+    struct hpk_gemm_problem p;
+    hpk_sgemm_to_kernel_space(layout, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                              ldc, epilogue, &p);
+    const struct hpk_sgemm_small_record *sr = choose_small(table, &p, macs, 1);
+    if (sr == NULL)
+        return 0;
+    const struct hpk_sgemm_small_shape shape = small_shape_of(&p);
+    struct hpk_gemm_tile_ctx t;
+    hpk_gemm_tile_ctx_of(&p, 0, 0, HPK_TILE_FIRST_K | HPK_TILE_LAST_K, &t);
+    sr->fn(&shape, 1, p.a, 0, p.b, 0, p.c, 0, &t);
+    return 1;
+}
+
 hpk_status hpk_sgemm_plan_create_with(const struct hpk_kernel_table *table,
                                       const struct hpk_blocking blocking[HPK_GEMM_RECORDS],
                                       enum hpk_plan_path path, hpk_layout layout,
@@ -173,13 +207,7 @@ hpk_status hpk_sgemm_plan_create_with(const struct hpk_kernel_table *table,
     if (path == HPK_PLAN_SMALL) {
         pl->small = sr->fn;
         pl->small_name = sr->name;
-        pl->small_shape = (struct hpk_sgemm_small_shape){.m = p->m,
-                                                         .n = p->n,
-                                                         .k = p->k,
-                                                         .a_rs = p->a_rs,
-                                                         .a_cs = p->a_cs,
-                                                         .ldb = p->b_rs,
-                                                         .ldc = p->ldc};
+        pl->small_shape = small_shape_of(p);
     }
     if (path != HPK_PLAN_DRIVER && (!pl->reads || pl->empty))
         path = HPK_PLAN_DRIVER;
@@ -213,20 +241,10 @@ hpk_status hpk_sgemm_plan_create_with(const struct hpk_kernel_table *table,
         pl->scratch_floats = pl->b_floats = 0;
     }
 
-    struct hpk_gemm_tile_ctx *t = &pl->tile;
     pl->one_tile = pl->r != NULL && pl->scratch_floats == 0 && p->m <= pl->r->mr &&
                    p->n <= pl->r->nr && p->k <= pl->kc;
-    t->flags = HPK_TILE_FIRST_K | HPK_TILE_LAST_K; /* what one_tile runs with */
-    t->alpha = p->alpha;
-    t->beta = p->beta;
-    t->bias_axis = p->bias_axis;
-    t->bias = p->bias;
-    t->residual = p->residual;
-    t->ldr = p->ldr;
-    t->act = p->act;
-    t->act_lo = p->act_lo;
-    t->act_hi = p->act_hi;
-    t->act_slope = p->act_slope;
+    /* the flags one_tile runs with */
+    hpk_gemm_tile_ctx_of(p, 0, 0, HPK_TILE_FIRST_K | HPK_TILE_LAST_K, &pl->tile);
     *plan_out = pl;
     return HPK_OK;
 }
