@@ -144,6 +144,57 @@ static void test_pool_every_task_once(void **state)
     }
 }
 
+/* Wider than the pool's per-slot ranges (64 slots): the tasks come from one shared counter. */
+static void test_pool_wide_job_every_task_once(void **state)
+{
+    (void)state;
+    enum { TASKS = 300 };
+    atomic_uint hits[TASKS];
+    for (int rep = 0; rep < 3; rep++) {
+        for (size_t i = 0; i < TASKS; i++)
+            atomic_init(&hits[i], 0);
+        hpk_parallel_for(TASKS, 80, count_task, hits);
+        for (size_t i = 0; i < TASKS; i++)
+            if (atomic_load(&hits[i]) != 1)
+                fail_msg("task %zu ran %u times", i, atomic_load(&hits[i]));
+    }
+}
+
+/* Four tasks on two slots: slot 0 owns tasks 0-1, slot 1 owns 2-3. Task 2 (slot 1's first)
+ * waits until task 3 has run, which only a thief can do while task 2 holds slot 1: so task 3 runs
+ * on slot 0, whether slot 1 joined in time or not (then slot 0 ran them all). Without stealing
+ * from the back of another slot's range this takes 10 s and task 3 lands on slot 1. */
+struct steal {
+    atomic_int done3;
+    atomic_int slot_of[4];
+};
+
+static void steal_task(void *ctx, size_t task, size_t slot)
+{
+    struct steal *s = ctx;
+    if (task == 2)
+        for (double t0 = seconds(); !atomic_load(&s->done3) && seconds() - t0 < 10.0;)
+            sched_yield();
+    atomic_store(&s->slot_of[task], (int)slot);
+    if (task == 3)
+        atomic_store(&s->done3, 1);
+}
+
+static void test_pool_steals_from_the_back(void **state)
+{
+    (void)state;
+    for (int rep = 0; rep < (quick ? 5 : 50); rep++) {
+        struct steal s = {0};
+        for (int i = 0; i < 4; i++)
+            atomic_init(&s.slot_of[i], -1);
+        hpk_parallel_for(4, 2, steal_task, &s);
+        assert_int_equal(atomic_load(&s.slot_of[0]), 0); /* the submitter's own front */
+        assert_int_equal(atomic_load(&s.slot_of[1]), 0);
+        assert_int_equal(atomic_load(&s.slot_of[3]), 0);
+        assert_true(atomic_load(&s.slot_of[2]) == 0 || atomic_load(&s.slot_of[2]) == 1);
+    }
+}
+
 static void nested_task(void *ctx, size_t task, size_t slot)
 {
     atomic_uint *hits = ctx;
@@ -564,6 +615,8 @@ int main(void)
         cmocka_unit_test(test_pool_splits_the_asked_ways),
         cmocka_unit_test(test_pool_yields_to_other_callers),
         cmocka_unit_test(test_pool_every_task_once),
+        cmocka_unit_test(test_pool_steals_from_the_back),
+        cmocka_unit_test(test_pool_wide_job_every_task_once),
         cmocka_unit_test(test_pool_nested_runs_serially),
         cmocka_unit_test(test_gemm_identical_for_every_thread_count),
         cmocka_unit_test(test_host_parallel_for),

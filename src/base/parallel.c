@@ -3,11 +3,19 @@
  * hpk's thread pool and the parallel_for in front of it.
  *
  * One job at a time: the submitter publishes (fn, ctx, n_tasks, width), bumps the generation
- * and wakes the workers; workers 1..width-1 and the submitter (slot 0) take task indices from
- * one atomic counter. A worker joins a job only while it is open; when the submitter has run
- * out of tasks it closes the job and waits for the workers that joined. A worker that was
- * preempted or slow to wake therefore never delays a call (on a shared machine, or inside a
- * host with more threads than cores, that wait would be a whole scheduler time slice).
+ * and wakes the workers; workers 1..width-1 and the submitter (slot 0) run the tasks. Each slot
+ * owns a fixed, contiguous range of task indices (slot s: [s n / width, (s + 1) n / width)) and
+ * takes from its front; a slot whose range is empty steals from the back of the others'. So a
+ * call made again with the same tasks runs each task on the same thread as last time, and the
+ * data a task reads is still in that core's caches: on the 2-core Zen VMs seen here, whose two
+ * cores do not share an L3, a read of 8 MB split in fixed halves ran at 70 GB/s and in halves
+ * swapped between the cores at 21 GB/s (a single atomic counter, as before, handed the tasks
+ * out in whatever order the threads arrived). Stealing keeps the balance when a thread is slow.
+ * A worker joins a job only while it is open; when the submitter has run out of tasks (its own
+ * and all it could steal) it closes the job and waits for the workers that joined. A worker
+ * that was preempted or slow to wake therefore never delays a call (on a shared machine, or
+ * inside a host with more threads than cores, that wait would be a whole scheduler time
+ * slice): its range is stolen.
  * A second application thread that finds the pool busy does not wait: it runs its own call
  * serially (trylock), which keeps hpk from serialising a host's threads behind each other; and
  * while several application threads are inside hpk, each call asks for that many threads fewer
@@ -31,6 +39,9 @@
 
 #include "hpk/threads.h"
 #include "src/base/parallel.h"
+
+/* Slots with a range of their own; wider jobs share one counter. */
+#define HPK_POOL_SLOTS 64
 
 /* Busy-wait iterations before a worker sleeps (~50-100 us on current cores). */
 #define SPIN_ITERATIONS 20000
@@ -84,7 +95,13 @@ struct pool {
     void *ctx;
     size_t n_tasks;
     unsigned long fpenv;
-    atomic_size_t next; /* next task index */
+    /* slot s's tasks not yet taken: [lo, hi) as lo | hi << 32, the owner taking lo and thieves
+     * hi - 1 (one line per slot; slots >= width are empty) */
+    struct task_range {
+        atomic_ullong r;
+        char pad[64 - sizeof(atomic_ullong)];
+    } range[HPK_POOL_SLOTS];
+    atomic_size_t next; /* next task index, where n_tasks does not fit the ranges' 32 bits */
     /* generation << 20 | CLOSED | workers that joined: joining and closing are one word, so a
      * worker joins only the job it read the width of, and never one that is closed */
     atomic_ullong entry;
@@ -93,6 +110,8 @@ struct pool {
 };
 
 #define ENTRY_CLOSED (1ull << 19)
+#define RANGE_LO(v) ((v) & 0xffffffffull)
+#define RANGE_HI(v) ((v) >> 32)
 #define ENTRY_COUNT (ENTRY_CLOSED - 1)
 #define GEN_BITS 44
 #define GEN_MASK ((1ull << GEN_BITS) - 1)
@@ -183,13 +202,38 @@ struct worker_arg {
     unsigned long long seen; /* the generation before the worker existed */
 };
 
-static void run_tasks(struct pool *p, size_t slot)
+/* Takes the front task of range r (its owner), or its back one (a thief); -1 when empty. */
+static long long take_task(struct task_range *r, int back)
 {
+    unsigned long long v = atomic_load_explicit(&r->r, memory_order_relaxed);
     for (;;) {
-        size_t i = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
-        if (i >= p->n_tasks)
-            break;
-        p->fn(p->ctx, i, slot);
+        const unsigned long long lo = RANGE_LO(v), hi = RANGE_HI(v);
+        if (lo >= hi)
+            return -1;
+        const unsigned long long nv = back ? lo | (hi - 1) << 32 : v + 1;
+        if (atomic_compare_exchange_weak_explicit(&r->r, &v, nv, memory_order_relaxed,
+                                                  memory_order_relaxed))
+            return (long long)(back ? hi - 1 : lo);
+    }
+}
+
+static void run_tasks(struct pool *p, size_t slot, size_t width)
+{
+    if (width > HPK_POOL_SLOTS || p->n_tasks > 0xffffffffull) {
+        for (;;) {
+            size_t i = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
+            if (i >= p->n_tasks)
+                break;
+            p->fn(p->ctx, i, slot);
+        }
+        return;
+    }
+    for (long long i; (i = take_task(&p->range[slot], 0)) >= 0;)
+        p->fn(p->ctx, (size_t)i, slot);
+    for (size_t o = 1; o < width; o++) {
+        struct task_range *victim = &p->range[(slot + o) % width];
+        for (long long i; (i = take_task(victim, 1)) >= 0;)
+            p->fn(p->ctx, (size_t)i, slot);
     }
 }
 
@@ -203,9 +247,13 @@ static void *worker_main(void *arg)
     in_task = 1;
     /* Not the current state: the job that made us may be published before we run. */
     unsigned long long seen = wa.seen;
+    /* Whether this worker was part of the last job: only then does it spin for the next one. A
+     * pool grown for a wide job would otherwise have all its idle workers spin after each
+     * narrow one, taking the CPUs from the threads that do the work. */
+    int spin = 0;
     for (;;) {
         unsigned long long st;
-        int spins = 0;
+        int spins = spin ? 0 : SPIN_ITERATIONS;
         while ((st = atomic_load_explicit(&p->state, memory_order_acquire)) >> 16 == seen) {
             /* Spin for the next job only while no application thread runs hpk at a reduced
              * width (crowded): that thread needs this CPU more than a quick wake-up does. */
@@ -221,7 +269,8 @@ static void *worker_main(void *arg)
             break;
         }
         seen = st >> 16;
-        if (wa.slot >= (st & 0xffff))
+        spin = wa.slot < (st & 0xffff);
+        if (!spin)
             continue; /* not part of this job */
         unsigned long long e = atomic_load_explicit(&p->entry, memory_order_acquire);
         int joined = 0;
@@ -234,7 +283,7 @@ static void *worker_main(void *arg)
         if (!joined)
             continue; /* a later job already, or this one closed: its tasks are done */
         fpenv_set(p->fpenv);
-        run_tasks(p, wa.slot);
+        run_tasks(p, wa.slot, st & 0xffff);
         atomic_fetch_add(&p->left, 1);
         if (atomic_load(&p->waiting)) {
             pthread_mutex_lock(&p->lock);
@@ -430,6 +479,11 @@ static void parallel_for_top(size_t n_tasks, size_t threads, hpk_task_fn fn, voi
     p->n_tasks = n_tasks;
     p->fpenv = fpenv_get();
     atomic_store_explicit(&p->next, 0, memory_order_relaxed);
+    if (width <= HPK_POOL_SLOTS && n_tasks <= 0xffffffffull)
+        for (size_t s = 0; s < width; s++) {
+            const unsigned long long lo = n_tasks * s / width, hi = n_tasks * (s + 1) / width;
+            atomic_store_explicit(&p->range[s].r, lo | hi << 32, memory_order_relaxed);
+        }
     atomic_store_explicit(&p->left, 0, memory_order_relaxed);
     const unsigned long long gen = (atomic_load_explicit(&p->state, memory_order_relaxed) >> 16) + 1;
     atomic_store_explicit(&p->entry, (gen & GEN_MASK) << 20, memory_order_release);
@@ -439,7 +493,7 @@ static void parallel_for_top(size_t n_tasks, size_t threads, hpk_task_fn fn, voi
     pthread_mutex_unlock(&p->lock);
 
     in_task = 1;
-    run_tasks(p, 0);
+    run_tasks(p, 0, width);
     in_task = 0;
     /* Every task is taken: close the job, then wait for the workers that joined to finish
      * theirs -- spinning first, then asleep (a preempted worker needs this CPU). */
