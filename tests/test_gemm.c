@@ -69,13 +69,16 @@ static size_t min_ld(hpk_layout layout, hpk_transpose trans, size_t rows, size_t
  */
 /* How a test tile reads its operands: B where it lies instead of B~, A where it lies through the
  * record's direct kernel (ukernel_a_direct) instead of A~. */
-enum { TILE_B_IN_PLACE = 1, TILE_A_DIRECT = 2 };
+/* TILE_PACK_B: the record's packing kernel (ukernel_pack_b) over B where it lies, its panel then
+ * compared with pack_b's. */
+enum { TILE_B_IN_PLACE = 1, TILE_A_DIRECT = 2, TILE_PACK_B = 4 };
 
 static void run_tile(const struct hpk_gemm_record *r, size_t m, size_t n, size_t k, float alpha,
                      float beta, unsigned flags, const hpk_epilogue *epi, unsigned how,
                      uint64_t *seed)
 {
     const int b_in_place = (how & TILE_B_IN_PLACE) != 0, a_direct = (how & TILE_A_DIRECT) != 0;
+    const int pack_b = (how & TILE_PACK_B) != 0;
     const size_t ldc = r->nr + 3, lda = k + 1;
     float *a = alloc_floats(m * lda), *b = alloc_floats(k * n);
     float *c = alloc_floats(r->mr * ldc), *c0 = alloc_floats(r->mr * ldc);
@@ -135,12 +138,29 @@ static void run_tile(const struct hpk_gemm_record *r, size_t m, size_t n, size_t
         t.act_hi = epi->act == HPK_ACT_RELU6 ? 6.0f : epi->act_hi;
         t.act_slope = epi->act_slope;
     }
-    (a_direct ? r->ukernel_a_direct : r->ukernel)(m, n, k, ap, lda_k, bp, ldb, c, (ptrdiff_t)ldc,
-                                                  &t);
+    float *bout = NULL;
+    if (pack_b) {
+        /* B where it lies, the panel written as the tile computes; sentinels past it. */
+        assert_true(n == r->nr && r->ukernel_pack_b != NULL && !a_direct);
+        bout = alloc_floats(r->nr * k + 16);
+        for (size_t i = 0; i < r->nr * k + 16; i++)
+            bout[i] = ref_sentinel();
+        t.flags &= ~HPK_TILE_B_PADDED;
+        r->ukernel_pack_b(m, n, k, ap, lda_k, b, (ptrdiff_t)n, c, (ptrdiff_t)ldc, &t, bout);
+        if (memcmp(bout, bpack, r->nr * k * sizeof(float)) != 0)
+            fail_msg("%s m=%zu k=%zu: its B~ panel differs from pack_b's", r->name_pack_b, m, k);
+        for (size_t i = r->nr * k; i < r->nr * k + 16; i++)
+            if (!ref_is_sentinel(bout[i]))
+                fail_msg("%s m=%zu k=%zu: wrote past its B~ panel", r->name_pack_b, m, k);
+        free(bout);
+    } else {
+        (a_direct ? r->ukernel_a_direct : r->ukernel)(m, n, k, ap, lda_k, bp, ldb, c,
+                                                      (ptrdiff_t)ldc, &t);
+    }
 
     char label[160];
     snprintf(label, sizeof label, "%s tile m=%zu n=%zu k=%zu flags=%u%s",
-             a_direct ? r->name_a_direct : r->name, m, n, k, flags,
+             pack_b ? r->name_pack_b : a_direct ? r->name_a_direct : r->name, m, n, k, flags,
              b_in_place ? " B in place" : "");
     if (ref_check(label, &g, c, ref, bound))
         fail_msg("%s: wrong result", label);
@@ -171,6 +191,13 @@ static void test_kernel_tiles(void **state)
                                  NULL, a, &seed);
                         run_tile(r, m, n, ks[q], -0.75f, 0.5f, HPK_TILE_FIRST_K, NULL, a, &seed);
                         run_tile(r, m, n, ks[q], 2.0f, 0.0f, 0u, NULL, a | TILE_B_IN_PLACE, &seed);
+                    }
+                    if (n == r->nr && r->ukernel_pack_b != NULL) {
+                        run_tile(r, m, n, ks[q], 1.0f, 0.0f, HPK_TILE_FIRST_K | HPK_TILE_LAST_K,
+                                 NULL, TILE_PACK_B, &seed);
+                        run_tile(r, m, n, ks[q], -0.75f, 0.5f, HPK_TILE_FIRST_K, NULL,
+                                 TILE_PACK_B, &seed);
+                        run_tile(r, m, n, ks[q], 2.0f, 0.0f, 0u, NULL, TILE_PACK_B, &seed);
                     }
                 }
     }
@@ -649,6 +676,32 @@ static void test_gemm_grid(void **state)
                     }
 }
 
+/*
+ * Products whose B~ panels the driver packs just in time, with the first tile of each full panel
+ * packing it as it computes (ukernel_pack_b, where the record has one): one ic block (m <= MC),
+ * A~ packed (transposed A, or more panels than A is read in place for), B's rows contiguous,
+ * several k blocks, an edge panel, beta != 0 and an epilogue.
+ */
+static void test_gemm_b_packed_in_tile(void **state)
+{
+    const struct hpk_kernel_table *t = table_or_skip(state);
+    struct hpk_blocking bl[3][2];
+    test_blockings(t, bl);
+    uint64_t seed = 11;
+    const size_t big_n = (HPK_GEMM_A_DIRECT_PANELS + 2) * t->sgemm[HPK_GEMM_MAIN].nr + 5;
+    struct gemm_case cases[] = {
+        {HPK_ROW_MAJOR, HPK_TRANS, HPK_NO_TRANS, 40, 70, 700, 1, 0, 3, 1.0f, 0.3f, 0},
+        {HPK_COL_MAJOR, HPK_NO_TRANS, HPK_NO_TRANS, big_n, 50, 400, 0, 2, 1, 1.0f, 0.0f, 0},
+        {HPK_ROW_MAJOR, HPK_NO_TRANS, HPK_NO_TRANS, 23, big_n, 333, 2, 0, 0, -0.5f, 1.0f, 0},
+    };
+    const hpk_epilogue e = {.bias_axis = HPK_BIAS_PER_COL, .bias = (const float *)1,
+                            .residual = (const float *)1, .act = HPK_ACT_GELU};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        run_case(t, bl[0], &cases[i], NULL, 0, &seed);
+        run_case(t, bl[0], &cases[i], &e, 0, &seed);
+    }
+}
+
 /* BLAS corner cases: k = 0, alpha = 0 with NaN in A and B, beta = 0 over NaN. */
 static void test_gemm_blas_corners(void **state)
 {
@@ -954,6 +1007,7 @@ int main(void)
                             {"kernel_activation_values", test_kernel_activation_values},
                             {"gemm_grid", test_gemm_grid},
                             {"gemm_blas_corners", test_gemm_blas_corners},
+                            {"gemm_b_packed_in_tile", test_gemm_b_packed_in_tile},
                             {"gemm_epilogue", test_gemm_epilogue},
                             {"gemm_indirect_prepacked", test_gemm_indirect_prepacked},
                             {"gemv_paths", test_gemv_paths}};

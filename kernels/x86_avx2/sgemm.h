@@ -13,6 +13,10 @@ void hpk_sgemm_ukernel_6x16__avx2(size_t m, size_t n, size_t k, const float *a, 
 void hpk_sgemm_ukernel_6x16_adirect__avx2(size_t m, size_t n, size_t k, const float *a,
                                           ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c,
                                           ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx);
+void hpk_sgemm_ukernel_6x16_packb__avx2(size_t m, size_t n, size_t k, const float *a,
+                                        ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c,
+                                        ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx,
+                                        float *b_packed);
 void hpk_sgemm_ukernel_4x16__avx2(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda,
                                   const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
                                   const struct hpk_gemm_tile_ctx *ctx);

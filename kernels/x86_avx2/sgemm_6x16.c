@@ -54,6 +54,23 @@
         ROW_STEP(2, r2, vb0, vb1);                                                                \
     } while (0)
 
+/* The packing variant stores each B row it loads into its B~ panel (bpack is a constant NULL in
+ * the others, and this is gone there). */
+#define PACK_ROW(p, vb0, vb1)                                                                     \
+    do {                                                                                          \
+        if (bpack != NULL) {                                                                      \
+            _mm256_storeu_ps(bpack + (p) * 16, vb0);                                              \
+            _mm256_storeu_ps(bpack + (p) * 16 + 8, vb1);                                          \
+        }                                                                                         \
+    } while (0)
+
+/* The top four rows (a tile of 4 rows: m = 64 is 10 tiles and 4 rows). */
+#define STEP4(r0, r1, r2, r3, vb0, vb1)                                                          \
+    do {                                                                                          \
+        STEP3(r0, r1, r2, vb0, vb1);                                                              \
+        ROW_STEP(3, r3, vb0, vb1);                                                                \
+    } while (0)
+
 /* One k step of a narrow edge tile (n <= 8): vaccIx0 += A[I][p] * vb0. */
 #define NARROW_STEP(r0, r1, r2, r3, r4, r5, vb0)                                                 \
     do {                                                                                          \
@@ -71,9 +88,23 @@
 #define STEP_(...) STEP(__VA_ARGS__)
 #define NARROW_STEP_(...) NARROW_STEP(__VA_ARGS__)
 #define STEP3_(...) STEP3(__VA_ARGS__)
+#define STEP4_(...) STEP4(__VA_ARGS__)
 #define ROWS(p) direct ? a0 + (p) : a + 0, direct ? a1 + (p) : a + 1, direct ? a2 + (p) : a + 2, \
                 direct ? a3 + (p) : a + 3, direct ? a4 + (p) : a + 4, direct ? a5 + (p) : a + 5
 #define ROWS3(p) direct ? a0 + (p) : a + 0, direct ? a1 + (p) : a + 1, direct ? a2 + (p) : a + 2
+#define ROWS4(p) ROWS3(p), direct ? a3 + (p) : a + 3
+
+/* Nothing to do at the store but C = acc (first k block, beta = 0) or C += acc (a later one,
+ * before the last): no alpha, no beta, no bias, residual or activation. */
+static inline int plain_tile(const struct hpk_gemm_tile_ctx *ctx)
+{
+    const unsigned f = ctx->flags & (HPK_TILE_FIRST_K | HPK_TILE_LAST_K);
+    const int no_beta = !(f & HPK_TILE_FIRST_K) || ctx->beta == 0.0f;
+    const int no_epi = !(f & HPK_TILE_LAST_K) ||
+                       (ctx->bias_axis == HPK_TILE_BIAS_NONE && ctx->residual == NULL &&
+                        ctx->act == HPK_TILE_ACT_NONE);
+    return no_beta && no_epi;
+}
 
 /*
  * The tile, for both ways of reading A (direct is a constant in each instantiation, so each
@@ -83,7 +114,7 @@
 static inline __attribute__((always_inline)) void
 kernel_6x16(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda, const float *b,
             ptrdiff_t ldb, float *c, ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx,
-            const int direct)
+            const int direct, float *bpack)
 {
     assert(m >= 1 && m <= MR && n >= 1 && n <= 8 * NV && k >= 1);
     const float *a0 = a, *a1 = a, *a2 = a, *a3 = a, *a4 = a, *a5 = a;
@@ -119,11 +150,21 @@ kernel_6x16(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda, const f
         /* The last rows of a product (m = 49 is 8 tiles and 1 row): half the FMAs. */
         for (size_t p = 0; p < k; p++, a += astep, b += ldb) {
             const __m256 vb0 = _mm256_loadu_ps(b), vb1 = _mm256_loadu_ps(b + 8);
+            PACK_ROW(p, vb0, vb1);
             STEP3_(ROWS3(p), vb0, vb1);
+        }
+    } else if (m == 4 && (n == 8 * NV || (padded && n > 8))) {
+        /* Two thirds of the FMAs: the edge of m = 64, the kernel-space m of column-major
+         * products with 64 columns (the 1x1 and stem shapes), was 3 % of their time. */
+        for (size_t p = 0; p < k; p++, a += astep, b += ldb) {
+            const __m256 vb0 = _mm256_loadu_ps(b), vb1 = _mm256_loadu_ps(b + 8);
+            PACK_ROW(p, vb0, vb1);
+            STEP4_(ROWS4(p), vb0, vb1);
         }
     } else if (n == 8 * NV || (padded && n > 8)) {
         for (size_t p = 0; p < k; p++, a += astep, b += ldb) {
             const __m256 vb0 = _mm256_loadu_ps(b), vb1 = _mm256_loadu_ps(b + 8);
+            PACK_ROW(p, vb0, vb1);
             STEP_(ROWS(p), vb0, vb1);
         }
     } else if (n <= 8) {
@@ -147,6 +188,23 @@ kernel_6x16(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda, const f
             STEP_(ROWS(p), vb0, vb1);
         }
     }
+    /* The common case in straight-line code: a full tile, no epilogue but the additions into C
+     * (k blocks after the first) or none (the first, beta = 0). */
+    if (m == MR && n == 8 * NV && ctx->alpha == 1.0f && plain_tile(ctx)) {
+        if (!(ctx->flags & HPK_TILE_FIRST_K)) {
+#define ACC_ROW(I)                                                                                \
+    vacc##I##x0 = _mm256_add_ps(vacc##I##x0, _mm256_loadu_ps(c + (I) * ldc));                     \
+    vacc##I##x1 = _mm256_add_ps(vacc##I##x1, _mm256_loadu_ps(c + (I) * ldc + 8))
+            ACC_ROW(0); ACC_ROW(1); ACC_ROW(2); ACC_ROW(3); ACC_ROW(4); ACC_ROW(5);
+#undef ACC_ROW
+        }
+#define STORE_ROW(I)                                                                              \
+    _mm256_storeu_ps(c + (I) * ldc, vacc##I##x0);                                                 \
+    _mm256_storeu_ps(c + (I) * ldc + 8, vacc##I##x1)
+        STORE_ROW(0); STORE_ROW(1); STORE_ROW(2); STORE_ROW(3); STORE_ROW(4); STORE_ROW(5);
+#undef STORE_ROW
+        return;
+    }
     __m256 vacc[MR * NV] = {vacc0x0, vacc0x1, vacc1x0, vacc1x1, vacc2x0, vacc2x1,
                             vacc3x0, vacc3x1, vacc4x0, vacc4x1, vacc5x0, vacc5x1};
     hpk_epilogue_store__avx2(vacc, MR, NV, m, n, c, ldc, ctx);
@@ -157,7 +215,7 @@ void hpk_sgemm_ukernel_6x16__avx2(size_t m, size_t n, size_t k, const float *a, 
                                   const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
                                   const struct hpk_gemm_tile_ctx *ctx)
 {
-    kernel_6x16(m, n, k, a, lda, b, ldb, c, ldc, ctx, 0);
+    kernel_6x16(m, n, k, a, lda, b, ldb, c, ldc, ctx, 0, NULL);
 }
 
 /*
@@ -171,5 +229,22 @@ void hpk_sgemm_ukernel_6x16_adirect__avx2(size_t m, size_t n, size_t k, const fl
                                           ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c,
                                           ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx)
 {
-    kernel_6x16(m, n, k, a, lda, b, ldb, c, ldc, ctx, 1);
+    kernel_6x16(m, n, k, a, lda, b, ldb, c, ldc, ctx, 1, NULL);
+}
+
+/*
+ * The packed-A tile over B where it lies (n = 16, row p of B at b + p * ldb), writing each row
+ * of B it loads to b_packed as well: the B~ panel the following tiles read. Packing a panel just
+ * in time as a pass of its own cost 12 % of a column-major 3136 x 64 x 576 (kernel space m = 64:
+ * 11 tiles per panel), almost none of it overlapped with the tiles; here the copy is two stores
+ * per k step of an FMA-bound loop.
+ */
+void hpk_sgemm_ukernel_6x16_packb__avx2(size_t m, size_t n, size_t k, const float *a,
+                                        ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c,
+                                        ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx,
+                                        float *b_packed)
+{
+    assert(n == 16 && b_packed != NULL);
+    /* B is read in place: not padded past n, but n is the full 16 (the unmasked loops). */
+    kernel_6x16(m, n, k, a, lda, b, ldb, c, ldc, ctx, 0, b_packed);
 }

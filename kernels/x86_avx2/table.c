@@ -23,6 +23,8 @@ const struct hpk_kernel_table hpk_kernels_avx2 = {
             .pack_b = hpk_sgemm_pack_b_16__avx2,
             .ukernel_a_direct = hpk_sgemm_ukernel_6x16_adirect__avx2,
             .name_a_direct = "hpk_sgemm_ukernel_6x16_adirect__avx2",
+            .ukernel_pack_b = hpk_sgemm_ukernel_6x16_packb__avx2,
+            .name_pack_b = "hpk_sgemm_ukernel_6x16_packb__avx2",
         },
         [HPK_GEMM_SMALL_M] = {
             .name = "hpk_sgemm_ukernel_4x16__avx2",

@@ -103,6 +103,19 @@ typedef void (*hpk_sgemm_ukernel_fn)(size_t m, size_t n, size_t k, const float *
                                      ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c,
                                      ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx);
 
+/*
+ * The same tile, packing B~ as it goes: n == NR, B read where it lies (row p at b + p * ldb, NR
+ * contiguous floats, as for an unpadded tile), and row p written to b_packed[p * NR ..] -- the
+ * panel pack_b would make of those columns -- while the tile is computed from it. The other
+ * tiles of the panel then read b_packed. The driver runs it for the first tile of each panel it
+ * packs just in time, so that packing costs no pass of its own over B~.
+ */
+typedef void (*hpk_sgemm_ukernel_pack_b_fn)(size_t m, size_t n, size_t k, const float *a,
+                                            ptrdiff_t lda, const float *b, ptrdiff_t ldb,
+                                            float *c, ptrdiff_t ldc,
+                                            const struct hpk_gemm_tile_ctx *ctx,
+                                            float *b_packed);
+
 /* Source of A for the A packer (see the head comment). */
 struct hpk_a_source {
     const float *const *rows; /* m * ks segment pointers, row-major by (row, segment) */
@@ -164,6 +177,10 @@ struct hpk_gemm_record {
      * driver takes it where an A~ block would serve too few B~ panels to pay for its packing. */
     hpk_sgemm_ukernel_fn ukernel_a_direct;
     const char *name_a_direct;
+    /* Optional (NULL where the ISA has none; only with pack_a and a row-contiguous pack_b
+     * layout): ukernel on A~, packing its B~ panel as it goes (hpk_sgemm_ukernel_pack_b_fn). */
+    hpk_sgemm_ukernel_pack_b_fn ukernel_pack_b;
+    const char *name_pack_b;
 };
 
 enum hpk_gemm_record_id {

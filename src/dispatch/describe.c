@@ -151,6 +151,10 @@ size_t hpk_describe_config(const struct hpk_machine *m, const struct hpk_config 
             put(&o, "sgemm %s, A unpacked: %s, for row-contiguous A and n <= %zu\n",
                 record_names[r], rec->name_a_direct ? rec->name_a_direct : "(unnamed)",
                 (size_t)HPK_GEMM_A_DIRECT_PANELS * rec->nr);
+        if (rec->ukernel_pack_b != NULL)
+            put(&o, "sgemm %s, B~ packed by the first tile of each panel: %s, for one MC block "
+                    "and B's rows contiguous\n",
+                record_names[r], rec->name_pack_b ? rec->name_pack_b : "(unnamed)");
         if (rec->gemv_packed != NULL)
             put(&o, "sgemm %s, matrix-vector on packed B: %s, for m <= %u\n", record_names[r],
                 rec->gemv_packed_name ? rec->gemv_packed_name : "(unnamed)", rec->mr);

@@ -131,6 +131,7 @@ struct loop_state {
     size_t m_pad;     /* rows of a prepacked A~ block (m rounded up to MR) */
     int b_in_place;   /* B read where it lies */
     int b_jit;        /* each B~ panel packed by the task that uses it, just before (see prepare) */
+    int b_jit_in_tile; /* b_jit, its full panels packed by the first tile (ukernel_pack_b) */
     int a_direct;     /* A read where it lies by the record's ukernel_a_direct */
     int matvec;       /* the matrix-vector loop (see mv_task) */
     size_t mv_panels; /* NR panels per matrix-vector task */
@@ -237,9 +238,12 @@ static void ic_task(void *ctx, size_t task, size_t slot)
     for (size_t jr = j_lo; jr < j_hi; jr += r->nr) {
         const size_t nr = hpk_min_size(r->nr, j_hi - jr);
         const float *bp;
+        /* b_jit and the record can: the first tile packs the panel as it computes (below). */
+        const int pack_in_tile = s->b_jit_in_tile && nr == r->nr;
         if (s->b_jit) {
-            r->pack_b(s->kb, nr, s->bsrc + (ptrdiff_t)jr * p->b_cs, p->b_rs, p->b_cs,
-                      s->bjit[slot]);
+            if (!pack_in_tile)
+                r->pack_b(s->kb, nr, s->bsrc + (ptrdiff_t)jr * p->b_cs, p->b_rs, p->b_cs,
+                          s->bjit[slot]);
             bp = s->bjit[slot];
         } else {
             bp = s->bpanel + (jr / r->nr) * s->bpanel_step;
@@ -259,9 +263,14 @@ static void ic_task(void *ctx, size_t task, size_t slot)
             if (next != NULL)
                 prefetch_panel_lines(p, next, next_cols, s->kb, per_tile, &next_line);
             hpk_gemm_tile_ctx_of(p, i0, j0, s->flags, &t);
-            ukernel(hpk_min_size(r->mr, mb - ir), nr, s->kb, apanel + (ir / r->mr) * astep,
-                       lda_k, bp, s->ldb_panel, p->c + (ptrdiff_t)i0 * p->ldc + (ptrdiff_t)j0,
-                       p->ldc, &t);
+            if (pack_in_tile && ir == 0)
+                r->ukernel_pack_b(hpk_min_size(r->mr, mb), nr, s->kb, apanel, lda_k,
+                                  s->bsrc + (ptrdiff_t)jr, p->b_rs, p->c + (ptrdiff_t)i0 * p->ldc +
+                                  (ptrdiff_t)j0, p->ldc, &t, s->bjit[slot]);
+            else
+                ukernel(hpk_min_size(r->mr, mb - ir), nr, s->kb, apanel + (ir / r->mr) * astep,
+                        lda_k, bp, s->ldb_panel, p->c + (ptrdiff_t)i0 * p->ldc + (ptrdiff_t)j0,
+                        p->ldc, &t);
         }
     }
 }
@@ -570,6 +579,11 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
      * block ahead, which is written out to L3 and read back (measured: the packing of B~ took
      * 16 % of a column-major 3136 x 64 x 576, whose kernel-space m is 64). */
     s->b_jit = !b_in_place && p->b_packed == NULL && n_ic == 1;
+    /* ... and where B's rows are contiguous and the record has a kernel that packs as it
+     * computes, no pass of its own: the first tile of each full panel reads B where it lies and
+     * writes the panel for the others. */
+    s->b_jit_in_tile = s->b_jit && p->b_cs == 1 && r->ukernel_pack_b != NULL && !a_direct &&
+                       !(r->flags & HPK_GEMM_A_IN_PLACE);
 
     /* Workspace: B~ (KC x NC rounded to NR, or one panel per slot), one A~ (MC rounded to MR x
      * KC) and one row-pointer list per slot. */
