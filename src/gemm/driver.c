@@ -131,7 +131,10 @@ struct loop_state {
     size_t m_pad;     /* rows of a prepacked A~ block (m rounded up to MR) */
     int b_in_place;   /* B read where it lies */
     int b_jit;        /* each B~ panel packed by the task that uses it, just before (see prepare) */
-    int b_jit_in_tile; /* b_jit, its full panels packed by the first tile (ukernel_pack_b) */
+    /* a serial run's B~ block packed by the tasks of its first ic block, not by a pass ahead:
+     * with one thread they run first, in order */
+    int b_first_ic;
+    int b_in_tile; /* full panels that a task packs, packed by their first tile (ukernel_pack_b) */
     int a_direct;     /* A read where it lies by the record's ukernel_a_direct */
     int matvec;       /* the matrix-vector loop (see mv_task) */
     size_t mv_panels; /* NR panels per matrix-vector task */
@@ -235,24 +238,19 @@ static void ic_task(void *ctx, size_t task, size_t slot)
         astep = r->mr * s->kb;
     }
     const hpk_sgemm_ukernel_fn ukernel = s->a_direct ? r->ukernel_a_direct : r->ukernel;
+    /* This task packs its panels of B~ itself: b_jit, or the first ic block of a serial run
+     * (b_first_ic) -- full panels in their first tile, where the record can, edge panels ahead. */
+    const int packs = s->b_jit || (s->b_first_ic && ic == 0);
     for (size_t jr = j_lo; jr < j_hi; jr += r->nr) {
         const size_t nr = hpk_min_size(r->nr, j_hi - jr);
-        const float *bp;
-        /* b_jit and the record can: the first tile packs the panel as it computes (below). */
-        const int pack_in_tile = s->b_jit_in_tile && nr == r->nr;
-        if (s->b_jit) {
-            if (!pack_in_tile)
-                r->pack_b(s->kb, nr, s->bsrc + (ptrdiff_t)jr * p->b_cs, p->b_rs, p->b_cs,
-                          s->bjit[slot]);
-            bp = s->bjit[slot];
-        } else {
-            bp = s->bpanel + (jr / r->nr) * s->bpanel_step;
-        }
-        /* b_jit: the next panel, a share before each tile, into L2 while this panel's tiles
-         * compute (its lines are a row or a column stride apart: no hardware prefetcher follows
-         * them). */
+        float *bp = s->b_jit ? s->bjit[slot] : (float *)s->bpanel + (jr / r->nr) * s->bpanel_step;
+        const int pack_in_tile = packs && s->b_in_tile && nr == r->nr;
+        if (packs && !pack_in_tile)
+            r->pack_b(s->kb, nr, s->bsrc + (ptrdiff_t)jr * p->b_cs, p->b_rs, p->b_cs, bp);
+        /* The next panel, a share before each tile, into L2 while this panel's tiles compute (its
+         * lines are a row or a column stride apart: no hardware prefetcher follows them). */
         const float *next =
-            s->b_jit && jr + r->nr < j_hi ? s->bsrc + (ptrdiff_t)(jr + r->nr) * p->b_cs : NULL;
+            packs && jr + r->nr < j_hi ? s->bsrc + (ptrdiff_t)(jr + r->nr) * p->b_cs : NULL;
         const size_t next_cols = next != NULL ? hpk_min_size(r->nr, j_hi - jr - r->nr) : 0;
         const size_t per_tile =
             hpk_div_round_up(p->b_cs == 1 ? s->kb : next_cols, hpk_div_round_up(mb, r->mr));
@@ -266,7 +264,7 @@ static void ic_task(void *ctx, size_t task, size_t slot)
             if (pack_in_tile && ir == 0)
                 r->ukernel_pack_b(hpk_min_size(r->mr, mb), nr, s->kb, apanel, lda_k,
                                   s->bsrc + (ptrdiff_t)jr, p->b_rs, p->c + (ptrdiff_t)i0 * p->ldc +
-                                  (ptrdiff_t)j0, p->ldc, &t, s->bjit[slot]);
+                                  (ptrdiff_t)j0, p->ldc, &t, bp);
             else
                 ukernel(hpk_min_size(r->mr, mb - ir), nr, s->kb, apanel + (ir / r->mr) * astep,
                         lda_k, bp, s->ldb_panel, p->c + (ptrdiff_t)i0 * p->ldc + (ptrdiff_t)j0,
@@ -579,11 +577,14 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
      * block ahead, which is written out to L3 and read back (measured: the packing of B~ took
      * 16 % of a column-major 3136 x 64 x 576, whose kernel-space m is 64). */
     s->b_jit = !b_in_place && p->b_packed == NULL && n_ic == 1;
-    /* ... and where B's rows are contiguous and the record has a kernel that packs as it
-     * computes, no pass of its own: the first tile of each full panel reads B where it lies and
-     * writes the panel for the others. */
-    s->b_jit_in_tile = s->b_jit && p->b_cs == 1 && r->ukernel_pack_b != NULL && !a_direct &&
-                       !(r->flags & HPK_GEMM_A_IN_PLACE);
+    /* With one thread, the tasks of the first ic block run first and in order: they pack the
+     * block's B~ panels, each right before its tiles (while the next one is prefetched), rather
+     * than a pass ahead. And where B's rows are contiguous and the record has a kernel that
+     * packs as it computes, a full panel costs no pass of its own: its first tile reads B where
+     * it lies and writes the panel for the others. */
+    s->b_first_ic = !s->b_jit && !b_in_place && p->b_packed == NULL && threads == 1;
+    s->b_in_tile = (s->b_jit || s->b_first_ic) && p->b_cs == 1 && r->ukernel_pack_b != NULL &&
+                   !a_direct && !(r->flags & HPK_GEMM_A_IN_PLACE);
 
     /* Workspace: B~ (KC x NC rounded to NR, or one panel per slot), one A~ (MC rounded to MR x
      * KC) and one row-pointer list per slot. */
@@ -670,7 +671,7 @@ static void execute(struct loop_state *s, void *mem)
                 s->ldb_panel = p->b_rs;
                 s->bpanel_step = r->nr;
             } else {
-                if (!s->b_jit)
+                if (!s->b_jit && !s->b_first_ic)
                     hpk_parallel_for(hpk_div_round_up(s->nb, s->b_group), threads, pack_b_task,
                                      s);
                 s->bpanel = s->bbuf;
