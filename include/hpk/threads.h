@@ -6,7 +6,10 @@
  *
  * Every parallel loop of hpk goes through one parallel_for. By default it is hpk's own pool of
  * persistent threads, created at the first call that needs it: workers spin briefly after a
- * job, then sleep. A call made from inside one of hpk's parallel tasks runs serially; a second
+ * job, then sleep. Each thread of a call owns a fixed, contiguous range of its tasks and, once
+ * done, takes what is left of the others' from their ends: a call made again with the same
+ * tasks runs each on the same thread as before, where its data is still cached, and a slow or
+ * preempted thread does not hold the call up. A call made from inside one of hpk's parallel tasks runs serially; a second
  * application thread calling hpk while the pool is busy computes its call on its own thread.
  * Each task runs under the floating-point environment (MXCSR on x86-64, FPCR on aarch64) of
  * the thread that called hpk, so flush-to-zero set by the caller holds in every worker; hpk
