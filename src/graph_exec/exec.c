@@ -24,6 +24,7 @@
 #include "src/base/checked.h"
 #include "src/base/log.h"
 #include "src/base/parallel.h"
+#include "src/dispatch/dispatch.h"
 #include "src/graph_exec/graph_ir.h"
 
 #define NOT_IN_ARENA SIZE_MAX
@@ -488,7 +489,9 @@ hpk_status hpk_graph_compile(const hpk_graph *graph, const hpk_graph_compile_opt
         fused = graph_pass_fuse_epilogue(g, &st);
         if (fused < 0)
             goto error;
-        split = graph_pass_split_depthwise(g, &st);
+        const struct hpk_config *cfg = hpk_config_get();
+        const size_t tile_n = cfg->status == HPK_OK ? cfg->table->sgemm[HPK_GEMM_MAIN].nr : 1;
+        split = graph_pass_split_depthwise(g, tile_n, &st);
         if (split < 0)
             goto error;
     }

@@ -101,7 +101,9 @@ long graph_pass_fuse_epilogue(struct hpk_graph *g, hpk_status *st);
 long graph_pass_free_concat(struct hpk_graph *g);
 long graph_pass_remove_dead(struct hpk_graph *g);
 long graph_pass_reshape_alias(struct hpk_graph *g);
-long graph_pass_split_depthwise(struct hpk_graph *g, hpk_status *st);
+/* tile_n: the width of the GEMM tile the 1x1 convolutions run on (slices are preferred whole
+ * multiples of it). */
+long graph_pass_split_depthwise(struct hpk_graph *g, size_t tile_n, hpk_status *st);
 
 /*
  * plan.c: offsets for n buffers of sizes[i] bytes live over steps [first[i], last[i]]

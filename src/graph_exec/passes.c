@@ -394,7 +394,7 @@ static size_t or_one(size_t x)
  * The channel split of a 1x1 convolution feeding a strided depthwise one: the ways to split
  * the pair p -> q (q's node index), or 0 when it does not qualify. *p_out: p.
  */
-static size_t split_ways(const struct hpk_graph *g, size_t q, uint32_t *p_out)
+static size_t split_ways(const struct hpk_graph *g, size_t q, size_t tile_n, uint32_t *p_out)
 {
     const struct ir_node *dq = &g->n[q];
     if (dq->dead || dq->op != HPK_GRAPH_OP_CONV2D || dq->residual != HPK_GRAPH_NO_TENSOR)
@@ -423,13 +423,14 @@ static size_t split_ways(const struct hpk_graph *g, size_t q, uint32_t *p_out)
     size_t ways = s;
     while (ways > 1 && (c % ways || c / ways < 8))
         ways--;
-    /* one slice fewer where that makes the slices whole multiples of 16 channels (the GEMM
-     * tile's width on AVX2): 96 = 3 x 32 rather than 4 x 24, whose 1x1 convolutions ran a
+    /* one slice fewer where that makes the slices whole multiples of the GEMM tile's width
+     * (tile_n: 16 on AVX2): 96 = 3 x 32 rather than 4 x 24, whose 1x1 convolutions ran a
      * masked half tile for every 16 channels computed (MobileNetV2's 112x112 16 -> 96 pair:
      * 1x1 + depthwise pairs and their concatenation, thread CPU time per run, two runs each:
      * 4 slices 2431-2521 us, 3 slices 2064-2131 us, 2 slices 2201-2290 us), for a slice a
      * third larger (the arena stays 3.91 MB: this pair does not set its peak) */
-    if (ways > 2 && (c / ways) % 16 && c % (ways - 1) == 0 && (c / (ways - 1)) % 16 == 0)
+    if (ways > 2 && (c / ways) % tile_n && c % (ways - 1) == 0 &&
+        (c / (ways - 1)) % tile_n == 0)
         ways--;
     *p_out = p;
     return ways > 1 ? ways : 0;
@@ -508,20 +509,21 @@ static hpk_status split_pair(struct hpk_graph *g, uint32_t p, uint32_t q, size_t
     return HPK_OK;
 }
 
-long graph_pass_split_depthwise(struct hpk_graph *g, hpk_status *st)
+long graph_pass_split_depthwise(struct hpk_graph *g, size_t tile_n, hpk_status *st)
 {
+    tile_n = tile_n ? tile_n : 1;
     /* the eligible pairs of the most bytes (expanded tensor and output): those most likely
      * to set the peak */
     size_t best = 0;
     for (size_t q = 0; q < g->n_n; q++) {
         uint32_t p;
-        if (split_ways(g, q, &p))
+        if (split_ways(g, q, tile_n, &p))
             best = hpk_max_size(best, g->t[g->n[q].in[0]].elems + g->t[g->n[q].out].elems);
     }
     long count = 0;
     for (size_t q = 0; best && q < g->n_n; q++) {
         uint32_t p;
-        const size_t ways = split_ways(g, q, &p);
+        const size_t ways = split_ways(g, q, tile_n, &p);
         if (!ways || g->t[g->n[q].in[0]].elems + g->t[g->n[q].out].elems != best)
             continue;
         hpk_status s = split_pair(g, p, (uint32_t)q, ways);
