@@ -67,6 +67,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/buffers.h"
 #include "bench/dl.h"
 #include "bench/family.h"
 #include "bench/peak.h"
@@ -172,31 +173,11 @@ const Layer kLayers[] = {
     {"mnv2_dw3x3s2_96_112", 112, 96, 96, 3, 2, 1, 96},
 };
 
-struct FreeDeleter {
-    void operator()(float *p) const
-    {
-        std::free(p);
-    }
-};
-using Buf = std::unique_ptr<float[], FreeDeleter>;
+using hpkb::Buf;
 
 // n floats, 64-byte aligned, plus 64 bytes of slack (XNNPACK reads up to 16 bytes past a
 // tensor), uniform in [-1, 1) from a fixed seed.
-Buf random_floats(size_t n, uint32_t seed)
-{
-    const size_t bytes = ((n * sizeof(float) + 63) / 64) * 64 + 64;
-    Buf b(static_cast<float *>(std::aligned_alloc(64, bytes)));
-    if (!b)
-        throw std::bad_alloc();
-    uint32_t x = seed * 2654435761u + 1u; // xorshift32
-    for (size_t i = 0; i < bytes / sizeof(float); i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        b[i] = static_cast<float>(x >> 8) * (2.0f / 16777216.0f) - 1.0f;
-    }
-    return b;
-}
+Buf random_floats(size_t n, uint32_t seed) { return hpkb::random_floats(n, seed, 64); }
 
 struct LayerData {
     Buf input, filter, bias, residual; // NHWC, OHWI, [cout], NHWC

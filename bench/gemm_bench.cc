@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/buffers.h"
 #include "bench/family.h"
 #include "bench/peak.h"
 #include "bench/shim.h"
@@ -61,29 +62,9 @@ enum class Epi {
 
 // --- data ------------------------------------------------------------------------------------
 
-struct FreeDeleter {
-    void operator()(float *p) const
-    {
-        std::free(p);
-    }
-};
-using Buf = std::unique_ptr<float[], FreeDeleter>;
+using hpkb::Buf;
 
-Buf alloc_floats(size_t n, uint32_t seed)
-{
-    const size_t bytes = ((n * sizeof(float) + 63) / 64) * 64;
-    Buf b(static_cast<float *>(std::aligned_alloc(64, bytes ? bytes : 64)));
-    if (!b)
-        throw std::bad_alloc();
-    uint32_t x = seed * 2654435761u + 1u; // xorshift32: fast, values in [-1, 1)
-    for (size_t i = 0; i < n; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        b[i] = static_cast<float>(x >> 8) * (2.0f / 16777216.0f) - 1.0f;
-    }
-    return b;
-}
+Buf alloc_floats(size_t n, uint32_t seed) { return hpkb::random_floats(n, seed); }
 
 // The cold-cache flush: a buffer of max(4 x LLC, 64 MiB), every line written (a write evicts
 // dirty lines too), outside the timed region.

@@ -39,6 +39,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/buffers.h"
 #include "bench/family.h"
 #include "bench/peak.h"
 #include "bench/shim.h"
@@ -68,29 +69,9 @@ struct Shape {
     long m, n, k;
 };
 
-struct FreeDeleter {
-    void operator()(float *p) const
-    {
-        std::free(p);
-    }
-};
-using Buf = std::unique_ptr<float[], FreeDeleter>;
+using hpkb::Buf;
 
-Buf alloc_floats(size_t n, uint32_t seed)
-{
-    const size_t bytes = ((n * sizeof(float) + 63) / 64) * 64;
-    Buf b(static_cast<float *>(std::aligned_alloc(64, bytes ? bytes : 64)));
-    if (!b)
-        throw std::bad_alloc();
-    uint32_t x = seed * 2654435761u + 1u;
-    for (size_t i = 0; i < n; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        b[i] = static_cast<float>(x >> 8) * (2.0f / 16777216.0f) - 1.0f;
-    }
-    return b;
-}
+Buf alloc_floats(size_t n, uint32_t seed) { return hpkb::random_floats(n, seed); }
 
 double g_peak1 = 0; // GFLOP/s on 1 thread, measured by main at startup
 

@@ -17,6 +17,7 @@ HPK_BENCH_SOURCES = \
 	bench/gemm_bench.cc \
 	bench/conv_bench.cc \
 	bench/dl.h \
+	bench/buffers.h \
 	bench/family.h \
 	bench/shim.cc \
 	bench/shim.h \
