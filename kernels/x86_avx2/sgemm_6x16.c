@@ -94,18 +94,6 @@
 #define ROWS3(p) direct ? a0 + (p) : a + 0, direct ? a1 + (p) : a + 1, direct ? a2 + (p) : a + 2
 #define ROWS4(p) ROWS3(p), direct ? a3 + (p) : a + 3
 
-/* Nothing to do at the store but C = acc (first k block, beta = 0) or C += acc (a later one,
- * before the last): no alpha, no beta, no bias, residual or activation. */
-static inline int plain_tile(const struct hpk_gemm_tile_ctx *ctx)
-{
-    const unsigned f = ctx->flags & (HPK_TILE_FIRST_K | HPK_TILE_LAST_K);
-    const int no_beta = !(f & HPK_TILE_FIRST_K) || ctx->beta == 0.0f;
-    const int no_epi = !(f & HPK_TILE_LAST_K) ||
-                       (ctx->bias_axis == HPK_TILE_BIAS_NONE && ctx->residual == NULL &&
-                        ctx->act == HPK_TILE_ACT_NONE);
-    return no_beta && no_epi;
-}
-
 /*
  * The tile, for both ways of reading A (direct is a constant in each instantiation, so each
  * compiles to its own loops). Direct: rows >= m are not there to read, so their bases repeat
@@ -190,7 +178,7 @@ kernel_6x16(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda, const f
     }
     /* The common case in straight-line code: a full tile, no epilogue but the additions into C
      * (k blocks after the first) or none (the first, beta = 0). */
-    if (m == MR && n == 8 * NV && ctx->alpha == 1.0f && plain_tile(ctx)) {
+    if (m == MR && n == 8 * NV && hpk_tile_ctx_is_plain(ctx)) {
         if (!(ctx->flags & HPK_TILE_FIRST_K)) {
 #define ACC_ROW(I)                                                                                \
     vacc##I##x0 = _mm256_add_ps(vacc##I##x0, _mm256_loadu_ps(c + (I) * ldc));                     \
