@@ -110,11 +110,12 @@ struct pool {
 };
 
 #define ENTRY_CLOSED (1ull << 19)
-#define RANGE_LO(v) ((v) & 0xffffffffull)
-#define RANGE_HI(v) ((v) >> 32)
 #define ENTRY_COUNT (ENTRY_CLOSED - 1)
 #define GEN_BITS 44
 #define GEN_MASK ((1ull << GEN_BITS) - 1)
+/* the two halves of a task_range */
+#define RANGE_LO(v) ((v) & 0xffffffffull)
+#define RANGE_HI(v) ((v) >> 32)
 
 static struct pool *pool_ptr;
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;

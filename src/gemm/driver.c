@@ -243,10 +243,14 @@ static void ic_task(void *ctx, size_t task, size_t slot)
     const int packs = s->b_jit || (s->b_first_ic && ic == 0);
     for (size_t jr = j_lo; jr < j_hi; jr += r->nr) {
         const size_t nr = hpk_min_size(r->nr, j_hi - jr);
-        float *bp = s->b_jit ? s->bjit[slot] : (float *)s->bpanel + (jr / r->nr) * s->bpanel_step;
+        const float *bp = s->b_jit ? s->bjit[slot] : s->bpanel + (jr / r->nr) * s->bpanel_step;
+        /* where this task packs the panel: its own buffer (b_jit), or its place in the block */
+        float *bw = !packs  ? NULL
+                    : s->b_jit ? s->bjit[slot]
+                               : s->bbuf + (jr / r->nr) * s->bpanel_step;
         const int pack_in_tile = packs && s->b_in_tile && nr == r->nr;
         if (packs && !pack_in_tile)
-            r->pack_b(s->kb, nr, s->bsrc + (ptrdiff_t)jr * p->b_cs, p->b_rs, p->b_cs, bp);
+            r->pack_b(s->kb, nr, s->bsrc + (ptrdiff_t)jr * p->b_cs, p->b_rs, p->b_cs, bw);
         /* The next panel, a share before each tile, into L2 while this panel's tiles compute (its
          * lines are a row or a column stride apart: no hardware prefetcher follows them). */
         const float *next =
@@ -264,7 +268,7 @@ static void ic_task(void *ctx, size_t task, size_t slot)
             if (pack_in_tile && ir == 0)
                 r->ukernel_pack_b(hpk_min_size(r->mr, mb), nr, s->kb, apanel, lda_k,
                                   s->bsrc + (ptrdiff_t)jr, p->b_rs, p->c + (ptrdiff_t)i0 * p->ldc +
-                                  (ptrdiff_t)j0, p->ldc, &t, bp);
+                                  (ptrdiff_t)j0, p->ldc, &t, bw);
             else
                 ukernel(hpk_min_size(r->mr, mb - ir), nr, s->kb, apanel + (ir / r->mr) * astep,
                         lda_k, bp, s->ldb_panel, p->c + (ptrdiff_t)i0 * p->ldc + (ptrdiff_t)j0,
