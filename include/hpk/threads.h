@@ -37,10 +37,11 @@ extern "C" {
  * n = 0 restores the default: HPK_NUM_THREADS if set, else min(CPUs in the affinity mask, the
  * cgroup CPU quota, physical cores). A count above the cores is honoured (oversubscribed).
  * Process-wide; takes effect at the next call. While other application threads are inside a
- * call of hpk at the same time, a call runs on that many threads fewer (at least its own), so a
- * host with threads of its own and hpk's pool do not oversubscribe the CPUs between them; the
- * results do not depend on it (they are the same for every thread count). Returns HPK_OK, or HPK_ERR_INVALID_ARG for
- * n > 1024.
+ * call of hpk at the same time, a call runs on that many threads fewer (at least its own), and
+ * for 2 ms after a call found another inside, calls run on one thread fewer: so a host with
+ * threads of its own and hpk's pool do not oversubscribe the CPUs between them. The results do
+ * not depend on it (they are the same for every thread count). Returns HPK_OK, or
+ * HPK_ERR_INVALID_ARG for n > 1024.
  */
 HPK_API hpk_status hpk_set_num_threads(size_t n);
 

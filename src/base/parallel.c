@@ -19,7 +19,8 @@
  * A second application thread that finds the pool busy does not wait: it runs its own call
  * serially (trylock), which keeps hpk from serialising a host's threads behind each other; and
  * while several application threads are inside hpk, each call asks for that many threads fewer
- * (active_calls), so that a host's threads and hpk's pool do not oversubscribe the cores.
+ * (active_calls), and one fewer for a while after such an overlap (overlap_until), so that a
+ * host's threads and hpk's pool do not oversubscribe the cores.
  *
  * Workers spin for a short while after a job (consecutive calls are common: the layers of a
  * network) and then sleep on a condition variable. Each worker sets the submitter's MXCSR
@@ -36,6 +37,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hpk/threads.h"
 #include "src/base/parallel.h"
@@ -431,13 +433,40 @@ static void host_task(void *arg, size_t task, size_t slot)
 
 static void parallel_for_top(size_t n_tasks, size_t threads, hpk_task_fn fn, void *ctx);
 
+/* Until when (CLOCK_MONOTONIC, ns) a call counts one other application thread inside hpk though
+ * none is: set at every call that found one. Two host threads that call hpk back to back are
+ * both inside most of the time, but each also runs serial code between its parallel loops; a
+ * loop that started in such a gap took the pool's worker onto the other thread's CPU. The
+ * host_threads benchmark (2 OpenMP threads calling hpk, hpk at its default count over hpk at 1
+ * thread), medians of 5, four rounds each: sq256 0.96-1.35 -> 0.84-1.05 (typically 0.96 -> 1.02),
+ * sq512 0.69-1.06 -> 0.98-1.10, 3136x64x576 0.99-1.63 -> 1.00-1.01. */
+#define OVERLAP_HOLD_NS 2000000ull
+static atomic_ullong overlap_until;
+
+static unsigned long long now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (unsigned long long)t.tv_sec * 1000000000ull + (unsigned long long)t.tv_nsec;
+}
+
 void hpk_parallel_for(size_t n_tasks, size_t threads, hpk_task_fn fn, void *ctx)
 {
     if (in_task) {
         run_serial(n_tasks, fn, ctx);
         return;
     }
-    const size_t others = atomic_fetch_add_explicit(&active_calls, 1, memory_order_relaxed);
+    size_t others = atomic_fetch_add_explicit(&active_calls, 1, memory_order_relaxed);
+    if (host_fn == NULL) {
+        if (others > 0) {
+            atomic_store_explicit(&overlap_until, now_ns() + OVERLAP_HOLD_NS, memory_order_relaxed);
+        } else {
+            const unsigned long long until =
+                atomic_load_explicit(&overlap_until, memory_order_relaxed);
+            if (until != 0 && now_ns() < until)
+                others = 1;
+        }
+    }
     const int reduced = others > 0 && host_fn == NULL;
     if (reduced) {
         threads = threads > others ? threads - others : 1;
