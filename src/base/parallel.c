@@ -8,9 +8,9 @@
  * takes from its front; a slot whose range is empty steals from the back of the others'. So a
  * call made again with the same tasks runs each task on the same thread as last time, and the
  * data a task reads is still in that core's caches: on the 2-core Zen VMs seen here, whose two
- * cores do not share an L3, a read of 8 MB split in fixed halves ran at 70 GB/s and in halves
- * swapped between the cores at 21 GB/s (a single atomic counter, as before, handed the tasks
- * out in whatever order the threads arrived). Stealing keeps the balance when a thread is slow.
+ * cores do not share an L3, a read of 8 MB split in fixed halves ran at 37 GB/s and in halves
+ * swapped between the cores at 18-20 GB/s (`tools/l3_halves 8`; a single atomic counter, as
+ * before, handed the tasks out in whatever order the threads arrived). Stealing keeps the balance when a thread is slow.
  * A worker joins a job only while it is open; when the submitter has run out of tasks (its own
  * and all it could steal) it closes the job and waits for the workers that joined. A worker
  * that was preempted or slow to wake therefore never delays a call (on a shared machine, or
@@ -438,7 +438,8 @@ static void parallel_for_top(size_t n_tasks, size_t threads, hpk_task_fn fn, voi
  * both inside most of the time, but each also runs serial code between its parallel loops; a
  * loop that started in such a gap took the pool's worker onto the other thread's CPU. The
  * host_threads benchmark (2 OpenMP threads calling hpk, hpk at its default count over hpk at 1
- * thread), medians of 5, four rounds each: sq256 0.96-1.35 -> 0.84-1.05 (typically 0.96 -> 1.02),
+ * thread; `bench/hpk-bench --benchmark_filter=host_threads --benchmark_repetitions=5`), medians
+ * of 5, four rounds each: sq256 0.96-1.35 -> 0.84-1.05 (typically 0.96 -> 1.02),
  * sq512 0.69-1.06 -> 0.98-1.10, 3136x64x576 0.99-1.63 -> 1.00-1.01. */
 #define OVERLAP_HOLD_NS 2000000ull
 static atomic_ullong overlap_until;
