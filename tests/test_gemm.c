@@ -481,7 +481,8 @@ static void test_kernel_activation_values(void **state)
     const struct hpk_kernel_table *t = table_or_skip(state);
     const struct hpk_gemm_record *r = &t->sgemm[HPK_GEMM_MAIN];
     /* A coarse sweep of [-20, 20] and a dense one of [-6, 6], where kernels may switch
-     * between evaluation paths (the AVX2 GELU at |x| = 3 and 5.5). */
+     * between evaluation paths (the AVX2 GELU at |x| = 3 and at its pieces' ends, 0.8 apart
+     * up to 5.6). */
     enum { COARSE = 4001, SWEEP = COARSE + 14001, SPECIAL = 16 };
     const float special[SPECIAL] = {NAN, -NAN, INFINITY, -INFINITY, 0.0f, -0.0f, FLT_MIN,
                                     -FLT_MIN, 1e-40f, -1e-40f, FLT_MAX, -FLT_MAX, 88.8f, -88.8f,

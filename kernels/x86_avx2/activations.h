@@ -6,8 +6,9 @@
  * Why inline and branch-free: a call would spill every live accumulator (all ymm registers are
  * caller-saved on x86-64), and a branch on data would mispredict on mixed-sign tiles. Each
  * function is one straight line (gcc -O2: exp 36 instructions, sigmoid and silu 43, gelu_tanh
- * 51, tanh 62, gelu 76) holding at most about five temporaries; constants are memory operands
- * the compiler keeps in .rodata. No libm, no tables.
+ * 51, tanh 62, gelu 14 or 21) holding at most about five temporaries; constants are memory
+ * operands the compiler keeps in .rodata. No libm and no gathers (gelu's piecewise
+ * coefficients are picked lane by lane from 8-entry constant vectors with vpermps).
  *
  * Contract (include/hpk/gemm.h), per lane:
  *   - NaN in, NaN out. _mm256_max_ps / _mm256_min_ps return their SECOND operand when either is
@@ -18,10 +19,10 @@
  *     -inf and +inf at +inf; hardswish -0 / +inf. Inputs are clamped, NaN-safely, to where the
  *     result has already saturated, so no inf * 0 or inf - inf is ever formed.
  *   - Cancellation is designed out rather than bounded: sigmoid is evaluated from e^-|x|, tanh
- *     switches to an odd polynomial near 0, gelu goes through erfc (1 + erf(z) loses every digit
- *     for z << 0), gelu_tanh is x * sigmoid(2u), and the exponent arguments that are squares
- *     or products of x are passed to exp as exact hi + lo pairs (their rounding would be
- *     amplified by the size of the argument).
+ *     switches to an odd polynomial near 0, gelu forms the Gaussian tail erfc / 2 directly
+ *     (1 + erf(z) loses every digit for z << 0), gelu_tanh is x * sigmoid(2u), and the
+ *     exponent arguments that are squares or products of x are passed to exp as exact hi + lo
+ *     pairs (their rounding would be amplified by the size of the argument).
  *   - Accuracy: |f~(x) - f(x)| <= a + r * |f(x)|, f evaluated in double with libm on the same
  *     float x; the bounds are in each function's comment and in HPK_ACT_ACCURACY__AVX2 at the
  *     end. Each transcendental bound is about twice the worst case measured on Zen 3 (gcc 12,
@@ -44,10 +45,10 @@
  * become zero: within a for every transcendental function, but leaky_relu and hardswish then
  * err by up to FLT_MIN instead of FLT_TRUE_MIN. With DAZ, denormal inputs act as zeros of the
  * same sign (tanh, gelu, silu of a denormal x return 0 instead of about x: again within a).
- * Speed: lanes whose exp underflows (sigmoid and silu below -87, gelu below about -13,
- * gelu_tanh below about -9.6: results that are denormal or round to 0) take the CPU's slow
- * path for underflowing multiplies unless FTZ is set: on Zen 3 such vectors cost about twice
- * as much. tanh clamps before exp and never underflows.
+ * Speed: lanes whose exp underflows (sigmoid and silu below -87, gelu_tanh below about -9.6:
+ * results that are denormal or round to 0) take the CPU's slow path for underflowing
+ * multiplies unless FTZ is set: on Zen 3 such vectors cost about twice as much. tanh clamps
+ * before exp and never underflows; gelu has no exp, and its products stay normal.
  */
 #ifndef HPK_KERNELS_X86_AVX2_ACTIVATIONS_H
 #define HPK_KERNELS_X86_AVX2_ACTIVATIONS_H
@@ -198,56 +199,6 @@ static inline __m256 hpk_act_tanh__avx2(__m256 x)
 }
 
 /*
- * x / 2 * (1 + erf(x / sqrt 2)) = x * h with, for w = |x| / sqrt 2,
- *   h = erfc(w) / 2 for x < 0 (erfc(-x / sqrt 2) = 1 + erf(x / sqrt 2), without the
- *       cancellation that loses every digit of 1 + erf for x << 0),
- *   h = 1 - erfc(w) / 2 for x >= 0 (erfc(w) / 2 <= 1/2, so no cancellation either).
- * erfc(w) = t * exp(-w^2 + P(t - 1)), t = 1 / (1 + w / 2) (the Chebyshev-fitted erfc form of
- * Numerical Recipes, refitted here): P is a degree-10 minimax fit of ln(erfc(w) / t) + w^2 on
- * t in [0.163, 1] (w <= 10.3) with P(0) = 0 so that erfc(0) = 1; fit error 6.4e-9 absolute,
- * which is relative error in erfc. -w^2 = -x^2 / 2 is formed exactly as hi + lo (FMA
- * residual) and handed to exp unrounded: its rounding, amplified by w^2, would otherwise
- * dominate (measured: r 3.0e-7 -> 3.7e-7 at a = 1e-9, and 9e-7 -> 4.5e-6 over tiny results).
- * |x| is clamped to 14.5, where erfc has underflowed to 0: +inf gives +inf * 1, -inf gives
- * -14.5 * 0 = -0, and exp's argument stays in its range.
- * Bound: a = 1e-9, r = 6e-7 (measured 3.03e-7; 3.29e-7 with a = 1e-10).
- * About 76 instructions and a division; hpk_act_gelu__avx2 takes it only for vectors with a NaN
- * lane (it is the reference the faster forms were checked against).
- */
-static inline __m256 hpk_gelu_erfc__avx2(__m256 x)
-{
-    const __m256 a =
-        _mm256_min_ps(_mm256_set1_ps(14.5f), _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x));
-    /* 1 + w / 2 = 1 + a / (2 sqrt 2) */
-    const __m256 t = _mm256_div_ps(
-        _mm256_set1_ps(1.0f),
-        _mm256_fmadd_ps(a, _mm256_set1_ps(0.353553390593273762f), _mm256_set1_ps(1.0f)));
-    /* v = t - 1 is exact (t >= 1/2 where it matters, Sterbenz); in v, P has no constant term and
-     * small coefficients, so Horner does not build up O(1) partial sums that cancel near w = 0. */
-    const __m256 v = _mm256_sub_ps(t, _mm256_set1_ps(1.0f));
-    __m256 p = _mm256_set1_ps(-1.366339922e-01f);
-    p = _mm256_fmadd_ps(p, v, _mm256_set1_ps(-4.245280027e-01f));
-    p = _mm256_fmadd_ps(p, v, _mm256_set1_ps(-3.851330876e-01f));
-    p = _mm256_fmadd_ps(p, v, _mm256_set1_ps(-6.157593429e-02f));
-    p = _mm256_fmadd_ps(p, v, _mm256_set1_ps(-7.438801974e-02f));
-    p = _mm256_fmadd_ps(p, v, _mm256_set1_ps(-4.657535255e-02f));
-    p = _mm256_fmadd_ps(p, v, _mm256_set1_ps(1.970163286e-01f));
-    p = _mm256_fmadd_ps(p, v, _mm256_set1_ps(-1.608455926e-01f));
-    p = _mm256_fmadd_ps(p, v, _mm256_set1_ps(-3.031967878e-01f));
-    p = _mm256_fmadd_ps(p, v, _mm256_set1_ps(1.256759286e+00f));
-    p = _mm256_mul_ps(p, v);
-
-    const __m256 q = _mm256_mul_ps(a, _mm256_set1_ps(-0.5f));
-    const __m256 hi = _mm256_mul_ps(q, a);
-    const __m256 lo = _mm256_fmsub_ps(q, a, hi);
-    const __m256 half_erfc = _mm256_mul_ps(_mm256_mul_ps(t, _mm256_set1_ps(0.5f)),
-                                           hpk_exp_hilo__avx2(hi, _mm256_add_ps(lo, p)));
-
-    const __m256 h = _mm256_blendv_ps(_mm256_sub_ps(_mm256_set1_ps(1.0f), half_erfc), half_erfc, x);
-    return _mm256_mul_ps(_mm256_max_ps(_mm256_set1_ps(-14.5f), x), h);
-}
-
-/*
  * GELU for |x| <= 3, the common case: x * (1/2 + x * E(x^2)) with E(t) = erf(sqrt(t / 2)) /
  * (2 sqrt t), a degree-10 polynomial in u = 2t/9 - 1 (Chebyshev fit on [0, 9], fit error
  * 5.2e-10). The FMA forms 1/2 + x E exactly before rounding, so for x near -3 (where it is
@@ -272,55 +223,69 @@ static inline __m256 hpk_gelu_poly__avx2(__m256 x)
     return _mm256_mul_ps(x, _mm256_fmadd_ps(x, p, _mm256_set1_ps(0.5f)));
 }
 
+/* hpk_gelu_table__avx2's coefficients: row k holds the w^k coefficient of pieces 0..7. */
+static const float hpk_gelu_q__avx2[7][8] __attribute__((aligned(32))) = {
+    {4.000000144e-01f, 1.694843022e-01f, 4.383943452e-02f, 6.558032418e-03f, 5.497098789e-04f,
+     2.533670732e-05f, 6.346348283e-07f, 0.0f},
+    {-2.553244752e-01f, -1.854009623e-01f, -7.098944515e-02f, -1.433286066e-02f, -1.525770409e-03f,
+     -8.562323841e-05f, -2.532506286e-06f, 0.0f},
+    {2.301063052e-05f, 5.930277517e-02f, 4.543475948e-02f, 1.376504121e-02f, 1.952321760e-03f,
+     1.365871934e-04f, 4.823121298e-06f, 0.0f},
+    {2.709218511e-02f, 7.275119958e-03f, -1.181984204e-02f, -7.312866857e-03f, -1.499670895e-03f,
+     -1.342491782e-04f, -5.681748701e-06f, 0.0f},
+    {4.268390306e-04f, -7.907992110e-03f, -1.057400810e-03f, 2.131164688e-03f, 7.431127170e-04f,
+     8.671455921e-05f, 4.347581156e-06f, 0.0f},
+    {-3.290628814e-03f, 9.029668577e-04f, 1.426859660e-03f, -2.434408721e-04f, -2.282857218e-04f,
+     -3.461214398e-05f, -1.998428352e-06f, 0.0f},
+    {5.573643903e-04f, 1.832397782e-04f, -2.763399350e-04f, -1.536248098e-05f, 3.392022849e-05f,
+     6.480991403e-06f, 4.159393570e-07f, 0.0f},
+};
+
 /*
- * GELU for any vector without NaN: the polynomial above for |x| <= 3; for 3 < |x| <= 5.5,
- * x * (1 - Q(|x|)) (x > 0) or x * Q(|x|) (x < 0) with Q(a) = erfc(a / sqrt 2) / 2 a degree-9
- * Chebyshev fit on [3, 5.5] (fit error 8.3e-9; Q falls from 1.3e-3 to 1.9e-8 there); beyond
- * 5.5, x for x > 0 and -0 for x < 0 (the omitted x Q(x) is below 1.1e-7, within a; +inf gives
- * +inf, -inf gives -0). Measured in float over [3, 5.5] for both signs: within a = 2e-7 plus
- * r = 6e-7 * |f| with 2.5e-8 to spare. About 35 instructions, no division, no exp.
+ * GELU for any vector, NaN included, from the Gaussian tail Q(a) = erfc(a / sqrt 2) / 2:
+ * x Phi(x) = relu(x) - |x| Q(|x|) for either sign (x (1 - Q) for x > 0, x Q(-x) = -|x| Q for
+ * x < 0), one FMA from relu(x) with no cancellation that matters: for x < 0 it is a product,
+ * for x > 0 the difference stays above x / 2.
+ * With t = min(1.25 |x|, 7): |x| Q(|x|) = t q(t), q(t) = 0.8 Q(t / 1.25). q is piecewise: on
+ * [i, i + 1) for i = 0..6 (|x| up to 5.6) a degree-6 polynomial in w = t - i (exact: Sterbenz,
+ * or i = 0), Chebyshev-interpolated; its seven coefficients per piece are picked lane by lane
+ * with vpermps from 8-entry constants, indexed by the truncated t. Entry 7, all zeros, serves
+ * t = 7, |x| >= 5.6 (where |x| Q < 6e-8, within a). Fit error of t q: 3.3e-8.
+ * relu is max(-0, x) with x second: x for x > 0, NaN and +-0, -0 for x < 0; so x < 0 gives
+ * -0 - t q, negative or -0 (-inf: -0 - 7 * 0 = -0), +inf gives +inf - 7 * 0, NaN stays NaN
+ * (t is then 7, q 0), and +0 gives +0.
+ * Measured in float over every float in [-30, 30] against x / 2 * erfc(-x / sqrt 2) in double:
+ * |error| <= 6.8e-8 where |f| < 1, and within a = 2e-7 plus r = 1e-8 * |f| everywhere.
+ * 21 instructions (7 of them vpermps), no division, no exp, no branch: on Zen 1 about 23 cycles
+ * a vector at throughput, against 48 for the three-range form it replaced (and 21 for the
+ * polynomial above).
  */
-static inline __m256 hpk_gelu_wide__avx2(__m256 x)
+static inline __m256 hpk_gelu_table__avx2(__m256 x)
 {
-    const __m256 sign = _mm256_set1_ps(-0.0f);
-    const __m256 ax = _mm256_andnot_ps(sign, x);
-    const __m256 a = _mm256_min_ps(_mm256_max_ps(ax, _mm256_set1_ps(3.0f)), _mm256_set1_ps(5.5f));
-    const __m256 u = _mm256_fmadd_ps(a, _mm256_set1_ps(0.8f), _mm256_set1_ps(-3.4f));
-    __m256 q = _mm256_set1_ps(8.871607520e-07f);
-    q = _mm256_fmadd_ps(q, u, _mm256_set1_ps(1.833409260e-05f));
-    q = _mm256_fmadd_ps(q, u, _mm256_set1_ps(-8.398522914e-05f));
-    q = _mm256_fmadd_ps(q, u, _mm256_set1_ps(1.787119982e-04f));
-    q = _mm256_fmadd_ps(q, u, _mm256_set1_ps(-2.670329122e-04f));
-    q = _mm256_fmadd_ps(q, u, _mm256_set1_ps(3.085134376e-04f));
-    q = _mm256_fmadd_ps(q, u, _mm256_set1_ps(-2.651652030e-04f));
-    q = _mm256_fmadd_ps(q, u, _mm256_set1_ps(1.587221486e-04f));
-    q = _mm256_fmadd_ps(q, u, _mm256_set1_ps(-5.964576849e-05f));
-    q = _mm256_fmadd_ps(q, u, _mm256_set1_ps(1.068288930e-05f));
-    const __m256 gt0 = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GT_OQ);
-    const __m256 mid =
-        _mm256_mul_ps(x, _mm256_blendv_ps(q, _mm256_sub_ps(_mm256_set1_ps(1.0f), q), gt0));
-    const __m256 tail = _mm256_blendv_ps(_mm256_and_ps(x, sign), x, gt0);
-    const __m256 outer =
-        _mm256_blendv_ps(mid, tail, _mm256_cmp_ps(ax, _mm256_set1_ps(5.5f), _CMP_GT_OQ));
-    return _mm256_blendv_ps(outer, hpk_gelu_poly__avx2(x),
-                            _mm256_cmp_ps(ax, _mm256_set1_ps(3.0f), _CMP_LE_OQ));
+    const __m256 ax = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+    const __m256 t = _mm256_min_ps(_mm256_mul_ps(ax, _mm256_set1_ps(1.25f)), _mm256_set1_ps(7.0f));
+    const __m256i i = _mm256_cvttps_epi32(t);
+    const __m256 w = _mm256_sub_ps(t, _mm256_cvtepi32_ps(i));
+    __m256 q = _mm256_permutevar8x32_ps(_mm256_load_ps(hpk_gelu_q__avx2[6]), i);
+#pragma GCC unroll 6
+    for (int k = 5; k >= 0; k--)
+        q = _mm256_fmadd_ps(q, w, _mm256_permutevar8x32_ps(_mm256_load_ps(hpk_gelu_q__avx2[k]), i));
+    return _mm256_fnmadd_ps(t, q, _mm256_max_ps(_mm256_set1_ps(-0.0f), x));
 }
 
 /*
  * x / 2 * (1 + erf(x / sqrt 2)): the polynomial when every lane has |x| <= 3 (activations are
- * mostly small: 14 instructions), the three-range form when some lane lies beyond but none is
- * NaN, the erfc form (which propagates NaN) otherwise. One or two branches per vector. (The
- * GEMM epilogue, hpk_act_tile__avx2, makes the same choice once for a whole tile.)
- * Bound: a = 2e-7, r = 6e-7 (every path's bound together).
+ * mostly small: 14 instructions), else the piecewise table form (21), which carries NaN. One
+ * branch per vector. (The GEMM epilogue, hpk_act_tile__avx2, makes the same choice once for a
+ * whole tile.)
+ * Bound: a = 2e-7, r = 6e-7 (both paths' bounds together, about twice the worst measured).
  */
 static inline __m256 hpk_act_gelu__avx2(__m256 x)
 {
     const __m256 ax = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
     if (_mm256_movemask_ps(_mm256_cmp_ps(ax, _mm256_set1_ps(3.0f), _CMP_NLE_UQ)) == 0)
         return hpk_gelu_poly__avx2(x);
-    if (_mm256_movemask_ps(_mm256_cmp_ps(x, x, _CMP_UNORD_Q)) == 0)
-        return hpk_gelu_wide__avx2(x);
-    return hpk_gelu_erfc__avx2(x);
+    return hpk_gelu_table__avx2(x);
 }
 
 /*

@@ -117,8 +117,8 @@ HPK_INLINE__AVX2 void hpk_act_tile__avx2(__m256 *acc, size_t count,
         break;
     case HPK_TILE_ACT_GELU: {
         /* One branch per tile, not per vector: the polynomial for all when every lane has
-         * |x| <= 3 (the common case), else the three-range form for all, unless a NaN needs the
-         * erfc form. Straight-line code over independent accumulators runs at throughput. */
+         * |x| <= 3 (the common case), else the piecewise table form (which also carries NaN)
+         * for all. Straight-line code over independent accumulators runs at throughput. */
         const __m256 three = _mm256_set1_ps(3.0f), sign = _mm256_set1_ps(-0.0f);
         __m256 big = _mm256_setzero_ps();
 #pragma GCC unroll 32
@@ -129,17 +129,8 @@ HPK_INLINE__AVX2 void hpk_act_tile__avx2(__m256 *acc, size_t count,
 #pragma GCC unroll 32
             for (q = 0; q < count; q++) acc[q] = hpk_gelu_poly__avx2(acc[q]);
         } else {
-            __m256 nan = _mm256_setzero_ps();
 #pragma GCC unroll 32
-            for (q = 0; q < count; q++)
-                nan = _mm256_or_ps(nan, _mm256_cmp_ps(acc[q], acc[q], _CMP_UNORD_Q));
-            if (_mm256_movemask_ps(nan) == 0) {
-#pragma GCC unroll 32
-                for (q = 0; q < count; q++) acc[q] = hpk_gelu_wide__avx2(acc[q]);
-            } else {
-#pragma GCC unroll 32
-                for (q = 0; q < count; q++) acc[q] = hpk_gelu_erfc__avx2(acc[q]);
-            }
+            for (q = 0; q < count; q++) acc[q] = hpk_gelu_table__avx2(acc[q]);
         }
         break;
     }
