@@ -259,12 +259,23 @@ static void ic_task(void *ctx, size_t task, size_t slot)
         const size_t per_tile =
             hpk_div_round_up(p->b_cs == 1 ? s->kb : next_cols, hpk_div_round_up(mb, r->mr));
         size_t next_line = 0;
+        /* The panel's first tile context, moved down MR rows per tile (bias per row and the
+         * residual are the only row-dependent fields): built once per tile, it was a visible
+         * share of the per-tile cost at small k. */
+        struct hpk_gemm_tile_ctx t;
+        hpk_gemm_tile_ctx_of(p, ic, s->jc + jr, s->flags, &t);
+        const ptrdiff_t res_step = (ptrdiff_t)r->mr * p->ldr;
+        const size_t bias_step = t.bias_axis == HPK_TILE_BIAS_ROW ? r->mr : 0;
         for (size_t ir = 0; ir < mb; ir += r->mr) {
-            struct hpk_gemm_tile_ctx t;
             const size_t i0 = ic + ir, j0 = s->jc + jr;
+            if (ir > 0) {
+                if (t.residual != NULL)
+                    t.residual += res_step;
+                if (t.bias != NULL)
+                    t.bias += bias_step;
+            }
             if (next != NULL)
                 prefetch_panel_lines(p, next, next_cols, s->kb, per_tile, &next_line);
-            hpk_gemm_tile_ctx_of(p, i0, j0, s->flags, &t);
             if (pack_in_tile && ir == 0)
                 r->ukernel_pack_b(hpk_min_size(r->mr, mb), nr, s->kb, apanel, lda_k,
                                   s->bsrc + (ptrdiff_t)jr, p->b_rs, p->c + (ptrdiff_t)i0 * p->ldc +
