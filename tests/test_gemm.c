@@ -703,6 +703,37 @@ static void test_gemm_b_packed_in_tile(void **state)
     }
 }
 
+/*
+ * Products whose A the driver reads where it lies with the record's direct kernel (row-major A
+ * not transposed, at least HPK_GEMM_A_DIRECT_MIN_TILES tiles down m and more panels across n
+ * than HPK_GEMM_A_DIRECT_PANELS_SHORT_M), and the same shapes one row shorter, which pack A~
+ * instead: an m edge, an n edge, a k split (K > KC), beta != 0, with and without an epilogue.
+ * (The random grid's m stays below the threshold, where only n <= 4 panels reads A in place.)
+ */
+static void test_gemm_a_direct(void **state)
+{
+    const struct hpk_kernel_table *t = table_or_skip(state);
+    struct hpk_blocking bl[3][2];
+    const size_t nbl = test_blockings(t, bl);
+    uint64_t seed = 13;
+    const size_t mr = t->sgemm[HPK_GEMM_MAIN].mr, nr = t->sgemm[HPK_GEMM_MAIN].nr;
+    const size_t m0 = HPK_GEMM_A_DIRECT_MIN_TILES * mr;
+    const struct gemm_case cases[] = {
+        {HPK_ROW_MAJOR, HPK_NO_TRANS, HPK_NO_TRANS, m0 + mr / 2, 5 * nr + 3, 700, 3, 1, 2, 1.0f,
+         0.0f, 0},
+        {HPK_ROW_MAJOR, HPK_NO_TRANS, HPK_TRANS, m0, 6 * nr, 70, 0, 0, 1, -0.5f, 1.0f, 0},
+        {HPK_ROW_MAJOR, HPK_NO_TRANS, HPK_NO_TRANS, m0 - 1, 5 * nr + 3, 700, 3, 1, 2, 1.0f, 0.3f,
+         0},
+    };
+    const hpk_epilogue e = {.bias_axis = HPK_BIAS_PER_ROW, .bias = (const float *)1,
+                            .residual = (const float *)1, .act = HPK_ACT_RELU6};
+    for (size_t v = 0; v < nbl; v++)
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            run_case(t, bl[v], &cases[i], NULL, 0, &seed);
+            run_case(t, bl[v], &cases[i], &e, 0, &seed);
+        }
+}
+
 /* BLAS corner cases: k = 0, alpha = 0 with NaN in A and B, beta = 0 over NaN. */
 static void test_gemm_blas_corners(void **state)
 {
@@ -1009,6 +1040,7 @@ int main(void)
                             {"gemm_grid", test_gemm_grid},
                             {"gemm_blas_corners", test_gemm_blas_corners},
                             {"gemm_b_packed_in_tile", test_gemm_b_packed_in_tile},
+                            {"gemm_a_direct", test_gemm_a_direct},
                             {"gemm_epilogue", test_gemm_epilogue},
                             {"gemm_indirect_prepacked", test_gemm_indirect_prepacked},
                             {"gemv_paths", test_gemv_paths}};

@@ -167,6 +167,14 @@ typedef void (*hpk_gemv_packed_fn)(size_t m, size_t n, size_t k, size_t kc, cons
  * 64 x 576. Measured on Zen (AVX2, 1 thread): the direct kernel is ahead up to n = 256 (16
  * panels), even at 512 and behind at 1024. */
 #define HPK_GEMM_A_DIRECT_PANELS 16
+/* ... but for a short m, fewer than HPK_GEMM_A_DIRECT_MIN_TILES tiles, only up to
+ * HPK_GEMM_A_DIRECT_PANELS_SHORT_M panels: a short A is cheap to pack, each packed block serves
+ * every panel, and the direct kernel walks MR strided rows per tile. Measured on Zen 1 (AVX2,
+ * 1 thread, hpk / oneDNN, direct -> packed): 49 x 160 x 576 0.89-0.90 -> 0.93-0.94, 64 x 256 x
+ * 512 0.93-0.95 -> 0.97-0.99; but 64 x 48 x 256 0.93-0.94 -> 0.88-0.89 and 64 x 64 x 64 0.89-0.90
+ * -> 0.88. From m = 144 (144 x 160 x 576, 196 x 64 x 384, 196 x 96 x 576) direct is ahead. */
+#define HPK_GEMM_A_DIRECT_MIN_TILES 16
+#define HPK_GEMM_A_DIRECT_PANELS_SHORT_M 4
 
 /* hpk_gemm_record.flags */
 #define HPK_GEMM_A_IN_PLACE 1u /* the kernel reads A with a row stride; pack_a is NULL */

@@ -148,9 +148,12 @@ size_t hpk_describe_config(const struct hpk_machine *m, const struct hpk_config 
             b->mc, block_source(b->source_mc, "HPK_MC"), b->kc,
             block_source(b->source_kc, "HPK_KC"), b->nc, block_source(b->source_nc, "HPK_NC"));
         if (rec->ukernel_a_direct != NULL)
-            put(&o, "sgemm %s, A unpacked: %s, for row-contiguous A and n <= %zu\n",
+            put(&o, "sgemm %s, A unpacked: %s, for row-contiguous A and n <= %zu (n <= %zu "
+                    "when m < %zu)\n",
                 record_names[r], rec->name_a_direct ? rec->name_a_direct : "(unnamed)",
-                (size_t)HPK_GEMM_A_DIRECT_PANELS * rec->nr);
+                (size_t)HPK_GEMM_A_DIRECT_PANELS * rec->nr,
+                (size_t)HPK_GEMM_A_DIRECT_PANELS_SHORT_M * rec->nr,
+                (size_t)HPK_GEMM_A_DIRECT_MIN_TILES * rec->mr);
         if (rec->ukernel_pack_b != NULL)
             put(&o, "sgemm %s, B~ packed by the first tile of each panel: %s, for one MC block "
                     "and B's rows contiguous\n",

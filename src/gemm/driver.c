@@ -535,10 +535,15 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
      * used by a single row panel: packing it would cost as much as the product. */
     const int b_in_place = p->b_packed == NULL && p->b_cs == 1 && p->m <= r->mr;
     /* A is read where it lies, by the record's direct kernel, when it is row-contiguous and an
-     * A~ block would serve at most HPK_GEMM_A_DIRECT_PANELS B~ panels. */
+     * A~ block would serve at most HPK_GEMM_A_DIRECT_PANELS B~ panels (at most
+     * HPK_GEMM_A_DIRECT_PANELS_SHORT_M when m spans fewer than HPK_GEMM_A_DIRECT_MIN_TILES
+     * tiles). */
+    const size_t direct_panels = p->m >= HPK_GEMM_A_DIRECT_MIN_TILES * (size_t)r->mr
+                                     ? HPK_GEMM_A_DIRECT_PANELS
+                                     : HPK_GEMM_A_DIRECT_PANELS_SHORT_M;
     const int a_direct = r->ukernel_a_direct != NULL && p->a_rows == NULL &&
                          p->a_packed == NULL && p->a_cs == 1 &&
-                         p->n <= HPK_GEMM_A_DIRECT_PANELS * (size_t)r->nr;
+                         p->n <= direct_panels * (size_t)r->nr;
     const int a_packed = !(r->flags & HPK_GEMM_A_IN_PLACE) && p->a_packed == NULL && !a_direct;
     size_t b_elems = 0, a_elems = 0, bytes = 0, t;
 
