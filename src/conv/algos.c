@@ -22,6 +22,7 @@
 #include "config.h"
 
 #include <assert.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "src/base/alloc.h"
@@ -722,7 +723,8 @@ hpk_status hpk_conv_run_depthwise(const struct hpk_conv_args *a)
     /* A depthwise multiply-add costs about 2.5 times a GEMM one (memory, not FMAs, bounds it),
      * and its input, written by the layer before on every thread, is split the same way: the
      * threshold is a quarter of the GEMM's. */
-    const size_t threads = hpk_min_size(threads_for(4 * macs), rows);
+    const size_t threads = hpk_min_size(threads_for(macs > SIZE_MAX / 4 ? SIZE_MAX : 4 * macs),
+                                        rows);
     const size_t slots = hpk_parallel_slots(threads);
     if (s.direct) {
         /* Rows in the padding exist only with top or bottom padding (out_h is the largest

@@ -260,7 +260,7 @@ static void ic_task(void *ctx, size_t task, size_t slot)
             hpk_div_round_up(p->b_cs == 1 ? s->kb : next_cols, hpk_div_round_up(mb, r->mr));
         size_t next_line = 0;
         /* The panel's first tile context, moved down MR rows per tile (bias per row and the
-         * residual are the only row-dependent fields): built once per tile, it was a visible
+         * residual are the only row-dependent fields): built for every tile, it was a visible
          * share of the per-tile cost at small k. */
         struct hpk_gemm_tile_ctx t;
         hpk_gemm_tile_ctx_of(p, ic, s->jc + jr, s->flags, &t);
