@@ -300,6 +300,16 @@ const std::vector<Shape> kDlShapes = {
     {"ts_16x4096x4096", 16, 4096, 4096},        {"ts_4096x4096x16", 4096, 4096, 16},
 };
 
+// MobileNetV2's 1x1 layers at batch 1 as hpk runs them (NHWC: pixels x cout = pixels x cin *
+// cin x cout, row-major), written column-major: (cout, pixels, cin), the same bytes. Small k
+// and short m, where per-tile costs and the choice of packing A show.
+const std::vector<Shape> kMobileShapes = {
+    {"mnv2_16to32_112", 32, 12544, 16},  {"mnv2_24to144_56", 144, 3136, 24},
+    {"mnv2_144to24_56", 24, 3136, 144},  {"mnv2_32to192_28", 192, 784, 32},
+    {"mnv2_576to160_7", 160, 49, 576},   {"mnv2_960to160_7", 160, 49, 960},
+    {"mnv2_320to1280_7", 1280, 49, 320},
+};
+
 void register_suite(bool full)
 {
     const unsigned cpus = hpkb::usable_cpus();
@@ -328,6 +338,8 @@ void register_suite(bool full)
         add_gemm("gemm_sq", {{"sq" + std::to_string(n), n, n, n}}, false);
     for (const Shape &s : kDlShapes)
         add_gemm("gemm_dl", {s}, false);
+    for (const Shape &s : kMobileShapes)
+        add_gemm("gemm_mnv2", {s}, false);
     if (full)
         for (const Shape &s : kDlShapes)
             add_gemm("gemm_dl_cold", {s, 1, Data::Cold}, false);

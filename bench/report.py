@@ -39,6 +39,7 @@ FAMILY_TITLES = {
     "gemm_sq": "Square SGEMM (M = N = K), warm",
     "gemm_dl": "DL shapes (BASELINES.md), warm",
     "gemm_dl_cold": "DL shapes, cold (operands flushed from cache)",
+    "gemm_mnv2": "MobileNetV2's 1x1 layers as column-major GEMMs (cout, pixels, cin), warm",
     "gemm_small": "Small SGEMM, one call, warm",
     "gemm_batch": "Batched small SGEMM (64 independent GEMMs per iteration), warm",
     "gemv": "Matrix-vector, cold (weights from memory)",

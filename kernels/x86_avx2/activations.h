@@ -260,7 +260,8 @@ static const float hpk_gelu_q__avx2[7][8] __attribute__((aligned(32))) = {
  * 21 instructions (7 of them vpermps), no division, no exp, no branch. It replaced a
  * three-range form (the polynomial above, a tail fit, blends: about 50 instructions) and an
  * erfc form for NaN (76 and a division): bias + residual + GELU over the bare 3136 x 64 x 576
- * GEMM went from 10-11 % to 6.6 % (Zen 1, 1 thread, most tiles beyond |x| = 3).
+ * GEMM went from 10-11 % to 6.6 % (Zen 1, 1 thread, most tiles beyond |x| = 3; the suite's
+ * rows: `bench/run.sh --filter 'roofline/fma_peak|gemm_epi_act'`, hpk_gelu over hpk).
  */
 static inline __m256 hpk_gelu_table__avx2(__m256 x)
 {

@@ -10,7 +10,8 @@
  * data a task reads is still in that core's caches: on the 2-core Zen VMs seen here, whose two
  * cores do not share an L3, a read of 8 MB split in fixed halves ran at 37 GB/s and in halves
  * swapped between the cores at 18-20 GB/s (`tools/l3_halves 8`; a single atomic counter, as
- * before, handed the tasks out in whatever order the threads arrived). Stealing keeps the balance when a thread is slow.
+ * before, handed the tasks out in whatever order the threads arrived). Stealing keeps the
+ * balance when a thread is slow.
  * A worker joins a job only while it is open; when the submitter has run out of tasks (its own
  * and all it could steal) it closes the job and waits for the workers that joined. A worker
  * that was preempted or slow to wake therefore never delays a call (on a shared machine, or
