@@ -65,16 +65,16 @@ typedef void (*tile_fn)(const struct job *job);
 
 /* vacc[i * NV + v] += A[i][p] * vb[v] for the R rows: row 2t at ab[t], row 2t + 1 at
  * ab[t] + rs (one base register per two rows, one index register for all). */
-HPK_INLINE__AVX2 void step(const size_t R, const size_t NV,
-                                                       __m256 *vacc, const __m256 *vb,
-                                                       const float *const *ab, ptrdiff_t rs)
+HPK_INLINE__AVX2 void step(const size_t R, const size_t NV, __m256 *vacc, const __m256 *vb,
+                           const float *const *ab, ptrdiff_t rs, const int first)
 {
 #pragma GCC unroll 8
     for (size_t i = 0; i < R; i++) {
         const __m256 va = _mm256_broadcast_ss(ab[i / 2] + (i % 2 ? rs : 0));
 #pragma GCC unroll 3
         for (size_t v = 0; v < NV; v++)
-            vacc[i * NV + v] = _mm256_fmadd_ps(va, vb[v], vacc[i * NV + v]);
+            vacc[i * NV + v] = first ? _mm256_mul_ps(va, vb[v])
+                                     : _mm256_fmadd_ps(va, vb[v], vacc[i * NV + v]);
     }
 }
 
@@ -85,7 +85,8 @@ HPK_INLINE__AVX2 void step(const size_t R, const size_t NV,
  * floats that end at column `end` of the row, rotated into place by vrot (a narrow tile).
  */
 HPK_INLINE__AVX2 void step4(const size_t R, __m256 *vacc, const float *b, const float *a0,
-                            ptrdiff_t rs, const int rot, size_t end, __m256i vrot)
+                            ptrdiff_t rs, const int rot, size_t end, __m256i vrot,
+                            const int first)
 {
     __m256 va[MB4];
 #pragma GCC unroll 4
@@ -98,7 +99,8 @@ HPK_INLINE__AVX2 void step4(const size_t R, __m256 *vacc, const float *b, const 
                                         : _mm256_loadu_ps(b + 8 * v);
 #pragma GCC unroll 4
         for (size_t i = 0; i < R; i++)
-            vacc[i * 4 + v] = _mm256_fmadd_ps(va[i], vb, vacc[i * 4 + v]);
+            vacc[i * 4 + v] = first ? _mm256_mul_ps(va[i], vb)
+                                    : _mm256_fmadd_ps(va[i], vb, vacc[i * 4 + v]);
     }
 }
 
@@ -121,7 +123,8 @@ HPK_INLINE__AVX2 void products(const size_t R, const size_t NV, __m256 *vacc, si
     assert(R * NV <= MAX_ACC && NV <= 4);
 #pragma GCC unroll 24
     for (size_t q = 0; q < R * NV; q++)
-        vacc[q] = _mm256_setzero_ps();
+        if (n != 8 * NV)
+            vacc[q] = _mm256_setzero_ps();
     const float *ab[4];
 #pragma GCC unroll 4
     for (size_t t = 0; t < (R + 1) / 2; t++)
@@ -134,9 +137,14 @@ HPK_INLINE__AVX2 void products(const size_t R, const size_t NV, __m256 *vacc, si
          * rotated (a 4-vector row always holds the 8 floats that end at its last column). The
          * R <= 3 rows of A from one base: base, base + index * 4 and base + index * 8. */
         const float *const bfull = b + (ptrdiff_t)(n == 8 * NV ? k : k_full) * ldb;
+        if (n == 8 * NV) {
+            step4(R, vacc, b, a, a_rs, 0, 8, vmask, 1);
+            b += ldb;
+            a += a_cs;
+        }
 #pragma GCC unroll 4
         for (; b != bfull; b += ldb) {
-            step4(R, vacc, b, a, a_rs, 0, 8, vmask);
+            step4(R, vacc, b, a, a_rs, 0, 8, vmask, 0);
             a += a_cs;
         }
         if (b != bend) {
@@ -146,17 +154,24 @@ HPK_INLINE__AVX2 void products(const size_t R, const size_t NV, __m256 *vacc, si
                                  _mm256_set1_epi32((int)(8 - end))),
                 _mm256_set1_epi32(7));
             for (; b != bend; b += ldb) {
-                step4(R, vacc, b, a, a_rs, 1, end, vrot);
+                step4(R, vacc, b, a, a_rs, 1, end, vrot, 0);
                 a += a_cs;
             }
         }
     } else if (n == 8 * NV) {
+        /* the first row sets the accumulators (k >= 1) */
+#pragma GCC unroll 3
+        for (size_t v = 0; v < NV; v++)
+            vb[v] = _mm256_loadu_ps(b + 8 * v);
+        step(R, NV, vacc, vb, ab, a_rs, 1);
+        advance(R, ab, a_cs);
+        b += ldb;
 #pragma GCC unroll 2
         for (; b != bend; b += ldb) {
 #pragma GCC unroll 3
             for (size_t v = 0; v < NV; v++)
                 vb[v] = _mm256_loadu_ps(b + 8 * v);
-            step(R, NV, vacc, vb, ab, a_rs);
+            step(R, NV, vacc, vb, ab, a_rs, 0);
             advance(R, ab, a_cs);
         }
     } else {
@@ -164,7 +179,7 @@ HPK_INLINE__AVX2 void products(const size_t R, const size_t NV, __m256 *vacc, si
 #pragma GCC unroll 3
             for (size_t v = 0; v < NV; v++)
                 vb[v] = _mm256_loadu_ps(b + 8 * v);
-            step(R, NV, vacc, vb, ab, a_rs);
+            step(R, NV, vacc, vb, ab, a_rs, 0);
             advance(R, ab, a_cs);
         }
         /* The last rows: the 8 floats that end at the row's last column, rotated into place
@@ -184,7 +199,7 @@ HPK_INLINE__AVX2 void products(const size_t R, const size_t NV, __m256 *vacc, si
                     _mm256_permutevar8x32_ps(_mm256_loadu_ps(b + 8 * (NV - 1) + end - 8), vrot);
             else
                 vb[NV - 1] = _mm256_maskload_ps(b + 8 * (NV - 1), vmask);
-            step(R, NV, vacc, vb, ab, a_rs);
+            step(R, NV, vacc, vb, ab, a_rs, 0);
             advance(R, ab, a_cs);
         }
     }
