@@ -184,24 +184,11 @@ static size_t b_extent_bytes(hpk_layout layout, hpk_transpose transb, size_t k, 
     return ((outer - 1) * ldb + inner) * sizeof(float);
 }
 
-/*
- * The KC of a handle's panels. The blocking's KC keeps an A~ block of MC x KC in L2 for the
- * NR-column panels that reuse it; a row-major B of at most HPK_PACKED_WHOLE_K_N columns has
- * few panels, and there a single pass over k, which reads and writes C once, costs less:
- * the whole k, up to HPK_PACKED_WHOLE_K_MULT times the blocking's KC (measured on Zen 1 at
- * 1 thread, KC 320 for the 6x16 record, against oneDNN in the same process: 3136 x 64 x 576
- * +5 %, 784 x 128 x 1152 +4 %, 196 x 256 x 1024 +1-4 %; 128 x 768 x 768 -1 % and
- * 128 x 768 x 3072 -12 %, which keep the blocking's). A KC set with HPK_KC is kept as it is.
- */
-#define HPK_PACKED_WHOLE_K_N 256
-#define HPK_PACKED_WHOLE_K_MULT 4
+/* The KC of a handle's panels: hpk_gemm_kc_for's for a row-major B (role B), the blocking's
+ * for a column-major one (role A, its n the rows of A~). */
 static size_t handle_kc(const struct hpk_blocking *bl, int role_b, size_t k, size_t n)
 {
-    const size_t kc = hpk_max_size(bl->kc, 1);
-    if (role_b && bl->source_kc == HPK_SRC_DEFAULT && n <= HPK_PACKED_WHOLE_K_N && k > kc &&
-        k <= HPK_PACKED_WHOLE_K_MULT * kc)
-        return k;
-    return kc;
+    return role_b ? hpk_gemm_kc_for(bl, k, n) : hpk_max_size(bl->kc, 1);
 }
 
 /* Writes the header and the panels of a validated call into mem (bytes from the size query). */
