@@ -34,7 +34,8 @@ extern "C" {
  * returns HPK_ERR_UNSUPPORTED rather than wrong numbers.
  *
  * What is packed, by layout:
- *   HPK_ROW_MAJOR  op(B) in the B~ panels of the main GEMM record, KC rows at a time. The same
+ *   HPK_ROW_MAJOR  op(B) in the B~ panels of the main GEMM record, KC rows at a time (all k
+ *                  rows at once for n <= 256 and k <= 4 KC, unless HPK_KC is set). The same
  *                  panels serve the small-M record (the one that reads A in place) whenever the
  *                  two records share NR and B packer, as in every table hpk ships: then a call
  *                  with m <= that record's MR (4 on AVX2 and AVX-512, 1 on generic) is a

@@ -177,6 +177,10 @@ typedef void (*hpk_gemv_packed_fn)(size_t m, size_t n, size_t k, size_t kc, cons
  * gemm_mnv2 rows, `bench/run.sh --filter 'roofline/fma_peak|gemm_mnv2'`, run the 7x7 ones.) */
 #define HPK_GEMM_A_DIRECT_MIN_TILES 16
 #define HPK_GEMM_A_DIRECT_PANELS_SHORT_M 4
+/* A B~ packed for a product with n <= HPK_GEMM_WHOLE_K_N takes the whole k as its KC when k <=
+ * HPK_GEMM_WHOLE_K_MULT KC (hpk_gemm_kc_for, src/gemm/driver.c, has the measurements). */
+#define HPK_GEMM_WHOLE_K_N 256
+#define HPK_GEMM_WHOLE_K_MULT 4
 
 /* hpk_gemm_record.flags */
 #define HPK_GEMM_A_IN_PLACE 1u /* the kernel reads A with a row stride; pack_a is NULL */

@@ -134,11 +134,9 @@ hpk_status hpk_gemm_run(const struct hpk_kernel_table *table,
 
 /*
  * The KC of a product whose B~ (k x n, kernel space) is packed for it: the blocking's KC, or
- * the whole k for a narrow B (n <= HPK_GEMM_WHOLE_K_N, k <= HPK_GEMM_WHOLE_K_MULT KC) when
- * KC was not set with HPK_KC. Used by the driver for the B~ it packs and by packed handles.
+ * the whole k for a narrow B (n <= HPK_GEMM_WHOLE_K_N, k <= HPK_GEMM_WHOLE_K_MULT KC, in
+ * src/base/ukernel.h) when KC was not set with HPK_KC. Used by the driver for the B~ it packs and by packed handles.
  */
-#define HPK_GEMM_WHOLE_K_N 256
-#define HPK_GEMM_WHOLE_K_MULT 4
 size_t hpk_gemm_kc_for(const struct hpk_blocking *bl, size_t k, size_t n);
 
 /* The thread count hpk_gemm_run uses for a problem: 1 below HPK_GEMM_THREADS_MIN_MACS. */
