@@ -252,8 +252,10 @@ static void blocking_of(const struct hpk_kernel_table *t, size_t kc,
     for (int id = 0; id < HPK_GEMM_RECORDS; id++) {
         const struct hpk_gemm_record *r = &t->sgemm[id];
         bl[id] = hpk_blocking_derive(hpk_machine_get(), r->ukernel ? r : &t->sgemm[0]);
-        if (kc != 0)
+        if (kc != 0) { /* as HPK_KC would set it: no whole-k rule (hpk_gemm_kc_for) */
             bl[id].kc = kc;
+            bl[id].source_kc = HPK_SRC_ENV;
+        }
     }
 }
 
@@ -374,6 +376,7 @@ static const struct conv_case grid[] = {
     {3, 3, 1, 1, 1, 1, 1, 0, 2, 1, 1, 9, 20, 2, 6, 9},      /* asymmetric padding, batch 2 */
     {3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1, 8, 8, 1, 3, 3},       /* 1x1 output */
     {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 24, 40, 1, 14, 13},   /* more channels */
+    {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 64, 24, 1, 6, 5},     /* k 576: the whole k as KC */
     {3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 5, 11, 1, 9, 8},      /* stride 2 */
     {3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, 6, 7, 1, 8, 9},       /* dilation 2 */
     {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, 6, 10, 1, 5, 5},      /* groups 2 */

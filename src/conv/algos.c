@@ -350,7 +350,7 @@ hpk_status hpk_conv_run_gemm(const struct hpk_conv_args *a, int im2col)
         p.b_packed_record = HPK_GEMM_MAIN;
         /* The driver allocates before writing; a later group finds the first one's workspace
          * in the cache (same size), so a failure can only come from the first group. */
-        st = hpk_gemm_run(op->table, op->blocking, &p);
+        st = hpk_gemm_run(op->table, op->gemm_blocking, &p);
     }
     if (padded != NULL)
         hpk_workspace_release(padded);

@@ -248,6 +248,9 @@ hpk_status hpk_conv2d_create_with(const struct hpk_kernel_table *table,
     op->d = d;
     op->table = table;
     memcpy(op->blocking, blocking, sizeof op->blocking);
+    memcpy(op->gemm_blocking, blocking, sizeof op->gemm_blocking);
+    op->gemm_blocking[HPK_GEMM_MAIN].kc = op->gemm_blocking[HPK_GEMM_SMALL_M].kc =
+        hpk_gemm_kc_for(&blocking[HPK_GEMM_MAIN], kdim, kg);
     op->cg = cg;
     op->kg = kg;
     op->taps = taps;
@@ -265,7 +268,7 @@ hpk_status hpk_conv2d_create_with(const struct hpk_kernel_table *table,
         op->gemm_b = (float *)(mem + off_gemm);
         op->gemm_b_group = gemm_group;
         for (size_t g = 0; g < d.groups; g++)
-            hpk_gemm_pack_b_full(main, blocking[HPK_GEMM_MAIN].kc, kdim, kg,
+            hpk_gemm_pack_b_full(main, op->gemm_blocking[HPK_GEMM_MAIN].kc, kdim, kg,
                                  filter + g * kg * kdim, 1, (ptrdiff_t)kdim,
                                  op->gemm_b + g * gemm_group);
     }

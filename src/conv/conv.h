@@ -23,8 +23,11 @@ struct hpk_conv2d {
     size_t kdim;    /* taps * cg: the GEMM's k */
     float *bias;    /* out_channels floats, or NULL */
     float *zero;    /* max(cg, out_channels) zeros: the padding row of the indirection lists */
-    /* im2col and 1x1: per group, the kdim x kg filter packed for the main record. */
+    /* im2col and 1x1: per group, the kdim x kg filter packed for the main record, KC rows at
+     * a time: gemm_blocking's KC (hpk_gemm_kc_for: the whole k for a narrow filter), which
+     * those GEMMs run with. */
     float *gemm_b;
+    struct hpk_blocking gemm_blocking[HPK_GEMM_RECORDS];
     size_t gemm_b_group; /* floats from one group's packing to the next */
     /* im2col's column schedule (hpk_conv_im2col_columns), NULL where it does not apply: the
      * kdim x out_channels filter with k in (s, r, c) order -- kernel column, kernel row,
