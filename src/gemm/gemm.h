@@ -135,7 +135,8 @@ hpk_status hpk_gemm_run(const struct hpk_kernel_table *table,
 /*
  * The KC of a product whose B~ (k x n, kernel space) is packed for it: the blocking's KC, or
  * the whole k for a narrow B (n <= HPK_GEMM_WHOLE_K_N, k <= HPK_GEMM_WHOLE_K_MULT KC, in
- * src/base/ukernel.h) when KC was not set with HPK_KC. Used by the driver for the B~ it packs and by packed handles.
+ * src/base/ukernel.h) when KC was not set with HPK_KC. Used by the driver for the B~ it
+ * packs, by packed handles and by convolution weights (src/conv/conv.c).
  */
 size_t hpk_gemm_kc_for(const struct hpk_blocking *bl, size_t k, size_t n);
 
