@@ -631,11 +631,12 @@ static size_t test_blockings(const struct hpk_kernel_table *t, struct hpk_blocki
         for (int id = 0; id < HPK_GEMM_RECORDS; id++) {
             const struct hpk_gemm_record *r = &t->sgemm[id];
             struct hpk_blocking b = hpk_blocking_derive(hpk_machine_get(), r->ukernel ? r : mr);
-            if (v == 1) {
+            if (v == 1) { /* KC as HPK_KC sets it: every k > 3 is split (no whole-k rule) */
                 b.mc = 2 * r->mr;
                 b.kc = 3;
+                b.source_kc = HPK_SRC_ENV;
                 b.nc = 2 * r->nr;
-            } else if (v == 2) {
+            } else if (v == 2) { /* a derived KC: the whole k for n <= 256, k <= 4 KC */
                 b.mc = r->mr + 1;
                 b.kc = 2 * r->kunroll + 1;
                 b.nc = r->nr + 3;
@@ -707,7 +708,8 @@ static void test_gemm_b_packed_in_tile(void **state)
  * Products whose A the driver reads where it lies with the record's direct kernel (row-major A
  * not transposed, at least HPK_GEMM_A_DIRECT_MIN_TILES tiles down m and more panels across n
  * than HPK_GEMM_A_DIRECT_PANELS_SHORT_M), and the same shapes one row shorter, which pack A~
- * instead: an m edge, an n edge, a k split (K > KC), beta != 0, with and without an epilogue.
+ * instead: an m edge, an n edge, k = 700 (split under the forced KC; one block, the whole k,
+ * under the derived one), beta != 0, with and without an epilogue.
  * (The random grid's m stays below the threshold, where only n <= 4 panels reads A in place.)
  */
 static void test_gemm_a_direct(void **state)
@@ -732,6 +734,22 @@ static void test_gemm_a_direct(void **state)
             run_case(t, bl[v], &cases[i], NULL, 0, &seed);
             run_case(t, bl[v], &cases[i], &e, 0, &seed);
         }
+}
+
+/* The KC a B~ packed for one product takes (README, HPK_KC): the whole k for n <= 256 and
+ * KC < k <= 4 KC, the blocking's KC otherwise and whenever HPK_KC set it. */
+static void test_gemm_kc_rule(void **state)
+{
+    (void)state;
+    struct hpk_blocking b = {.mc = 96, .kc = 100, .nc = 512};
+    assert_int_equal(hpk_gemm_kc_for(&b, 400, 256), 400);
+    assert_int_equal(hpk_gemm_kc_for(&b, 101, 1), 101);
+    assert_int_equal(hpk_gemm_kc_for(&b, 400, 257), 100);
+    assert_int_equal(hpk_gemm_kc_for(&b, 401, 16), 100);
+    assert_int_equal(hpk_gemm_kc_for(&b, 100, 16), 100);
+    assert_int_equal(hpk_gemm_kc_for(&b, 50, 16), 100); /* the driver clamps KC to k itself */
+    b.source_kc = HPK_SRC_ENV;
+    assert_int_equal(hpk_gemm_kc_for(&b, 400, 16), 100);
 }
 
 /* BLAS corner cases: k = 0, alpha = 0 with NaN in A and B, beta = 0 over NaN. */
@@ -1045,6 +1063,7 @@ int main(void)
                             {"gemm_indirect_prepacked", test_gemm_indirect_prepacked},
                             {"gemv_paths", test_gemv_paths}};
     static const struct CMUnitTest common[] = {cmocka_unit_test(test_public_gemm),
+                                               cmocka_unit_test(test_gemm_kc_rule),
                                                cmocka_unit_test(test_gemv_threads),
                                                cmocka_unit_test(test_gemm_nomem)};
     return tu_run("test_gemm", per, sizeof per / sizeof per[0], common,

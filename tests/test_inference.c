@@ -66,7 +66,8 @@ static size_t min_ld(hpk_layout layout, hpk_transpose trans, size_t rows, size_t
 }
 
 /* The derived blocking, and one with a small KC (and MC, NC) so that k crosses KC in a grid of
- * small shapes: every record's blocks are edges. */
+ * small shapes: every record's blocks are edges. The small KC is set as HPK_KC sets it, so that
+ * no product takes the whole k instead (hpk_gemm_kc_for); test_public runs the whole k. */
 static void blockings(const struct hpk_kernel_table *t, struct hpk_blocking out[2][2])
 {
     for (int v = 0; v < 2; v++)
@@ -76,6 +77,7 @@ static void blockings(const struct hpk_kernel_table *t, struct hpk_blocking out[
                 hpk_blocking_derive(hpk_machine_get(), r->ukernel ? r : &t->sgemm[HPK_GEMM_MAIN]);
             if (v == 1) {
                 out[v][id].kc = 5;
+                out[v][id].source_kc = HPK_SRC_ENV;
                 out[v][id].mc = 2 * r->mr + 1;
                 out[v][id].nc = r->nr + 3;
             }

@@ -298,7 +298,8 @@ static const struct hpk_gemm_tile_ctx plain = {.alpha = 1.0f,
  * pointer. Through tiles_with, GCC kept the job's pointers and the store offsets of every row
  * and vector on the stack and reloaded them after each tile's stores; the next tile's first
  * broadcasts then waited on those loads (measured on Zen 1, 32 x 30 x 8 products in a batch of
- * 64: 497 ns a product, libxsmm 428; 440 from here, with the split below).
+ * 64: 497 ns a product, libxsmm 428; 440 from here, with the split below; the suite's rows
+ * beside libxsmm: `bench/run.sh --filter 'roofline/fma_peak|gemm_small_batch'`).
  */
 HPK_INLINE__AVX2 void tiles_plain_full(const size_t R, const size_t NV, const struct job *jp)
 {

@@ -508,11 +508,14 @@ enum hpk_gemm_record_id hpk_gemm_choose_record(const struct hpk_kernel_table *ta
  * costs less (measured on Zen 1, 1 thread, KC 320 for the 6x16 record, against oneDNN in the
  * same process: 3136 x 64 x 576 +5 %, 784 x 128 x 1152 +4 %, 196 x 256 x 1024 +1-4 %,
  * 49 x 160 x 576 +1 %; with 768 columns, 128 x 768 x 768 -1 % and 128 x 768 x 3072 -12 %).
+ * Those came from a throwaway harness; in the tree, HPK_KC=<the KC hpk-info prints> turns the
+ * rule off for an A/B, e.g. of `bench/hpk-bench --benchmark_filter='gemm_dl/r50_1x1_1024|
+ * gemm_packed/|gemm_mnv2/mnv2_960'` with and without it.
  */
 size_t hpk_gemm_kc_for(const struct hpk_blocking *bl, size_t k, size_t n)
 {
     const size_t kc = hpk_max_size(bl->kc, 1);
-    if (bl->source_kc == HPK_SRC_DEFAULT && n <= HPK_GEMM_WHOLE_K_N && k > kc &&
+    if (bl->source_kc != HPK_SRC_ENV && n <= HPK_GEMM_WHOLE_K_N && k > kc &&
         k <= HPK_GEMM_WHOLE_K_MULT * kc)
         return k;
     return kc;
