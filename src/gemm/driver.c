@@ -192,6 +192,48 @@ static inline void prefetch_panel_lines(const struct hpk_gemm_problem *p, const 
     *next_line = i;
 }
 
+/*
+ * Where the last tiles of a block of mb rows start. A block whose last tile would hold r < MR / 2
+ * rows shares its last MR + r rows out as two tiles of about half each (m = 49 with MR = 6: 4 + 3
+ * rows, not 6 + 1): the same number of tiles, but a record computes fewer rows for them where it
+ * has loops for fewer rows (the AVX2 6 x 16 runs a 1-row tile through its 3-row loop, which cost
+ * a 7 x 7 layer's 49 rows as much as 51). Returns 1 when split, with the rows where the two
+ * split tiles start: *split_row = MR (tiles - 2), as unsplit, and *last_row = *split_row +
+ * (MR + r + 1) / 2.
+ */
+static int tail_split(size_t mb, size_t mr, size_t *split_row, size_t *last_row)
+{
+    const size_t tiles = hpk_div_round_up(mb, mr), r = mb % mr;
+    if (tiles < 2 || r == 0 || 2 * r >= mr)
+        return 0;
+    *split_row = (tiles - 2) * mr;
+    *last_row = *split_row + (mr + r + 1) / 2;
+    return 1;
+}
+
+/* Row of tile i of a block (see tail_split): MR i, but for the last tile of a split block. */
+static inline size_t tile_row(size_t i, size_t mr, int split, size_t tiles, size_t last_row)
+{
+    return split && i == tiles - 1 ? last_row : i * mr;
+}
+
+/* A~ of the block (rows [0, mb) of src) into its panels at dst: MR rows each, but for the last
+ * two of a split block, which hold the rows of its last two tiles (tail_split). */
+static void pack_a_block(const struct hpk_gemm_record *r, size_t mb, size_t pc, size_t kb,
+                         const struct hpk_a_source *src, float *dst)
+{
+    size_t split_row, last_row;
+    if (!tail_split(mb, r->mr, &split_row, &last_row)) {
+        r->pack_a(mb, pc, kb, src, 0, dst);
+        return;
+    }
+    const size_t panel = r->mr * kb;
+    r->pack_a(split_row, pc, kb, src, 0, dst);
+    dst += split_row / r->mr * panel;
+    r->pack_a(last_row - split_row, pc, kb, src, split_row, dst);
+    r->pack_a(mb - last_row, pc, kb, src, last_row, dst + panel);
+}
+
 /* One (ic block, jr chunk): pack the block's A~ (unless the record reads A in place or A~ was
  * packed ahead), then the jr and ir loops over the chunk. */
 static void ic_task(void *ctx, size_t task, size_t slot)
@@ -208,7 +250,8 @@ static void ic_task(void *ctx, size_t task, size_t slot)
     const size_t j_hi = hpk_min_size((chunk + 1) * panels / s->n_jr * r->nr, s->nb);
     const float *apanel;
     ptrdiff_t lda_k;
-    size_t astep;
+    size_t astep; /* floats from one A~ panel to the next, or from one row of A to the next */
+    int a_by_row = 0;
 
     if (p->a_packed != NULL) {
         /* ic is a multiple of MR (see hpk_gemm_prepare): its panels start there. */
@@ -219,25 +262,31 @@ static void ic_task(void *ctx, size_t task, size_t slot)
         const float **rows = s->rows[slot];
         p->a_rows(p->a_rows_ctx, ic, mb, rows);
         struct hpk_a_source src = {.rows = rows, .ks = p->a_ks, .kc = p->a_kc, .cs = 1};
-        r->pack_a(mb, s->pc, s->kb, &src, 0, s->abuf[slot]);
+        pack_a_block(r, mb, s->pc, s->kb, &src, s->abuf[slot]);
         apanel = s->abuf[slot];
         lda_k = 0;
         astep = r->mr * s->kb;
     } else if ((r->flags & HPK_GEMM_A_IN_PLACE) || s->a_direct) {
         apanel = p->a + (ptrdiff_t)ic * p->a_rs + (ptrdiff_t)s->pc;
         lda_k = p->a_rs;
-        astep = (size_t)p->a_rs * r->mr;
+        astep = (size_t)p->a_rs;
+        a_by_row = 1;
     } else {
         const float **rows = s->rows[slot];
         for (size_t i = 0; i < mb; i++)
             rows[i] = p->a + (ptrdiff_t)(ic + i) * p->a_rs;
         struct hpk_a_source src = {.rows = rows, .ks = 1, .kc = p->k, .cs = p->a_cs};
-        r->pack_a(mb, s->pc, s->kb, &src, 0, s->abuf[slot]);
+        pack_a_block(r, mb, s->pc, s->kb, &src, s->abuf[slot]);
         apanel = s->abuf[slot];
         lda_k = 0;
         astep = r->mr * s->kb;
     }
     const hpk_sgemm_ukernel_fn ukernel = s->a_direct ? r->ukernel_a_direct : r->ukernel;
+    /* The block's tiles: MR rows each, the last two shared out where A~ is packed here or A is
+     * read in place (panels packed ahead start every MR rows). */
+    const size_t tiles = hpk_div_round_up(mb, r->mr);
+    size_t split_row = 0, last_row = 0;
+    const int split = p->a_packed == NULL && tail_split(mb, r->mr, &split_row, &last_row);
     /* This task packs its panels of B~ itself: b_jit, or the first ic block of a serial run
      * (b_first_ic) -- full panels in their first tile, where the record can, edge panels ahead. */
     const int packs = s->b_jit || (s->b_first_ic && ic == 0);
@@ -257,33 +306,34 @@ static void ic_task(void *ctx, size_t task, size_t slot)
             packs && jr + r->nr < j_hi ? s->bsrc + (ptrdiff_t)(jr + r->nr) * p->b_cs : NULL;
         const size_t next_cols = next != NULL ? hpk_min_size(r->nr, j_hi - jr - r->nr) : 0;
         const size_t per_tile =
-            hpk_div_round_up(p->b_cs == 1 ? s->kb : next_cols, hpk_div_round_up(mb, r->mr));
+            hpk_div_round_up(p->b_cs == 1 ? s->kb : next_cols, tiles);
         size_t next_line = 0;
         /* The panel's first tile context, moved down MR rows per tile (bias per row and the
          * residual are the only row-dependent fields): built for every tile, it was a visible
          * share of the per-tile cost at small k. */
         struct hpk_gemm_tile_ctx t;
         hpk_gemm_tile_ctx_of(p, ic, s->jc + jr, s->flags, &t);
-        const ptrdiff_t res_step = (ptrdiff_t)r->mr * p->ldr;
-        const size_t bias_step = t.bias_axis == HPK_TILE_BIAS_ROW ? r->mr : 0;
-        for (size_t ir = 0; ir < mb; ir += r->mr) {
-            const size_t i0 = ic + ir, j0 = s->jc + jr;
-            if (ir > 0) {
+        const int bias_rows = t.bias_axis == HPK_TILE_BIAS_ROW;
+        size_t ir = 0, rows = 0;
+        for (size_t i = 0; i < tiles; i++) {
+            if (i > 0) {
                 if (t.residual != NULL)
-                    t.residual += res_step;
-                if (t.bias != NULL)
-                    t.bias += bias_step;
+                    t.residual += (ptrdiff_t)rows * p->ldr;
+                if (t.bias != NULL && bias_rows)
+                    t.bias += rows;
+                ir += rows;
             }
+            rows = (i + 1 < tiles ? tile_row(i + 1, r->mr, split, tiles, last_row) : mb) - ir;
+            const size_t i0 = ic + ir, j0 = s->jc + jr;
+            float *c = p->c + (ptrdiff_t)i0 * p->ldc + (ptrdiff_t)j0;
             if (next != NULL)
                 prefetch_panel_lines(p, next, next_cols, s->kb, per_tile, &next_line);
-            if (pack_in_tile && ir == 0)
-                r->ukernel_pack_b(hpk_min_size(r->mr, mb), nr, s->kb, apanel, lda_k,
-                                  s->bsrc + (ptrdiff_t)jr, p->b_rs, p->c + (ptrdiff_t)i0 * p->ldc +
-                                  (ptrdiff_t)j0, p->ldc, &t, bw);
+            if (pack_in_tile && i == 0)
+                r->ukernel_pack_b(rows, nr, s->kb, apanel, lda_k, s->bsrc + (ptrdiff_t)jr,
+                                  p->b_rs, c, p->ldc, &t, bw);
             else
-                ukernel(hpk_min_size(r->mr, mb - ir), nr, s->kb, apanel + (ir / r->mr) * astep,
-                        lda_k, bp, s->ldb_panel, p->c + (ptrdiff_t)i0 * p->ldc + (ptrdiff_t)j0,
-                        p->ldc, &t);
+                ukernel(rows, nr, s->kb, apanel + (a_by_row ? ir : i) * astep, lda_k, bp,
+                        s->ldb_panel, c, p->ldc, &t);
         }
     }
 }
