@@ -95,17 +95,31 @@
 #define ROWS4(p) ROWS3(p), direct ? a3 + (p) : a + 3
 
 /*
- * A full tile with a plain store (hpk_tile_ctx_is_plain): C = A B~, or C += A B~ for a k block
- * after the first. A leaf of its own, entered before anything else of the general tile: in the
- * shared body, GCC kept a frame (six saved registers, an aligned stack, two accumulators spilled
- * across the epilogue's paths) and the branches of every edge and epilogue case, about 50 cycles
- * per call -- a quarter of a tile's time at k = 16 (the 1x1 expansions of MobileNetV2). The
- * first k step multiplies instead of adding to zeroed accumulators (an FMA onto +0 rounds to
- * the same product, but for the sign of an exact zero: see below).
+ * A full tile whose store the leaf below does: alpha = 1, beta = 0 (or C += on k blocks after
+ * the first), and on the last k block any bias and residual and at most a clamp (relu, relu6,
+ * clamp) -- every 1x1 and im2col convolution of ResNet-50 and MobileNetV2. The rest (alpha,
+ * beta, the other activations, edges) goes to the general tile.
+ */
+static inline int full_leaf_ok(const struct hpk_gemm_tile_ctx *ctx)
+{
+    const unsigned f = ctx->flags;
+    return ctx->alpha == 1.0f && (!(f & HPK_TILE_FIRST_K) || ctx->beta == 0.0f) &&
+           (!(f & HPK_TILE_LAST_K) || ctx->act == HPK_TILE_ACT_NONE ||
+            ctx->act == HPK_TILE_ACT_RELU || ctx->act == HPK_TILE_ACT_RELU6 ||
+            ctx->act == HPK_TILE_ACT_CLAMP);
+}
+
+/*
+ * The full tile of full_leaf_ok, in a leaf of its own that the entry points call before
+ * anything else of the general tile. In the shared body, GCC kept a frame (six saved registers,
+ * an aligned stack, two accumulators spilled across the epilogue's paths) and the branches of
+ * every edge and epilogue case: about 50 cycles per call, a quarter of a tile's time at k = 16
+ * (the 1x1 expansions of MobileNetV2). The first k step multiplies instead of adding to zeroed
+ * accumulators (an FMA onto +0 rounds to the same product, but for the sign of an exact zero).
  */
 static inline __attribute__((always_inline)) void
-full_plain(size_t k, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c,
-           ptrdiff_t ldc, const int accumulate, const int direct)
+full_leaf(size_t k, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c,
+          ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx, const int direct)
 {
     const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda,
                 *a4 = a + 4 * lda, *a5 = a + 5 * lda;
@@ -131,38 +145,79 @@ full_plain(size_t k, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ld
         vb1 = _mm256_loadu_ps(b + 8);
         STEP_(ROWS(p), vb0, vb1);
     }
-    if (accumulate) {
-#define ACC_ROW(I)                                                                                \
+
+    const unsigned f = ctx->flags;
+    const int last = (f & HPK_TILE_LAST_K) != 0;
+    /* Each part as straight-line code over the 12 accumulators, in the general epilogue's order:
+     * C, bias, residual, activation, then the stores. */
+#define ALL_ROWS(OP) OP(0); OP(1); OP(2); OP(3); OP(4); OP(5)
+    if (!(f & HPK_TILE_FIRST_K)) {
+#define ADD_C(I)                                                                                  \
     vacc##I##x0 = _mm256_add_ps(vacc##I##x0, _mm256_loadu_ps(c + (I) * ldc));                     \
     vacc##I##x1 = _mm256_add_ps(vacc##I##x1, _mm256_loadu_ps(c + (I) * ldc + 8))
-        ACC_ROW(0); ACC_ROW(1); ACC_ROW(2); ACC_ROW(3); ACC_ROW(4); ACC_ROW(5);
-#undef ACC_ROW
+        ALL_ROWS(ADD_C);
+#undef ADD_C
+    }
+    if (last && ctx->bias_axis == HPK_TILE_BIAS_COL) {
+        const __m256 vbias0 = _mm256_loadu_ps(ctx->bias), vbias1 = _mm256_loadu_ps(ctx->bias + 8);
+#define ADD_BIAS_COL(I)                                                                           \
+    vacc##I##x0 = _mm256_add_ps(vacc##I##x0, vbias0);                                             \
+    vacc##I##x1 = _mm256_add_ps(vacc##I##x1, vbias1)
+        ALL_ROWS(ADD_BIAS_COL);
+#undef ADD_BIAS_COL
+    } else if (last && ctx->bias_axis == HPK_TILE_BIAS_ROW) {
+        const float *bias = ctx->bias;
+#define ADD_BIAS_ROW(I)                                                                           \
+    const __m256 vbias##I = _mm256_broadcast_ss(bias + (I));                                      \
+    vacc##I##x0 = _mm256_add_ps(vacc##I##x0, vbias##I);                                           \
+    vacc##I##x1 = _mm256_add_ps(vacc##I##x1, vbias##I)
+        ALL_ROWS(ADD_BIAS_ROW);
+#undef ADD_BIAS_ROW
+    }
+    if (last && ctx->residual != NULL) {
+        const float *res = ctx->residual;
+        const ptrdiff_t ldr = ctx->ldr;
+#define ADD_RES(I)                                                                                \
+    vacc##I##x0 = _mm256_add_ps(vacc##I##x0, _mm256_loadu_ps(res + (I) * ldr));                   \
+    vacc##I##x1 = _mm256_add_ps(vacc##I##x1, _mm256_loadu_ps(res + (I) * ldr + 8))
+        ALL_ROWS(ADD_RES);
+#undef ADD_RES
+    }
+    if (last && ctx->act == HPK_TILE_ACT_RELU) {
+#define RELU(I)                                                                                   \
+    vacc##I##x0 = hpk_act_relu__avx2(vacc##I##x0);                                                \
+    vacc##I##x1 = hpk_act_relu__avx2(vacc##I##x1)
+        ALL_ROWS(RELU);
+#undef RELU
+    } else if (last && ctx->act != HPK_TILE_ACT_NONE) {
+        const __m256 vlo = _mm256_set1_ps(ctx->act_lo), vhi = _mm256_set1_ps(ctx->act_hi);
+#define CLAMP(I)                                                                                  \
+    vacc##I##x0 = hpk_act_clamp__avx2(vacc##I##x0, vlo, vhi);                                     \
+    vacc##I##x1 = hpk_act_clamp__avx2(vacc##I##x1, vlo, vhi)
+        ALL_ROWS(CLAMP);
+#undef CLAMP
     }
 #define STORE_ROW(I)                                                                              \
     _mm256_storeu_ps(c + (I) * ldc, vacc##I##x0);                                                 \
     _mm256_storeu_ps(c + (I) * ldc + 8, vacc##I##x1)
-    STORE_ROW(0); STORE_ROW(1); STORE_ROW(2); STORE_ROW(3); STORE_ROW(4); STORE_ROW(5);
+    ALL_ROWS(STORE_ROW);
 #undef STORE_ROW
+#undef ALL_ROWS
 }
 
-__attribute__((noinline)) static void full_plain_packed(size_t k, const float *a, const float *b,
-                                                        ptrdiff_t ldb, float *c, ptrdiff_t ldc,
-                                                        int accumulate)
+__attribute__((noinline)) static void full_leaf_packed(size_t k, const float *a, const float *b,
+                                                       ptrdiff_t ldb, float *c, ptrdiff_t ldc,
+                                                       const struct hpk_gemm_tile_ctx *ctx)
 {
-    if (accumulate)
-        full_plain(k, a, 0, b, ldb, c, ldc, 1, 0);
-    else
-        full_plain(k, a, 0, b, ldb, c, ldc, 0, 0);
+    full_leaf(k, a, 0, b, ldb, c, ldc, ctx, 0);
 }
 
-__attribute__((noinline)) static void full_plain_direct(size_t k, const float *a, ptrdiff_t lda,
-                                                        const float *b, ptrdiff_t ldb, float *c,
-                                                        ptrdiff_t ldc, int accumulate)
+__attribute__((noinline)) static void full_leaf_direct(size_t k, const float *a, ptrdiff_t lda,
+                                                       const float *b, ptrdiff_t ldb, float *c,
+                                                       ptrdiff_t ldc,
+                                                       const struct hpk_gemm_tile_ctx *ctx)
 {
-    if (accumulate)
-        full_plain(k, a, lda, b, ldb, c, ldc, 1, 1);
-    else
-        full_plain(k, a, lda, b, ldb, c, ldc, 0, 1);
+    full_leaf(k, a, lda, b, ldb, c, ldc, ctx, 1);
 }
 
 /*
@@ -293,8 +348,8 @@ void hpk_sgemm_ukernel_6x16__avx2(size_t m, size_t n, size_t k, const float *a, 
                                   const struct hpk_gemm_tile_ctx *ctx)
 {
     (void)lda;
-    if (m == MR && n == 8 * NV && hpk_tile_ctx_is_plain(ctx))
-        full_plain_packed(k, a, b, ldb, c, ldc, !(ctx->flags & HPK_TILE_FIRST_K));
+    if (m == MR && n == 8 * NV && full_leaf_ok(ctx))
+        full_leaf_packed(k, a, b, ldb, c, ldc, ctx);
     else
         tile_packed(m, n, k, a, b, ldb, c, ldc, ctx);
 }
@@ -310,8 +365,8 @@ void hpk_sgemm_ukernel_6x16_adirect__avx2(size_t m, size_t n, size_t k, const fl
                                           ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c,
                                           ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx)
 {
-    if (m == MR && n == 8 * NV && hpk_tile_ctx_is_plain(ctx))
-        full_plain_direct(k, a, lda, b, ldb, c, ldc, !(ctx->flags & HPK_TILE_FIRST_K));
+    if (m == MR && n == 8 * NV && full_leaf_ok(ctx))
+        full_leaf_direct(k, a, lda, b, ldb, c, ldc, ctx);
     else
         tile_direct(m, n, k, a, lda, b, ldb, c, ldc, ctx);
 }
