@@ -2,14 +2,19 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Turn hpk-bench's Google Benchmark JSON into Markdown tables and gnuplot PNGs.
 
-    report.py RESULTS.json [--out PREFIX] [--gnuplot PATH] [--no-plots] [--peers FILE.jsonl]
+    report.py RESULTS.json [MORE.json ...] [--out PREFIX] [--gnuplot PATH] [--no-plots]
+              [--peers FILE.jsonl]
 
 Writes PREFIX.md (default: the JSON's name without .json), PREFIX-sweep.png (GFLOP/s against
 size, per library, for the square sweep) and PREFIX-roofline.png (every GEMM row as a point
 under the measured FMA-peak and bandwidth roofs), and prints the Markdown to stdout.
 
+MORE.json: further runs of some of the same rows (run.sh's rounds of the net family, alternated
+with the peers); every row keeps its best over all the files. The first file gives the context.
+
 --peers: the JSON lines of the net family's peers (bench/peers/, run by run.sh), one object per
-network and thread count ({lib, version, net, threads, ms}) or {lib, missing: reason}.
+network and thread count ({lib, version, net, threads, ms}) or {lib, missing: reason}; a
+network and thread count given several times (one line per round) keeps its fastest.
 
 Each row keeps its BEST repetition (the highest rate): the machines are shared, and noise only
 ever slows a run down. Python 3 standard library only.
@@ -71,15 +76,18 @@ def base_name(name):
     return "/".join(keep)
 
 
-def load(path):
-    """(context, best, order, errors): errors maps a row that never ran to why (its message)."""
-    with open(path, encoding="utf-8") as f:
-        doc = json.load(f)
+def load(paths):
+    """(context, best, order, errors) over the runs in paths (the first one's context): errors
+    maps a row that never ran to why (its message)."""
+    docs = []
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            docs.append(json.load(f))
     best = {}  # base name -> (rate, benchmark dict)
     fastest = {}  # base name -> the least min_ms over the repetitions (net rows)
     order = []
     errors = {}
-    for b in doc.get("benchmarks", []):
+    for b in (b for doc in docs for b in doc.get("benchmarks", [])):
         if b.get("run_type", "iteration") != "iteration":
             continue
         if b.get("error_occurred"):
@@ -100,7 +108,7 @@ def load(path):
     errors = {n: e for n, e in errors.items() if n not in best}
     for name, ms in fastest.items():
         best[name][1]["min_ms_all"] = ms
-    return doc.get("context", {}), best, [name for _, name in sorted(order)], errors
+    return docs[0].get("context", {}), best, [name for _, name in sorted(order)], errors
 
 
 def lib_rank(lib):
@@ -132,8 +140,9 @@ def geomean(xs):
 
 
 class Report:
-    def __init__(self, context, best, order, errors=None, peers=None):
+    def __init__(self, context, best, order, errors=None, peers=None, runs=1):
         self.context, self.best, self.order = context, best, order
+        self.runs = runs  # hpk-bench runs merged (run.sh's net rounds)
         self.peers = peers  # None: no peer file; else (results, missing) of load_peers
         self.errors = {}  # family -> {(shape, lib): message}: rows skipped or found wrong
         for name, (_, msg) in sorted((errors or {}).items(), key=lambda kv: kv[1][0]):
@@ -517,6 +526,11 @@ class Report:
                      "of hpk's best repetition in parentheses). hpk/peer: the fastest peer's ms "
                      "over hpk's (> 1: hpk faster). Fusion speedup: hpk_nofusion ms / hpk ms. "
                      "The machine is shared: figures can move by 10 % or more between runs.")
+        if self.runs > 1:
+            lines.append("")
+            lines.append(f"hpk and the peers ran in {self.runs} alternating rounds (run.sh, "
+                         "HPK_BENCH_NET_ROUNDS), hpk first; each figure is the fastest over "
+                         "all the rounds.")
         lines.append("")
         peer_cols = NET_PEERS
         lines.append("| network | threads | hpk | hpk_nofusion | " + " | ".join(peer_cols) +
@@ -777,26 +791,28 @@ def load_peers(path):
                 key = lib + (f" ({r['net']}, {r.get('threads')} threads)" if "net" in r else "")
                 missing[key] = r["missing"]
             elif "ms" in r and "net" in r:
-                results[(lib, r["net"], int(r.get("threads", 1)))] = r
+                key = (lib, r["net"], int(r.get("threads", 1)))
+                if key not in results or r["ms"] < results[key]["ms"]:
+                    results[key] = r
     return results, missing
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("json")
+    ap.add_argument("json", nargs="+", help="hpk-bench JSON: the run, then further rounds")
     ap.add_argument("--out", help="prefix of the outputs (default: the JSON path without .json)")
     ap.add_argument("--gnuplot", default=os.environ.get("GNUPLOT") or shutil.which("gnuplot"))
     ap.add_argument("--no-plots", action="store_true")
     ap.add_argument("--peers", help="the net family's peer results (JSON lines)")
     args = ap.parse_args()
-    prefix = args.out or re.sub(r"\.json$", "", args.json)
+    prefix = args.out or re.sub(r"\.json$", "", args.json[0])
 
     context, best, order, errors = load(args.json)
     if not best:
-        print(f"report: no benchmark rows in {args.json}", file=sys.stderr)
+        print(f"report: no benchmark rows in {', '.join(args.json)}", file=sys.stderr)
         return 1
     peers = load_peers(args.peers) if args.peers else None
-    rep = Report(context, best, order, errors, peers)
+    rep = Report(context, best, order, errors, peers, runs=len(args.json))
     head, summary, details = rep.markdown()
     pngs = []
     if not args.no_plots:
