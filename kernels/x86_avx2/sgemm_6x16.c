@@ -124,9 +124,18 @@ full_leaf(size_t k, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb
     const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda,
                 *a4 = a + 4 * lda, *a5 = a + 5 * lda;
     const ptrdiff_t astep = direct ? 0 : MR;
+    /* C of the next tile down, as in kernel_6x16 (below). */
     for (size_t i = 0; i < MR; i++)
         _mm_prefetch((const char *)((uintptr_t)c + (uintptr_t)((ptrdiff_t)(i + MR) * ldc) * 4u),
                      _MM_HINT_T0);
+    /* And the next tile's residual rows: in a network the residual was written layers
+     * earlier and has left L2 (3136 x 64 x 64 + bias + residual + relu with C, A, B and the
+     * residual evicted: 6-7 % faster with this). */
+    if (ctx->residual != NULL && (ctx->flags & HPK_TILE_LAST_K))
+        for (size_t i = 0; i < MR; i++)
+            _mm_prefetch((const char *)((uintptr_t)ctx->residual +
+                                        (uintptr_t)((ptrdiff_t)(i + MR) * ctx->ldr) * 4u),
+                         _MM_HINT_T0);
     __m256 vb0 = _mm256_loadu_ps(b), vb1 = _mm256_loadu_ps(b + 8);
 #define MUL_ROW(I, r)                                                                             \
     const __m256 va##I = _mm256_broadcast_ss(r);                                                  \
