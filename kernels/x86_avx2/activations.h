@@ -198,6 +198,14 @@ static inline __m256 hpk_act_tanh__avx2(__m256 x)
     return _mm256_or_ps(t, _mm256_and_ps(x, sign));
 }
 
+#define HPK_GELU_P_TERMS 11
+/* hpk_gelu_poly__avx2's coefficients, the highest power of u first (hpk_gelu_poly_n__avx2, in
+ * epilogue.h, reads them too). */
+static const float hpk_gelu_p__avx2[HPK_GELU_P_TERMS] = {
+    2.473860150e-06f,  -1.260455701e-05f, 5.216295904e-05f, -2.170097578e-04f,
+    8.179692086e-04f,  -2.729671076e-03f, 8.021472953e-03f, -2.057101950e-02f,
+    4.597224295e-02f,  -9.283248335e-02f, 2.277131677e-01f};
+
 /*
  * GELU for |x| <= 3, the common case: x * (1/2 + x * E(x^2)) with E(t) = erf(sqrt(t / 2)) /
  * (2 sqrt t), a degree-10 polynomial in u = 2t/9 - 1 (Chebyshev fit on [0, 9], fit error
@@ -209,17 +217,11 @@ static inline __m256 hpk_gelu_poly__avx2(__m256 x)
 {
     const __m256 u = _mm256_fmadd_ps(_mm256_mul_ps(x, x), _mm256_set1_ps(0.222222222f),
                                      _mm256_set1_ps(-1.0f));
-    __m256 p = _mm256_set1_ps(2.473860150e-06f);
-    p = _mm256_fmadd_ps(p, u, _mm256_set1_ps(-1.260455701e-05f));
-    p = _mm256_fmadd_ps(p, u, _mm256_set1_ps(5.216295904e-05f));
-    p = _mm256_fmadd_ps(p, u, _mm256_set1_ps(-2.170097578e-04f));
-    p = _mm256_fmadd_ps(p, u, _mm256_set1_ps(8.179692086e-04f));
-    p = _mm256_fmadd_ps(p, u, _mm256_set1_ps(-2.729671076e-03f));
-    p = _mm256_fmadd_ps(p, u, _mm256_set1_ps(8.021472953e-03f));
-    p = _mm256_fmadd_ps(p, u, _mm256_set1_ps(-2.057101950e-02f));
-    p = _mm256_fmadd_ps(p, u, _mm256_set1_ps(4.597224295e-02f));
-    p = _mm256_fmadd_ps(p, u, _mm256_set1_ps(-9.283248335e-02f));
-    p = _mm256_fmadd_ps(p, u, _mm256_set1_ps(2.277131677e-01f));
+    __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(hpk_gelu_p__avx2[0]), u,
+                               _mm256_set1_ps(hpk_gelu_p__avx2[1]));
+#pragma GCC unroll 16
+    for (size_t i = 2; i < HPK_GELU_P_TERMS; i++)
+        p = _mm256_fmadd_ps(p, u, _mm256_set1_ps(hpk_gelu_p__avx2[i]));
     return _mm256_mul_ps(x, _mm256_fmadd_ps(x, p, _mm256_set1_ps(0.5f)));
 }
 
