@@ -330,7 +330,7 @@ static void ic_task(void *ctx, size_t task, size_t slot)
                                        : NULL;
         const size_t packed_bytes = s->bpanel_step * sizeof(float);
         const size_t per_tile_packed = hpk_div_round_up(hpk_div_round_up(packed_bytes, 64), tiles);
-        /* The panel's first tile context, moved down MR rows per tile (bias per row and the
+        /* The panel's first tile context, moved down by each tile's rows (bias per row and the
          * residual are the only row-dependent fields): built for every tile, it was a visible
          * share of the per-tile cost at small k. */
         struct hpk_gemm_tile_ctx t;
