@@ -203,6 +203,103 @@ static void test_kernel_tiles(void **state)
     }
 }
 
+/*
+ * The column kernels (ukernel_col and its a_direct twin): `tiles` full tiles down one panel in
+ * one call must give C exactly what the single-tile kernel gives tile by tile (the contract
+ * says so; the single-tile kernel is checked against the double reference above), for every
+ * kind of store: the leaf's (bias per row and column, residual, relu, clamp, C +=) and the
+ * general tile's (alpha, beta, GELU). Sentinels around C catch a store outside the tiles.
+ */
+static void run_column(const struct hpk_gemm_record *r, size_t tiles, size_t k, int direct,
+                       const struct hpk_gemm_tile_ctx *ctx0, uint64_t *seed)
+{
+    const size_t m = tiles * r->mr, nr = r->nr, ldc = nr + 3, lda = k + 2;
+    float *a = alloc_floats(m * lda), *apack = alloc_floats(m * k), *b = alloc_floats(k * nr);
+    float *bpack = alloc_floats(k * nr), *c1 = alloc_floats(m * ldc), *c2 = alloc_floats(m * ldc);
+    float *res = alloc_floats(m * ldc), *bias = alloc_floats(m > nr ? m : nr);
+    fill_random(seed, a, m * lda, -1, 1);
+    fill_random(seed, b, k * nr, -1, 1);
+    fill_random(seed, res, m * ldc, -1, 1);
+    fill_random(seed, bias, m > nr ? m : nr, -1, 1);
+    for (size_t i = 0; i < m * ldc; i++)
+        c1[i] = (i % ldc) < nr ? ref_rand(seed, -1, 1) : ref_sentinel();
+    memcpy(c2, c1, m * ldc * sizeof(float));
+    const float *rows[64];
+    assert_true(m <= 64);
+    for (size_t i = 0; i < m; i++)
+        rows[i] = a + i * lda;
+    struct hpk_a_source src = {.rows = rows, .ks = 1, .kc = k, .cs = 1};
+    r->pack_a(m, 0, k, &src, 0, apack);
+    r->pack_b(k, nr, b, (ptrdiff_t)nr, 1, bpack);
+
+    struct hpk_gemm_tile_ctx t = *ctx0;
+    if (t.bias_axis != HPK_TILE_BIAS_NONE)
+        t.bias = bias;
+    if (t.residual != NULL) {
+        t.residual = res;
+        t.ldr = (ptrdiff_t)ldc;
+    }
+    const float *ap = direct ? a : apack;
+    const ptrdiff_t lda_k = direct ? (ptrdiff_t)lda : 0;
+    (direct ? r->ukernel_col_a_direct : r->ukernel_col)(tiles, k, ap, lda_k, bpack,
+                                                        (ptrdiff_t)nr, c1, (ptrdiff_t)ldc, &t);
+    for (size_t i = 0; i < tiles; i++) {
+        struct hpk_gemm_tile_ctx ti = t;
+        if (ti.residual != NULL)
+            ti.residual += (ptrdiff_t)(i * r->mr) * ti.ldr;
+        if (ti.bias_axis == HPK_TILE_BIAS_ROW)
+            ti.bias += i * r->mr;
+        (direct ? r->ukernel_a_direct : r->ukernel)(
+            r->mr, nr, k, direct ? a + i * r->mr * lda : apack + i * r->mr * k, lda_k, bpack,
+            (ptrdiff_t)nr, c2 + i * r->mr * ldc, (ptrdiff_t)ldc, &ti);
+    }
+    for (size_t i = 0; i < m * ldc; i++)
+        if (memcmp(&c1[i], &c2[i], sizeof(float)) != 0)
+            fail_msg("%s%s tiles=%zu k=%zu flags=%u act=%d bias=%d res=%d: element (%zu, %zu) "
+                     "%.9g, tile by tile %.9g", r->name_col, direct ? " (a_direct)" : "", tiles,
+                     k, t.flags, t.act, t.bias_axis, t.residual != NULL, i / ldc, i % ldc,
+                     (double)c1[i], (double)c2[i]);
+    free(a), free(apack), free(b), free(bpack), free(c1), free(c2), free(res), free(bias);
+}
+
+static void test_kernel_columns(void **state)
+{
+    const struct hpk_kernel_table *tb = table_or_skip(state);
+    uint64_t seed = 0x51ed270bu;
+    const unsigned fl = HPK_TILE_FIRST_K | HPK_TILE_LAST_K | HPK_TILE_B_PADDED;
+    const struct hpk_gemm_tile_ctx ctxs[] = {
+        {.alpha = 1, .flags = fl},
+        {.alpha = 1, .flags = HPK_TILE_B_PADDED},                   /* C += */
+        {.alpha = 1, .flags = HPK_TILE_LAST_K | HPK_TILE_B_PADDED, /* C +=, last block */
+         .bias_axis = HPK_TILE_BIAS_ROW, .bias = (const float *)1, .act = HPK_TILE_ACT_RELU},
+        {.alpha = 1, .flags = fl, .bias_axis = HPK_TILE_BIAS_COL, .bias = (const float *)1,
+         .residual = (const float *)1, .act = HPK_TILE_ACT_CLAMP, .act_lo = -0.5f, .act_hi = 0.25f},
+        {.alpha = 1, .flags = fl, .residual = (const float *)1, .act = HPK_TILE_ACT_RELU6,
+         .act_lo = 0.0f, .act_hi = 6.0f},
+        {.alpha = 2, .beta = 0.5f, .flags = fl, .bias_axis = HPK_TILE_BIAS_ROW,
+         .bias = (const float *)1},                                   /* the general tile */
+        {.alpha = 1, .flags = fl, .residual = (const float *)1, .act = HPK_TILE_ACT_GELU},
+    };
+    int ran = 0;
+    for (int id = 0; id < HPK_GEMM_RECORDS; id++) {
+        const struct hpk_gemm_record *r = &tb->sgemm[id];
+        if (r->ukernel_col == NULL)
+            continue;
+        assert_non_null(r->pack_a);
+        const size_t ks[] = {1, 2, 16, 37};
+        for (size_t tiles = 1; tiles <= 3; tiles++)
+            for (size_t q = 0; q < sizeof ks / sizeof ks[0]; q++)
+                for (size_t x = 0; x < sizeof ctxs / sizeof ctxs[0]; x++)
+                    for (int d = 0; d <= (r->ukernel_col_a_direct != NULL); d++) {
+                        assert_true(!d || r->ukernel_a_direct != NULL);
+                        run_column(r, tiles, ks[q], d, &ctxs[x], &seed);
+                        ran++;
+                    }
+    }
+    if (!ran)
+        skip();
+}
+
 /* ---- reads past the operands: guard pages ------------------------------------------------ */
 
 /*
@@ -1052,6 +1149,7 @@ int main(void)
     quick = tu_quick();
     static const struct tu_table_test per[] = {{"packers", test_packers},
                             {"kernel_tiles", test_kernel_tiles},
+                            {"kernel_columns", test_kernel_columns},
                             {"kernel_edges_guarded", test_kernel_edges_guarded},
                             {"kernel_epilogue", test_kernel_epilogue},
                             {"kernel_activation_values", test_kernel_activation_values},

@@ -407,3 +407,46 @@ void hpk_sgemm_ukernel_6x16_packb__avx2(size_t m, size_t n, size_t k, const floa
     /* B is read in place: not padded past n, but n is the full 16 (the unmasked loops). */
     kernel_6x16(m, n, k, a, lda, b, ldb, c, ldc, ctx, 0, b_packed);
 }
+
+/*
+ * The full tiles of a panel in one call (hpk_sgemm_ukernel_col_fn): the leaf inlined in a loop
+ * over them, or, for a store it does not do, the general tile one by one.
+ */
+static inline __attribute__((always_inline)) void
+column(size_t tiles, size_t k, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,
+       float *c, ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx, const int direct)
+{
+    struct hpk_gemm_tile_ctx t = *ctx;
+    const ptrdiff_t astep = direct ? MR * lda : (ptrdiff_t)(MR * k);
+    const int leaf = full_leaf_ok(ctx);
+    for (size_t i = 0; i < tiles; i++, a += astep, c += MR * ldc) {
+        if (i > 0) {
+            if (t.residual != NULL)
+                t.residual += MR * t.ldr;
+            if (t.bias_axis == HPK_TILE_BIAS_ROW)
+                t.bias += MR;
+        }
+        if (leaf)
+            full_leaf(k, a, lda, b, ldb, c, ldc, &t, direct);
+        else if (direct)
+            tile_direct(MR, 8 * NV, k, a, lda, b, ldb, c, ldc, &t);
+        else
+            tile_packed(MR, 8 * NV, k, a, b, ldb, c, ldc, &t);
+    }
+}
+
+void hpk_sgemm_ukernel_6x16_col__avx2(size_t tiles, size_t k, const float *a, ptrdiff_t lda,
+                                      const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
+                                      const struct hpk_gemm_tile_ctx *ctx)
+{
+    (void)lda;
+    column(tiles, k, a, 0, b, ldb, c, ldc, ctx, 0);
+}
+
+void hpk_sgemm_ukernel_6x16_col_adirect__avx2(size_t tiles, size_t k, const float *a,
+                                              ptrdiff_t lda, const float *b, ptrdiff_t ldb,
+                                              float *c, ptrdiff_t ldc,
+                                              const struct hpk_gemm_tile_ctx *ctx)
+{
+    column(tiles, k, a, lda, b, ldb, c, ldc, ctx, 1);
+}

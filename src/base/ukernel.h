@@ -116,6 +116,18 @@ typedef void (*hpk_sgemm_ukernel_fn)(size_t m, size_t n, size_t k, const float *
                                      ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx);
 
 /*
+ * Full tiles down one B~ panel, in one call: tiles >= 1 tiles of MR x NR, tile t at rows
+ * [t MR, t MR + MR) of the panel's C (c + t MR ldc), reading A~ panel t (a + t MR k; lda is
+ * ignored) or, for the a_direct twin, A where it lies (a + t MR lda, as ukernel_a_direct reads
+ * it); ctx is tile 0's, and the kernel moves the residual and a per-row bias MR rows per tile.
+ * C gets exactly what ukernel would give it tile by tile. At small k the per-call cost of a tile
+ * (the call, its checks, its frame) is a good part of the tile: this pays it once per panel.
+ */
+typedef void (*hpk_sgemm_ukernel_col_fn)(size_t tiles, size_t k, const float *a, ptrdiff_t lda,
+                                         const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
+                                         const struct hpk_gemm_tile_ctx *ctx);
+
+/*
  * The same tile, packing B~ as it goes: n == NR, B read where it lies (row p at b + p * ldb, NR
  * contiguous floats, as for an unpadded tile), and row p written to b_packed[p * NR ..] -- the
  * panel pack_b would make of those columns -- while the tile is computed from it. The other
@@ -179,6 +191,9 @@ typedef void (*hpk_gemv_packed_fn)(size_t m, size_t n, size_t k, size_t kc, cons
 #define HPK_GEMM_A_DIRECT_PANELS_SHORT_M 4
 /* A B~ packed for a product with n <= HPK_GEMM_WHOLE_K_N takes the whole k as its KC when k <=
  * HPK_GEMM_WHOLE_K_MULT KC (hpk_gemm_kc_for, src/gemm/driver.c, has the measurements). */
+/* The column kernels (ukernel_col) serve k blocks up to this: beyond it a tile's own work hides
+ * its call (src/gemm/driver.c has the measurements). */
+#define HPK_GEMM_COL_MAX_K 64
 #define HPK_GEMM_WHOLE_K_N 256
 #define HPK_GEMM_WHOLE_K_MULT 4
 
@@ -207,6 +222,12 @@ struct hpk_gemm_record {
      * layout): ukernel on A~, packing its B~ panel as it goes (hpk_sgemm_ukernel_pack_b_fn). */
     hpk_sgemm_ukernel_pack_b_fn ukernel_pack_b;
     const char *name_pack_b;
+    /* Optional (NULL where the ISA has none; only with pack_a): ukernel and ukernel_a_direct
+     * over the full tiles of a panel in one call (hpk_sgemm_ukernel_col_fn); the driver takes
+     * them for a k block of at most HPK_GEMM_COL_MAX_K. Each needs its single-tile twin. */
+    hpk_sgemm_ukernel_col_fn ukernel_col;
+    hpk_sgemm_ukernel_col_fn ukernel_col_a_direct;
+    const char *name_col; /* ukernel_col's (its a_direct twin's name adds "_adirect") */
 };
 
 enum hpk_gemm_record_id {
