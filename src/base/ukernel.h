@@ -193,7 +193,7 @@ typedef void (*hpk_gemv_packed_fn)(size_t m, size_t n, size_t k, size_t kc, cons
  * HPK_GEMM_WHOLE_K_MULT KC (hpk_gemm_kc_for, src/gemm/driver.c, has the measurements). */
 /* The column kernels (ukernel_col) serve k blocks up to this: beyond it a tile's own work hides
  * its call (src/gemm/driver.c has the measurements). */
-#define HPK_GEMM_COL_MAX_K 64
+#define HPK_GEMM_COL_MAX_K 256
 #define HPK_GEMM_WHOLE_K_N 256
 #define HPK_GEMM_WHOLE_K_MULT 4
 

@@ -342,7 +342,10 @@ static void ic_task(void *ctx, size_t task, size_t slot)
          * (where the per-tile call was a good part of a tile), B~ not packed on the way. One
          * process, column kernel on and off alternated (1 thread, best of 30; the AVX2 6 x 16),
          * time with / without: 12544 x 32 x 16 0.886, 3136 x 144 x 24 0.91, 784 x 192 x 32
-         * 0.956, 3136 x 256 x 64 0.96-0.98, 196 x 384 x 64 1.00 -- hence HPK_GEMM_COL_MAX_K. */
+         * 0.956, 3136 x 256 x 64 0.96-0.98, 196 x 384 x 64 1.00; k 96-192 (3136 x 24 x 96,
+         * 784 x 32 x 144 and x 192, 3136 x 64 x 128) 0.98-0.99; k 256 0.985-0.998, within the
+         * noise -- hence HPK_GEMM_COL_MAX_K. The next panel's prefetch goes out at once before
+         * the column: at most HPK_GEMM_COL_MAX_K lines. */
         const hpk_sgemm_ukernel_col_fn col =
             s->a_direct ? r->ukernel_col_a_direct : r->ukernel_col;
         const size_t full = split ? tiles - 2 : mb / r->mr;
