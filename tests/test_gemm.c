@@ -73,6 +73,18 @@ static size_t min_ld(hpk_layout layout, hpk_transpose trans, size_t rows, size_t
  * compared with pack_b's. */
 enum { TILE_B_IN_PLACE = 1, TILE_A_DIRECT = 2, TILE_PACK_B = 4 };
 
+/* The m x k row-major A (row stride lda) packed by the record's own packer into apack. */
+static void pack_a_rows(const struct hpk_gemm_record *r, size_t m, size_t k, const float *a,
+                        size_t lda, float *apack)
+{
+    const float *rows[64];
+    assert_true(m <= 64);
+    for (size_t i = 0; i < m; i++)
+        rows[i] = a + i * lda;
+    struct hpk_a_source src = {.rows = rows, .ks = 1, .kc = k, .cs = 1};
+    r->pack_a(m, 0, k, &src, 0, apack);
+}
+
 static void run_tile(const struct hpk_gemm_record *r, size_t m, size_t n, size_t k, float alpha,
                      float beta, unsigned flags, const hpk_epilogue *epi, unsigned how,
                      uint64_t *seed)
@@ -106,12 +118,7 @@ static void run_tile(const struct hpk_gemm_record *r, size_t m, size_t n, size_t
     const float *ap = a;
     ptrdiff_t lda_k = (ptrdiff_t)lda;
     if (!(r->flags & HPK_GEMM_A_IN_PLACE) && !a_direct) {
-        const float *rows[64];
-        assert_true(m <= 64);
-        for (size_t i = 0; i < m; i++)
-            rows[i] = a + i * lda;
-        struct hpk_a_source src = {.rows = rows, .ks = 1, .kc = k, .cs = 1};
-        r->pack_a(m, 0, k, &src, 0, apack);
+        pack_a_rows(r, m, k, a, lda, apack);
         ap = apack;
         lda_k = 0;
     }
@@ -224,12 +231,7 @@ static void run_column(const struct hpk_gemm_record *r, size_t tiles, size_t k, 
     for (size_t i = 0; i < m * ldc; i++)
         c1[i] = (i % ldc) < nr ? ref_rand(seed, -1, 1) : ref_sentinel();
     memcpy(c2, c1, m * ldc * sizeof(float));
-    const float *rows[64];
-    assert_true(m <= 64);
-    for (size_t i = 0; i < m; i++)
-        rows[i] = a + i * lda;
-    struct hpk_a_source src = {.rows = rows, .ks = 1, .kc = k, .cs = 1};
-    r->pack_a(m, 0, k, &src, 0, apack);
+    pack_a_rows(r, m, k, a, lda, apack);
     r->pack_b(k, nr, b, (ptrdiff_t)nr, 1, bpack);
 
     struct hpk_gemm_tile_ctx t = *ctx0;
@@ -369,12 +371,7 @@ static void run_tile_guarded(const struct hpk_gemm_record *r, size_t m, size_t n
     const float *ap = a;
     ptrdiff_t lda = (ptrdiff_t)k;
     if (!(r->flags & HPK_GEMM_A_IN_PLACE) && !a_direct) {
-        const float *rows[64];
-        assert_true(m <= 64);
-        for (size_t i = 0; i < m; i++)
-            rows[i] = a + i * k;
-        struct hpk_a_source src = {.rows = rows, .ks = 1, .kc = k, .cs = 1};
-        r->pack_a(m, 0, k, &src, 0, apack);
+        pack_a_rows(r, m, k, a, k, apack);
         ap = apack;
         lda = 0;
     }

@@ -160,15 +160,16 @@ full_leaf(size_t k, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb
     /* Each part as straight-line code over the 12 accumulators, in the general epilogue's order:
      * C, bias, residual, activation, then the stores. */
 #define ALL_ROWS(OP) OP(0); OP(1); OP(2); OP(3); OP(4); OP(5)
+/* Row I of a matrix at src (C or the residual), src then moved a row (step) down. */
+#define ADD_ROW_FROM(I)                                                                           \
+    vacc##I##x0 = _mm256_add_ps(vacc##I##x0, _mm256_loadu_ps(src));                               \
+    vacc##I##x1 = _mm256_add_ps(vacc##I##x1, _mm256_loadu_ps(src + 8));                           \
+    src += step;                                                                                  \
+    __asm__("" : "+r"(src))
     if (!(f & HPK_TILE_FIRST_K)) {
-        const float *cl = c;
-#define ADD_C(I)                                                                                  \
-    vacc##I##x0 = _mm256_add_ps(vacc##I##x0, _mm256_loadu_ps(cl));                                \
-    vacc##I##x1 = _mm256_add_ps(vacc##I##x1, _mm256_loadu_ps(cl + 8));                            \
-    cl += ldc;                                                                                    \
-    __asm__("" : "+r"(cl))
-        ALL_ROWS(ADD_C);
-#undef ADD_C
+        const float *src = c;
+        const ptrdiff_t step = ldc;
+        ALL_ROWS(ADD_ROW_FROM);
     }
     if (last && ctx->bias_axis == HPK_TILE_BIAS_COL) {
         const __m256 vbias0 = _mm256_loadu_ps(ctx->bias), vbias1 = _mm256_loadu_ps(ctx->bias + 8);
@@ -187,16 +188,11 @@ full_leaf(size_t k, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb
 #undef ADD_BIAS_ROW
     }
     if (last && ctx->residual != NULL) {
-        const float *res = ctx->residual;
-        const ptrdiff_t ldr = ctx->ldr;
-#define ADD_RES(I)                                                                                \
-    vacc##I##x0 = _mm256_add_ps(vacc##I##x0, _mm256_loadu_ps(res));                               \
-    vacc##I##x1 = _mm256_add_ps(vacc##I##x1, _mm256_loadu_ps(res + 8));                           \
-    res += ldr;                                                                                   \
-    __asm__("" : "+r"(res))
-        ALL_ROWS(ADD_RES);
-#undef ADD_RES
+        const float *src = ctx->residual;
+        const ptrdiff_t step = ctx->ldr;
+        ALL_ROWS(ADD_ROW_FROM);
     }
+#undef ADD_ROW_FROM
     if (last && ctx->act == HPK_TILE_ACT_RELU) {
 #define RELU(I)                                                                                   \
     vacc##I##x0 = hpk_act_relu__avx2(vacc##I##x0);                                                \
