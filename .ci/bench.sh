@@ -14,6 +14,15 @@ cd "$(dirname "$0")/.." || exit 1
 
 # shellcheck disable=SC2086
 hpk_install $HPK_DEPS_BASE $HPK_DEPS_BENCH || exit 1
+# The network peers, one at a time and never fatal: a machine whose node comes from elsewhere
+# (NodeSource's nodejs bundles npm and conflicts with Debian's npm package) keeps its own.
+for p in $HPK_DEPS_NET_PEERS; do
+    case $p in
+    nodejs) command -v node >/dev/null 2>&1 && continue ;;
+    npm) command -v npm >/dev/null 2>&1 && continue ;;
+    esac
+    hpk_install "$p" || hpk_log "$p not installed: the rows that need it say so"
+done
 # ONNX Runtime for the network rows: the npm package's CPU library. --ignore-scripts: its install
 # script would fetch GPU parts from outside the registries; the CPU binding needs none of them.
 if [ ! -d bench/peers/node_modules/onnxruntime-node ]; then

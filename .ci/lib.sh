@@ -13,7 +13,11 @@ libcmocka-dev:arm64 libgomp1:arm64"
 # What the benchmark suite adds: Google Benchmark, the peers it compares with, the report tools.
 # shellcheck disable=SC2034
 HPK_DEPS_BENCH="libbenchmark-dev libopenblas-dev libblis-dev libdnnl-dev libxsmm-dev libxnnpack-dev
-gnuplot-nox python3 python3-torch python3-onnx nodejs npm"
+gnuplot-nox python3"
+# The network peers (PyTorch, ONNX Runtime through node): optional, each installed on its own
+# (.ci/bench.sh), so that one that cannot be installed leaves only its rows "missing".
+# shellcheck disable=SC2034
+HPK_DEPS_NET_PEERS="python3-torch python3-onnx nodejs npm"
 
 hpk_log() { printf '\n=== %s\n' "$*"; }
 
