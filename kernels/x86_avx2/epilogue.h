@@ -88,8 +88,10 @@ static inline void hpk_store_n__avx2(float *p, int full, size_t n, size_t v, __m
  * vector at a time left the FMA waiting on the previous step (4-5 cycles). Not more: with the
  * tile's other accumulators live, groups of 4 or 6 spilled and were slower, as all 12 were
  * (bias + residual + GELU over the bare 3136 x 64 x 576 GEMM, one process: 7.5-9.5 % for groups
- * of 4 and 6 against 6.1-6.2 % for 3 and 6.7-8.0 % one at a time). The same operations in the
- * same order per vector as hpk_gelu_poly__avx2: the results are bit-identical.
+ * of 4 and 6 against 6.1-6.2 % for 3 and 6.7-8.0 % one at a time; in the suite, the
+ * `gemm_epi_act` rows of `bench/run.sh --filter 'roofline/fma_peak|gemm_epi'`). The same
+ * operations in the same order per vector as hpk_gelu_poly__avx2: the results are
+ * bit-identical.
  */
 HPK_INLINE__AVX2 void hpk_gelu_poly_n__avx2(__m256 *acc, size_t count)
 {

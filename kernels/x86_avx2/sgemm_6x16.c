@@ -114,7 +114,8 @@ static inline int full_leaf_ok(const struct hpk_gemm_tile_ctx *ctx)
  * anything else of the general tile. In the shared body, GCC kept a frame (six saved registers,
  * an aligned stack, two accumulators spilled across the epilogue's paths) and the branches of
  * every edge and epilogue case: about 50 cycles per call, a quarter of a tile's time at k = 16
- * (the 1x1 expansions of MobileNetV2). The first k step multiplies instead of adding to zeroed
+ * (the 1x1 expansions of MobileNetV2; in the suite: `bench/run.sh --filter
+ * 'roofline/fma_peak|gemm_mnv2'`). The first k step multiplies instead of adding to zeroed
  * accumulators (an FMA onto +0 rounds to the same product, but for the sign of an exact zero).
  */
 static inline __attribute__((always_inline)) void
@@ -130,7 +131,8 @@ full_leaf(size_t k, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb
                      _MM_HINT_T0);
     /* And the next tile's residual rows: in a network the residual was written layers
      * earlier and has left L2 (3136 x 64 x 64 + bias + residual + relu with C, A, B and the
-     * residual evicted: 6-7 % faster with this). */
+     * residual evicted: 6-7 % faster with this; in-tree, the ResNet-50 rows of `bench/run.sh
+     * --filter '^net'`, whose residuals come from three layers back). */
     if (ctx->residual != NULL && (ctx->flags & HPK_TILE_LAST_K))
         for (size_t i = 0; i < MR; i++)
             _mm_prefetch((const char *)((uintptr_t)ctx->residual +
@@ -318,30 +320,16 @@ kernel_6x16(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda, const f
             STEP_(ROWS(p), vb0, vb1);
         }
     }
-    /* The common case in straight-line code: a full tile, no epilogue but the additions into C
-     * (k blocks after the first) or none (the first, beta = 0). */
-    if (m == MR && n == 8 * NV && hpk_tile_ctx_is_plain(ctx)) {
-        if (!(ctx->flags & HPK_TILE_FIRST_K)) {
-#define ACC_ROW(I)                                                                                \
-    vacc##I##x0 = _mm256_add_ps(vacc##I##x0, _mm256_loadu_ps(c + (I) * ldc));                     \
-    vacc##I##x1 = _mm256_add_ps(vacc##I##x1, _mm256_loadu_ps(c + (I) * ldc + 8))
-            ACC_ROW(0); ACC_ROW(1); ACC_ROW(2); ACC_ROW(3); ACC_ROW(4); ACC_ROW(5);
-#undef ACC_ROW
-        }
-#define STORE_ROW(I)                                                                              \
-    _mm256_storeu_ps(c + (I) * ldc, vacc##I##x0);                                                 \
-    _mm256_storeu_ps(c + (I) * ldc + 8, vacc##I##x1)
-        STORE_ROW(0); STORE_ROW(1); STORE_ROW(2); STORE_ROW(3); STORE_ROW(4); STORE_ROW(5);
-#undef STORE_ROW
-        return;
-    }
+    /* A full tile whose store the leaf does comes here only through the packing variant (the
+     * first tile of a panel), and takes the general store. */
     __m256 vacc[MR * NV] = {vacc0x0, vacc0x1, vacc1x0, vacc1x1, vacc2x0, vacc2x1,
                             vacc3x0, vacc3x1, vacc4x0, vacc4x1, vacc5x0, vacc5x1};
     hpk_epilogue_store__avx2(vacc, MR, NV, m, n, c, ldc, ctx);
 }
 
-/* The general tiles (edges, epilogues), out of line: the entry points above test for a plain
- * full tile first, and with the general body inlined GCC set up its frame before that test. */
+/* The general tiles (edges, other epilogues), out of line: the entry points below test for a
+ * full tile the leaf takes first, and with the general body inlined GCC set up its frame before
+ * that test. */
 __attribute__((noinline)) static void tile_packed(size_t m, size_t n, size_t k, const float *a,
                                                   const float *b, ptrdiff_t ldb, float *c,
                                                   ptrdiff_t ldc,

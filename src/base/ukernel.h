@@ -77,18 +77,6 @@ struct hpk_gemm_tile_ctx {
     float act_slope;       /* leaky relu */
 };
 
-/* Whether a tile has nothing to do at its store but C = acc (the first k block with beta = 0)
- * or C += acc (a later block before the last): alpha = 1, and no bias, residual or activation
- * where the block is the last. The kernels' epilogues take a straight path for it. */
-static inline int hpk_tile_ctx_is_plain(const struct hpk_gemm_tile_ctx *ctx)
-{
-    const unsigned f = ctx->flags;
-    return ctx->alpha == 1.0f && (!(f & HPK_TILE_FIRST_K) || ctx->beta == 0.0f) &&
-           (!(f & HPK_TILE_LAST_K) ||
-            (ctx->bias_axis == HPK_TILE_BIAS_NONE && ctx->residual == NULL &&
-             ctx->act == HPK_TILE_ACT_NONE));
-}
-
 /* ctx moved to the element (i0, j0) of its tile, as one whole-k tile (FIRST_K | LAST_K): what a
  * matrix-vector kernel hands each piece of its output to the tile epilogue. */
 static inline struct hpk_gemm_tile_ctx hpk_tile_ctx_at(const struct hpk_gemm_tile_ctx *ctx,

@@ -232,12 +232,12 @@ static inline size_t tile_row(size_t i, size_t mr, int split, size_t tiles, size
 }
 
 /* A~ of the block (rows [0, mb) of src) into its panels at dst: MR rows each, but for the last
- * two of a split block, which hold the rows of its last two tiles (tail_split). */
+ * two of a split block, which hold the rows of its last two tiles (tail_split's rows). */
 static void pack_a_block(const struct hpk_gemm_record *r, size_t mb, size_t pc, size_t kb,
-                         const struct hpk_a_source *src, float *dst)
+                         const struct hpk_a_source *src, int split, size_t split_row,
+                         size_t last_row, float *dst)
 {
-    size_t split_row, last_row;
-    if (!tail_split(mb, r->mr, &split_row, &last_row)) {
+    if (!split) {
         r->pack_a(mb, pc, kb, src, 0, dst);
         return;
     }
@@ -262,6 +262,11 @@ static void ic_task(void *ctx, size_t task, size_t slot)
     const size_t panels = hpk_div_round_up(s->nb, r->nr), chunk = task % s->n_jr;
     const size_t j_lo = chunk * panels / s->n_jr * r->nr;
     const size_t j_hi = hpk_min_size((chunk + 1) * panels / s->n_jr * r->nr, s->nb);
+    /* The block's tiles: MR rows each, the last two shared out where A~ is packed here or A is
+     * read in place (panels packed ahead start every MR rows). */
+    const size_t tiles = hpk_div_round_up(mb, r->mr);
+    size_t split_row = 0, last_row = 0;
+    const int split = p->a_packed == NULL && tail_split(mb, r->mr, &split_row, &last_row);
     const float *apanel;
     ptrdiff_t lda_k;
     size_t astep; /* floats from one A~ panel to the next, or from one row of A to the next */
@@ -276,7 +281,7 @@ static void ic_task(void *ctx, size_t task, size_t slot)
         const float **rows = s->rows[slot];
         p->a_rows(p->a_rows_ctx, ic, mb, rows);
         struct hpk_a_source src = {.rows = rows, .ks = p->a_ks, .kc = p->a_kc, .cs = 1};
-        pack_a_block(r, mb, s->pc, s->kb, &src, s->abuf[slot]);
+        pack_a_block(r, mb, s->pc, s->kb, &src, split, split_row, last_row, s->abuf[slot]);
         apanel = s->abuf[slot];
         lda_k = 0;
         astep = r->mr * s->kb;
@@ -290,17 +295,12 @@ static void ic_task(void *ctx, size_t task, size_t slot)
         for (size_t i = 0; i < mb; i++)
             rows[i] = p->a + (ptrdiff_t)(ic + i) * p->a_rs;
         struct hpk_a_source src = {.rows = rows, .ks = 1, .kc = p->k, .cs = p->a_cs};
-        pack_a_block(r, mb, s->pc, s->kb, &src, s->abuf[slot]);
+        pack_a_block(r, mb, s->pc, s->kb, &src, split, split_row, last_row, s->abuf[slot]);
         apanel = s->abuf[slot];
         lda_k = 0;
         astep = r->mr * s->kb;
     }
     const hpk_sgemm_ukernel_fn ukernel = s->a_direct ? r->ukernel_a_direct : r->ukernel;
-    /* The block's tiles: MR rows each, the last two shared out where A~ is packed here or A is
-     * read in place (panels packed ahead start every MR rows). */
-    const size_t tiles = hpk_div_round_up(mb, r->mr);
-    size_t split_row = 0, last_row = 0;
-    const int split = p->a_packed == NULL && tail_split(mb, r->mr, &split_row, &last_row);
     /* This task packs its panels of B~ itself: b_jit, or the first ic block of a serial run
      * (b_first_ic) -- full panels in their first tile, where the record can, edge panels ahead. */
     const int packs = s->b_jit || (s->b_first_ic && ic == 0);
@@ -325,7 +325,8 @@ static void ic_task(void *ctx, size_t task, size_t slot)
         /* A B~ panel packed before this task (ahead of the call, or by an earlier ic block):
          * the next one, contiguous, likewise. Weights packed ahead come from DRAM in a network,
          * and no hardware prefetcher ran ahead of a panel's first tile: 49 x 960 x 160 packed
-         * ran 14 % slower with B~ cold than warm. */
+         * ran 14 % slower with B~ cold than warm (in a network: the MobileNetV2 rows of
+         * `bench/run.sh --filter '^net'`). */
         const float *next_packed = !packs && !s->b_in_place && jr + r->nr < j_hi
                                        ? bp + s->bpanel_step
                                        : NULL;
@@ -344,7 +345,8 @@ static void ic_task(void *ctx, size_t task, size_t slot)
          * time with / without: 12544 x 32 x 16 0.886, 3136 x 144 x 24 0.91, 784 x 192 x 32
          * 0.956, 3136 x 256 x 64 0.96-0.98, 196 x 384 x 64 1.00; k 96-192 (3136 x 24 x 96,
          * 784 x 32 x 144 and x 192, 3136 x 64 x 128) 0.98-0.99; k 256 0.985-0.998, within the
-         * noise -- hence HPK_GEMM_COL_MAX_K. The next panel's prefetch goes out at once before
+         * noise -- hence HPK_GEMM_COL_MAX_K (in the suite: `bench/run.sh --filter
+         * 'roofline/fma_peak|gemm_mnv2'`). The next panel's prefetch goes out at once before
          * the column: at most HPK_GEMM_COL_MAX_K lines. */
         const hpk_sgemm_ukernel_col_fn col =
             s->a_direct ? r->ukernel_col_a_direct : r->ukernel_col;
