@@ -137,6 +137,10 @@ struct loop_state {
     int b_first_ic;
     int b_in_tile; /* full panels that a task packs, packed by their first tile (ukernel_pack_b) */
     int a_direct;     /* A read where it lies by the record's ukernel_a_direct */
+    /* the single ic block's A~ packed by all threads together before each k block's tasks
+     * (pack_a_task, a_tasks of them) into slot 0's buffer, which every task reads */
+    size_t a_tasks;
+    int a_shared;
     int matvec;       /* the matrix-vector loop (see mv_task) */
     size_t mv_panels; /* NR panels per matrix-vector task */
     int gemv;         /* enum gemv_path: the plain matrix-vector kernels (see gemv_task) */
@@ -231,21 +235,59 @@ static inline size_t tile_row(size_t i, size_t mr, int split, size_t tiles, size
     return split && i == tiles - 1 ? last_row : i * mr;
 }
 
-/* A~ of the block (rows [0, mb) of src) into its panels at dst: MR rows each, but for the last
- * two of a split block, which hold the rows of its last two tiles (tail_split's rows). */
-static void pack_a_block(const struct hpk_gemm_record *r, size_t mb, size_t pc, size_t kb,
-                         const struct hpk_a_source *src, int split, size_t split_row,
-                         size_t last_row, float *dst)
+/* Panels [q0, q1) of the block's A~ (the block's rows are src's, from row 0) into their places
+ * at dst: MR rows each, but for the last two of a split block, which hold the rows of its last
+ * two tiles (tail_split's rows). */
+static void pack_a_panels(const struct hpk_gemm_record *r, size_t mb, size_t pc, size_t kb,
+                          const struct hpk_a_source *src, int split, size_t last_row, size_t q0,
+                          size_t q1, float *dst)
 {
-    if (!split) {
-        r->pack_a(mb, pc, kb, src, 0, dst);
-        return;
+    const size_t tiles = hpk_div_round_up(mb, r->mr), panel = r->mr * kb;
+    const size_t plain = split ? tiles - 2 : tiles, e = hpk_min_size(q1, plain);
+    if (q0 < e)
+        r->pack_a(hpk_min_size(e * r->mr, mb) - q0 * r->mr, pc, kb, src, q0 * r->mr,
+                  dst + q0 * panel);
+    for (size_t q = hpk_max_size(q0, plain); q < q1; q++) {
+        const size_t r0 = tile_row(q, r->mr, split, tiles, last_row);
+        const size_t r1 = q + 1 < tiles ? tile_row(q + 1, r->mr, split, tiles, last_row) : mb;
+        r->pack_a(r1 - r0, pc, kb, src, r0, dst + q * panel);
     }
-    const size_t panel = r->mr * kb;
-    r->pack_a(split_row, pc, kb, src, 0, dst);
-    dst += split_row / r->mr * panel;
-    r->pack_a(last_row - split_row, pc, kb, src, split_row, dst);
-    r->pack_a(mb - last_row, pc, kb, src, last_row, dst + panel);
+}
+
+/* The source of A~ for rows [r0, r1) of the ic block at ic: their pointers written into rows
+ * (at their place in the block's list). */
+static struct hpk_a_source a_source(const struct hpk_gemm_problem *p, size_t ic, size_t r0,
+                                    size_t r1, const float **rows)
+{
+    if (p->a_rows != NULL) {
+        p->a_rows(p->a_rows_ctx, ic + r0, r1 - r0, rows + r0 * p->a_ks);
+        return (struct hpk_a_source){.rows = rows, .ks = p->a_ks, .kc = p->a_kc, .cs = 1};
+    }
+    for (size_t i = r0; i < r1; i++)
+        rows[i] = p->a + (ptrdiff_t)(ic + i) * p->a_rs;
+    return (struct hpk_a_source){.rows = rows, .ks = 1, .kc = p->k, .cs = p->a_cs};
+}
+
+/*
+ * A share of a single ic block's A~ panels, packed into the one buffer (slot 0's) that every
+ * task of the k block then reads (a_shared). When each task packed the block for itself, 2
+ * threads with 2 tasks each packed it four times where 1 thread packs it once: row-major
+ * 49 x 160 x 576 on 2 threads, time shared / own (one process, alternated, best of 5 x 300
+ * calls): 0.96, 49 x 160 x 960 0.97, 64 x 256 x 64 0.97, 128 x 768 x 768 0.99 (in the suite:
+ * `bench/run.sh --threads 2 --filter 'gemm_mnv2/mnv2_(576|960)'`).
+ */
+static void pack_a_task(void *ctx, size_t task, size_t slot)
+{
+    const struct loop_state *s = ctx;
+    const struct hpk_gemm_record *r = s->r;
+    const size_t mb = s->p->m, tiles = hpk_div_round_up(mb, r->mr);
+    const size_t q0 = task * tiles / s->a_tasks, q1 = (task + 1) * tiles / s->a_tasks;
+    size_t split_row = 0, last_row = 0;
+    const int split = tail_split(mb, r->mr, &split_row, &last_row);
+    const size_t r0 = tile_row(q0, r->mr, split, tiles, last_row);
+    const size_t r1 = q1 < tiles ? tile_row(q1, r->mr, split, tiles, last_row) : mb;
+    const struct hpk_a_source src = a_source(s->p, 0, r0, r1, s->rows[slot]);
+    pack_a_panels(r, mb, s->pc, s->kb, &src, split, last_row, q0, q1, s->abuf[0]);
 }
 
 /* One (ic block, jr chunk): pack the block's A~ (unless the record reads A in place or A~ was
@@ -277,12 +319,8 @@ static void ic_task(void *ctx, size_t task, size_t slot)
         apanel = p->a_packed + s->pc * s->m_pad + ic * s->kb;
         lda_k = 0;
         astep = r->mr * s->kb;
-    } else if (p->a_rows != NULL) {
-        const float **rows = s->rows[slot];
-        p->a_rows(p->a_rows_ctx, ic, mb, rows);
-        struct hpk_a_source src = {.rows = rows, .ks = p->a_ks, .kc = p->a_kc, .cs = 1};
-        pack_a_block(r, mb, s->pc, s->kb, &src, split, split_row, last_row, s->abuf[slot]);
-        apanel = s->abuf[slot];
+    } else if (s->a_shared) {
+        apanel = s->abuf[0];
         lda_k = 0;
         astep = r->mr * s->kb;
     } else if ((r->flags & HPK_GEMM_A_IN_PLACE) || s->a_direct) {
@@ -291,11 +329,8 @@ static void ic_task(void *ctx, size_t task, size_t slot)
         astep = (size_t)p->a_rs;
         a_by_row = 1;
     } else {
-        const float **rows = s->rows[slot];
-        for (size_t i = 0; i < mb; i++)
-            rows[i] = p->a + (ptrdiff_t)(ic + i) * p->a_rs;
-        struct hpk_a_source src = {.rows = rows, .ks = 1, .kc = p->k, .cs = p->a_cs};
-        pack_a_block(r, mb, s->pc, s->kb, &src, split, split_row, last_row, s->abuf[slot]);
+        const struct hpk_a_source src = a_source(p, ic, 0, mb, s->rows[slot]);
+        pack_a_panels(r, mb, s->pc, s->kb, &src, split, last_row, 0, tiles, s->abuf[slot]);
         apanel = s->abuf[slot];
         lda_k = 0;
         astep = r->mr * s->kb;
@@ -725,6 +760,8 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
     }
     s->mc = mc;
     s->n_ic = n_ic;
+    if (threads > 1 && n_ic == 1 && a_packed)
+        s->a_tasks = hpk_min_size(threads, hpk_div_round_up(p->m, r->mr));
     s->b_group = hpk_max_size(1, hpk_div_round_up(n_jr_total, 4 * threads)) * r->nr;
     /* With a single ic block each B~ panel serves one task once: it is packed by that task right
      * before its tiles, into a buffer of one panel that stays in L1, rather than the whole
@@ -806,6 +843,7 @@ static void execute(struct loop_state *s, void *mem)
         s->jc = jc;
         s->nb = hpk_min_size(s->nc, p->n - jc);
         s->n_jr = hpk_div_round_up(s->nb, s->jr_chunk);
+        s->a_shared = s->a_tasks > 1 && s->n_jr > 1;
         for (size_t pc = 0; pc < p->k; pc += s->kc) {
             s->pc = pc;
             s->kb = hpk_min_size(s->kc, p->k - pc);
@@ -832,6 +870,8 @@ static void execute(struct loop_state *s, void *mem)
                 s->ldb_panel = r->nr;
                 s->bpanel_step = r->nr * s->kb;
             }
+            if (s->a_shared)
+                hpk_parallel_for(s->a_tasks, threads, pack_a_task, s);
             hpk_parallel_for(s->n_ic * s->n_jr, threads, ic_task, s);
         }
     }
