@@ -55,12 +55,16 @@
     } while (0)
 
 /* The packing variant stores each B row it loads into its B~ panel (bpack is a constant NULL in
- * the others, and this is gone there). */
+ * the others, and this is gone there), and prefetches the row b_ahead bytes below: with
+ * HPK_TILE_PREFETCH_B set, HPK_TILE_B_AHEAD rows (formed as an integer: a prefetch past the end
+ * of B does not fault, and no pointer leaves it). */
 #define PACK_ROW(p, vb0, vb1)                                                                     \
     do {                                                                                          \
         if (bpack != NULL) {                                                                      \
             _mm256_storeu_ps(bpack + (p) * 16, vb0);                                              \
             _mm256_storeu_ps(bpack + (p) * 16 + 8, vb1);                                          \
+            if (b_ahead != 0)                                                                     \
+                _mm_prefetch((const char *)((uintptr_t)b + b_ahead), _MM_HINT_T0);                \
         }                                                                                         \
     } while (0)
 
@@ -278,6 +282,10 @@ kernel_6x16(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda, const f
     /* A full tile, or an edge over a packed, zero-padded B~, loads B~ unmasked; an edge over B
      * read in place masks (vmaskmovps loads cost about twice a plain load on Zen 3). */
     const int padded = (ctx->flags & HPK_TILE_B_PADDED) != 0;
+    const uintptr_t b_ahead = (ctx->flags & HPK_TILE_PREFETCH_B)
+                                  ? (uintptr_t)(HPK_TILE_B_AHEAD * ldb) * sizeof(float)
+                                  : 0;
+    (void)b_ahead;
     if (m <= 3 && (n == 8 * NV || (padded && n > 8))) {
         /* The last rows of a product (m = 49 is 8 tiles and 1 row): half the FMAs. */
         for (size_t p = 0; p < k; p++, a += astep, b += ldb) {

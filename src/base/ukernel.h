@@ -31,6 +31,11 @@
 /* B~ is a packed panel: each of its k rows holds NR readable floats, zero past n, so an n-edge
  * tile may load them whole (its stores still stop at n). Unset when B is read in place. */
 #define HPK_TILE_B_PADDED 4u
+/* A hint to ukernel_pack_b, which reads B where it lies: prefetch the row HPK_TILE_B_AHEAD rows
+ * below each one it loads. The driver sets it where B's rows are at most a page apart (see
+ * ic_task); a record may ignore it. */
+#define HPK_TILE_PREFETCH_B 8u
+#define HPK_TILE_B_AHEAD 16
 
 /* Bias axis in kernel space. */
 enum hpk_tile_bias { HPK_TILE_BIAS_NONE = 0, HPK_TILE_BIAS_ROW = 1, HPK_TILE_BIAS_COL = 2 };
