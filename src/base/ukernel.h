@@ -189,6 +189,10 @@ typedef void (*hpk_gemv_packed_fn)(size_t m, size_t n, size_t k, size_t kc, cons
 #define HPK_GEMM_COL_MAX_K 256
 #define HPK_GEMM_WHOLE_K_N 256
 #define HPK_GEMM_WHOLE_K_MULT 4
+/* B's rows a multiple of HPK_GEMM_ALIAS_BYTES apart, read in place panel by panel by a single
+ * ic block: KC is at most HPK_GEMM_ALIAS_KC (prepare in src/gemm/driver.c has the measurements). */
+#define HPK_GEMM_ALIAS_BYTES 8192u
+#define HPK_GEMM_ALIAS_KC 256
 
 /* hpk_gemm_record.flags */
 #define HPK_GEMM_A_IN_PLACE 1u /* the kernel reads A with a row stride; pack_a is NULL */
