@@ -339,6 +339,12 @@ static void ic_task(void *ctx, size_t task, size_t slot)
     /* This task packs its panels of B~ itself: b_jit, or the first ic block of a serial run
      * (b_first_ic) -- full panels in their first tile, where the record can, edge panels ahead. */
     const int packs = s->b_jit || (s->b_first_ic && ic == 0);
+    /* Where a tile packs a panel from B in place, its rows a page or less apart, or a multiple
+     * of HPK_GEMM_ALIAS_BYTES apart, it prefetches B ahead itself (HPK_TILE_PREFETCH_B); in
+     * the aliasing case that replaces the next panel's prefetch below (see the panel loop). */
+    const size_t b_row_bytes = (size_t)p->b_rs * sizeof(float);
+    const int b_alias = b_row_bytes % HPK_GEMM_ALIAS_BYTES == 0;
+    const int b_ahead = b_row_bytes <= 4096 || b_alias;
     for (size_t jr = j_lo; jr < j_hi; jr += r->nr) {
         const size_t nr = hpk_min_size(r->nr, j_hi - jr);
         const float *bp = s->b_jit ? s->bjit[slot] : s->bpanel + (jr / r->nr) * s->bpanel_step;
@@ -351,8 +357,9 @@ static void ic_task(void *ctx, size_t task, size_t slot)
             r->pack_b(s->kb, nr, s->bsrc + (ptrdiff_t)jr * p->b_cs, p->b_rs, p->b_cs, bw);
         /* The next panel, a share before each tile, into L2 while this panel's tiles compute (its
          * lines are a row or a column stride apart: no hardware prefetcher follows them). */
-        const float *next =
-            packs && jr + r->nr < j_hi ? s->bsrc + (ptrdiff_t)(jr + r->nr) * p->b_cs : NULL;
+        const float *next = packs && !(pack_in_tile && b_alias) && jr + r->nr < j_hi
+                                ? s->bsrc + (ptrdiff_t)(jr + r->nr) * p->b_cs
+                                : NULL;
         const size_t next_cols = next != NULL ? hpk_min_size(r->nr, j_hi - jr - r->nr) : 0;
         const size_t per_tile =
             hpk_div_round_up(p->b_cs == 1 ? s->kb : next_cols, tiles);
@@ -378,8 +385,12 @@ static void ic_task(void *ctx, size_t task, size_t slot)
          * 49 x 1024 x 4608 +8 %, 64 x 512 x 4608 +8 %, 49 x 512 x 1152 +6 %, 64 x 1024 x 576
          * +4 %, 49 x 256 x 4608 +3 %; 2 threads: 49 x 512 x 4608 +9-11 %. With rows further
          * apart it did not pay: 64 x 3136 x 576 or 256 -3..5 %, 256 x 3136 x 64 -4 %, 49 x
-         * 3136 x 4608 -3 %; 16 x 4096 x 4096 within the noise. */
-        if (pack_in_tile && (size_t)p->b_rs * sizeof(float) <= 4096)
+         * 3136 x 4608 -3 % -- but for rows a multiple of HPK_GEMM_ALIAS_BYTES apart, whose
+         * lines share a few cache sets: there the next panel's prefetch (into L2, all of it
+         * during this panel) is dropped for this one (1 thread, same harness: 16 x 4096 x 4096
+         * +13 %, 24 and 8 x 4096 x 4096 +10 %, 16 x 2048 x 4096 +15 %, 16 x 8192 x 2048 +25 %,
+         * 64 x 4096 x 1024 +3 %, 128 x 4096 x 4096 +2 %). */
+        if (pack_in_tile && b_ahead)
             t.flags |= HPK_TILE_PREFETCH_B;
         const int bias_rows = t.bias_axis == HPK_TILE_BIAS_ROW;
         size_t ir = 0, rows = 0, first = 0;
