@@ -32,8 +32,8 @@
  * tile may load them whole (its stores still stop at n). Unset when B is read in place. */
 #define HPK_TILE_B_PADDED 4u
 /* A hint to ukernel_pack_b, which reads B where it lies: prefetch the row HPK_TILE_B_AHEAD rows
- * below each one it loads. The driver sets it where B's rows are at most a page apart (see
- * ic_task); a record may ignore it. */
+ * below each one it loads. The driver sets it where B's rows are at most a page apart, or a
+ * multiple of HPK_GEMM_ALIAS_BYTES apart (see ic_task); a record may ignore it. */
 #define HPK_TILE_PREFETCH_B 8u
 #define HPK_TILE_B_AHEAD 16
 
