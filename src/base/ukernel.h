@@ -190,7 +190,8 @@ typedef void (*hpk_gemv_packed_fn)(size_t m, size_t n, size_t k, size_t kc, cons
 #define HPK_GEMM_WHOLE_K_N 256
 #define HPK_GEMM_WHOLE_K_MULT 4
 /* B's rows a multiple of HPK_GEMM_ALIAS_BYTES apart, read in place panel by panel by a single
- * ic block: KC is at most HPK_GEMM_ALIAS_KC (prepare in src/gemm/driver.c has the measurements). */
+ * ic block of a record with ukernel_pack_b: KC is at most HPK_GEMM_ALIAS_KC (prepare in
+ * src/gemm/driver.c has the measurements; hpk-info prints the rule). */
 #define HPK_GEMM_ALIAS_BYTES 8192u
 #define HPK_GEMM_ALIAS_KC 256
 

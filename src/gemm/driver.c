@@ -722,8 +722,10 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
      * HPK_KC=256 and without); row-major, 1 thread: 16 x 2048 x 4096 +10 %, 16 x 8192 x 2048
      * +16 %, 64 x 4096 x 1024 +5 %, 300 x 4096 x 1024 +3 %, 128 x 4096 x 4096 +2 %; with
      * several ic blocks (1024 x 4096 x 1024) -2 %, and rows 12 or 24 KB apart (16 x 3000 or
-     * 6000 x 4096) within the noise. Measured on Zen 1 only. */
-    if (bl->source_kc != HPK_SRC_ENV && p->b_packed == NULL && p->a_packed == NULL &&
+     * 6000 x 4096) within the noise. Measured on Zen 1 only, with the AVX2 6 x 16, which packs
+     * in its first tile: the rule is kept to records that do (ukernel_pack_b). */
+    if (bl->source_kc != HPK_SRC_ENV && r->ukernel_pack_b != NULL && p->b_packed == NULL &&
+        p->a_packed == NULL &&
         !b_in_place && p->b_cs == 1 && p->b_rs > 0 &&
         (size_t)p->b_rs * sizeof(float) % HPK_GEMM_ALIAS_BYTES == 0 && p->m <= mc)
         kc = hpk_min_size(kc, HPK_GEMM_ALIAS_KC);
