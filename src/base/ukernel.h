@@ -32,8 +32,8 @@
  * tile may load them whole (its stores still stop at n). Unset when B is read in place. */
 #define HPK_TILE_B_PADDED 4u
 /* A hint to ukernel_pack_b, which reads B where it lies: prefetch the row HPK_TILE_B_AHEAD rows
- * below each one it loads. The driver sets it where B's rows are at most a page apart, or a
- * multiple of HPK_GEMM_ALIAS_BYTES apart (see ic_task); a record may ignore it. */
+ * below each one it loads. The driver sets it where B's rows are at most HPK_GEMM_B_NEAR_BYTES
+ * apart, or a multiple of HPK_GEMM_ALIAS_BYTES apart (see ic_task); a record may ignore it. */
 #define HPK_TILE_PREFETCH_B 8u
 #define HPK_TILE_B_AHEAD 16
 
@@ -194,6 +194,9 @@ typedef void (*hpk_gemv_packed_fn)(size_t m, size_t n, size_t k, size_t kc, cons
  * src/gemm/driver.c has the measurements; hpk-info prints the rule). */
 #define HPK_GEMM_ALIAS_BYTES 8192u
 #define HPK_GEMM_ALIAS_KC 256
+/* ... and rows at most HPK_GEMM_B_NEAR_BYTES apart: the packing tile prefetches B ahead
+ * (HPK_TILE_PREFETCH_B; ic_task in src/gemm/driver.c has the measurements). */
+#define HPK_GEMM_B_NEAR_BYTES 4096u
 
 /* hpk_gemm_record.flags */
 #define HPK_GEMM_A_IN_PLACE 1u /* the kernel reads A with a row stride; pack_a is NULL */

@@ -137,6 +137,11 @@ struct loop_state {
     int b_first_ic;
     int b_in_tile; /* full panels that a task packs, packed by their first tile (ukernel_pack_b) */
     int a_direct;     /* A read where it lies by the record's ukernel_a_direct */
+    /* B's rows (read in place, row-contiguous) at most HPK_GEMM_B_NEAR_BYTES apart, or a
+     * multiple of HPK_GEMM_ALIAS_BYTES apart: a tile that packs a panel from B then prefetches
+     * B ahead itself (HPK_TILE_PREFETCH_B), and in the aliasing case the next panel's prefetch
+     * is dropped and KC capped (see ic_task and prepare) */
+    int b_near, b_alias;
     /* the single ic block's A~ packed by all threads together before each k block's tasks
      * (pack_a_task, a_tasks of them) into slot 0's buffer, which every task reads */
     size_t a_tasks;
@@ -215,17 +220,16 @@ static inline void prefetch_span_lines(const void *base, size_t bytes, size_t co
  * rows shares its last MR + r rows out as two tiles of about half each (m = 49 with MR = 6: 4 + 3
  * rows, not 6 + 1): the same number of tiles, but a record computes fewer rows for them where it
  * has loops for fewer rows (the AVX2 6 x 16 runs a 1-row tile through its 3-row loop, which cost
- * a 7 x 7 layer's 49 rows as much as 51). Returns 1 when split, with the rows where the two
- * split tiles start: *split_row = MR (tiles - 2), as unsplit, and *last_row = *split_row +
- * (MR + r + 1) / 2.
+ * a 7 x 7 layer's 49 rows as much as 51). Returns 1 when split, with the row where the last
+ * tile starts: *last_row = MR (tiles - 2) + (MR + r + 1) / 2 (the one before it starts at MR
+ * (tiles - 2), as unsplit).
  */
-static int tail_split(size_t mb, size_t mr, size_t *split_row, size_t *last_row)
+static int tail_split(size_t mb, size_t mr, size_t *last_row)
 {
     const size_t tiles = hpk_div_round_up(mb, mr), r = mb % mr;
     if (tiles < 2 || r == 0 || 2 * r >= mr)
         return 0;
-    *split_row = (tiles - 2) * mr;
-    *last_row = *split_row + (mr + r + 1) / 2;
+    *last_row = (tiles - 2) * mr + (mr + r + 1) / 2;
     return 1;
 }
 
@@ -282,8 +286,8 @@ static void pack_a_task(void *ctx, size_t task, size_t slot)
     const struct hpk_gemm_record *r = s->r;
     const size_t mb = s->p->m, tiles = hpk_div_round_up(mb, r->mr);
     const size_t q0 = task * tiles / s->a_tasks, q1 = (task + 1) * tiles / s->a_tasks;
-    size_t split_row = 0, last_row = 0;
-    const int split = tail_split(mb, r->mr, &split_row, &last_row);
+    size_t last_row = 0;
+    const int split = tail_split(mb, r->mr, &last_row);
     const size_t r0 = tile_row(q0, r->mr, split, tiles, last_row);
     const size_t r1 = q1 < tiles ? tile_row(q1, r->mr, split, tiles, last_row) : mb;
     const struct hpk_a_source src = a_source(s->p, 0, r0, r1, s->rows[slot]);
@@ -307,8 +311,8 @@ static void ic_task(void *ctx, size_t task, size_t slot)
     /* The block's tiles: MR rows each, the last two shared out where A~ is packed here or A is
      * read in place (panels packed ahead start every MR rows). */
     const size_t tiles = hpk_div_round_up(mb, r->mr);
-    size_t split_row = 0, last_row = 0;
-    const int split = p->a_packed == NULL && tail_split(mb, r->mr, &split_row, &last_row);
+    size_t last_row = 0;
+    const int split = p->a_packed == NULL && tail_split(mb, r->mr, &last_row);
     const float *apanel;
     ptrdiff_t lda_k;
     size_t astep; /* floats from one A~ panel to the next, or from one row of A to the next */
@@ -339,12 +343,6 @@ static void ic_task(void *ctx, size_t task, size_t slot)
     /* This task packs its panels of B~ itself: b_jit, or the first ic block of a serial run
      * (b_first_ic) -- full panels in their first tile, where the record can, edge panels ahead. */
     const int packs = s->b_jit || (s->b_first_ic && ic == 0);
-    /* Where a tile packs a panel from B in place, its rows a page or less apart, or a multiple
-     * of HPK_GEMM_ALIAS_BYTES apart, it prefetches B ahead itself (HPK_TILE_PREFETCH_B); in
-     * the aliasing case that replaces the next panel's prefetch below (see the panel loop). */
-    const size_t b_row_bytes = (size_t)p->b_rs * sizeof(float);
-    const int b_alias = b_row_bytes % HPK_GEMM_ALIAS_BYTES == 0;
-    const int b_ahead = b_row_bytes <= 4096 || b_alias;
     for (size_t jr = j_lo; jr < j_hi; jr += r->nr) {
         const size_t nr = hpk_min_size(r->nr, j_hi - jr);
         const float *bp = s->b_jit ? s->bjit[slot] : s->bpanel + (jr / r->nr) * s->bpanel_step;
@@ -357,7 +355,7 @@ static void ic_task(void *ctx, size_t task, size_t slot)
             r->pack_b(s->kb, nr, s->bsrc + (ptrdiff_t)jr * p->b_cs, p->b_rs, p->b_cs, bw);
         /* The next panel, a share before each tile, into L2 while this panel's tiles compute (its
          * lines are a row or a column stride apart: no hardware prefetcher follows them). */
-        const float *next = packs && !(pack_in_tile && b_alias) && jr + r->nr < j_hi
+        const float *next = packs && !(pack_in_tile && s->b_alias) && jr + r->nr < j_hi
                                 ? s->bsrc + (ptrdiff_t)(jr + r->nr) * p->b_cs
                                 : NULL;
         const size_t next_cols = next != NULL ? hpk_min_size(r->nr, j_hi - jr - r->nr) : 0;
@@ -390,7 +388,7 @@ static void ic_task(void *ctx, size_t task, size_t slot)
          * during this panel) is dropped for this one (1 thread, same harness: 16 x 4096 x 4096
          * +13 %, 24 and 8 x 4096 x 4096 +10 %, 16 x 2048 x 4096 +15 %, 16 x 8192 x 2048 +25 %,
          * 64 x 4096 x 1024 +3 %, 128 x 4096 x 4096 +2 %). */
-        if (pack_in_tile && b_ahead)
+        if (pack_in_tile && (s->b_near || s->b_alias))
             t.flags |= HPK_TILE_PREFETCH_B;
         const int bias_rows = t.bias_axis == HPK_TILE_BIAS_ROW;
         size_t ir = 0, rows = 0, first = 0;
@@ -724,10 +722,10 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
      * several ic blocks (1024 x 4096 x 1024) -2 %, and rows 12 or 24 KB apart (16 x 3000 or
      * 6000 x 4096) within the noise. Measured on Zen 1 only, with the AVX2 6 x 16, which packs
      * in its first tile: the rule is kept to records that do (ukernel_pack_b). */
+    const size_t b_row_bytes = (size_t)p->b_rs * sizeof(float);
+    const int b_alias = p->b_cs == 1 && p->b_rs > 0 && b_row_bytes % HPK_GEMM_ALIAS_BYTES == 0;
     if (bl->source_kc != HPK_SRC_ENV && r->ukernel_pack_b != NULL && p->b_packed == NULL &&
-        p->a_packed == NULL &&
-        !b_in_place && p->b_cs == 1 && p->b_rs > 0 &&
-        (size_t)p->b_rs * sizeof(float) % HPK_GEMM_ALIAS_BYTES == 0 && p->m <= mc)
+        p->a_packed == NULL && !b_in_place && b_alias && p->m <= mc)
         kc = hpk_min_size(kc, HPK_GEMM_ALIAS_KC);
     /* A is read where it lies, by the record's direct kernel, when it is row-contiguous and an
      * A~ block would serve at most HPK_GEMM_A_DIRECT_PANELS B~ panels (at most
@@ -756,6 +754,8 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
     s->nc = nc;
     s->b_in_place = b_in_place;
     s->a_direct = a_direct;
+    s->b_near = b_row_bytes <= HPK_GEMM_B_NEAR_BYTES;
+    s->b_alias = b_alias;
     s->m_pad = hpk_div_round_up(p->m, r->mr) * r->mr;
 
     if (p->b_packed != NULL && (r->flags & HPK_GEMM_A_IN_PLACE) && p->m <= r->mr) {
