@@ -404,6 +404,10 @@ static const struct conv_case grid[] = {
     {5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 1, 1, 8, 1, 11, 10},     /* 1 channel */
     {3, 5, 1, 1, 1, 1, 1, 2, 1, 2, 1, 4, 9, 1, 7, 6},       /* 4 channels */
     {3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 7, 20, 1, 9, 9},      /* 7 channels */
+    /* ... with interior pixels read in runs (output channels a multiple of 16): */
+    {7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, 3, 32, 1, 21, 40},    /* stem: 2 tiles of runs + border */
+    {5, 5, 1, 1, 1, 1, 2, 1, 2, 3, 1, 4, 16, 2, 9, 30},     /* stride 1, asymmetric, batch 2 */
+    {3, 3, 1, 1, 1, 1, 1, 0, 1, 0, 1, 1, 16, 1, 6, 20},     /* 1 channel, no border columns */
     {3, 3, 1, 3, 2, 1, 2, 1, 2, 1, 1, 2, 6, 1, 9, 10},      /* dilation_h 2, stride_w 3 */
     {2, 3, 3, 2, 1, 1, 0, 1, 1, 0, 1, 4, 5, 1, 8, 7},       /* odd kernel and strides */
     {1, 3, 1, 1, 1, 1, 0, 1, 0, 1, 1, 7, 3, 1, 1, 9},       /* 1-row input */

@@ -211,9 +211,10 @@ static void test_kernel_tiles(void **state)
 }
 
 /*
- * The column kernels (ukernel_col and its a_direct twin): `tiles` full tiles down one panel in
- * one call, against the double reference, and bit for bit against the single-tile kernel tile
- * by tile (the contract says C gets exactly what that gives it), for every
+ * The column kernels (ukernel_col, its a_direct twin, and ukernel_col_seg with A split into
+ * runs, direct = 2): `tiles` full tiles down one panel in one call, against the double
+ * reference, and bit for bit against the single-tile kernel tile by tile (ukernel_a_direct
+ * for the runs; the contract says C gets exactly what that gives it), for every
  * kind of store: the leaf's (bias per row and column, residual, relu, clamp, C +=) and the
  * general tile's (alpha, beta, GELU). Sentinels around C catch a store outside the tiles.
  */
@@ -261,11 +262,29 @@ static void run_column(const struct hpk_gemm_record *r, size_t tiles, size_t k, 
 
     const float *ap = direct ? a : apack;
     const ptrdiff_t lda_k = direct ? (ptrdiff_t)lda : 0;
-    (direct ? r->ukernel_col_a_direct : r->ukernel_col)(tiles, k, ap, lda_k, bpack,
-                                                        (ptrdiff_t)nr, c1, (ptrdiff_t)ldc, &t);
+    const char *how = direct == 2 ? " (runs)" : direct ? " (a_direct)" : "";
+    if (direct == 2) {
+        /* A in runs: k = runs x len, run s of row i at arun + s m lr + i lr (lr = len + 1). */
+        const size_t runs = k % 4 == 0 ? 4 : k, len = k / runs, lr = len + 1;
+        float *arun = alloc_floats(runs * m * lr);
+        const float **seg = malloc(runs * sizeof *seg);
+        assert_non_null(seg);
+        for (size_t q = 0; q < runs; q++) {
+            seg[q] = arun + q * m * lr;
+            for (size_t i = 0; i < m; i++)
+                memcpy(arun + q * m * lr + i * lr, a + i * lda + q * len, len * sizeof(float));
+        }
+        r->ukernel_col_seg(tiles, runs, len, seg, (ptrdiff_t)lr, bpack, (ptrdiff_t)nr, c1,
+                           (ptrdiff_t)ldc, &t);
+        free(arun), free(seg);
+    } else {
+        (direct ? r->ukernel_col_a_direct : r->ukernel_col)(tiles, k, ap, lda_k, bpack,
+                                                            (ptrdiff_t)nr, c1, (ptrdiff_t)ldc,
+                                                            &t);
+    }
     char label[160];
-    snprintf(label, sizeof label, "%s%s tiles=%zu k=%zu flags=%u act=%d", r->name_col,
-             direct ? " (a_direct)" : "", tiles, k, t.flags, t.act);
+    snprintf(label, sizeof label, "%s%s tiles=%zu k=%zu flags=%u act=%d",
+             direct == 2 ? r->name_col_seg : r->name_col, how, tiles, k, t.flags, t.act);
     if (ref_check(label, &g, c1, ref, bound))
         fail_msg("%s: wrong result against the double reference", label);
     free(c0), free(ref), free(bound);
@@ -282,7 +301,8 @@ static void run_column(const struct hpk_gemm_record *r, size_t tiles, size_t k, 
     for (size_t i = 0; i < m * ldc; i++)
         if (memcmp(&c1[i], &c2[i], sizeof(float)) != 0)
             fail_msg("%s%s tiles=%zu k=%zu flags=%u act=%d bias=%d res=%d: element (%zu, %zu) "
-                     "%.9g, tile by tile %.9g", r->name_col, direct ? " (a_direct)" : "", tiles,
+                     "%.9g, tile by tile %.9g", direct == 2 ? r->name_col_seg : r->name_col, how,
+                     tiles,
                      k, t.flags, t.act, t.bias_axis, t.residual != NULL, i / ldc, i % ldc,
                      (double)c1[i], (double)c2[i]);
     free(a), free(apack), free(b), free(bpack), free(c1), free(c2), free(res), free(bias);
@@ -316,8 +336,10 @@ static void test_kernel_columns(void **state)
         for (size_t tiles = 1; tiles <= 3; tiles++)
             for (size_t q = 0; q < sizeof ks / sizeof ks[0]; q++)
                 for (size_t x = 0; x < sizeof ctxs / sizeof ctxs[0]; x++)
-                    for (int d = 0; d <= (r->ukernel_col_a_direct != NULL); d++) {
+                    for (int d = 0; d <= (r->ukernel_col_a_direct != NULL ? 2 : 0); d++) {
                         assert_true(!d || r->ukernel_a_direct != NULL);
+                        if (d == 2 && r->ukernel_col_seg == NULL)
+                            continue;
                         run_column(r, tiles, ks[q], d, &ctxs[x], &seed);
                         ran++;
                     }

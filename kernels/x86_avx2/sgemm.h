@@ -24,6 +24,10 @@ void hpk_sgemm_ukernel_6x16_col_adirect__avx2(size_t tiles, size_t k, const floa
                                               ptrdiff_t lda, const float *b, ptrdiff_t ldb,
                                               float *c, ptrdiff_t ldc,
                                               const struct hpk_gemm_tile_ctx *ctx);
+void hpk_sgemm_ukernel_6x16_col_seg__avx2(size_t tiles, size_t ks, size_t kseg,
+                                          const float *const *seg, ptrdiff_t lda, const float *b,
+                                          ptrdiff_t ldb, float *c, ptrdiff_t ldc,
+                                          const struct hpk_gemm_tile_ctx *ctx);
 void hpk_sgemm_ukernel_4x16__avx2(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda,
                                   const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
                                   const struct hpk_gemm_tile_ctx *ctx);

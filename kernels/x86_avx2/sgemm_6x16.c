@@ -121,10 +121,15 @@ static inline int full_leaf_ok(const struct hpk_gemm_tile_ctx *ctx)
  * (the 1x1 expansions of MobileNetV2; in the suite: `bench/run.sh --filter
  * 'roofline/fma_peak|gemm_mnv2'`). The first k step multiplies instead of adding to zeroed
  * accumulators (an FMA onto +0 rounds to the same product, but for the sign of an exact zero).
+ * A read in runs (hpk_sgemm_ukernel_col_seg_fn; seg is a constant NULL in the other uses, and
+ * all of this is gone there): A where it lies, a = seg[0] + off, k the run length, and runs 1
+ * .. ks - 1 at seg[s] + off follow in the same accumulators. general: the general epilogue
+ * (hpk_epilogue_store__avx2) stores instead, for the contexts full_leaf_ok turns down.
  */
 static inline __attribute__((always_inline)) void
 full_leaf(size_t k, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c,
-          ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx, const int direct)
+          ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx, const int direct,
+          const float *const *seg, size_t ks, ptrdiff_t off, const int general)
 {
     const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda,
                 *a4 = a + 4 * lda, *a5 = a + 5 * lda;
@@ -159,6 +164,27 @@ full_leaf(size_t k, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb
         vb0 = _mm256_loadu_ps(b);
         vb1 = _mm256_loadu_ps(b + 8);
         STEP_(ROWS(p), vb0, vb1);
+    }
+    if (seg != NULL)
+        for (size_t s = 1; s < ks; s++) {
+            const float *q = seg[s] + off;
+            a0 = q;
+            a1 = q + lda;
+            a2 = q + 2 * lda;
+            a3 = q + 3 * lda;
+            a4 = q + 4 * lda;
+            a5 = q + 5 * lda;
+            for (size_t p = 0; p < k; p++, b += ldb) {
+                vb0 = _mm256_loadu_ps(b);
+                vb1 = _mm256_loadu_ps(b + 8);
+                STEP_(ROWS(p), vb0, vb1);
+            }
+        }
+    if (general) {
+        __m256 vacc[MR * NV] = {vacc0x0, vacc0x1, vacc1x0, vacc1x1, vacc2x0, vacc2x1,
+                                vacc3x0, vacc3x1, vacc4x0, vacc4x1, vacc5x0, vacc5x1};
+        hpk_epilogue_store__avx2(vacc, MR, NV, MR, 8 * NV, c, ldc, ctx);
+        return;
     }
 
     const unsigned f = ctx->flags;
@@ -231,7 +257,7 @@ __attribute__((noinline)) static void full_leaf_packed(size_t k, const float *a,
                                                        ptrdiff_t ldb, float *c, ptrdiff_t ldc,
                                                        const struct hpk_gemm_tile_ctx *ctx)
 {
-    full_leaf(k, a, 0, b, ldb, c, ldc, ctx, 0);
+    full_leaf(k, a, 0, b, ldb, c, ldc, ctx, 0, NULL, 0, 0, 0);
 }
 
 __attribute__((noinline)) static void full_leaf_direct(size_t k, const float *a, ptrdiff_t lda,
@@ -239,7 +265,7 @@ __attribute__((noinline)) static void full_leaf_direct(size_t k, const float *a,
                                                        ptrdiff_t ldc,
                                                        const struct hpk_gemm_tile_ctx *ctx)
 {
-    full_leaf(k, a, lda, b, ldb, c, ldc, ctx, 1);
+    full_leaf(k, a, lda, b, ldb, c, ldc, ctx, 1, NULL, 0, 0, 0);
 }
 
 /*
@@ -419,7 +445,7 @@ column(size_t tiles, size_t k, const float *a, ptrdiff_t lda, const float *b, pt
                 t.bias += MR;
         }
         if (leaf)
-            full_leaf(k, a, lda, b, ldb, c, ldc, &t, direct);
+            full_leaf(k, a, lda, b, ldb, c, ldc, &t, direct, NULL, 0, 0, 0);
         else if (direct)
             tile_direct(MR, 8 * NV, k, a, lda, b, ldb, c, ldc, &t);
         else
@@ -441,4 +467,36 @@ void hpk_sgemm_ukernel_6x16_col_adirect__avx2(size_t tiles, size_t k, const floa
                                               const struct hpk_gemm_tile_ctx *ctx)
 {
     column(tiles, k, a, lda, b, ldb, c, ldc, ctx, 1);
+}
+
+/* The full tiles of a panel reading A in runs (hpk_sgemm_ukernel_col_seg_fn): the leaf with
+ * its epilogue where full_leaf_ok allows it, else with the general one. */
+static inline __attribute__((always_inline)) void
+column_seg(size_t tiles, size_t ks, size_t kseg, const float *const *seg, ptrdiff_t lda,
+           const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
+           const struct hpk_gemm_tile_ctx *ctx, const int general)
+{
+    struct hpk_gemm_tile_ctx t = *ctx;
+    ptrdiff_t off = 0;
+    for (size_t i = 0; i < tiles; i++, off += MR * lda, c += MR * ldc) {
+        if (i > 0) {
+            if (t.residual != NULL)
+                t.residual += MR * t.ldr;
+            if (t.bias_axis == HPK_TILE_BIAS_ROW)
+                t.bias += MR;
+        }
+        full_leaf(kseg, seg[0] + off, lda, b, ldb, c, ldc, &t, 1, seg, ks, off, general);
+    }
+}
+
+void hpk_sgemm_ukernel_6x16_col_seg__avx2(size_t tiles, size_t ks, size_t kseg,
+                                          const float *const *seg, ptrdiff_t lda, const float *b,
+                                          ptrdiff_t ldb, float *c, ptrdiff_t ldc,
+                                          const struct hpk_gemm_tile_ctx *ctx)
+{
+    assert(tiles >= 1 && ks >= 1 && kseg >= 1);
+    if (full_leaf_ok(ctx))
+        column_seg(tiles, ks, kseg, seg, lda, b, ldb, c, ldc, ctx, 0);
+    else
+        column_seg(tiles, ks, kseg, seg, lda, b, ldb, c, ldc, ctx, 1);
 }

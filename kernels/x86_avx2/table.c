@@ -28,6 +28,8 @@ const struct hpk_kernel_table hpk_kernels_avx2 = {
             .ukernel_col = hpk_sgemm_ukernel_6x16_col__avx2,
             .ukernel_col_a_direct = hpk_sgemm_ukernel_6x16_col_adirect__avx2,
             .name_col = "hpk_sgemm_ukernel_6x16_col__avx2",
+            .ukernel_col_seg = hpk_sgemm_ukernel_6x16_col_seg__avx2,
+            .name_col_seg = "hpk_sgemm_ukernel_6x16_col_seg__avx2",
         },
         [HPK_GEMM_SMALL_M] = {
             .name = "hpk_sgemm_ukernel_4x16__avx2",

@@ -121,6 +121,19 @@ typedef void (*hpk_sgemm_ukernel_col_fn)(size_t tiles, size_t k, const float *a,
                                          const struct hpk_gemm_tile_ctx *ctx);
 
 /*
+ * Full tiles down one B~ panel with A read where it lies in runs (the column kernel's tiles,
+ * ctx and result): k = ks * kseg, and row i of tile t holds its k elements in ks runs of kseg
+ * contiguous floats, run s at seg[s] + (t MR + i) lda (ks >= 1, kseg >= 1); B~ row s kseg + p
+ * at b + (s kseg + p) ldb. A convolution reads its input in place this way where a pixel's
+ * im2col row is kernel_h pieces of input rows (the stem: 7 runs of 7 x 3 floats, lda = stride
+ * x channels), with no buffer to fill.
+ */
+typedef void (*hpk_sgemm_ukernel_col_seg_fn)(size_t tiles, size_t ks, size_t kseg,
+                                             const float *const *seg, ptrdiff_t lda,
+                                             const float *b, ptrdiff_t ldb, float *c,
+                                             ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx);
+
+/*
  * The same tile, packing B~ as it goes: n == NR, B read where it lies (row p at b + p * ldb, NR
  * contiguous floats, as for an unpadded tile), and row p written to b_packed[p * NR ..] -- the
  * panel pack_b would make of those columns -- while the tile is computed from it. The other
@@ -229,6 +242,10 @@ struct hpk_gemm_record {
     hpk_sgemm_ukernel_col_fn ukernel_col;
     hpk_sgemm_ukernel_col_fn ukernel_col_a_direct;
     const char *name_col; /* ukernel_col's (its a_direct twin's name adds "_adirect") */
+    /* Optional (NULL where the ISA has none; only with ukernel_col_a_direct): the full tiles of
+     * a panel reading A in runs (hpk_sgemm_ukernel_col_seg_fn), for convolutions. */
+    hpk_sgemm_ukernel_col_seg_fn ukernel_col_seg;
+    const char *name_col_seg;
 };
 
 enum hpk_gemm_record_id {

@@ -145,9 +145,10 @@ int hpk_conv_im2col_columns(const hpk_conv2d_desc *d, const struct hpk_kernel_ta
 struct cols_state {
     const struct hpk_conv_args *a;
     char *ws;
-    size_t slot_bytes, buf_bytes; /* per slot: the buffer, then kernel_h row pointers */
+    size_t slot_bytes, buf_bytes; /* per slot: the buffer, then 2 kernel_h row pointers */
     size_t cols;         /* input columns an output row reads: (out_w - 1) sw + kw */
     size_t rows, bands;  /* output rows of the batch, in bands of consecutive rows */
+    size_t xa, tiles;    /* tiles of pixels read in runs from pixel xa on (cols_task) */
 };
 
 /*
@@ -160,8 +161,8 @@ struct cols_state {
  * floats per output row) is still 6 % of its time (1 thread, Zen 4: 0.176 ms of 2.82; column by
  * column it took 0.205 ms). rowp: kernel_h pointers of scratch.
  */
-static void cols_fill(const struct cols_state *s, size_t n, size_t y, float *buf,
-                      const float **rowp)
+static void cols_fill(const struct cols_state *s, const float *const *rowp, size_t c0,
+                      size_t c1, float *buf)
 {
     static const float zeros[8] = {0};
     const struct hpk_conv_args *a = s->a;
@@ -174,36 +175,97 @@ static void cols_fill(const struct cols_state *s, size_t n, size_t y, float *buf
     /* Pixels [0, wide) of an input row can be read 4 floats at a time. */
     const size_t extent = (iw - 1) * is + cg;
     const size_t wide = cg > 4 ? 0 : extent < 4 ? 0 : (extent - 4) / is + 1;
-    for (size_t r = 0; r < kh; r++) {
-        const size_t yy = y * d->stride_h + r * d->dilation_h;
-        rowp[r] = yy < d->pad_top || yy - d->pad_top >= a->s.in_h
-                      ? NULL
-                      : a->input + (n * a->s.in_h + yy - d->pad_top) * iw * is;
-    }
+    /* This fill's columns [c0, c1) that lie inside the input: [e_lo, e_hi). */
+    const size_t e_lo = hpk_max_size(c0, hpk_min_size(lo, c1));
+    const size_t e_hi = hpk_max_size(e_lo, hpk_min_size(hi, c1));
     for (size_t r = 0; r < kh; r++) {
         const float *row = rowp[r];
         float *dst = buf + r * cg;
-        size_t ix = 0;
-        for (; ix < lo; ix++)
+        size_t ix = c0;
+        for (; ix < e_lo; ix++)
             memcpy(dst + ix * step, zeros, cg * sizeof(float));
         if (row == NULL) {
-            for (; ix < hi; ix++)
+            for (; ix < e_hi; ix++)
                 memcpy(dst + ix * step, zeros, cg * sizeof(float));
-        } else {
-            const size_t wide_hi = r * cg + 4 <= step ? hpk_min_size(lo + wide, hi) : lo;
-            const float *src = row;
+        } else if (ix < e_hi) {
+            const size_t wide_hi = r * cg + 4 <= step ? hpk_min_size(lo + wide, e_hi) : ix;
+            const float *src = row + (ix - d->pad_left) * is;
             float *o = dst + ix * step;
             for (; ix < wide_hi; ix++, src += is, o += step)
                 memcpy(o, src, 4 * sizeof(float));
-            for (; ix < hi; ix++, src += is, o += step)
+            for (; ix < e_hi; ix++, src += is, o += step)
                 memcpy(o, src, cg * sizeof(float));
         }
-        for (; ix < s->cols; ix++)
+        for (; ix < c1; ix++)
             memcpy(dst + ix * step, zeros, cg * sizeof(float));
     }
 }
 
-/* Task i: output rows [i rows / bands, (i + 1) rows / bands), each filled then multiplied. */
+/* The kernel_h input rows of output row (n, y) into rowp (NULL where a row is padding);
+ * returns whether all of them lie inside the input. */
+static int cols_rows(const struct hpk_conv_args *a, size_t n, size_t y, const float **rowp)
+{
+    const hpk_conv2d_desc *d = &a->op->d;
+    int inside = 1;
+    for (size_t r = 0; r < d->kernel_h; r++) {
+        const size_t yy = y * d->stride_h + r * d->dilation_h;
+        rowp[r] = yy < d->pad_top || yy - d->pad_top >= a->s.in_h
+                      ? NULL
+                      : a->input + (n * a->s.in_h + yy - d->pad_top) * a->s.in_w * a->in_stride;
+        inside &= rowp[r] != NULL;
+    }
+    return inside;
+}
+
+/*
+ * Pixels [x0, x1) of an output row for the B~ panel at jr, from the filled buffer (lda floats
+ * per pixel, bp the panel in (s, r, c) order): the full tiles in one call of the column kernel
+ * where the record has one (its per-tile call was 5 % of a tile at the stem's k = 147: the
+ * kernel alone on data in L1, 1 thread, 85 -> 89.5 GFLOP/s), the rest tile by tile. t is the
+ * panel's context; px the row's first pixel in the batch.
+ */
+static void cols_tiles(const struct hpk_conv_args *a, const float *buf, ptrdiff_t lda,
+                       const float *bp, size_t nb, size_t px, size_t jr, size_t x0, size_t x1,
+                       struct hpk_gemm_tile_ctx *t)
+{
+    const struct hpk_conv2d *op = a->op;
+    const struct hpk_gemm_record *r = &op->table->sgemm[HPK_GEMM_MAIN];
+    const size_t kdim = op->kdim;
+    const int own_residual = a->residual != NULL && !a->residual_is_output;
+    if (r->ukernel_col_a_direct != NULL && nb == r->nr && kdim <= HPK_GEMM_COL_MAX_K &&
+        x1 - x0 >= r->mr) {
+        const size_t full = (x1 - x0) / r->mr;
+        if (own_residual) {
+            t->residual = a->residual + (px + x0) * a->res_stride + jr;
+            t->ldr = (ptrdiff_t)a->res_stride;
+        }
+        r->ukernel_col_a_direct(full, kdim, buf + (ptrdiff_t)x0 * lda, lda, bp,
+                                (ptrdiff_t)r->nr, a->output + (px + x0) * a->out_stride + jr,
+                                (ptrdiff_t)a->out_stride, t);
+        x0 += full * r->mr;
+    }
+    for (; x0 < x1; x0 += r->mr) {
+        if (own_residual) {
+            t->residual = a->residual + (px + x0) * a->res_stride + jr;
+            t->ldr = (ptrdiff_t)a->res_stride;
+        }
+        r->ukernel_a_direct(hpk_min_size(r->mr, x1 - x0), nb, kdim, buf + (ptrdiff_t)x0 * lda,
+                            lda, bp, (ptrdiff_t)r->nr,
+                            a->output + (px + x0) * a->out_stride + jr,
+                            (ptrdiff_t)a->out_stride, t);
+    }
+}
+
+/*
+ * Task i: output rows [i rows / bands, (i + 1) rows / bands), each filled then multiplied.
+ * Where the record reads A in runs (ukernel_col_seg), the pixels are one channel count apart
+ * and all kernel_h input rows of an output row lie inside the input, the row's interior pixels
+ * (every tap inside) are read where they lie, kernel row r a run of kernel_w x channels floats
+ * of input row y sh + r dh - pad_top, against the filter packed in (r, s, c) order (the GEMM
+ * algorithm's): whole tiles of them (s->tiles from pixel s->xa); only the pixels left over
+ * take the buffer, and only their columns are filled. (The stem: the fill of 7 x 229
+ * slots per output row was 6 % of its time.)
+ */
 static void cols_task(void *ctx, size_t task, size_t slot)
 {
     const struct cols_state *s = ctx;
@@ -211,13 +273,27 @@ static void cols_task(void *ctx, size_t task, size_t slot)
     const struct hpk_conv2d *op = a->op;
     const hpk_conv2d_desc *d = &op->d;
     const struct hpk_gemm_record *r = &op->table->sgemm[HPK_GEMM_MAIN];
-    const size_t ow = a->s.out_w, kg = op->kg, kdim = op->kdim;
-    const ptrdiff_t lda = (ptrdiff_t)(d->stride_w * d->kernel_h * d->in_channels);
+    const size_t ow = a->s.out_w, kg = op->kg, kdim = op->kdim, sw = d->stride_w;
+    const ptrdiff_t lda = (ptrdiff_t)(sw * d->kernel_h * d->in_channels);
     float *buf = (float *)(s->ws + slot * s->slot_bytes);
     const float **rowp = (const float **)(s->ws + slot * s->slot_bytes + s->buf_bytes);
+    const float **seg = rowp + d->kernel_h;
     const size_t r0 = task * s->rows / s->bands, r1 = (task + 1) * s->rows / s->bands;
     for (size_t row = r0; row < r1; row++) {
-        cols_fill(s, row / a->s.out_h, row % a->s.out_h, buf, rowp);
+        const int inside = cols_rows(a, row / a->s.out_h, row % a->s.out_h, rowp);
+        /* Tiles of runs: pixels [xa, xa + tiles * MR), all inside. */
+        const size_t xa = inside ? s->xa : 0, tiles = inside ? s->tiles : 0;
+        const size_t xz = xa + tiles * r->mr; /* the first pixel after them */
+        if (tiles > 0) {
+            for (size_t q = 0; q < d->kernel_h; q++)
+                seg[q] = rowp[q] + (xa * sw - d->pad_left) * a->in_stride;
+            if (xa > 0)
+                cols_fill(s, rowp, 0, (xa - 1) * sw + d->kernel_w, buf);
+            if (xz < ow)
+                cols_fill(s, rowp, xz * sw, s->cols, buf);
+        } else {
+            cols_fill(s, rowp, 0, s->cols, buf);
+        }
         const size_t px = row * ow; /* the row's first pixel in the batch */
         for (size_t jr = 0; jr < kg; jr += r->nr) {
             struct hpk_gemm_tile_ctx t;
@@ -227,32 +303,19 @@ static void cols_task(void *ctx, size_t task, size_t slot)
                 t.beta = 1.0f; /* C is read before it is written, in the same kernel call */
             const float *bp = op->cols_b + jr * kdim; /* panel jr / NR of the one k-block */
             const size_t nb = hpk_min_size(r->nr, kg - jr);
-            /* The row's full tiles in one call of the column kernel where the record has one
-             * (its per-tile call was 5 % of a tile at the stem's k = 147: the kernel alone on
-             * data in L1, 1 thread, 85 -> 89.5 GFLOP/s; the stem with the fill below, 1 %), the
-             * rest tile by tile. */
-            size_t x_first = 0;
-            if (r->ukernel_col_a_direct != NULL && nb == r->nr && kdim <= HPK_GEMM_COL_MAX_K &&
-                ow >= r->mr) {
-                const size_t full = ow / r->mr;
+            if (tiles > 0) {
+                cols_tiles(a, buf, lda, bp, nb, px, jr, 0, xa, &t);
                 if (a->residual != NULL && !a->residual_is_output) {
-                    t.residual = a->residual + px * a->res_stride + jr;
+                    t.residual = a->residual + (px + xa) * a->res_stride + jr;
                     t.ldr = (ptrdiff_t)a->res_stride;
                 }
-                r->ukernel_col_a_direct(full, kdim, buf, lda, bp, (ptrdiff_t)r->nr,
-                                        a->output + px * a->out_stride + jr,
-                                        (ptrdiff_t)a->out_stride, &t);
-                x_first = full * r->mr;
-            }
-            for (size_t x0 = x_first; x0 < ow; x0 += r->mr) {
-                if (a->residual != NULL && !a->residual_is_output) {
-                    t.residual = a->residual + (px + x0) * a->res_stride + jr;
-                    t.ldr = (ptrdiff_t)a->res_stride;
-                }
-                r->ukernel_a_direct(hpk_min_size(r->mr, ow - x0), nb, kdim,
-                                    buf + (ptrdiff_t)x0 * lda, lda, bp, (ptrdiff_t)r->nr,
-                                    a->output + (px + x0) * a->out_stride + jr,
-                                    (ptrdiff_t)a->out_stride, &t);
+                r->ukernel_col_seg(tiles, d->kernel_h, d->kernel_w * d->in_channels, seg,
+                                   (ptrdiff_t)(sw * a->in_stride), op->gemm_b + jr * kdim,
+                                   (ptrdiff_t)r->nr, a->output + (px + xa) * a->out_stride + jr,
+                                   (ptrdiff_t)a->out_stride, &t);
+                cols_tiles(a, buf, lda, bp, nb, px, jr, xz, ow, &t);
+            } else {
+                cols_tiles(a, buf, lda, bp, nb, px, jr, 0, ow, &t);
             }
         }
     }
@@ -269,11 +332,38 @@ static hpk_status run_im2col_columns(const struct hpk_conv_args *a)
         hpk_mul_overflow(s.cols, d->kernel_h * d->in_channels, &t) ||
         hpk_mul_overflow(t, sizeof(float), &t) ||
         hpk_round_up_overflow(t, HPK_ALIGNMENT, &s.buf_bytes) ||
-        hpk_add_overflow(s.buf_bytes, d->kernel_h * sizeof(float *), &t) ||
+        hpk_add_overflow(s.buf_bytes, 2 * d->kernel_h * sizeof(float *), &t) ||
         hpk_round_up_overflow(t, HPK_ALIGNMENT, &s.slot_bytes) ||
         hpk_mul_overflow(a->s.batch, a->s.out_h, &s.rows) ||
         hpk_mul_overflow(s.rows * a->s.out_w, op->kg * op->kdim, &macs))
         return HPK_ERR_OVERFLOW;
+    /* Pixel x's taps all lie inside its input rows for x sw >= pad_left and x sw + kw <=
+     * in_w + pad_left. Runs need the record's kernel (full tiles: output channels a multiple
+     * of NR), the pixels one channel count apart (a run is kernel_w pixels' channels) and the
+     * filter in (r, s, c) order in one k-block. */
+    const struct hpk_gemm_record *r = &op->table->sgemm[HPK_GEMM_MAIN];
+    if (r->ukernel_col_seg != NULL && op->kg % r->nr == 0 && a->in_stride == d->in_channels &&
+        op->gemm_b != NULL && op->gemm_blocking[HPK_GEMM_MAIN].kc >= op->kdim &&
+        a->s.in_w + d->pad_left >= d->kernel_w) {
+        const size_t ow = a->s.out_w, mr = r->mr;
+        const size_t xa = hpk_min_size(hpk_div_round_up(d->pad_left, d->stride_w), ow);
+        const size_t xb =
+            hpk_min_size((a->s.in_w + d->pad_left - d->kernel_w) / d->stride_w + 1, ow);
+        /* Where the tiles of runs start: of the first MR interior pixels, the one that leaves
+         * the fewest tiles in all (a partial tile costs about a whole one), the first such. The
+         * stem (112 pixels, interior [2, 111)): runs from pixel 4, 17 tiles, the buffer's 4 + 6
+         * pixels in 2 tiles -- 19, where runs from pixel 2 take 18 and leave 2 + 2 in 2. */
+        size_t best = SIZE_MAX;
+        for (size_t x = xa; x < hpk_min_size(xa + mr, xb); x++) {
+            const size_t tiles = (xb - x) / mr, rest = ow - x - tiles * mr;
+            const size_t all = hpk_div_round_up(x, mr) + tiles + hpk_div_round_up(rest, mr);
+            if (tiles > 0 && all < best) {
+                best = all;
+                s.xa = x;
+                s.tiles = tiles;
+            }
+        }
+    }
     const size_t threads = hpk_min_size(threads_for(macs), s.rows);
     const size_t slots = hpk_parallel_slots(threads);
     if (hpk_mul_overflow(s.slot_bytes, slots, &t))

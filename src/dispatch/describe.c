@@ -169,6 +169,10 @@ size_t hpk_describe_config(const struct hpk_machine *m, const struct hpk_config 
             put(&o, "sgemm %s, full tiles of a panel in one call: %s, for k blocks <= %d\n",
                 record_names[r], rec->name_col ? rec->name_col : "(unnamed)",
                 HPK_GEMM_COL_MAX_K);
+        if (rec->ukernel_col_seg != NULL)
+            put(&o, "sgemm %s, A read in runs: %s, for convolutions with fewer than 8 input "
+                    "channels (the stem)\n",
+                record_names[r], rec->name_col_seg ? rec->name_col_seg : "(unnamed)");
         if (rec->gemv_packed != NULL)
             put(&o, "sgemm %s, matrix-vector on packed B: %s, for m <= %u\n", record_names[r],
                 rec->gemv_packed_name ? rec->gemv_packed_name : "(unnamed)", rec->mr);
