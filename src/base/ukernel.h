@@ -195,6 +195,10 @@ typedef void (*hpk_gemv_packed_fn)(size_t m, size_t n, size_t k, size_t kc, cons
  * gemm_mnv2 rows, `bench/run.sh --filter 'roofline/fma_peak|gemm_mnv2'`, run the 7x7 ones.) */
 #define HPK_GEMM_A_DIRECT_MIN_TILES 16
 #define HPK_GEMM_A_DIRECT_PANELS_SHORT_M 4
+/* With A read in place, KC is the whole k while one B~ panel takes at most 1 /
+ * HPK_GEMM_DIRECT_KC_SHARE of an A~ block's MC x KC floats (prepare in src/gemm/driver.c has
+ * the measurements; hpk-info prints the bound). */
+#define HPK_GEMM_DIRECT_KC_SHARE 2
 /* A B~ packed for a product with n <= HPK_GEMM_WHOLE_K_N takes the whole k as its KC when k <=
  * HPK_GEMM_WHOLE_K_MULT KC (hpk_gemm_kc_for, src/gemm/driver.c, has the measurements). */
 /* The column kernels (ukernel_col) serve k blocks up to this: beyond it a tile's own work hides
