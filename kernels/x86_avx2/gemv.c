@@ -20,19 +20,22 @@
  * on the stack when they are C's rows (C, the residual and the bias axis transposed with it).
  *
  * packed: B~ panels of 16 floats per k row (the 4 x 16 record's), 2 accumulators per row and
- * panel, the epilogue once per panel after the last k-block. M = 1 (packed_1_stream) reads the
- * memory k-block by k-block, over the task's panels (up to PACKED_BUF / 16 of them, their
- * accumulators in an L1 buffer between k-blocks), PP = 4 panels side by side so that four
- * streams are in flight, each prefetched PF_PACKED bytes ahead. The four are a quarter of the
- * panels apart (panels s, s + g, s + 2g, s + 3g of 4g): a k-block's panels lie end to end, so
- * each stream then runs on through g panels (g x 20 KiB at KC 320) rather than restarting every
- * panel. Measured, (1, 4096, 4096) cold, GB/s: on the shared 2-core Zen 1 VM, the 4 x 16 tile
- * per k-block 10-11; one panel over all its k-blocks with 4 accumulators 10-11; four adjacent
- * panels side by side 12-14 (no prefetch 7-9.5; 512 B ahead beat 256, 1024 and 2048); the same
- * in memory order 13-17 (6 panels: no difference). On the Zen 4 VM (AVX2 only), one thread:
- * four adjacent panels 21.5-22 against 27-30 for the suite's read roof; four panels a quarter
- * apart 29-30 (8 streams 23-25, 1 KiB ahead 17-25). M = 2..4 run one panel at a time over its
- * k-blocks, the accumulators in registers.
+ * panel, the epilogue once per panel after the last k-block. The M rows (packed_stream) read
+ * the memory k-block by k-block, over the task's panels (up to PACKED_BUF / (16 M) of them,
+ * their accumulators in an L1 buffer between k-blocks), S panels side by side so that S
+ * streams are in flight, each prefetched PF_PACKED bytes ahead: S = PP = 4 for M = 1, 2 for M
+ * = 2, 1 for M = 3 and 4 (registers: 2 M S accumulators, M broadcasts, 2 B~ vectors). The S
+ * are 1 / S of the panels apart (panels s, s + g, s + 2g, s + 3g of 4g): a k-block's panels
+ * lie end to end, so each stream then runs on through g panels (g x 20 KiB at KC 320) rather
+ * than restarting every panel. Measured, (1, 4096, 4096) cold, GB/s: on the shared 2-core
+ * Zen 1 VM, the 4 x 16 tile per k-block 10-11; one panel over all its k-blocks with 4
+ * accumulators 10-11; four adjacent panels side by side 12-14 (no prefetch 7-9.5; 512 B ahead
+ * beat 256, 1024 and 2048); the same in memory order 13-17 (6 panels: no difference). On the
+ * Zen 4 VM (AVX2 only), one thread: four adjacent panels 21.5-22 against 27-30 for the suite's
+ * read roof; four panels a quarter apart 26 (29-30 in a standalone copy of the loop; there 8
+ * streams 23-25, 1 KiB ahead 17-25). M = 2, 3, 4 ran one panel at a time over
+ * its k-blocks, the accumulators in registers, restarting a stream every k-block: 12-14, 10-13
+ * and 10.6 GB/s, against 25.5, 21-22 and 18-24 in memory order as above (same VM, 1 thread).
  */
 #include "config.h"
 
@@ -276,101 +279,95 @@ void hpk_gemv_dot__avx2(size_t rows, size_t nv, size_t k, const float *w, ptrdif
 #define PP 4          /* panels side by side when m = 1 */
 #define PF_PACKED 512 /* bytes ahead in each packed stream */
 
-INLINE void packed_rows(const size_t M, size_t n, size_t k, size_t kc, const float *a,
-                        ptrdiff_t lda, const float *bp, size_t n_pad, size_t j0, float *c,
-                        ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx)
+#define PACKED_BUF 4096 /* floats: the accumulators of 256 panels and rows, 16 KiB of L1 */
+
+/* One k-block of `count` panels side by side, panel q at b + q * ps, for M rows of A (row i at
+ * ap + i * lda), accumulating into acc + q * as (row i of panel q at + i * NR; 2 vectors). */
+INLINE void packed_group(const size_t count, const size_t M, size_t kb, const float *ap,
+                         ptrdiff_t lda, const float *b, size_t ps, float *acc, size_t as,
+                         int first)
 {
-    for (size_t j = 0; j < n; j += NR) {
-        __m256 vacc[8];
+    __m256 vacc[8];
 #pragma GCC unroll 8
-        for (size_t q = 0; q < 8; q++)
-            vacc[q] = _mm256_setzero_ps();
-        for (size_t pc = 0; pc < k; pc += kc) {
-            const size_t kb = k - pc < kc ? k - pc : kc;
-            const float *b = bp + pc * n_pad + (j0 + j) * kb, *ap = a + pc;
-            for (size_t p = 0; p < kb; p++) {
-                _mm_prefetch((const char *)b + PF_PACKED, _MM_HINT_T0);
-                const __m256 vb0 = _mm256_loadu_ps(b), vb1 = _mm256_loadu_ps(b + 8);
+    for (size_t q = 0; q < count; q++)
 #pragma GCC unroll 4
-                for (size_t i = 0; i < M; i++) {
-                    const __m256 va = _mm256_broadcast_ss(ap + (ptrdiff_t)i * lda + (ptrdiff_t)p);
-                    vacc[2 * i] = _mm256_fmadd_ps(va, vb0, vacc[2 * i]);
-                    vacc[2 * i + 1] = _mm256_fmadd_ps(va, vb1, vacc[2 * i + 1]);
-                }
-                b += NR;
-            }
+        for (size_t i = 0; i < M; i++) {
+            float *t = acc + q * as + i * NR;
+            vacc[2 * (q * M + i)] = first ? _mm256_setzero_ps() : _mm256_load_ps(t);
+            vacc[2 * (q * M + i) + 1] = first ? _mm256_setzero_ps() : _mm256_load_ps(t + 8);
         }
-        const struct hpk_gemm_tile_ctx t = hpk_tile_ctx_at(ctx, 0, j);
-        hpk_epilogue_store__avx2(vacc, M, 2, M, n - j < NR ? n - j : NR, c + (ptrdiff_t)j, ldc, &t);
-    }
-}
-
-#define PACKED_BUF 4096 /* floats: the accumulators of 256 panels, 16 KiB of L1 */
-
-/* One k-block of `count` (<= PP) panels side by side, panel q at b + q * ps accumulating into
- * acc + q * as (2 vectors per panel). */
-INLINE void packed_group(const size_t count, size_t kb, const float *ap, const float *b, size_t ps,
-                         float *acc, size_t as, int first)
-{
-    __m256 vacc[2 * PP];
-#pragma GCC unroll 8
-    for (size_t q = 0; q < count; q++) {
-        vacc[2 * q] = first ? _mm256_setzero_ps() : _mm256_load_ps(acc + q * as);
-        vacc[2 * q + 1] = first ? _mm256_setzero_ps() : _mm256_load_ps(acc + q * as + 8);
-    }
     for (size_t p = 0; p < kb; p++) {
-        const __m256 va = _mm256_broadcast_ss(ap + p);
+        __m256 va[4];
+#pragma GCC unroll 4
+        for (size_t i = 0; i < M; i++)
+            va[i] = _mm256_broadcast_ss(ap + (ptrdiff_t)i * lda + (ptrdiff_t)p);
 #pragma GCC unroll 8
         for (size_t q = 0; q < count; q++) {
             _mm_prefetch((const char *)(b + q * ps) + PF_PACKED, _MM_HINT_T0);
-            vacc[2 * q] = _mm256_fmadd_ps(va, _mm256_loadu_ps(b + q * ps), vacc[2 * q]);
-            vacc[2 * q + 1] = _mm256_fmadd_ps(va, _mm256_loadu_ps(b + q * ps + 8), vacc[2 * q + 1]);
+            const __m256 vb0 = _mm256_loadu_ps(b + q * ps), vb1 = _mm256_loadu_ps(b + q * ps + 8);
+#pragma GCC unroll 4
+            for (size_t i = 0; i < M; i++) {
+                vacc[2 * (q * M + i)] = _mm256_fmadd_ps(va[i], vb0, vacc[2 * (q * M + i)]);
+                vacc[2 * (q * M + i) + 1] =
+                    _mm256_fmadd_ps(va[i], vb1, vacc[2 * (q * M + i) + 1]);
+            }
         }
         b += NR;
     }
 #pragma GCC unroll 8
-    for (size_t q = 0; q < count; q++) {
-        _mm256_store_ps(acc + q * as, vacc[2 * q]);
-        _mm256_store_ps(acc + q * as + 8, vacc[2 * q + 1]);
-    }
+    for (size_t q = 0; q < count; q++)
+#pragma GCC unroll 4
+        for (size_t i = 0; i < M; i++) {
+            _mm256_store_ps(acc + q * as + i * NR, vacc[2 * (q * M + i)]);
+            _mm256_store_ps(acc + q * as + i * NR + 8, vacc[2 * (q * M + i) + 1]);
+        }
 }
 
-static void packed_1_stream(size_t n, size_t k, size_t kc, const float *a, const float *bp,
-                            size_t n_pad, size_t j0, float *c, ptrdiff_t ldc,
-                            const struct hpk_gemm_tile_ctx *ctx)
+/* M rows against the task's panels in memory order, S streams (panels a quarter, or a half,
+ * of the chunk apart; see the head comment). */
+INLINE void packed_stream(const size_t M, const size_t S, size_t n, size_t k, size_t kc,
+                          const float *a, ptrdiff_t lda, const float *bp, size_t n_pad,
+                          size_t j0, float *c, ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx)
 {
     float buf[PACKED_BUF] __attribute__((aligned(32)));
-    const size_t panels = (n + NR - 1) / NR, per = PACKED_BUF / NR;
+    const size_t panels = (n + NR - 1) / NR, per = PACKED_BUF / (NR * M), ts = M * NR;
     for (size_t s0 = 0; s0 < panels; s0 += per) {
         const size_t sp = panels - s0 < per ? panels - s0 : per;
         for (size_t pc = 0; pc < k; pc += kc) {
             const size_t kb = k - pc < kc ? k - pc : kc, ps = NR * kb;
             const float *blk = bp + pc * n_pad + (j0 + s0 * NR) * kb;
-            /* Panels s, s + g, s + 2g, s + 3g together, then the last sp - 4g one by one. */
-            const size_t g = sp / PP;
+            /* Panels s, s + g, ..., s + (S - 1) g together, then the last sp - S g one by one. */
+            const size_t g = sp / S;
             for (size_t s = 0; s < g; s++)
-                packed_group(PP, kb, a + pc, blk + s * ps, g * ps, buf + s * NR, g * NR, pc == 0);
-            for (size_t s = PP * g; s < sp; s++)
-                packed_group(1, kb, a + pc, blk + s * ps, ps, buf + s * NR, NR, pc == 0);
+                packed_group(S, M, kb, a + pc, lda, blk + s * ps, g * ps, buf + s * ts, g * ts,
+                             pc == 0);
+            for (size_t s = S * g; s < sp; s++)
+                packed_group(1, M, kb, a + pc, lda, blk + s * ps, ps, buf + s * ts, ts, pc == 0);
         }
         for (size_t s = 0; s < sp; s++) {
             const size_t j = (s0 + s) * NR;
-            __m256 vacc[2] = {_mm256_load_ps(buf + s * NR), _mm256_load_ps(buf + s * NR + 8)};
+            __m256 vacc[8];
+#pragma GCC unroll 4
+            for (size_t i = 0; i < M; i++) {
+                vacc[2 * i] = _mm256_load_ps(buf + s * ts + i * NR);
+                vacc[2 * i + 1] = _mm256_load_ps(buf + s * ts + i * NR + 8);
+            }
             const struct hpk_gemm_tile_ctx t = hpk_tile_ctx_at(ctx, 0, j);
-            hpk_epilogue_store__avx2(vacc, 1, 2, 1, n - j < NR ? n - j : NR, c + (ptrdiff_t)j, ldc,
-                                     &t);
+            hpk_epilogue_store__avx2(vacc, M, 2, M, n - j < NR ? n - j : NR, c + (ptrdiff_t)j,
+                                     ldc, &t);
         }
     }
 }
+
 void hpk_gemv_packed_4x16__avx2(size_t m, size_t n, size_t k, size_t kc, const float *a,
                                 ptrdiff_t lda, const float *bp, size_t n_pad, size_t j0, float *c,
                                 ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx)
 {
     assert(m >= 1 && m <= 4 && n >= 1 && k >= 1 && kc >= 1 && j0 % NR == 0);
     switch (m) {
-    case 1: packed_1_stream(n, k, kc, a, bp, n_pad, j0, c, ldc, ctx); break;
-    case 2: packed_rows(2, n, k, kc, a, lda, bp, n_pad, j0, c, ldc, ctx); break;
-    case 3: packed_rows(3, n, k, kc, a, lda, bp, n_pad, j0, c, ldc, ctx); break;
-    default: packed_rows(4, n, k, kc, a, lda, bp, n_pad, j0, c, ldc, ctx); break;
+    case 1: packed_stream(1, PP, n, k, kc, a, lda, bp, n_pad, j0, c, ldc, ctx); break;
+    case 2: packed_stream(2, 2, n, k, kc, a, lda, bp, n_pad, j0, c, ldc, ctx); break;
+    case 3: packed_stream(3, 1, n, k, kc, a, lda, bp, n_pad, j0, c, ldc, ctx); break;
+    default: packed_stream(4, 1, n, k, kc, a, lda, bp, n_pad, j0, c, ldc, ctx); break;
     }
 }
