@@ -129,9 +129,10 @@ static int im2col_padded(const struct hpk_conv2d *op)
  * buffer with a row stride -- the main record's direct kernel reads it where it is, against
  * the filter packed in that order at creation: no A~ packing, no pointer per row segment,
  * and the buffer (for the stem 229 x 21 floats, 19 KB) is written once where A~ took 147
- * floats per pixel (the stem's packing was 11 % of its time, perf).
- * Each output element is one kernel call over the whole k (kdim <= KC): threads take bands of
- * output rows and never change a sum.
+ * floats per pixel (the stem's packing was 11 % of its time, perf). Where the record reads A
+ * in runs, the interior pixels of most rows skip the buffer altogether (cols_task).
+ * Each output element is one kernel call over the whole k (kdim <= KC), its path fixed by its
+ * position: threads take bands of output rows and never change a sum.
  */
 int hpk_conv_im2col_columns(const hpk_conv2d_desc *d, const struct hpk_kernel_table *t,
                             const struct hpk_blocking blocking[HPK_GEMM_RECORDS])
