@@ -876,6 +876,34 @@ static void test_gemm_a_direct(void **state)
         }
 }
 
+/*
+ * B's rows HPK_GEMM_ALIAS_BYTES apart (ldb 2048 floats) under a single block of rows: the
+ * driver packs B~ HPK_GEMM_ALIAS_GROUP panels at a time there (several groups, a partial one
+ * and an edge panel: n = 17 NR + 5), over one k block and two (the KC cap is 256), row-major
+ * and as column-major's A.
+ */
+static void test_gemm_b_alias_groups(void **state)
+{
+    const struct hpk_kernel_table *t = table_or_skip(state);
+    struct hpk_blocking bl[3][2];
+    const size_t nbl = test_blockings(t, bl);
+    uint64_t seed = 29;
+    const size_t nr = t->sgemm[HPK_GEMM_MAIN].nr, n = 17 * nr + 5;
+    const size_t pad = HPK_GEMM_ALIAS_BYTES / sizeof(float) - n;
+    const struct gemm_case cases[] = {
+        {HPK_ROW_MAJOR, HPK_NO_TRANS, HPK_NO_TRANS, 13, n, 300, 0, pad, 1, 1.0f, 0.0f, 0},
+        {HPK_ROW_MAJOR, HPK_TRANS, HPK_NO_TRANS, 20, n, 40, 1, pad, 0, -0.5f, 1.0f, 0},
+        {HPK_COL_MAJOR, HPK_NO_TRANS, HPK_NO_TRANS, n, 13, 300, pad, 0, 2, 1.0f, 0.5f, 0},
+    };
+    const hpk_epilogue e = {.bias_axis = HPK_BIAS_PER_COL, .bias = (const float *)1,
+                            .residual = (const float *)1, .act = HPK_ACT_RELU};
+    for (size_t v = 0; v < nbl; v++)
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            run_case(t, bl[v], &cases[i], NULL, 0, &seed);
+            run_case(t, bl[v], &cases[i], &e, 0, &seed);
+        }
+}
+
 /* The KC a B~ packed for one product takes (README, HPK_KC): the whole k for n <= 256 and
  * KC < k <= 4 KC, the blocking's KC otherwise and whenever HPK_KC set it. */
 static void test_gemm_kc_rule(void **state)
@@ -1200,6 +1228,7 @@ int main(void)
                             {"gemm_blas_corners", test_gemm_blas_corners},
                             {"gemm_b_packed_in_tile", test_gemm_b_packed_in_tile},
                             {"gemm_a_direct", test_gemm_a_direct},
+                            {"gemm_b_alias_groups", test_gemm_b_alias_groups},
                             {"gemm_epilogue", test_gemm_epilogue},
                             {"gemm_indirect_prepacked", test_gemm_indirect_prepacked},
                             {"gemv_paths", test_gemv_paths}};

@@ -211,6 +211,9 @@ typedef void (*hpk_gemv_packed_fn)(size_t m, size_t n, size_t k, size_t kc, cons
  * src/gemm/driver.c has the measurements; hpk-info prints the rule). */
 #define HPK_GEMM_ALIAS_BYTES 8192u
 #define HPK_GEMM_ALIAS_KC 256
+/* ... and a single ic block packs its B~ panels HPK_GEMM_ALIAS_GROUP at a time there (prepare in
+ * src/gemm/driver.c has the measurements). */
+#define HPK_GEMM_ALIAS_GROUP 16
 /* ... and rows at most HPK_GEMM_B_NEAR_BYTES apart: the packing tile prefetches B ahead
  * (HPK_TILE_PREFETCH_B; ic_task in src/gemm/driver.c has the measurements). */
 #define HPK_GEMM_B_NEAR_BYTES 4096u

@@ -152,8 +152,8 @@ size_t hpk_describe_config(const struct hpk_machine *m, const struct hpk_config 
                 HPK_GEMM_WHOLE_K_N, (size_t)HPK_GEMM_WHOLE_K_MULT * b->kc);
         if (rec->ukernel_pack_b != NULL && b->source_kc != HPK_SRC_ENV && b->kc > HPK_GEMM_ALIAS_KC)
             put(&o, "sgemm %s, KC %d: for B read in place with rows a multiple of %u bytes apart, "
-                    "m <= MC\n",
-                record_names[r], HPK_GEMM_ALIAS_KC, HPK_GEMM_ALIAS_BYTES);
+                    "m <= MC (B~ then packed %d panels at a time)\n",
+                record_names[r], HPK_GEMM_ALIAS_KC, HPK_GEMM_ALIAS_BYTES, HPK_GEMM_ALIAS_GROUP);
         if (rec->ukernel_a_direct != NULL)
             put(&o, "sgemm %s, A unpacked: %s, for row-contiguous A and n <= %zu (n <= %zu "
                     "when m < %zu)\n",

@@ -132,6 +132,7 @@ struct loop_state {
     size_t m_pad;     /* rows of a prepacked A~ block (m rounded up to MR) */
     int b_in_place;   /* B read where it lies */
     int b_jit;        /* each B~ panel packed by the task that uses it, just before (see prepare) */
+    size_t b_jit_group; /* panels b_jit packs at a time: 1, or HPK_GEMM_ALIAS_GROUP (prepare) */
     /* a serial run's B~ block packed by the tasks of its first ic block, not by a pass ahead:
      * with one thread they run first, in order */
     int b_first_ic;
@@ -345,19 +346,28 @@ static void ic_task(void *ctx, size_t task, size_t slot)
     const int packs = s->b_jit || (s->b_first_ic && ic == 0);
     for (size_t jr = j_lo; jr < j_hi; jr += r->nr) {
         const size_t nr = hpk_min_size(r->nr, j_hi - jr);
-        const float *bp = s->b_jit ? s->bjit[slot] : s->bpanel + (jr / r->nr) * s->bpanel_step;
+        /* A group of b_jit_group panels packed in one pass (the task's first panel and every
+         * group's after it), each then read from the buffer. */
+        const size_t group = s->b_jit_group, in_group = (jr - j_lo) / r->nr % group;
+        if (group > 1 && in_group == 0)
+            r->pack_b(s->kb, hpk_min_size(group * r->nr, j_hi - jr),
+                      s->bsrc + (ptrdiff_t)jr * p->b_cs, p->b_rs, p->b_cs, s->bjit[slot]);
+        const float *bp = group > 1  ? s->bjit[slot] + in_group * r->nr * s->kb
+                          : s->b_jit ? s->bjit[slot]
+                                     : s->bpanel + (jr / r->nr) * s->bpanel_step;
         /* where this task packs the panel: its own buffer (b_jit), or its place in the block */
         float *bw = !packs  ? NULL
                     : s->b_jit ? s->bjit[slot]
                                : s->bbuf + (jr / r->nr) * s->bpanel_step;
-        const int pack_in_tile = packs && s->b_in_tile && nr == r->nr;
-        if (packs && !pack_in_tile)
+        const int pack_in_tile = packs && group == 1 && s->b_in_tile && nr == r->nr;
+        if (packs && group == 1 && !pack_in_tile)
             r->pack_b(s->kb, nr, s->bsrc + (ptrdiff_t)jr * p->b_cs, p->b_rs, p->b_cs, bw);
         /* The next panel, a share before each tile, into L2 while this panel's tiles compute (its
          * lines are a row or a column stride apart: no hardware prefetcher follows them). */
-        const float *next = packs && !(pack_in_tile && s->b_alias) && jr + r->nr < j_hi
-                                ? s->bsrc + (ptrdiff_t)(jr + r->nr) * p->b_cs
-                                : NULL;
+        const float *next =
+            packs && group == 1 && !(pack_in_tile && s->b_alias) && jr + r->nr < j_hi
+                ? s->bsrc + (ptrdiff_t)(jr + r->nr) * p->b_cs
+                : NULL;
         const size_t next_cols = next != NULL ? hpk_min_size(r->nr, j_hi - jr - r->nr) : 0;
         const size_t per_tile =
             hpk_div_round_up(p->b_cs == 1 ? s->kb : next_cols, tiles);
@@ -819,6 +829,15 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
      * block ahead, which is written out to L3 and read back (measured: the packing of B~ took
      * 16 % of a column-major 3136 x 64 x 576, whose kernel-space m is 64). */
     s->b_jit = !b_in_place && p->b_packed == NULL && n_ic == 1;
+    /* ... but where B's rows alias, HPK_GEMM_ALIAS_GROUP panels at a time, each row of B then
+     * read in runs of that many panels' columns, not NR floats a panel. Row-major, Zen 4 VM
+     * (AVX2 only), one process, the group of 16 against packing in the first tile: 1 thread
+     * 16 x 4096 x 4096 32 -> 46 GFLOP/s, 64 x 4096 x 1024 62 -> 72; 2 threads 53 -> 74, 16 x
+     * 8192 x 2048 43 -> 62, 64 x 4096 x 1024 107 -> 138 (groups of 4 and 8 in between, 32 as
+     * 16). In the suite (gemm_dl/ts_4096x16x4096, binaries alternated, best of 15), 1 thread
+     * +0-7 %, 2 threads +15 %. Where the rows do not alias (16 x 3000 x 4096, 64 x 3136 x 576
+     * and x 256, 49 x 512 x 4608) groups lost 4-34 % to the packing tile. */
+    s->b_jit_group = s->b_jit && b_alias ? HPK_GEMM_ALIAS_GROUP : 1;
     /* With one thread, the tasks of the first ic block run first and in order: they pack the
      * block's B~ panels, each right before its tiles (while the next one is prefetched), rather
      * than a pass ahead. And where B's rows are contiguous and the record has a kernel that
@@ -831,7 +850,7 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
     /* Workspace: B~ (KC x NC rounded to NR, or one panel per slot), one A~ (MC rounded to MR x
      * KC) and one row-pointer list per slot. */
     size_t bj_bytes = 0;
-    if (s->b_jit && (hpk_mul_overflow(kc, r->nr * sizeof(float), &t) ||
+    if (s->b_jit && (hpk_mul_overflow(kc, s->b_jit_group * r->nr * sizeof(float), &t) ||
                      hpk_round_up_overflow(t, HPK_ALIGNMENT, &bj_bytes)))
         return HPK_ERR_OVERFLOW;
     if (!b_in_place && p->b_packed == NULL && !s->b_jit &&
