@@ -760,8 +760,10 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
      * rows alias: the cap above was measured there.) */
     if (a_direct && p->b_packed == NULL && p->a_packed == NULL && !b_in_place && !b_alias &&
         bl->source_kc != HPK_SRC_ENV && p->k > kc) {
-        const size_t cap = bl->mc * hpk_max_size(bl->kc, 1) / (HPK_GEMM_DIRECT_KC_SHARE * r->nr);
-        kc = hpk_max_size(kc, hpk_min_size(p->k, cap));
+        size_t cap;
+        if (hpk_mul_overflow(bl->mc, hpk_max_size(bl->kc, 1), &cap))
+            cap = SIZE_MAX; /* an HPK_MC beyond reason: the whole k */
+        kc = hpk_max_size(kc, hpk_min_size(p->k, cap / (HPK_GEMM_DIRECT_KC_SHARE * r->nr)));
     }
     const int a_packed = !(r->flags & HPK_GEMM_A_IN_PLACE) && p->a_packed == NULL && !a_direct;
     size_t b_elems = 0, a_elems = 0, bytes = 0, t;
