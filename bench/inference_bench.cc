@@ -15,11 +15,12 @@
 //                               (hpk_sgemm_packed_b_create, outside the timing), then
 //                               hpk_sgemm_packed; hpk_plain: hpk_sgemm; peers: their sgemm of the
 //                               same product (called column-major as C^T = W^T A^T).
-//   gemv_packed/1xNxK_cold|warm/LIB   the same with M = 1: y = x W. Cold rows flush the caches
-//                               between iterations (outside the timing). Besides GFLOPS, GBps
-//                               counts the weights' bytes (K * N * 4) per second and pct_read
-//                               their fraction of the read-only bandwidth measured here on the
-//                               same thread count (the roofline/read kernel of peak.cc).
+//   gemv_packed/MxNxK_cold|warm/LIB   the same with M = 1 (y = x W) and M = 4. Cold rows flush
+//                               the caches between iterations (outside the timing). Besides
+//                               GFLOPS, GBps counts the weights' bytes (K * N * 4) per second
+//                               and pct_read their fraction of the read-only bandwidth measured
+//                               here on the same thread count (the roofline/read kernel of
+//                               peak.cc).
 //
 // The hpk rows use the public API with the dispatcher's table; each row first checks its first
 // product against a double reference, and is skipped with the reason if it is wrong.
@@ -457,9 +458,11 @@ void register_inference(const hpkb::SuiteOptions &opt)
     const std::vector<Shape> layers = {{"3136x64x576", 3136, 64, 576},
                                        {"196x256x1024", 196, 256, 1024},
                                        {"128x768x768", 128, 768, 768}};
+    // 4x4096x4096: a batch of 4 against the same weights (hpk's matrix-vector loop up to m = 4).
     const std::vector<std::pair<Shape, bool>> gemvs = {{{"1x4096x4096_cold", 1, 4096, 4096}, true},
                                                        {{"1x1000x2048_warm", 1, 1000, 2048}, false},
-                                                       {{"1x1000x2048_cold", 1, 1000, 2048}, true}};
+                                                       {{"1x1000x2048_cold", 1, 1000, 2048}, true},
+                                                       {{"4x4096x4096_cold", 4, 4096, 4096}, true}};
     auto add_rows = [](const std::string &family, const Shape &s, bool cold, bool gemv) {
         const std::string base = family + "/" + s.name + "/";
         timing(benchmark::RegisterBenchmark((base + "hpk").c_str(), bm_packed, PackedWho::HpkPacked,

@@ -36,6 +36,8 @@
  * streams 23-25, 1 KiB ahead 17-25). M = 2, 3, 4 ran one panel at a time over
  * its k-blocks, the accumulators in registers, restarting a stream every k-block: 12-14, 10-13
  * and 10.6 GB/s, against 25.5, 21-22 and 18-24 in memory order as above (same VM, 1 thread).
+ * (Standalone loops; in the suite: `bench/run.sh --filter 'roofline/read|gemv_packed'`, rows
+ * 1x4096x4096_cold and 4x4096x4096_cold, GB/s and % of the read roof.)
  */
 #include "config.h"
 

@@ -24,6 +24,7 @@
 #define HPK_BASE_UKERNEL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* hpk_gemm_tile_ctx.flags */
 #define HPK_TILE_FIRST_K 1u /* first k-block: C = alpha*A~B~ + beta*C (beta == 0: C not read) */
@@ -199,6 +200,15 @@ typedef void (*hpk_gemv_packed_fn)(size_t m, size_t n, size_t k, size_t kc, cons
  * HPK_GEMM_DIRECT_KC_SHARE of an A~ block's MC x KC floats (prepare in src/gemm/driver.c has
  * the measurements; hpk-info prints the bound). */
 #define HPK_GEMM_DIRECT_KC_SHARE 2
+
+/* That bound for a blocking's MC and KC and a record's NR (the whole k past a size_t's range). */
+static inline size_t hpk_gemm_direct_kc_max(size_t mc, size_t kc, size_t nr)
+{
+    const size_t k1 = kc > 0 ? kc : 1;
+    if (mc != 0 && k1 > SIZE_MAX / mc)
+        return SIZE_MAX;
+    return mc * k1 / (HPK_GEMM_DIRECT_KC_SHARE * nr);
+}
 /* A B~ packed for a product with n <= HPK_GEMM_WHOLE_K_N takes the whole k as its KC when k <=
  * HPK_GEMM_WHOLE_K_MULT KC (hpk_gemm_kc_for, src/gemm/driver.c, has the measurements). */
 /* The column kernels (ukernel_col) serve k blocks up to this: beyond it a tile's own work hides

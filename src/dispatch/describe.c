@@ -163,7 +163,7 @@ size_t hpk_describe_config(const struct hpk_machine *m, const struct hpk_config 
                 (size_t)HPK_GEMM_A_DIRECT_MIN_TILES * rec->mr);
         if (rec->ukernel_a_direct != NULL && b->source_kc != HPK_SRC_ENV)
             put(&o, "sgemm %s, A unpacked: KC is the whole k up to %zu\n", record_names[r],
-                b->mc * (b->kc > 0 ? b->kc : 1) / (HPK_GEMM_DIRECT_KC_SHARE * rec->nr));
+                hpk_gemm_direct_kc_max(b->mc, b->kc, rec->nr));
         if (rec->ukernel_pack_b != NULL)
             put(&o, "sgemm %s, B~ packed by the first tile of each panel: %s, for one MC block "
                     "and B's rows contiguous\n",

@@ -756,14 +756,12 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
      * 768 x 128 x 3072 67 -> 85, 512 x 49 x 4608 64 -> 68, 256 x 196 x 2304 79 -> 81.5; 2
      * threads: 4096 x 16 x 4096 +39 %, 512 x 49 x 4608 +13 %, 256 x 196 x 2304 +8 %, 768 x 128
      * x 3072 +5 %. In the suite (binaries alternated, best of 12, 1 thread): gemm_dl's
-     * ts_16x4096x4096 1.73x, r50_conv5 1.08x, bert_ffn2 1.06x, r50_conv4 1.03x. (Not where B's
-     * rows alias: the cap above was measured there.) */
+     * ts_16x4096x4096 1.73x, r50_conv5 1.08x, bert_ffn2 1.06x, r50_conv4 1.03x: `bench/run.sh
+     * --filter 'roofline/fma_peak|gemm_dl'` with and without HPK_KC=320. (Not where B's rows
+     * alias: the cap above was measured there.) */
     if (a_direct && p->b_packed == NULL && p->a_packed == NULL && !b_in_place && !b_alias &&
         bl->source_kc != HPK_SRC_ENV && p->k > kc) {
-        size_t cap;
-        if (hpk_mul_overflow(bl->mc, hpk_max_size(bl->kc, 1), &cap))
-            cap = SIZE_MAX; /* an HPK_MC beyond reason: the whole k */
-        kc = hpk_max_size(kc, hpk_min_size(p->k, cap / (HPK_GEMM_DIRECT_KC_SHARE * r->nr)));
+        kc = hpk_max_size(kc, hpk_min_size(p->k, hpk_gemm_direct_kc_max(bl->mc, bl->kc, r->nr)));
     }
     const int a_packed = !(r->flags & HPK_GEMM_A_IN_PLACE) && p->a_packed == NULL && !a_direct;
     size_t b_elems = 0, a_elems = 0, bytes = 0, t;
@@ -836,9 +834,10 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
      * (AVX2 only), one process, the group of 16 against packing in the first tile: 1 thread
      * 16 x 4096 x 4096 32 -> 46 GFLOP/s, 64 x 4096 x 1024 62 -> 72; 2 threads 53 -> 74, 16 x
      * 8192 x 2048 43 -> 62, 64 x 4096 x 1024 107 -> 138 (groups of 4 and 8 in between, 32 as
-     * 16). In the suite (gemm_dl/ts_4096x16x4096, binaries alternated, best of 15), 1 thread
-     * +0-7 %, 2 threads +15 %. Where the rows do not alias (16 x 3000 x 4096, 64 x 3136 x 576
-     * and x 256, 49 x 512 x 4608) groups lost 4-34 % to the packing tile. */
+     * 16). In the suite (`bench/run.sh --filter 'gemm_dl/ts_4096x16x4096' [--threads 2]`,
+     * binaries alternated, best of 15), 1 thread +0-7 %, 2 threads +15 %. Where the rows do not
+     * alias (16 x 3000 x 4096, 64 x 3136 x 576 and x 256, 49 x 512 x 4608) groups lost 4-34 %
+     * to the packing tile. */
     s->b_jit_group = s->b_jit && b_alias ? HPK_GEMM_ALIAS_GROUP : 1;
     /* With one thread, the tasks of the first ic block run first and in order: they pack the
      * block's B~ panels, each right before its tiles (while the next one is prefetched), rather
