@@ -382,6 +382,42 @@ static hpk_status run_im2col_columns(const struct hpk_conv_args *a)
     return HPK_OK;
 }
 
+/* The zero-padded copy of the input (im2col_padded): task i writes padded rows [i rows / bands,
+ * (i + 1) rows / bands) of the batch, each the input row under it with pad_left and pad_right
+ * zero pixels around it, or zeros in the top and bottom padding. */
+struct pad_copy_state {
+    const struct hpk_conv_args *a;
+    float *padded;
+    size_t hp, wp, rows, bands;
+};
+
+static void pad_copy_task(void *ctx, size_t task, size_t slot)
+{
+    const struct pad_copy_state *ps = ctx;
+    const struct hpk_conv_args *a = ps->a;
+    const hpk_conv2d_desc *d = &a->op->d;
+    const size_t cin = d->in_channels, hp = ps->hp, wp = ps->wp;
+    (void)slot;
+    for (size_t i = task * ps->rows / ps->bands; i < (task + 1) * ps->rows / ps->bands; i++) {
+        const size_t n = i / hp, y = i % hp;
+        float *row = ps->padded + i * wp * cin;
+        const size_t iy = y - d->pad_top; /* wraps when y < pad_top: outside */
+        if (y < d->pad_top || iy >= a->s.in_h) {
+            memset(row, 0, wp * cin * sizeof(float));
+            continue;
+        }
+        memset(row, 0, d->pad_left * cin * sizeof(float));
+        const float *src = a->input + (n * a->s.in_h + iy) * a->s.in_w * a->in_stride;
+        float *dst = row + d->pad_left * cin;
+        if (a->in_stride == cin)
+            memcpy(dst, src, a->s.in_w * cin * sizeof(float));
+        else
+            for (size_t x = 0; x < a->s.in_w; x++)
+                memcpy(dst + x * cin, src + x * a->in_stride, cin * sizeof(float));
+        memset(dst + a->s.in_w * cin, 0, d->pad_right * cin * sizeof(float));
+    }
+}
+
 hpk_status hpk_conv_run_gemm(const struct hpk_conv_args *a, int im2col)
 {
     if (im2col && a->op->cols_b != NULL)
@@ -401,25 +437,17 @@ hpk_status hpk_conv_run_gemm(const struct hpk_conv_args *a, int im2col)
         padded = hpk_workspace_acquire(floats);
         if (padded == NULL)
             return HPK_ERR_NOMEM;
-        const size_t cin = d->in_channels;
-        for (size_t n = 0; n < a->s.batch; n++)
-            for (size_t y = 0; y < hp; y++) {
-                float *row = padded + (n * hp + y) * wp * cin;
-                const size_t iy = y - d->pad_top; /* wraps when y < pad_top: outside */
-                if (y < d->pad_top || iy >= a->s.in_h) {
-                    memset(row, 0, wp * cin * sizeof(float));
-                    continue;
-                }
-                memset(row, 0, d->pad_left * cin * sizeof(float));
-                const float *src = a->input + (n * a->s.in_h + iy) * a->s.in_w * a->in_stride;
-                float *dst = row + d->pad_left * cin;
-                if (a->in_stride == cin)
-                    memcpy(dst, src, a->s.in_w * cin * sizeof(float));
-                else
-                    for (size_t x = 0; x < a->s.in_w; x++)
-                        memcpy(dst + x * cin, src + x * a->in_stride, cin * sizeof(float));
-                memset(dst + a->s.in_w * cin, 0, d->pad_right * cin * sizeof(float));
-            }
+        const size_t rows = a->s.batch * hp;
+        /* The copy is a pass over the input: split by rows like the product after it, so
+         * that it is not a serial part of a multi-threaded call. */
+        size_t macs;
+        if (hpk_mul_overflow(pixels, op->kg, &macs) || hpk_mul_overflow(macs, op->kdim, &macs))
+            macs = SIZE_MAX;
+        const size_t threads = hpk_min_size(threads_for(macs), rows);
+        const size_t bands = hpk_min_size(rows, 4 * threads);
+        struct pad_copy_state ps = {
+            .a = a, .padded = padded, .hp = hp, .wp = wp, .rows = rows, .bands = bands};
+        hpk_parallel_for(bands, threads, pad_copy_task, &ps);
     }
     hpk_status st = HPK_OK;
     for (size_t g = 0; g < d->groups && st == HPK_OK; g++) {
