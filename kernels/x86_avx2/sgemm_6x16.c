@@ -75,26 +75,16 @@
         ROW_STEP(3, r3, vb0, vb1);                                                                \
     } while (0)
 
-/* One k step of a narrow edge tile (n <= 8): vaccIx0 += A[I][p] * vb0. */
-#define NARROW_STEP(r0, r1, r2, r3, r4, r5, vb0)                                                 \
+/* One k step of a narrow edge tile (n <= 8) into accumulators V (x0 or x1): vaccIV += A[I][p] *
+ * vb. The even steps go to x0, the odd ones to x1 (see kernel_6x16). */
+#define NARROW_STEP(V, r0, r1, r2, r3, r4, r5, vb)                                               \
     do {                                                                                          \
-        vacc0x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(r0), vb0, vacc0x0);                         \
-        vacc1x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(r1), vb0, vacc1x0);                         \
-        vacc2x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(r2), vb0, vacc2x0);                         \
-        vacc3x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(r3), vb0, vacc3x0);                         \
-        vacc4x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(r4), vb0, vacc4x0);                         \
-        vacc5x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(r5), vb0, vacc5x0);                         \
-    } while (0)
-
-/* The same into the second accumulators: vaccIx1 += A[I][p] * vb1 (a narrow tile's odd steps). */
-#define NARROW_STEP1(r0, r1, r2, r3, r4, r5, vb1)                                                \
-    do {                                                                                          \
-        vacc0x1 = _mm256_fmadd_ps(_mm256_broadcast_ss(r0), vb1, vacc0x1);                         \
-        vacc1x1 = _mm256_fmadd_ps(_mm256_broadcast_ss(r1), vb1, vacc1x1);                         \
-        vacc2x1 = _mm256_fmadd_ps(_mm256_broadcast_ss(r2), vb1, vacc2x1);                         \
-        vacc3x1 = _mm256_fmadd_ps(_mm256_broadcast_ss(r3), vb1, vacc3x1);                         \
-        vacc4x1 = _mm256_fmadd_ps(_mm256_broadcast_ss(r4), vb1, vacc4x1);                         \
-        vacc5x1 = _mm256_fmadd_ps(_mm256_broadcast_ss(r5), vb1, vacc5x1);                         \
+        vacc0##V = _mm256_fmadd_ps(_mm256_broadcast_ss(r0), vb, vacc0##V);                        \
+        vacc1##V = _mm256_fmadd_ps(_mm256_broadcast_ss(r1), vb, vacc1##V);                        \
+        vacc2##V = _mm256_fmadd_ps(_mm256_broadcast_ss(r2), vb, vacc2##V);                        \
+        vacc3##V = _mm256_fmadd_ps(_mm256_broadcast_ss(r3), vb, vacc3##V);                        \
+        vacc4##V = _mm256_fmadd_ps(_mm256_broadcast_ss(r4), vb, vacc4##V);                        \
+        vacc5##V = _mm256_fmadd_ps(_mm256_broadcast_ss(r5), vb, vacc5##V);                        \
     } while (0)
 
 /* The six rows' elements at step p: A~ packed (a[p * 6 + i], a advanced by 6 per step), or A
@@ -102,7 +92,6 @@
 /* (ROWS expands to six arguments; STEP_/NARROW_STEP_ expand it before STEP sees them.) */
 #define STEP_(...) STEP(__VA_ARGS__)
 #define NARROW_STEP_(...) NARROW_STEP(__VA_ARGS__)
-#define NARROW_STEP1_(...) NARROW_STEP1(__VA_ARGS__)
 #define STEP3_(...) STEP3(__VA_ARGS__)
 #define STEP4_(...) STEP4(__VA_ARGS__)
 #define ROWS(p) direct ? a0 + (p) : a + 0, direct ? a1 + (p) : a + 1, direct ? a2 + (p) : a + 2, \
@@ -363,19 +352,19 @@ kernel_6x16(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda, const f
         if (padded)
             for (; p + 2 <= k; p += 2, a += 2 * astep, b += 2 * ldb) {
                 const __m256 vb0 = _mm256_loadu_ps(b), vb1 = _mm256_loadu_ps(b + ldb);
-                NARROW_STEP_(ROWS(p), vb0);
-                NARROW_STEP1_(ROWS_NEXT(p), vb1);
+                NARROW_STEP_(x0, ROWS(p), vb0);
+                NARROW_STEP_(x1, ROWS_NEXT(p), vb1);
             }
         else
             for (; p + 2 <= k; p += 2, a += 2 * astep, b += 2 * ldb) {
                 const __m256 vb0 = _mm256_maskload_ps(b, vmask0);
                 const __m256 vb1 = _mm256_maskload_ps(b + ldb, vmask0);
-                NARROW_STEP_(ROWS(p), vb0);
-                NARROW_STEP1_(ROWS_NEXT(p), vb1);
+                NARROW_STEP_(x0, ROWS(p), vb0);
+                NARROW_STEP_(x1, ROWS_NEXT(p), vb1);
             }
         if (p < k) {
             const __m256 vb0 = padded ? _mm256_loadu_ps(b) : _mm256_maskload_ps(b, vmask0);
-            NARROW_STEP_(ROWS(p), vb0);
+            NARROW_STEP_(x0, ROWS(p), vb0);
         }
         vacc0x0 = _mm256_add_ps(vacc0x0, vacc0x1);
         vacc1x0 = _mm256_add_ps(vacc1x0, vacc1x1);
