@@ -503,21 +503,6 @@ hpk_status hpk_conv_run_gemm(const struct hpk_conv_args *a, int im2col)
 /* ---- Winograd ---------------------------------------------------------------------------- */
 
 /*
- * How far ahead of the products U is prefetched, in panels of the main record (kc x NR floats).
- * In a network U comes from memory on every run (9.4 MB per layer at 256 channels with F(4,3))
- * and no hardware prefetcher runs ahead of a panel's first tile: each tile of a panel prefetches
- * its share of the panel this many panels on into L2 (addresses formed as integers: past U's
- * end a prefetch does nothing). Measured with the caches flushed before each call (as in a
- * network; one process, on and off alternated, best of 15, Zen 4 VM), 1 / 2 threads: 256@14
- * 1.61 -> 1.52 / 0.90 -> 0.83 ms, 128@28 1.16 -> 1.07 / 0.66 -> 0.63 ms, 64@56 within the
- * noise; with U warm in L3 (the suite's conv rows) it costs 0-5 %. ResNet-50 (`bench/run.sh
- * --filter '^net'`, binaries alternated, best of 6-8): 1 % on 1 and on 2 threads, within the
- * noise. Not where a panel has a single tile (512@7: 4 tiles): there the whole panel's
- * prefetches went out at once before the tile, and the layer ran 40 % slower (2.49 -> 3.56 ms).
- */
-#define WINO_U_AHEAD 4
-
-/*
  * Two schedules, the same arithmetic (each product M[xi] = V[xi] U[xi] is k-blocked by KC as the
  * GEMM driver does, whoever computes which rows or columns):
  *   blocked  tasks of tb tiles: input transform, the alpha^2 products, output transform, with V
@@ -614,32 +599,18 @@ static void wino_product(const struct wino_state *s, size_t xi, size_t nt, size_
     tc.alpha = 1.0f;
     for (size_t t = 0; t < nt; t++)
         ptrs[t] = vx + t * cg;
-    const size_t tiles = hpk_div_round_up(nt, r->mr);
     for (size_t pc = 0; pc < cg; pc += s->kc) {
         const size_t kb = hpk_min_size(s->kc, cg - pc);
-        /* A panel's lines, and how many of them each tile prefetches (none where a panel has
-         * a single tile: see WINO_U_AHEAD). */
-        const size_t panel_bytes = r->nr * kb * sizeof(float);
-        const size_t panel_lines = hpk_div_round_up(panel_bytes, 64);
-        const size_t per_tile = tiles > 1 ? hpk_div_round_up(panel_lines, tiles) : 0;
         struct hpk_a_source src = {.rows = ptrs, .ks = 1, .kc = cg, .cs = 1};
         r->pack_a(nt, pc, kb, &src, 0, abuf);
         tc.flags = (pc == 0 ? HPK_TILE_FIRST_K : 0u) | (pc + kb == cg ? HPK_TILE_LAST_K : 0u) |
                    HPK_TILE_B_PADDED; /* U was packed at creation */
         for (size_t jr = j0; jr < j1; jr += r->nr) {
             const float *bp = ux + pc * n_pad + jr * kb;
-            /* U[xi] is read in address order, k-block by k-block: prefetch the panel
-             * WINO_U_AHEAD panels on, a share before each tile (see WINO_U_AHEAD). */
-            const uintptr_t ahead = (uintptr_t)bp + WINO_U_AHEAD * panel_bytes;
-            size_t next_line = 0;
-            for (size_t ir = 0; ir < nt; ir += r->mr) {
-                for (const size_t end = hpk_min_size(next_line + per_tile, panel_lines);
-                     next_line < end; next_line++)
-                    __builtin_prefetch((const char *)(ahead + next_line * 64), 0, 2);
+            for (size_t ir = 0; ir < nt; ir += r->mr)
                 r->ukernel(hpk_min_size(r->mr, nt - ir), hpk_min_size(r->nr, j1 - jr), kb,
                            abuf + (ir / r->mr) * r->mr * kb, 0, bp, (ptrdiff_t)r->nr,
                            mx + ir * kg + jr, (ptrdiff_t)kg, &tc);
-            }
         }
     }
 }
