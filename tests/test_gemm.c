@@ -818,6 +818,18 @@ static void test_gemm_grid(void **state)
                     }
 }
 
+/* Each case under each blocking, bare and with the epilogue e. */
+static void run_cases_bare_and(const struct hpk_kernel_table *t, struct hpk_blocking bl[][2],
+                               size_t nbl, const struct gemm_case *cases, size_t count,
+                               const hpk_epilogue *e, uint64_t *seed)
+{
+    for (size_t v = 0; v < nbl; v++)
+        for (size_t i = 0; i < count; i++) {
+            run_case(t, bl[v], &cases[i], NULL, 0, seed);
+            run_case(t, bl[v], &cases[i], e, 0, seed);
+        }
+}
+
 /*
  * Products whose B~ panels the driver packs just in time, with the first tile of each full panel
  * packing it as it computes (ukernel_pack_b, where the record has one): one ic block (m <= MC),
@@ -838,10 +850,7 @@ static void test_gemm_b_packed_in_tile(void **state)
     };
     const hpk_epilogue e = {.bias_axis = HPK_BIAS_PER_COL, .bias = (const float *)1,
                             .residual = (const float *)1, .act = HPK_ACT_GELU};
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        run_case(t, bl[0], &cases[i], NULL, 0, &seed);
-        run_case(t, bl[0], &cases[i], &e, 0, &seed);
-    }
+    run_cases_bare_and(t, bl, 1, cases, sizeof cases / sizeof cases[0], &e, &seed); /* bl[0] */
 }
 
 /*
@@ -869,11 +878,7 @@ static void test_gemm_a_direct(void **state)
     };
     const hpk_epilogue e = {.bias_axis = HPK_BIAS_PER_ROW, .bias = (const float *)1,
                             .residual = (const float *)1, .act = HPK_ACT_RELU6};
-    for (size_t v = 0; v < nbl; v++)
-        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-            run_case(t, bl[v], &cases[i], NULL, 0, &seed);
-            run_case(t, bl[v], &cases[i], &e, 0, &seed);
-        }
+    run_cases_bare_and(t, bl, nbl, cases, sizeof cases / sizeof cases[0], &e, &seed);
 }
 
 /*
@@ -897,11 +902,7 @@ static void test_gemm_b_alias_groups(void **state)
     };
     const hpk_epilogue e = {.bias_axis = HPK_BIAS_PER_COL, .bias = (const float *)1,
                             .residual = (const float *)1, .act = HPK_ACT_RELU};
-    for (size_t v = 0; v < nbl; v++)
-        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-            run_case(t, bl[v], &cases[i], NULL, 0, &seed);
-            run_case(t, bl[v], &cases[i], &e, 0, &seed);
-        }
+    run_cases_bare_and(t, bl, nbl, cases, sizeof cases / sizeof cases[0], &e, &seed);
 }
 
 /* The KC a B~ packed for one product takes (README, HPK_KC): the whole k for n <= 256 and
