@@ -355,11 +355,51 @@ static void test_dw3_special_values(void **state)
         }
 }
 
+/*
+ * Rows whose one-block whole-row walk would conflict in a 64-set, 8-way L1 (pixels a multiple
+ * of 256 bytes apart, or long rows): at stride 1 the AVX2 kernel walks these pixel-major, two
+ * blocks of 8 channels per strip, then an odd block alone, then the masked lanes. Shapes: 32 to
+ * 1024 channels (32 to 1 sets) at short and long rows, and 24, 40, 44, 48 channels (64 sets) at
+ * rows of 129 pixels and more -- every pairing of full, odd and masked blocks -- every
+ * remainder of the strips, with the epilogue's parts and activations in rotation; the same
+ * kinds of rows at stride 2 (walked in chunks there) besides.
+ */
+static void test_dw3_conflicting_rows(void **state)
+{
+    const struct hpk_kernel_table *t = table_or_skip(state);
+    static const size_t shapes[][3] = {{64, 57, 1},   {64, 58, 2},   {256, 12, 1}, {256, 8, 2},
+                                       {1024, 5, 1},  {1024, 5, 2},  {40, 150, 1}, {44, 140, 1},
+                                       {44, 70, 2},   {24, 141, 2},  {32, 99, 1},  {128, 33, 1},
+                                       {512, 14, 1},  {512, 7, 2},   {48, 140, 1}, {40, 68, 2}};
+    uint64_t seed = 0xc0f11c7u;
+    size_t idx = 0;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (size_t v = 0; v < (quick ? 2u : 4u); v++, idx++) {
+            const struct dw3_case k = {.channels = shapes[s][0],
+                                       .width = shapes[s][1] - v % 2,
+                                       .stride = shapes[s][2],
+                                       .pad_left = idx % 3,
+                                       .pad_right = (idx / 3) % 3,
+                                       .out_gap = idx % 4,
+                                       .res_gap = (idx * 3) % 5,
+                                       .bias = (int)(v / 2),
+                                       .residual = (int)(idx % 3),
+                                       .act = (int)((idx * 5) % HPK_TILE_ACT_COUNT),
+                                       .lo = -0.5f,
+                                       .hi = 0.75f,
+                                       .slope = 0.1f,
+                                       .x_range = 1.0f,
+                                       .zero_frac = 0.2f};
+            run_case(t, &k, &seed);
+        }
+}
+
 int main(void)
 {
     quick = tu_quick();
     static const struct tu_table_test per[] = {{"dwconv3x3_shapes", test_dw3_shapes},
                             {"dwconv3x3_epilogue", test_dw3_epilogue},
-                            {"dwconv3x3_special_values", test_dw3_special_values}};
+                            {"dwconv3x3_special_values", test_dw3_special_values},
+                            {"dwconv3x3_conflicting_rows", test_dw3_conflicting_rows}};
     return tu_run("test_dwconv3x3", per, sizeof per / sizeof per[0], NULL, 0);
 }

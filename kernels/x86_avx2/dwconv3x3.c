@@ -23,7 +23,18 @@
  * 384 bytes apart, which neither L1 nor the prefetchers hold; in address order, with software
  * prefetch of the next chunk of the two new rows (PX_S2 lines per row, strip and block, T0),
  * the input streams. At stride 1 (144 channels x 56 pixels: 32 KB rows, one new per output
- * row) the whole-row walk was as fast as any chunking, with or without prefetch.
+ * row) the whole-row walk was as fast as any chunking, with or without prefetch -- unless the
+ * row's lines conflict in L1 (dw3_walk_conflicts: channel counts with a large power-of-two
+ * factor, or long rows), where the next block no longer finds the lines the previous one
+ * brought in. Those rows are walked pixel-major (dw3_pairs_s1__avx2): per strip of PX2_S1
+ * pixels, two blocks (one 64-byte line of 16 channels per pixel) at a time, with the weights
+ * loaded per kernel row (3 a block) and the next strip's new lines of row 2 prefetched.
+ * Measured (one process, old and new walk alternated, best of 15, 1 thread, bias + relu, the
+ * interior and borders of whole layers, pad 1; the same with the caches flushed within 10 %):
+ * 32 ch @ 112 px 0.358 -> 0.263 ms, 64 @ 112 0.763 -> 0.581, 128 @ 56 0.376 -> 0.323, 256 @ 28
+ * 0.269 -> 0.168, 512 @ 14 0.225 -> 0.112, 1024 @ 7 0.135 -> 0.091; 2 threads 1.15-1.40x.
+ * Forced on rows without a conflict it lost: 144 @ 56 2 % slower, 16-32 channels (rows in L1,
+ * where the whole-row walk keeps its 9 weights in registers) 17-30 % slower.
  *
  * Registers (16 ymm), PX = 6 at stride 1: 9 weights vw0..vw8, 6 accumulators, 1 input vector;
  * per strip 3 x 8 input loads for 54 FMAs (0.44 loads per FMA; the indirection kernel needs
@@ -83,6 +94,13 @@
 #define PX_S1 6
 #define PX_S2 4
 #define PX_MAX 8
+/* Output pixels per strip of the pixel-major walk (stride 1, two blocks per strip). */
+#define PX2_S1 5
+/* The L1 data cache the whole-row walk is judged against (dw3_walk_conflicts): 64 sets of
+ * 8 ways of 64-byte lines, as on every AVX2 core hpk targets (Haswell to Zen 4; 12 ways on
+ * the 48 KB L1s of Ice Lake and later, where the judgement is one of caution). */
+#define L1_SETS 64
+#define L1_WAYS 8
 /* Strips per chunk of the stride-2 interior, and how many chunks ahead it prefetches (the head
  * comment says why). */
 #define S2_CHUNK 1
@@ -360,13 +378,127 @@ dw3_chunks_s2__avx2(int act, const struct dw3_row *a, size_t ia, size_t chunks)
     }
 }
 
+/*
+ * One strip of px pixels, two blocks of 8 channels (one 64-byte line of 16 channels per input
+ * pixel when the row is line-aligned): per kernel row r, each block loads its 3 tap weights
+ * (from w, channels apart per tap) and walks the input columns of the strip, each input vector
+ * loaded once and taken by every pixel that uses it; so each pixel takes its taps in the order
+ * q = r * 3 + s, as dw3_strip__avx2 does. 2 px accumulators (10 at px 5), 3 weights and 1 input
+ * vector are live. Full blocks only (the caller has channels - c >= 16).
+ */
+HPK_INLINE__AVX2 void
+dw3_strip2__avx2(size_t px, size_t stride, int act, const float *const x[3], size_t channels,
+                 const float *w, const float *bias, const float *res, ptrdiff_t ldr, float *out,
+                 ptrdiff_t out_stride, const struct hpk_gemm_tile_ctx *ctx)
+{
+    __m256 vacc[2][PX_MAX];
+    size_t o, r, b, j;
+#pragma GCC unroll 8
+    for (o = 0; o < px; o++)
+        vacc[0][o] = vacc[1][o] = _mm256_setzero_ps();
+#pragma GCC unroll 3
+    for (r = 0; r < 3; r++) {
+#pragma GCC unroll 2
+        for (b = 0; b < 2; b++) {
+            const __m256 vw[3] = {_mm256_loadu_ps(w + (r * 3 + 0) * channels + b * 8),
+                                  _mm256_loadu_ps(w + (r * 3 + 1) * channels + b * 8),
+                                  _mm256_loadu_ps(w + (r * 3 + 2) * channels + b * 8)};
+#pragma GCC unroll 20
+            for (j = 0; j < (px - 1) * stride + 3; j++) {
+                const __m256 vx = _mm256_loadu_ps(x[r] + j * channels + b * 8);
+#pragma GCC unroll 8
+                for (o = 0; o < px; o++) {
+                    if (j < o * stride || j >= o * stride + 3)
+                        continue;
+                    vacc[b][o] = _mm256_fmadd_ps(vx, vw[j - o * stride], vacc[b][o]);
+                }
+            }
+        }
+    }
+    const __m256i vnomask = _mm256_setzero_si256();
+#pragma GCC unroll 2
+    for (b = 0; b < 2; b++)
+        dw3_finish__avx2(px, 0, act, vnomask, vacc[b], bias != NULL ? bias + b * 8 : NULL,
+                         res != NULL ? res + b * 8 : NULL, ldr, out + b * 8, out_stride, 8, ctx);
+}
+
+/*
+ * Stride 1, the interior pixels [ia, ia + strips PX2_S1) pixel-major: per strip, every pair of
+ * full blocks (dw3_strip2__avx2), then a last odd full block alone (its 9 weights loaded per
+ * strip), so each input line is read by both its halves back to back and the input is walked
+ * in address order. Each pair prefetches its lines of the next strip's new pixels of row 2
+ * (the row this output row is the first to read); without that the walk lost to the whole-row
+ * walk on this VM whenever the neighbours loaded the memory (the hardware prefetchers do not
+ * follow it). For rows whose whole-row walk conflicts in L1 (dw3_walk_conflicts).
+ */
+HPK_INLINE__AVX2 void dw3_pairs_s1__avx2(int act, const struct dw3_row *a, size_t ia,
+                                         size_t strips)
+{
+    const struct hpk_gemm_tile_ctx *ctx = a->ctx;
+    const size_t C = a->channels, cfull = C / 8 * 8, px = PX2_S1;
+    const __m256i vnomask = _mm256_setzero_si256();
+    const ptrdiff_t ldr = ctx->ldr, out_stride = a->out_stride;
+    const float *bias = ctx->bias_axis == HPK_TILE_BIAS_COL ? ctx->bias : NULL;
+    for (size_t k = 0, o = ia; k < strips; k++, o += px) {
+        const size_t in = (o - a->pad_left) * C;
+        const float *res = ctx->residual != NULL ? ctx->residual + (ptrdiff_t)o * ldr : NULL;
+        float *out = a->output + (ptrdiff_t)o * out_stride;
+        size_t c = 0;
+        for (; c + 16 <= cfull; c += 16) {
+            const float *const x[3] = {a->rows[0] + in + c, a->rows[1] + in + c,
+                                       a->rows[2] + in + c};
+#pragma GCC unroll 8
+            for (size_t j = 0; j < px; j++)
+                _mm_prefetch((const char *)(x[2] + (px + 2 + j) * C), _MM_HINT_T0);
+            dw3_strip2__avx2(px, 1, act, x, C, a->weights + c, bias != NULL ? bias + c : NULL,
+                             res != NULL ? res + c : NULL, ldr, out + c, out_stride, ctx);
+        }
+        if (c < cfull) {
+            __m256 vw[9];
+            dw3_weights__avx2(0, vnomask, a, c, vw);
+            dw3_strip__avx2(px, 1, 0, act, vnomask, a->rows[0] + in + c, a->rows[1] + in + c,
+                            a->rows[2] + in + c, C, vw, bias != NULL ? bias + c : NULL,
+                            res != NULL ? res + c : NULL, ldr, out + c, out_stride, 8, ctx);
+        }
+    }
+}
+
+/*
+ * Whether walking one block along the whole row (dw3_block__avx2) would conflict in L1: the
+ * walk touches one line per input pixel and row, 3 in_width lines, which the next block (the
+ * other half of each line at 16 channels a line) reads again; when more than L1_WAYS of them
+ * can fall in one L1 set they evict each other before that. Pixels S = channels * 4 bytes
+ * apart fall in min(L1_SETS, 4096 / gcd(S, 4096)) sets of a 4 KB way, a row's in_width of them
+ * in ceil(in_width / sets) lines a set, and the three rows may well share the sets (the rows
+ * of such channel counts are often a multiple of 4 KB apart): a conflict when 3 ceil(in_width /
+ * sets) > L1_WAYS. So 1024 channels (one set) conflict from 3 pixels on, 256 (1 KB apart, 4
+ * sets) from 9, 128 (8 sets) from 17, 32 (32 sets) from 65, 144 or 24 (64 sets) from 129.
+ */
+static int dw3_walk_conflicts(size_t channels, size_t in_width)
+{
+    size_t g = 4096, b = channels * sizeof(float) % 4096; /* gcd(S, 4096) */
+    while (b != 0) {
+        const size_t t = g % b;
+        g = b;
+        b = t;
+    }
+    const size_t sets = dw3_min(L1_SETS, 4096 / g);
+    return 3 * ((in_width + sets - 1) / sets) > L1_WAYS;
+}
+
 /* The full blocks of 8 channels over the row, the activation act in the strips. */
 HPK_INLINE__AVX2 void
 dw3_full_act__avx2(size_t px, size_t stride, int act, int act_edge, const struct dw3_row *a)
 {
     const size_t cfull = a->channels / 8 * 8;
     size_t c, o0 = 0;
-    if (stride == 2 && a->xb > a->xa) {
+    if (stride == 1 && a->xb > a->xa && dw3_walk_conflicts(a->channels, a->in_width)) {
+        const size_t strips = (a->xb - a->xa) / PX2_S1;
+        dw3_pairs_s1__avx2(act, a, a->xa, strips);
+        for (c = 0; c < cfull; c += 8)
+            dw3_block__avx2(px, stride, 0, act, act_edge, a, c, 0, a->xa);
+        o0 = a->xa + strips * PX2_S1;
+    } else if (stride == 2 && a->xb > a->xa) {
         const size_t chunks = (a->xb - a->xa) / (S2_CHUNK * PX_S2);
         dw3_chunks_s2__avx2(act, a, a->xa, chunks);
         for (c = 0; c < cfull; c += 8)
