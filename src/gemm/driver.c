@@ -693,6 +693,40 @@ size_t hpk_gemm_threads_for(const struct hpk_gemm_problem *p)
     return big ? hpk_threads() : 1;
 }
 
+/* The time, in panel-times, of chunks of c of the P panels of n_ic blocks on `threads`. */
+static size_t jr_time(size_t panels, size_t c, size_t n_ic, size_t threads)
+{
+    return hpk_div_round_up(n_ic * hpk_div_round_up(panels, c), threads) * c;
+}
+
+/*
+ * Panels of NR columns per jr task when the ic blocks alone are too few for the threads: about
+ * 2 tasks per thread (one that a slow thread of a shared machine leaves behind is taken by
+ * another), unless chunks of another size finish sooner (ceil(tasks / threads) chunks a
+ * thread, of up to 4 threads chunks a block): then the smallest of those, the most tasks to
+ * balance. Equal shares come first: P = 6 panels on 2 threads in chunks of 2 (3 tasks) take 4
+ * panel-times to the 3 of chunks of 1 or 3. Column-major, 2 threads, Zen 4 VM, one process
+ * alternating the two choices (kernel space m x n x k): 49 x 96 x 576 55.1 -> 44.4 us, 49 x
+ * 144 x 576 77.0 -> 66.9, 30 x 96 x 1024 59.2 -> 47.0, 49 x 96 x 96 10.7 -> 9.7; the same with
+ * B packed. 49 x 80 x 576 +1-3 %; 49 x 160 x 576 (10 panels: 3, 3, 3, 1 -> 5, 5) and 128 x 768
+ * x 768 did not move. The chunks end on panel boundaries whatever their size, so no tile
+ * changes shape (determinism: threads decide who computes a tile, never how).
+ */
+static size_t jr_chunk_panels(size_t panels, size_t n_ic, size_t threads)
+{
+    const size_t chunks = hpk_min_size(hpk_div_round_up(2 * threads, n_ic), panels);
+    size_t best = hpk_div_round_up(panels, chunks);
+    size_t best_time = jr_time(panels, best, n_ic, threads);
+    for (size_t q = 1; q <= hpk_min_size(panels, 4 * threads); q++) { /* q chunks a block */
+        const size_t c = hpk_div_round_up(panels, q), t = jr_time(panels, c, n_ic, threads);
+        if (t < best_time || (t == best_time && c < best)) {
+            best_time = t;
+            best = c;
+        }
+    }
+    return best;
+}
+
 /*
  * Everything about a run but the pointers into its workspace: the record, the blocks, how the
  * threads split the loops, and the workspace's size and layout. Depends on the problem's shape,
@@ -816,8 +850,7 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
         n_ic = hpk_div_round_up(p->m, mc);
     }
     if (threads > 1 && n_ic < 2 * threads) {
-        size_t chunks = hpk_min_size(hpk_div_round_up(2 * threads, n_ic), n_jr_total);
-        s->jr_chunk = hpk_div_round_up(n_jr_total, chunks) * r->nr;
+        s->jr_chunk = jr_chunk_panels(n_jr_total, n_ic, threads) * r->nr;
     }
     s->mc = mc;
     s->n_ic = n_ic;
