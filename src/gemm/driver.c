@@ -703,14 +703,17 @@ static size_t jr_time(size_t panels, size_t c, size_t n_ic, size_t threads)
  * Panels of NR columns per jr task when the ic blocks alone are too few for the threads: about
  * 2 tasks per thread (one that a slow thread of a shared machine leaves behind is taken by
  * another), unless chunks of another size finish sooner (ceil(tasks / threads) chunks a
- * thread, of up to 4 threads chunks a block): then the smallest of those, the most tasks to
- * balance. Equal shares come first: P = 6 panels on 2 threads in chunks of 2 (3 tasks) take 4
- * panel-times to the 3 of chunks of 1 or 3. Column-major, 2 threads, Zen 4 VM, one process
- * alternating the two choices (kernel space m x n x k): 49 x 96 x 576 55.1 -> 44.4 us, 49 x
- * 144 x 576 77.0 -> 66.9, 30 x 96 x 1024 59.2 -> 47.0, 49 x 96 x 96 10.7 -> 9.7; the same with
- * B packed. 49 x 80 x 576 +1-3 %; 49 x 160 x 576 (10 panels: 3, 3, 3, 1 -> 5, 5) and 128 x 768
- * x 768 did not move. The chunks end on panel boundaries whatever their size, so no tile
- * changes shape (determinism: threads decide who computes a tile, never how).
+ * thread, of up to 4 threads chunks a block): then, with one ic block, the smallest of those
+ * (the most tasks to balance: its A~ is packed once, by tasks of its own, or read in place),
+ * and with several the largest, or the old size where it is as good (each task of an ic block
+ * of several packs that block's A~: 16 tasks of one panel instead of 4 of four made the
+ * 2-thread 3x3 stride-2 convolution of the suite 25 % slower). Equal shares come first: P = 6
+ * panels on 2 threads in chunks of 2 (3 tasks) take 4 panel-times to the 3 of chunks of 1 or 3.
+ * Column-major, 2 threads, Zen 4 VM, one process alternating the two choices (kernel space m x
+ * n x k): 49 x 96 x 576 55.1 -> 44.4 us, 49 x 144 x 576 77.0 -> 66.9, 30 x 96 x 1024 59.2 ->
+ * 47.0, 49 x 96 x 96 10.7 -> 9.7; the same with B packed.
+ * The chunks end on panel boundaries whatever their size, so no tile changes shape
+ * (determinism: threads decide who computes a tile, never how).
  */
 static size_t jr_chunk_panels(size_t panels, size_t n_ic, size_t threads)
 {
@@ -719,7 +722,8 @@ static size_t jr_chunk_panels(size_t panels, size_t n_ic, size_t threads)
     size_t best_time = jr_time(panels, best, n_ic, threads);
     for (size_t q = 1; q <= hpk_min_size(panels, 4 * threads); q++) { /* q chunks a block */
         const size_t c = hpk_div_round_up(panels, q), t = jr_time(panels, c, n_ic, threads);
-        if (t < best_time || (t == best_time && c < best)) {
+        /* c falls as q grows: the largest c of a time comes first, the smallest last */
+        if (t < best_time || (n_ic == 1 && t == best_time && c < best)) {
             best_time = t;
             best = c;
         }
