@@ -261,6 +261,27 @@ static void run_case(const struct hpk_kernel_table *t, const struct dw3_case *k,
 static const size_t widths[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 56, 57};
 #define NWIDTHS (sizeof widths / sizeof widths[0])
 
+/* Case idx of a grid: the padding, gaps, bias, residual and activation in rotation. */
+static struct dw3_case rotated_case(size_t channels, size_t width, size_t stride, size_t idx)
+{
+    const struct dw3_case k = {.channels = channels,
+                               .width = width,
+                               .stride = stride,
+                               .pad_left = idx % 3,
+                               .pad_right = (idx / 3) % 3,
+                               .out_gap = idx % 4,
+                               .res_gap = (idx * 7) % 5,
+                               .bias = (int)(idx % 2),
+                               .residual = (int)((idx / 2) % 3),
+                               .act = (int)(idx % HPK_TILE_ACT_COUNT),
+                               .lo = -0.5f,
+                               .hi = 0.75f,
+                               .slope = 0.1f,
+                               .x_range = 1.0f,
+                               .zero_frac = 0.2f};
+    return k;
+}
+
 /* Every channel count 1..40, 144, 257 x every width x both strides (quick: a rotating half of
  * the width-stride pairs per channel count, so each pair still meets every remainder class). */
 static void test_dw3_shapes(void **state)
@@ -274,21 +295,7 @@ static void test_dw3_shapes(void **state)
             for (size_t stride = 1; stride <= 2; stride++, idx++) {
                 if (quick && (C + wi + stride) % 2 != 0)
                     continue;
-                const struct dw3_case k = {.channels = channels,
-                                           .width = widths[wi],
-                                           .stride = stride,
-                                           .pad_left = idx % 3,
-                                           .pad_right = (idx / 3) % 3,
-                                           .out_gap = idx % 4,
-                                           .res_gap = (idx * 7) % 5,
-                                           .bias = (int)(idx % 2),
-                                           .residual = (int)((idx / 2) % 3),
-                                           .act = (int)(idx % HPK_TILE_ACT_COUNT),
-                                           .lo = -0.5f,
-                                           .hi = 0.75f,
-                                           .slope = 0.1f,
-                                           .x_range = 1.0f,
-                                           .zero_frac = 0.2f};
+                const struct dw3_case k = rotated_case(channels, widths[wi], stride, idx);
                 run_case(t, &k, &seed);
             }
     }
@@ -375,21 +382,8 @@ static void test_dw3_conflicting_rows(void **state)
     size_t idx = 0;
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (size_t v = 0; v < (quick ? 2u : 4u); v++, idx++) {
-            const struct dw3_case k = {.channels = shapes[s][0],
-                                       .width = shapes[s][1] - v % 2,
-                                       .stride = shapes[s][2],
-                                       .pad_left = idx % 3,
-                                       .pad_right = (idx / 3) % 3,
-                                       .out_gap = idx % 4,
-                                       .res_gap = (idx * 3) % 5,
-                                       .bias = (int)(v / 2),
-                                       .residual = (int)(idx % 3),
-                                       .act = (int)((idx * 5) % HPK_TILE_ACT_COUNT),
-                                       .lo = -0.5f,
-                                       .hi = 0.75f,
-                                       .slope = 0.1f,
-                                       .x_range = 1.0f,
-                                       .zero_frac = 0.2f};
+            const struct dw3_case k =
+                rotated_case(shapes[s][0], shapes[s][1] - v % 2, shapes[s][2], idx);
             run_case(t, &k, &seed);
         }
 }

@@ -46,22 +46,20 @@
         ROW_STEP(5, r5, vb0, vb1);                                                                \
     } while (0)
 
-/* The top three rows only (a tile of m <= 3 rows: the bottom ones would never be stored). */
-#define STEP3(r0, r1, r2, vb0, vb1)                                                              \
+/* Three rows' k step into the accumulators of rows I0..I2, A[i][p] at ri. */
+#define STEP3_INTO(I0, I1, I2, r0, r1, r2, vb0, vb1)                                             \
     do {                                                                                          \
-        ROW_STEP(0, r0, vb0, vb1);                                                                \
-        ROW_STEP(1, r1, vb0, vb1);                                                                \
-        ROW_STEP(2, r2, vb0, vb1);                                                                \
+        ROW_STEP(I0, r0, vb0, vb1);                                                               \
+        ROW_STEP(I1, r1, vb0, vb1);                                                               \
+        ROW_STEP(I2, r2, vb0, vb1);                                                               \
     } while (0)
+
+/* The top three rows only (a tile of m <= 3 rows: the bottom ones would never be stored). */
+#define STEP3(r0, r1, r2, vb0, vb1) STEP3_INTO(0, 1, 2, r0, r1, r2, vb0, vb1)
 
 /* Step p + 1 of the top three rows into the accumulators of rows 3-5 (a tile of m <= 3 rows
  * sums its odd k steps there; see kernel_6x16). */
-#define STEP3_HI(r0, r1, r2, vb0, vb1)                                                           \
-    do {                                                                                          \
-        ROW_STEP(3, r0, vb0, vb1);                                                                \
-        ROW_STEP(4, r1, vb0, vb1);                                                                \
-        ROW_STEP(5, r2, vb0, vb1);                                                                \
-    } while (0)
+#define STEP3_HI(r0, r1, r2, vb0, vb1) STEP3_INTO(3, 4, 5, r0, r1, r2, vb0, vb1)
 
 /* The packing variant stores each B row it loads into its B~ panel (bpack is a constant NULL in
  * the others, and this is gone there), and prefetches the row b_ahead bytes below: with
