@@ -160,7 +160,9 @@ struct Layer {
     }
 };
 
-// ResNet-50 (3x3 stride 1, 1x1, the 7x7/2 stem) and MobileNetV2 (depthwise 3x3), batch 1.
+// ResNet-50 (3x3 stride 1, 1x1, the 7x7/2 stem), MobileNetV2 (depthwise 3x3) and one depthwise
+// layer of MobileNetV1 (512 channels: pixels 2 KB apart, which fall in 2 of L1's 64 sets),
+// batch 1.
 const Layer kLayers[] = {
     {"r50_3x3_64_56", 56, 64, 64, 3, 1, 1, 1},
     {"r50_3x3_128_28", 28, 128, 128, 3, 1, 1, 1},
@@ -173,6 +175,7 @@ const Layer kLayers[] = {
     {"r50_1x1s2_256to512_56", 56, 256, 512, 1, 2, 0, 1},
     {"mnv2_dw3x3_144_56", 56, 144, 144, 3, 1, 1, 144},
     {"mnv2_dw3x3s2_96_112", 112, 96, 96, 3, 2, 1, 96},
+    {"mnv1_dw3x3_512_14", 14, 512, 512, 3, 1, 1, 512},
 };
 
 using hpkb::Buf;
