@@ -379,15 +379,15 @@ dw3_chunks_s2__avx2(int act, const struct dw3_row *a, size_t ia, size_t chunks)
 }
 
 /*
- * One strip of px pixels, two blocks of 8 channels (one 64-byte line of 16 channels per input
- * pixel when the row is line-aligned): per kernel row r, each block loads its 3 tap weights
- * (from w, channels apart per tap) and walks the input columns of the strip, each input vector
- * loaded once and taken by every pixel that uses it; so each pixel takes its taps in the order
- * q = r * 3 + s, as dw3_strip__avx2 does. 2 px accumulators (10 at px 5), 3 weights and 1 input
- * vector are live. Full blocks only (the caller has channels - c >= 16).
+ * One strip of px pixels at stride 1, two blocks of 8 channels (one 64-byte line of 16 channels
+ * per input pixel when the row is line-aligned): per kernel row r, each block loads its 3 tap
+ * weights (from w, channels apart per tap) and walks the input columns of the strip, each input
+ * vector loaded once and taken by every pixel that uses it; so each pixel takes its taps in the
+ * order q = r * 3 + s, as dw3_strip__avx2 does. 2 px accumulators (10 at px 5), 3 weights and 1
+ * input vector are live. Full blocks only (the caller has channels - c >= 16).
  */
 HPK_INLINE__AVX2 void
-dw3_strip2__avx2(size_t px, size_t stride, int act, const float *const x[3], size_t channels,
+dw3_strip2__avx2(size_t px, int act, const float *const x[3], size_t channels,
                  const float *w, const float *bias, const float *res, ptrdiff_t ldr, float *out,
                  ptrdiff_t out_stride, const struct hpk_gemm_tile_ctx *ctx)
 {
@@ -404,13 +404,13 @@ dw3_strip2__avx2(size_t px, size_t stride, int act, const float *const x[3], siz
                                   _mm256_loadu_ps(w + (r * 3 + 1) * channels + b * 8),
                                   _mm256_loadu_ps(w + (r * 3 + 2) * channels + b * 8)};
 #pragma GCC unroll 20
-            for (j = 0; j < (px - 1) * stride + 3; j++) {
+            for (j = 0; j < px + 2; j++) {
                 const __m256 vx = _mm256_loadu_ps(x[r] + j * channels + b * 8);
 #pragma GCC unroll 8
                 for (o = 0; o < px; o++) {
-                    if (j < o * stride || j >= o * stride + 3)
+                    if (j < o || j >= o + 3)
                         continue;
-                    vacc[b][o] = _mm256_fmadd_ps(vx, vw[j - o * stride], vacc[b][o]);
+                    vacc[b][o] = _mm256_fmadd_ps(vx, vw[j - o], vacc[b][o]);
                 }
             }
         }
@@ -450,7 +450,7 @@ HPK_INLINE__AVX2 void dw3_pairs_s1__avx2(int act, const struct dw3_row *a, size_
 #pragma GCC unroll 8
             for (size_t j = 0; j < px; j++)
                 _mm_prefetch((const char *)(x[2] + (px + 2 + j) * C), _MM_HINT_T0);
-            dw3_strip2__avx2(px, 1, act, x, C, a->weights + c, bias != NULL ? bias + c : NULL,
+            dw3_strip2__avx2(px, act, x, C, a->weights + c, bias != NULL ? bias + c : NULL,
                              res != NULL ? res + c : NULL, ldr, out + c, out_stride, ctx);
         }
         if (c < cfull) {
@@ -491,19 +491,19 @@ HPK_INLINE__AVX2 void
 dw3_full_act__avx2(size_t px, size_t stride, int act, int act_edge, const struct dw3_row *a)
 {
     const size_t cfull = a->channels / 8 * 8;
-    size_t c, o0 = 0;
-    if (stride == 1 && a->xb > a->xa && dw3_walk_conflicts(a->channels, a->in_width)) {
-        const size_t strips = (a->xb - a->xa) / PX2_S1;
-        dw3_pairs_s1__avx2(act, a, a->xa, strips);
+    size_t c, o0 = 0; /* the first pixel left to the block-by-block walk below */
+    if (a->xb > a->xa && (stride == 2 || dw3_walk_conflicts(a->channels, a->in_width))) {
+        /* The interior over all the blocks strip by strip (stride 2: in chunks; stride 1 where
+         * the whole-row walk conflicts: in pairs of blocks), then the left border. */
+        const size_t step = stride == 1 ? PX2_S1 : S2_CHUNK * PX_S2;
+        const size_t n = (a->xb - a->xa) / step;
+        if (stride == 1)
+            dw3_pairs_s1__avx2(act, a, a->xa, n);
+        else
+            dw3_chunks_s2__avx2(act, a, a->xa, n);
         for (c = 0; c < cfull; c += 8)
             dw3_block__avx2(px, stride, 0, act, act_edge, a, c, 0, a->xa);
-        o0 = a->xa + strips * PX2_S1;
-    } else if (stride == 2 && a->xb > a->xa) {
-        const size_t chunks = (a->xb - a->xa) / (S2_CHUNK * PX_S2);
-        dw3_chunks_s2__avx2(act, a, a->xa, chunks);
-        for (c = 0; c < cfull; c += 8)
-            dw3_block__avx2(px, stride, 0, act, act_edge, a, c, 0, a->xa);
-        o0 = a->xa + chunks * S2_CHUNK * PX_S2;
+        o0 = a->xa + n * step;
     }
     for (c = 0; c < cfull; c += 8)
         dw3_block__avx2(px, stride, 0, act, act_edge, a, c, o0, a->width);
