@@ -12,7 +12,8 @@
  * last output pixel reach (right padding), so the border pixels take every combination of taps
  * in the padding, down to one-pixel rows. Each of the three rows holds exactly its in_width
  * pixels and ends at an inaccessible page, so a read past the last pixel's `channels` faults;
- * so do the weights, the bias and the residual. Some pixels of the rows are zero.
+ * so do the weights (blocked as the contract has them, NaN in the last block's padding lanes,
+ * which must reach no output), the bias and the residual. Some pixels of the rows are zero.
  * The output has a pixel stride > channels with a sentinel in each gap and canaries before and
  * after, which must stay untouched. The residual has its own stride, or is the output itself
  * (ldr = out_stride: each element is read before it is overwritten). alpha, beta and flags of
@@ -118,7 +119,7 @@ static void run_case(const struct hpk_kernel_table *t, const struct dw3_case *k,
     const int relu6 = k->act == HPK_TILE_ACT_RELU6;
     const float lo = relu6 ? 0.0f : k->lo, hi = relu6 ? 6.0f : k->hi;
 
-    struct tu_guarded g[6] = {{0}};
+    struct tu_guarded g[7] = {{0}};
     float *row[3];
     for (size_t r = 0; r < 3; r++) {
         row[r] = tu_guarded_alloc(npix * C, &g[r]);
@@ -127,8 +128,18 @@ static void run_case(const struct hpk_kernel_table *t, const struct dw3_case *k,
             if (ref_rand(seed, 0, 1) < k->zero_frac)
                 memset(row[r] + j * C, 0, C * sizeof(float));
     }
-    float *w = tu_guarded_alloc(TAPS * C, &g[3]);
+    float *w = tu_guarded_alloc(TAPS * C, &g[3]); /* [tap][channel] */
     tu_fill_random(seed, w, TAPS * C, -1, 1);
+    /* The same weights blocked for dwconv3x3 (its contract), the padding lanes NaN: they must
+     * never reach an output. */
+    const size_t nblk = (C + HPK_DW3_BLOCK - 1) / HPK_DW3_BLOCK;
+    float *wb = tu_guarded_alloc(nblk * TAPS * HPK_DW3_BLOCK, &g[6]);
+    for (size_t b = 0; b < nblk; b++)
+        for (size_t q = 0; q < TAPS; q++)
+            for (size_t l = 0; l < HPK_DW3_BLOCK; l++) {
+                const size_t c = b * HPK_DW3_BLOCK + l;
+                wb[(b * TAPS + q) * HPK_DW3_BLOCK + l] = c < C ? w[q * C + c] : NAN;
+            }
     float *bias = NULL, *res = NULL;
     if (k->bias) {
         bias = tu_guarded_alloc(C, &g[4]);
@@ -174,13 +185,14 @@ static void run_case(const struct hpk_kernel_table *t, const struct dw3_case *k,
     float *out = tu_output_alloc(olen), *out_gen = NULL;
     if (k->residual == 2)
         ctx.residual = tu_residual_in_place(out, res, W, C, ostride);
-    t->dwconv3x3(C, W, S, rows, npix, PL, w, out + TU_CANARIES, (ptrdiff_t)ostride, &ctx);
+    t->dwconv3x3(C, W, S, rows, npix, PL, wb, out + TU_CANARIES, (ptrdiff_t)ostride, &ctx);
     tu_check_untouched(t->dwconv3x3_name, shape, out, olen, C, ostride);
     if (t != gen) {
         out_gen = tu_output_alloc(olen);
         if (k->residual == 2)
             ctx.residual = tu_residual_in_place(out_gen, res, W, C, ostride);
-        gen->dwconv3x3(C, W, S, rows, npix, PL, w, out_gen + TU_CANARIES, (ptrdiff_t)ostride, &ctx);
+        gen->dwconv3x3(C, W, S, rows, npix, PL, wb, out_gen + TU_CANARIES, (ptrdiff_t)ostride,
+                       &ctx);
         tu_check_untouched(gen->dwconv3x3_name, shape, out_gen, olen, C, ostride);
     }
     /* The table's indirection kernel over the same taps, the padding from a zero row. */
@@ -252,7 +264,7 @@ static void run_case(const struct hpk_kernel_table *t, const struct dw3_case *k,
         assert_true(nans > 0);
 
     free(out), free(out_gen), free(out_ind);
-    for (size_t i = 0; i < 6; i++)
+    for (size_t i = 0; i < 7; i++)
         tu_guarded_free(&g[i]);
 }
 

@@ -5,13 +5,13 @@
  * tested against.
  *
  * The same arithmetic as the generic indirection kernel (kernels/generic/dwconv.c), only the
- * input is addressed directly: for each output pixel, channels in blocks of BLOCK whose
- * accumulators start at 0 and take the product of each tap in the order q = r * 3 + s (one
- * rounding for the product, one for the sum: -ffp-contract=off), a tap in the left or right
- * padding as the product of 0 (as the indirection kernel reads its zero row); then + bias[c],
- * + residual and
- * the activation through hpk_act_apply__generic. A block is finished before its one store, so a
- * residual that is the output itself (ldr == out_stride) is read before it is overwritten.
+ * input is addressed directly: for each output pixel, channels in blocks of BLOCK (the
+ * weights' blocks) whose accumulators start at 0 and take the product of each tap in the order
+ * q = r * 3 + s (one rounding for the product, one for the sum: -ffp-contract=off), a tap in
+ * the left or right padding as the product of 0 (as the indirection kernel reads its zero
+ * row); then + bias[c], + residual and the activation through hpk_act_apply__generic. A block
+ * is finished before its one store, so a residual that is the output itself (ldr ==
+ * out_stride) is read before it is overwritten.
  */
 #include "config.h"
 
@@ -20,7 +20,7 @@
 #include "kernels/generic/activations.h"
 #include "kernels/generic/dwconv3x3.h"
 
-#define BLOCK 64
+#define BLOCK HPK_DW3_BLOCK /* channels per block: the weights' blocks */
 
 void hpk_dwconv3x3_ukernel__generic(size_t channels, size_t width, size_t stride,
                                     const float *const rows[3], size_t in_width, size_t pad_left,
@@ -48,7 +48,7 @@ void hpk_dwconv3x3_ukernel__generic(size_t channels, size_t width, size_t stride
                 for (size_t s = 0; s < 3; s++) {
                     /* the input column, wrapped when left of the row: then >= in_width too */
                     const size_t col = o * stride + s - pad_left;
-                    const float *w = weights + (r * 3 + s) * channels + c0;
+                    const float *w = weights + (c0 / BLOCK * 9 + r * 3 + s) * BLOCK;
                     if (col >= in_width) {
                         for (j = 0; j < n; j++)
                             t[j] += 0.0f * w[j];

@@ -106,6 +106,8 @@
 #define S2_CHUNK 1
 #define S2_AHEAD 1
 
+_Static_assert(HPK_DW3_BLOCK == 8, "a weight block is one vector of 8 channels");
+
 static inline size_t dw3_min(size_t a, size_t b)
 {
     return a < b ? a : b;
@@ -273,7 +275,7 @@ dw3_weights__avx2(int masked, __m256i vmask, const struct dw3_row *a, size_t c, 
 {
 #pragma GCC unroll 9
     for (size_t q = 0; q < 9; q++)
-        vw[q] = LOAD(a->weights + q * a->channels + c);
+        vw[q] = LOAD(a->weights + (c / 8 * 9 + q) * 8);
 }
 
 /*
@@ -381,9 +383,9 @@ dw3_chunks_s2__avx2(int act, const struct dw3_row *a, size_t ia, size_t chunks)
 /*
  * One strip of px pixels at stride 1, two blocks of 8 channels (one 64-byte line of 16 channels
  * per input pixel when the row is line-aligned): per kernel row r, each block loads its 3 tap
- * weights (from w, channels apart per tap) and walks the input columns of the strip, each input
- * vector loaded once and taken by every pixel that uses it; so each pixel takes its taps in the
- * order q = r * 3 + s, as dw3_strip__avx2 does. 2 px accumulators (10 at px 5), 3 weights and 1
+ * weights (w: the first block's) and walks the input columns of the strip, each input vector
+ * loaded once and taken by every pixel that uses it; so each pixel takes its taps in the order
+ * q = r * 3 + s, as dw3_strip__avx2 does. 2 px accumulators (10 at px 5), 3 weights and 1
  * input vector are live. Full blocks only (the caller has channels - c >= 16).
  */
 HPK_INLINE__AVX2 void
@@ -400,9 +402,9 @@ dw3_strip2__avx2(size_t px, int act, const float *const x[3], size_t channels,
     for (r = 0; r < 3; r++) {
 #pragma GCC unroll 2
         for (b = 0; b < 2; b++) {
-            const __m256 vw[3] = {_mm256_loadu_ps(w + (r * 3 + 0) * channels + b * 8),
-                                  _mm256_loadu_ps(w + (r * 3 + 1) * channels + b * 8),
-                                  _mm256_loadu_ps(w + (r * 3 + 2) * channels + b * 8)};
+            const __m256 vw[3] = {_mm256_loadu_ps(w + (b * 9 + r * 3 + 0) * 8),
+                                  _mm256_loadu_ps(w + (b * 9 + r * 3 + 1) * 8),
+                                  _mm256_loadu_ps(w + (b * 9 + r * 3 + 2) * 8)};
 #pragma GCC unroll 20
             for (j = 0; j < px + 2; j++) {
                 const __m256 vx = _mm256_loadu_ps(x[r] + j * channels + b * 8);
@@ -450,7 +452,7 @@ HPK_INLINE__AVX2 void dw3_pairs_s1__avx2(int act, const struct dw3_row *a, size_
 #pragma GCC unroll 8
             for (size_t j = 0; j < px; j++)
                 _mm_prefetch((const char *)(x[2] + (px + 2 + j) * C), _MM_HINT_T0);
-            dw3_strip2__avx2(px, act, x, C, a->weights + c, bias != NULL ? bias + c : NULL,
+            dw3_strip2__avx2(px, act, x, C, a->weights + c / 8 * 72, bias != NULL ? bias + c : NULL,
                              res != NULL ? res + c : NULL, ldr, out + c, out_stride, ctx);
         }
         if (c < cfull) {

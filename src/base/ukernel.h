@@ -375,15 +375,23 @@ typedef void (*hpk_dwconv_ukernel_fn)(size_t channels, size_t width, size_t taps
  * pixel stride is the channel count); for a row in the padding the caller passes in_width
  * pixels of zeros. Output pixel o reads input column o * stride - pad_left + s under tap (r, s);
  * a column outside [0, in_width) is the left or right padding, taken as zeros and never read.
- * For o < width, c < channels, with x(r, j) = rows[r][j * channels + c] inside the row and 0
- * outside:
- *   t = sum_{r < 3, s < 3} x(r, o * stride - pad_left + s) * weights[(r * 3 + s) * channels + c]
+ * The weights are blocked by HPK_DW3_BLOCK channels: block b = c / HPK_DW3_BLOCK holds its 9
+ * taps' HPK_DW3_BLOCK channels contiguously, W(q, c) = weights[b * 9 * HPK_DW3_BLOCK + q *
+ * HPK_DW3_BLOCK + c % HPK_DW3_BLOCK], ceil(channels / HPK_DW3_BLOCK) blocks; the last one's
+ * lanes past `channels` are padding, which a kernel may load but never lets reach a stored
+ * value (the operator zeroes them). (Why
+ * blocked: with [9][channels] the 9 taps of one channel block lie channels * 4 bytes apart,
+ * at 512 or 1024 channels in the one or two L1 sets that the input pixels of the block fill
+ * too; blocked, they are 288 contiguous bytes.) For o < width, c < channels, with
+ * x(r, j) = rows[r][j * channels + c] inside the row and 0 outside:
+ *   t = sum_{r < 3, s < 3} x(r, o * stride - pad_left + s) * W(r * 3 + s, c)
  *   (summed in the order of q = r * 3 + s, the padding's products included: the same order and
  *   the same operations as hpk_dwconv_ukernel_fn over the same taps with a zero row for the
  *   padding), then the epilogue as hpk_dwconv_ukernel_fn (a transcendental activation may
  *   choose its approximation per group of vectors, so the two kernels may differ there within
  *   the activation's bound), output[o * out_stride + c] = t.
  */
+#define HPK_DW3_BLOCK 8
 typedef void (*hpk_dwconv3x3_ukernel_fn)(size_t channels, size_t width, size_t stride,
                                          const float *const rows[3], size_t in_width,
                                          size_t pad_left, const float *weights, float *output,

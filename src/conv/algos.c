@@ -824,8 +824,8 @@ static void dw_row(const struct dw_state *s, size_t row, size_t slot)
         const size_t iy = y * d->stride_h + r - d->pad_top; /* wraps when above the input */
         rows[r] = iy < a->s.in_h ? a->input + (n * a->s.in_h + iy) * iw * c : s->zeros;
     }
-    op->dwconv3x3(c, ow, d->stride_w, rows, iw, d->pad_left, op->dw, out, (ptrdiff_t)a->out_stride,
-                  &t);
+    op->dwconv3x3(c, ow, d->stride_w, rows, iw, d->pad_left, op->dw3, out,
+                  (ptrdiff_t)a->out_stride, &t);
 }
 
 /*

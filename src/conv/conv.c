@@ -193,6 +193,7 @@ hpk_status hpk_conv2d_create_with(const struct hpk_kernel_table *table,
     const struct hpk_gemm_record *main = &table->sgemm[HPK_GEMM_MAIN];
 
     size_t total = 0, off_bias = 0, off_zero = 0, off_gemm = 0, off_cols = 0, off_dw = 0, t;
+    size_t off_dw3 = 0;
     size_t off_u[HPK_WINOGRAD_VARIANTS] = {0}, gemm_group = 0, u_xi = 0;
     int overflow = reserve(&total, d.out_channels, &off_bias) ||
                    reserve(&total, hpk_max_size(d.in_channels, d.out_channels), &off_zero);
@@ -213,8 +214,15 @@ hpk_status hpk_conv2d_create_with(const struct hpk_kernel_table *table,
         overflow = overflow || u_xi == 0 || hpk_mul_overflow(u_xi, alpha * alpha, &t) ||
                    reserve(&total, t, &off_u[v]);
     }
+    const int want_dw3 = want[HPK_CONV_DEPTHWISE] && d.kernel_h == 3 && d.kernel_w == 3 &&
+                         d.dilation_h == 1 && d.dilation_w == 1 && d.stride_h == d.stride_w &&
+                         (d.stride_h == 1 || d.stride_h == 2);
+    const size_t dw3_blocks = (d.out_channels + HPK_DW3_BLOCK - 1) / HPK_DW3_BLOCK;
     if (want[HPK_CONV_DEPTHWISE])
         overflow = overflow || reserve(&total, filter_elems, &off_dw);
+    if (want_dw3)
+        overflow = overflow || hpk_mul_overflow(dw3_blocks, 9 * HPK_DW3_BLOCK, &t) ||
+                   reserve(&total, t, &off_dw3);
     if (overflow)
         FAIL(HPK_ERR_OVERFLOW, "conv2d_create: the packed filter's size overflows");
 
@@ -305,9 +313,19 @@ hpk_status hpk_conv2d_create_with(const struct hpk_kernel_table *table,
             for (size_t q = 0; q < taps; q++)
                 op->dw[q * d.out_channels + c] = filter[c * taps + q];
         op->dwconv = dwconv_of(table);
-        if (d.kernel_h == 3 && d.kernel_w == 3 && d.dilation_h == 1 && d.dilation_w == 1 &&
-            d.stride_h == d.stride_w && (d.stride_h == 1 || d.stride_h == 2))
-            op->dwconv3x3 = dwconv3x3_of(table);
+    }
+    if (want_dw3) {
+        /* The same taps blocked by HPK_DW3_BLOCK channels, the last block's lanes past the
+         * channels zero (hpk_dwconv3x3_ukernel_fn). */
+        op->dw3 = (float *)(mem + off_dw3);
+        for (size_t b = 0; b < dw3_blocks; b++)
+            for (size_t q = 0; q < 9; q++)
+                for (size_t l = 0; l < HPK_DW3_BLOCK; l++) {
+                    const size_t c = b * HPK_DW3_BLOCK + l;
+                    op->dw3[(b * 9 + q) * HPK_DW3_BLOCK + l] =
+                        c < d.out_channels ? filter[c * 9 + q] : 0.0f;
+                }
+        op->dwconv3x3 = dwconv3x3_of(table);
     }
     *op_out = op;
     return HPK_OK;
