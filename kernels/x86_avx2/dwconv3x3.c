@@ -6,7 +6,10 @@
  * The row's pixels: the border (pixels [0, xa) and [xb, width), some of whose taps lie in the
  * padding) one pixel at a time, each tap loaded, or a zero vector where it is padding, so the
  * padding's products are taken as the indirection kernel takes them from its zero row (bit for
- * bit the same result, NaN from an infinite weight included); the interior [xa, xb) in strips
+ * bit the same result, NaN from an infinite weight included) -- after the interior, for
+ * DW3_EDGE_BLOCKS full blocks at a time (dw3_edges__avx2), as one pixel of one block is a chain
+ * of 9 dependent FMAs (36 cycles for 9 FMAs; taken one block at a time the border pixels, 2
+ * of 14 to 56, cost 8-15 % of the row); the interior [xa, xb) in strips
  * of PX pixels, then one strip of the last (xb - xa) % PX. In a strip each input vector is
  * loaded once and taken by every pixel that uses it: column j of kernel row r feeds pixel o
  * with tap s = j - o * stride when 0 <= s < 3, so a pixel still takes its taps in the order
@@ -96,6 +99,8 @@
 #define PX_MAX 8
 /* Output pixels per strip of the pixel-major walk (stride 1, two blocks per strip). */
 #define PX2_S1 5
+/* Blocks of 8 channels a border pixel takes at a time (dw3_edges__avx2). */
+#define DW3_EDGE_BLOCKS 4
 /* The L1 data cache the whole-row walk is judged against (dw3_walk_conflicts): 64 sets of
  * 8 ways of 64-byte lines, as on every AVX2 core hpk targets (Haswell to Zen 4; 12 ways on
  * the 48 KB L1s of Ice Lake and later, where the judgement is one of caution). */
@@ -268,6 +273,66 @@ dw3_edge__avx2(size_t stride, int masked, int act, __m256i vmask, size_t lanes,
     const float *res = ctx->residual ? ctx->residual + (ptrdiff_t)o * ctx->ldr + c : NULL;
     dw3_finish__avx2(1, masked, act, vmask, vacc, bias, res, ctx->ldr,
                      a->output + (ptrdiff_t)o * a->out_stride + c, a->out_stride, lanes, ctx);
+}
+
+/*
+ * Border pixel o (some of its taps in the padding), the full blocks of 8 channels nb at a time
+ * from c: nb independent accumulation chains (one pixel of one block is 9 dependent FMAs, 36
+ * cycles of latency for 9 FMAs), the weights taken from memory (nb blocks' 9 taps are 72 nb
+ * contiguous floats). The taps in the padding are products of 0, as in dw3_edge__avx2.
+ */
+HPK_INLINE__AVX2 void dw3_edge_blocks__avx2(size_t nb, int act, const struct dw3_row *a,
+                                            const float *const x[9], size_t o, size_t c)
+{
+    const struct hpk_gemm_tile_ctx *ctx = a->ctx;
+    const float *w = a->weights + c / 8 * 72;
+    const __m256i vnomask = _mm256_setzero_si256();
+    __m256 vacc[DW3_EDGE_BLOCKS];
+    size_t b, q;
+#pragma GCC unroll 4
+    for (b = 0; b < nb; b++)
+        vacc[b] = _mm256_setzero_ps();
+#pragma GCC unroll 9
+    for (q = 0; q < 9; q++)
+#pragma GCC unroll 4
+        for (b = 0; b < nb; b++) {
+            const __m256 vx = x[q] != NULL ? _mm256_loadu_ps(x[q] + c + b * 8)
+                                           : _mm256_setzero_ps();
+            vacc[b] = _mm256_fmadd_ps(vx, _mm256_loadu_ps(w + (b * 9 + q) * 8), vacc[b]);
+        }
+    const float *bias = ctx->bias_axis == HPK_TILE_BIAS_COL ? ctx->bias + c : NULL;
+    const float *res = ctx->residual ? ctx->residual + (ptrdiff_t)o * ctx->ldr + c : NULL;
+    float *out = a->output + (ptrdiff_t)o * a->out_stride + c;
+#pragma GCC unroll 4
+    for (b = 0; b < nb; b++)
+        dw3_finish__avx2(1, 0, act, vnomask, vacc + b, bias != NULL ? bias + b * 8 : NULL,
+                         res != NULL ? res + b * 8 : NULL, ctx->ldr, out + b * 8,
+                         a->out_stride, 8, ctx);
+}
+
+/* Border pixels [o0, o1), every full block of 8 channels (dw3_edge_blocks__avx2). */
+HPK_INLINE__AVX2 void dw3_edges__avx2(size_t stride, int act, const struct dw3_row *a,
+                                      size_t o0, size_t o1)
+{
+    const size_t C = a->channels, nfull = C / 8;
+    for (size_t o = o0; o < o1; o++) {
+        const ptrdiff_t col0 = (ptrdiff_t)(o * stride) - (ptrdiff_t)a->pad_left;
+        const float *x[9];
+        for (size_t q = 0; q < 9; q++) {
+            const ptrdiff_t col = col0 + (ptrdiff_t)(q % 3);
+            x[q] = col >= 0 && (size_t)col < a->in_width ? a->rows[q / 3] + (size_t)col * C
+                                                          : NULL;
+        }
+        size_t blk = 0;
+        for (; blk + DW3_EDGE_BLOCKS <= nfull; blk += DW3_EDGE_BLOCKS)
+            dw3_edge_blocks__avx2(DW3_EDGE_BLOCKS, act, a, x, o, blk * 8);
+        switch (nfull - blk) {
+        case 3: dw3_edge_blocks__avx2(3, act, a, x, o, blk * 8); break;
+        case 2: dw3_edge_blocks__avx2(2, act, a, x, o, blk * 8); break;
+        case 1: dw3_edge_blocks__avx2(1, act, a, x, o, blk * 8); break;
+        default: break;
+        }
+    }
 }
 
 HPK_INLINE__AVX2 void
@@ -488,27 +553,29 @@ static int dw3_walk_conflicts(size_t channels, size_t in_width)
     return 3 * ((in_width + sets - 1) / sets) > L1_WAYS;
 }
 
-/* The full blocks of 8 channels over the row, the activation act in the strips. */
+/* The full blocks of 8 channels over the row, the activation act in the strips (act_edge in
+ * the last strip of a block and the border pixels). */
 HPK_INLINE__AVX2 void
 dw3_full_act__avx2(size_t px, size_t stride, int act, int act_edge, const struct dw3_row *a)
 {
     const size_t cfull = a->channels / 8 * 8;
-    size_t c, o0 = 0; /* the first pixel left to the block-by-block walk below */
+    size_t c, o0 = a->xa; /* the first interior pixel left to the block-by-block walk below */
     if (a->xb > a->xa && (stride == 2 || dw3_walk_conflicts(a->channels, a->in_width))) {
         /* The interior over all the blocks strip by strip (stride 2: in chunks; stride 1 where
-         * the whole-row walk conflicts: in pairs of blocks), then the left border. */
+         * the whole-row walk conflicts: in pairs of blocks). */
         const size_t step = stride == 1 ? PX2_S1 : S2_CHUNK * PX_S2;
         const size_t n = (a->xb - a->xa) / step;
         if (stride == 1)
             dw3_pairs_s1__avx2(act, a, a->xa, n);
         else
             dw3_chunks_s2__avx2(act, a, a->xa, n);
-        for (c = 0; c < cfull; c += 8)
-            dw3_block__avx2(px, stride, 0, act, act_edge, a, c, 0, a->xa);
         o0 = a->xa + n * step;
     }
-    for (c = 0; c < cfull; c += 8)
-        dw3_block__avx2(px, stride, 0, act, act_edge, a, c, o0, a->width);
+    if (o0 < a->xb)
+        for (c = 0; c < cfull; c += 8)
+            dw3_block__avx2(px, stride, 0, act, act_edge, a, c, o0, a->xb);
+    dw3_edges__avx2(stride, act_edge, a, 0, a->xa);
+    dw3_edges__avx2(stride, act_edge, a, a->xb, a->width);
 }
 
 /*
