@@ -82,7 +82,15 @@ def load(paths):
     docs = []
     for path in paths:
         with open(path, encoding="utf-8") as f:
-            docs.append(json.load(f))
+            text = f.read()
+        if not text.strip():
+            # Google Benchmark leaves the file empty when --benchmark_filter matches nothing.
+            sys.exit(f"report: {path} is empty: the run wrote no results (did the filter match "
+                     "no benchmark? it is an ECMAScript regex: 'a|b', not 'a\\|b')")
+        try:
+            docs.append(json.loads(text))
+        except json.JSONDecodeError as e:
+            sys.exit(f"report: {path} is not hpk-bench JSON ({e}): a run cut short?")
     best = {}  # base name -> (rate, benchmark dict)
     fastest = {}  # base name -> the least min_ms over the repetitions (net rows)
     order = []
