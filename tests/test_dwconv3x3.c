@@ -377,7 +377,8 @@ static void test_dw3_special_values(void **state)
 /*
  * Rows whose one-block whole-row walk would conflict in a 64-set, 8-way L1 (pixels a multiple
  * of 256 bytes apart, or long rows): at stride 1 the AVX2 kernel walks these pixel-major, two
- * blocks of 8 channels per strip, then an odd block alone, then the masked lanes. Shapes: 32 to
+ * blocks of 8 channels per strip (four, in strips of 3 and a last one of 1 or 2 pixels, at
+ * multiples of 512 channels), then an odd block alone, then the masked lanes. Shapes: 32 to
  * 1024 channels (32 to 1 sets) at short and long rows, and 24, 40, 44, 48 channels (64 sets) at
  * rows of 129 pixels and more -- every pairing of full, odd and masked blocks -- every
  * remainder of the strips, with the epilogue's parts and activations in rotation; the same
@@ -389,7 +390,8 @@ static void test_dw3_conflicting_rows(void **state)
     static const size_t shapes[][3] = {{64, 57, 1},   {64, 58, 2},   {256, 12, 1}, {256, 8, 2},
                                        {1024, 5, 1},  {1024, 5, 2},  {40, 150, 1}, {44, 140, 1},
                                        {44, 70, 2},   {24, 141, 2},  {32, 99, 1},  {128, 33, 1},
-                                       {512, 14, 1},  {512, 7, 2},   {48, 140, 1}, {40, 68, 2}};
+                                       {512, 14, 1},  {512, 7, 2},   {48, 140, 1}, {40, 68, 2},
+                                       {512, 23, 1},  {1024, 10, 1}};
     uint64_t seed = 0xc0f11c7u;
     size_t idx = 0;
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)

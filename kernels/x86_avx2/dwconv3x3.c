@@ -29,9 +29,13 @@
  * row) the whole-row walk was as fast as any chunking, with or without prefetch -- unless the
  * row's lines conflict in L1 (dw3_walk_conflicts: channel counts with a large power-of-two
  * factor, or long rows), where the next block no longer finds the lines the previous one
- * brought in. Those rows are walked pixel-major (dw3_pairs_s1__avx2): per strip of PX2_S1
+ * brought in. Those rows are walked pixel-major (dw3_walk_s1__avx2): per strip of PX2_S1
  * pixels, two blocks (one 64-byte line of 16 channels per pixel) at a time, with the weights
- * loaded per kernel row (3 a block) and the next strip's new lines of row 2 prefetched.
+ * loaded per kernel row (3 a block) and the next strip's new lines of row 2 prefetched; where
+ * the pixels fall in at most 2 L1 sets (multiples of 512 channels), four blocks (two lines, in
+ * 4 sets) per strip of PX4_S1, without the prefetch (the suite's 512 @ 14 row 31.7 -> 37.8
+ * GFLOP/s on 1 thread, 52.3 -> 63.0 on 2; harness: 1024 @ 7 0.043 -> 0.035 ms, 1024 @ 14
+ * 0.197 -> 0.150, 512 @ 28 0.26 -> 0.21-0.24).
  * Measured (one process, old and new walk alternated, best of 15, 1 thread, bias + relu, the
  * interior and borders of whole layers, pad 1; the same with the caches flushed within 10 %):
  * 32 ch @ 112 px 0.358 -> 0.263 ms, 64 @ 112 0.763 -> 0.581, 128 @ 56 0.376 -> 0.323, 256 @ 28
@@ -97,8 +101,10 @@
 #define PX_S1 6
 #define PX_S2 4
 #define PX_MAX 8
-/* Output pixels per strip of the pixel-major walk (stride 1, two blocks per strip). */
+/* Output pixels per strip of the pixel-major walk (stride 1): with two blocks per strip, and
+ * with four (dw3_full_act__avx2 says which). */
 #define PX2_S1 5
+#define PX4_S1 3
 /* Blocks of 8 channels a border pixel takes at a time (dw3_edges__avx2). */
 #define DW3_EDGE_BLOCKS 4
 /* The L1 data cache the whole-row walk is judged against (dw3_walk_conflicts): 64 sets of
@@ -446,27 +452,30 @@ dw3_chunks_s2__avx2(int act, const struct dw3_row *a, size_t ia, size_t chunks)
 }
 
 /*
- * One strip of px pixels at stride 1, two blocks of 8 channels (one 64-byte line of 16 channels
- * per input pixel when the row is line-aligned): per kernel row r, each block loads its 3 tap
- * weights (w: the first block's) and walks the input columns of the strip, each input vector
- * loaded once and taken by every pixel that uses it; so each pixel takes its taps in the order
- * q = r * 3 + s, as dw3_strip__avx2 does. 2 px accumulators (10 at px 5), 3 weights and 1
- * input vector are live. Full blocks only (the caller has channels - c >= 16).
+ * One strip of px pixels at stride 1, nb <= 4 blocks of 8 channels (nb 2: one 64-byte line of
+ * 16 channels per input pixel when the row is line-aligned): per kernel row r, each block loads
+ * its 3 tap weights (w: the first block's) and walks the input columns of the strip, each input
+ * vector loaded once and taken by every pixel that uses it; so each pixel takes its taps in the
+ * order q = r * 3 + s, as dw3_strip__avx2 does. nb px accumulators (10 at 2 x 5, 12 at 4 x 3),
+ * 3 weights and 1 input vector are live. Full blocks only (the caller has channels - c >=
+ * 8 nb).
  */
 HPK_INLINE__AVX2 void
-dw3_strip2__avx2(size_t px, int act, const float *const x[3], size_t channels,
+dw3_stripn__avx2(size_t nb, size_t px, int act, const float *const x[3], size_t channels,
                  const float *w, const float *bias, const float *res, ptrdiff_t ldr, float *out,
                  ptrdiff_t out_stride, const struct hpk_gemm_tile_ctx *ctx)
 {
-    __m256 vacc[2][PX_MAX];
+    __m256 vacc[4][PX_MAX];
     size_t o, r, b, j;
+#pragma GCC unroll 4
+    for (b = 0; b < nb; b++)
 #pragma GCC unroll 8
-    for (o = 0; o < px; o++)
-        vacc[0][o] = vacc[1][o] = _mm256_setzero_ps();
+        for (o = 0; o < px; o++)
+            vacc[b][o] = _mm256_setzero_ps();
 #pragma GCC unroll 3
     for (r = 0; r < 3; r++) {
-#pragma GCC unroll 2
-        for (b = 0; b < 2; b++) {
+#pragma GCC unroll 4
+        for (b = 0; b < nb; b++) {
             const __m256 vw[3] = {_mm256_loadu_ps(w + (b * 9 + r * 3 + 0) * 8),
                                   _mm256_loadu_ps(w + (b * 9 + r * 3 + 1) * 8),
                                   _mm256_loadu_ps(w + (b * 9 + r * 3 + 2) * 8)};
@@ -483,26 +492,45 @@ dw3_strip2__avx2(size_t px, int act, const float *const x[3], size_t channels,
         }
     }
     const __m256i vnomask = _mm256_setzero_si256();
-#pragma GCC unroll 2
-    for (b = 0; b < 2; b++)
+#pragma GCC unroll 4
+    for (b = 0; b < nb; b++)
         dw3_finish__avx2(px, 0, act, vnomask, vacc[b], bias != NULL ? bias + b * 8 : NULL,
                          res != NULL ? res + b * 8 : NULL, ldr, out + b * 8, out_stride, 8, ctx);
 }
 
+/* dw3_stripn__avx2 over the g blocks from channel c of a strip whose input starts at x0 (with
+ * prefetch: of the strip's lines of the next strip's new pixels of row 2). */
+HPK_INLINE__AVX2 void dw3_group__avx2(size_t g, size_t px, int prefetch, int act,
+                                      const struct dw3_row *a, const float *const x0[3],
+                                      size_t c, const float *bias, const float *res, float *out)
+{
+    const size_t C = a->channels;
+    const float *const x[3] = {x0[0] + c, x0[1] + c, x0[2] + c};
+    if (prefetch)
+#pragma GCC unroll 8
+        for (size_t j = 0; j < px; j++)
+            _mm_prefetch((const char *)(x[2] + (px + 2 + j) * C), _MM_HINT_T0);
+    dw3_stripn__avx2(g, px, act, x, C, a->weights + c / 8 * 72, bias != NULL ? bias + c : NULL,
+                     res != NULL ? res + c : NULL, a->ctx->ldr, out + c, a->out_stride, a->ctx);
+}
+
 /*
- * Stride 1, the interior pixels [ia, ia + strips PX2_S1) pixel-major: per strip, every pair of
- * full blocks (dw3_strip2__avx2), then a last odd full block alone (its 9 weights loaded per
- * strip), so each input line is read by both its halves back to back and the input is walked
- * in address order. Each pair prefetches its lines of the next strip's new pixels of row 2
- * (the row this output row is the first to read); without that the walk lost to the whole-row
- * walk on this VM whenever the neighbours loaded the memory (the hardware prefetchers do not
- * follow it). For rows whose whole-row walk conflicts in L1 (dw3_walk_conflicts).
+ * Stride 1, the interior pixels [ia, ia + strips px) pixel-major: per strip, every group of nb
+ * (2 or 4) full blocks (dw3_stripn__avx2), then a pair and a single block for what is left
+ * (the single one's 9 weights loaded per strip), so each input line is read by all its blocks
+ * back to back and the input is walked in address order. Pairs prefetch their lines of the
+ * next strip's new pixels of row 2 (the row this output row is the first to read); without
+ * that the walk lost to the whole-row walk on this VM whenever the neighbours loaded the
+ * memory (the hardware prefetchers do not follow it). Groups of 4 do not: they serve the rows
+ * of at most 2 L1 sets (dw3_walk_s1__avx2), where the same prefetch (both lines) cost 5-8 %
+ * (512 @ 14 and 1024 @ 14, the rows in L2; not measured on rows long enough to stream). For
+ * rows whose whole-row walk conflicts in L1 (dw3_walk_conflicts).
  */
-HPK_INLINE__AVX2 void dw3_pairs_s1__avx2(int act, const struct dw3_row *a, size_t ia,
-                                         size_t strips)
+HPK_INLINE__AVX2 void dw3_strips_s1__avx2(size_t nb, size_t px, int act, const struct dw3_row *a,
+                                          size_t ia, size_t strips)
 {
     const struct hpk_gemm_tile_ctx *ctx = a->ctx;
-    const size_t C = a->channels, cfull = C / 8 * 8, px = PX2_S1;
+    const size_t C = a->channels, cfull = C / 8 * 8;
     const __m256i vnomask = _mm256_setzero_si256();
     const ptrdiff_t ldr = ctx->ldr, out_stride = a->out_stride;
     const float *bias = ctx->bias_axis == HPK_TILE_BIAS_COL ? ctx->bias : NULL;
@@ -510,16 +538,13 @@ HPK_INLINE__AVX2 void dw3_pairs_s1__avx2(int act, const struct dw3_row *a, size_
         const size_t in = (o - a->pad_left) * C;
         const float *res = ctx->residual != NULL ? ctx->residual + (ptrdiff_t)o * ldr : NULL;
         float *out = a->output + (ptrdiff_t)o * out_stride;
+        const float *const x0[3] = {a->rows[0] + in, a->rows[1] + in, a->rows[2] + in};
         size_t c = 0;
-        for (; c + 16 <= cfull; c += 16) {
-            const float *const x[3] = {a->rows[0] + in + c, a->rows[1] + in + c,
-                                       a->rows[2] + in + c};
-#pragma GCC unroll 8
-            for (size_t j = 0; j < px; j++)
-                _mm_prefetch((const char *)(x[2] + (px + 2 + j) * C), _MM_HINT_T0);
-            dw3_strip2__avx2(px, act, x, C, a->weights + c / 8 * 72, bias != NULL ? bias + c : NULL,
-                             res != NULL ? res + c : NULL, ldr, out + c, out_stride, ctx);
-        }
+        if (nb == 4)
+            for (; c + 32 <= cfull; c += 32)
+                dw3_group__avx2(4, px, 0, act, a, x0, c, bias, res, out);
+        for (; c + 16 <= cfull; c += 16) /* nb 4: at most one */
+            dw3_group__avx2(2, px, nb == 2, act, a, x0, c, bias, res, out);
         if (c < cfull) {
             __m256 vw[9];
             dw3_weights__avx2(0, vnomask, a, c, vw);
@@ -530,18 +555,9 @@ HPK_INLINE__AVX2 void dw3_pairs_s1__avx2(int act, const struct dw3_row *a, size_
     }
 }
 
-/*
- * Whether walking one block along the whole row (dw3_block__avx2) would conflict in L1: the
- * walk touches one line per input pixel and row, 3 in_width lines, which the next block (the
- * other half of each line at 16 channels a line) reads again; when more than L1_WAYS of them
- * can fall in one L1 set they evict each other before that. Pixels S = channels * 4 bytes
- * apart fall in min(L1_SETS, 4096 / gcd(S, 4096)) sets of a 4 KB way, a row's in_width of them
- * in ceil(in_width / sets) lines a set, and the three rows may well share the sets (the rows
- * of such channel counts are often a multiple of 4 KB apart): a conflict when 3 ceil(in_width /
- * sets) > L1_WAYS. So 1024 channels (one set) conflict from 3 pixels on, 256 (1 KB apart, 4
- * sets) from 9, 128 (8 sets) from 17, 32 (32 sets) from 65, 144 or 24 (64 sets) from 129.
- */
-static int dw3_walk_conflicts(size_t channels, size_t in_width)
+/* The L1 sets that pixels S = channels * 4 bytes apart fall in: min(L1_SETS, 4096 / gcd(S,
+ * 4096)), those of one 4 KB way. */
+static size_t dw3_sets(size_t channels)
 {
     size_t g = 4096, b = channels * sizeof(float) % 4096; /* gcd(S, 4096) */
     while (b != 0) {
@@ -549,9 +565,62 @@ static int dw3_walk_conflicts(size_t channels, size_t in_width)
         g = b;
         b = t;
     }
-    const size_t sets = dw3_min(L1_SETS, 4096 / g);
+    return dw3_min(L1_SETS, 4096 / g);
+}
+
+/*
+ * Whether walking one block along the whole row (dw3_block__avx2) would conflict in L1: the
+ * walk touches one line per input pixel and row, 3 in_width lines, which the next block (the
+ * other half of each line at 16 channels a line) reads again; when more than L1_WAYS of them
+ * can fall in one L1 set they evict each other before that. A row's in_width pixels fall in
+ * sets = dw3_sets(channels) sets, ceil(in_width / sets) lines a set, and the three rows may
+ * well share the sets (the rows of such channel counts are often a multiple of 4 KB apart): a
+ * conflict when 3 ceil(in_width / sets) > L1_WAYS. So 1024 channels (one set) conflict from 3
+ * pixels on, 256 (1 KB apart, 4 sets) from 9, 128 (8 sets) from 17, 32 (32 sets) from 65, 144
+ * or 24 (64 sets) from 129.
+ */
+static int dw3_walk_conflicts(size_t channels, size_t in_width)
+{
+    const size_t sets = dw3_sets(channels);
     return 3 * ((in_width + sets - 1) / sets) > L1_WAYS;
 }
+
+/*
+ * The interior of a row whose whole-row walk conflicts, at stride 1, strip by strip in groups
+ * of blocks: 4 where the row's pixels fall in at most 2 L1 sets, its last strip too, else 2
+ * (the rest of the interior is left to the block-by-block walk). Returns the first pixel left.
+ * Out of line, one copy per activation: inlined into dw3_full_act__avx2, its code moved the
+ * block-by-block walk of the rows that do not conflict (144 channels @ 56 px 6-10 % slower,
+ * with no change to that walk).
+ */
+HPK_INLINE__AVX2 size_t dw3_walk_s1__avx2(int act, const struct dw3_row *a)
+{
+    const int quads = dw3_sets(a->channels) <= 2;
+    const size_t step = quads ? PX4_S1 : PX2_S1, n = (a->xb - a->xa) / step;
+    if (!quads) {
+        dw3_strips_s1__avx2(2, PX2_S1, act, a, a->xa, n);
+        return a->xa + n * step;
+    }
+    const size_t o0 = a->xa + n * step;
+    dw3_strips_s1__avx2(4, PX4_S1, act, a, a->xa, n);
+    _Static_assert(PX4_S1 == 3, "the last strip has 1 or 2 pixels");
+    if (a->xb - o0 == 2)
+        dw3_strips_s1__avx2(4, 2, act, a, o0, 1);
+    else if (a->xb - o0 == 1)
+        dw3_strips_s1__avx2(4, 1, act, a, o0, 1);
+    return a->xb;
+}
+
+#define DW3_WALK_S1(name, act)                                                                     \
+    static __attribute__((noinline)) HPK_FLATTEN__AVX2 size_t name(const struct dw3_row *a)       \
+    {                                                                                              \
+        return dw3_walk_s1__avx2(act, a);                                                          \
+    }
+DW3_WALK_S1(dw3_walk_s1_none__avx2, HPK_TILE_ACT_NONE)
+DW3_WALK_S1(dw3_walk_s1_relu__avx2, HPK_TILE_ACT_RELU)
+DW3_WALK_S1(dw3_walk_s1_clamp__avx2, HPK_TILE_ACT_CLAMP)
+DW3_WALK_S1(dw3_walk_s1_any__avx2, DW3_ACT_ANY)
+#undef DW3_WALK_S1
 
 /* The full blocks of 8 channels over the row, the activation act in the strips (act_edge in
  * the last strip of a block and the border pixels). */
@@ -562,14 +631,20 @@ dw3_full_act__avx2(size_t px, size_t stride, int act, int act_edge, const struct
     size_t c, o0 = a->xa; /* the first interior pixel left to the block-by-block walk below */
     if (a->xb > a->xa && (stride == 2 || dw3_walk_conflicts(a->channels, a->in_width))) {
         /* The interior over all the blocks strip by strip (stride 2: in chunks; stride 1 where
-         * the whole-row walk conflicts: in pairs of blocks). */
-        const size_t step = stride == 1 ? PX2_S1 : S2_CHUNK * PX_S2;
-        const size_t n = (a->xb - a->xa) / step;
-        if (stride == 1)
-            dw3_pairs_s1__avx2(act, a, a->xa, n);
-        else
+         * the whole-row walk conflicts: in groups of blocks, 4 where the row's pixels fall in
+         * at most 2 L1 sets, their last strip too). */
+        if (stride == 2) {
+            const size_t n = (a->xb - a->xa) / (S2_CHUNK * PX_S2);
             dw3_chunks_s2__avx2(act, a, a->xa, n);
-        o0 = a->xa + n * step;
+            o0 = a->xa + n * S2_CHUNK * PX_S2;
+        } else {
+            switch (act) {
+            case HPK_TILE_ACT_NONE: o0 = dw3_walk_s1_none__avx2(a); break;
+            case HPK_TILE_ACT_RELU: o0 = dw3_walk_s1_relu__avx2(a); break;
+            case HPK_TILE_ACT_CLAMP: o0 = dw3_walk_s1_clamp__avx2(a); break;
+            default: o0 = dw3_walk_s1_any__avx2(a); break;
+            }
+        }
     }
     if (o0 < a->xb)
         for (c = 0; c < cfull; c += 8)
