@@ -25,23 +25,29 @@
  * of one block at a time touches each cache line of the input in six passes of 112 lines
  * 384 bytes apart, which neither L1 nor the prefetchers hold; in address order, with software
  * prefetch of the next chunk of the two new rows (PX_S2 lines per row, strip and block, T0),
- * the input streams. At stride 1 (144 channels x 56 pixels: 32 KB rows, one new per output
- * row) the whole-row walk was as fast as any chunking, with or without prefetch -- unless the
- * row's lines conflict in L1 (dw3_walk_conflicts: channel counts with a large power-of-two
- * factor, or long rows), where the next block no longer finds the lines the previous one
- * brought in. Those rows are walked pixel-major (dw3_walk_s1__avx2): per strip of PX2_S1
+ * the input streams. At stride 1 the interior is walked pixel-major too (dw3_walk_s1__avx2)
+ * from DW3_WALK_MIN_CHANNELS channels on, and below that where the whole-row walk conflicts in
+ * L1 (dw3_walk_conflicts: channel counts with a large power-of-two factor, or long rows: the
+ * next block no longer finds the lines the previous one brought in): per strip of PX2_S1
  * pixels, two blocks (one 64-byte line of 16 channels per pixel) at a time, with the weights
  * loaded per kernel row (3 a block) and the next strip's new lines of row 2 prefetched; where
- * the pixels fall in at most 2 L1 sets (multiples of 512 channels), four blocks (two lines, in
- * 4 sets) per strip of PX4_S1, without the prefetch (the suite's 512 @ 14 row 31.7 -> 37.8
- * GFLOP/s on 1 thread, 52.3 -> 63.0 on 2; harness: 1024 @ 7 0.043 -> 0.035 ms, 1024 @ 14
- * 0.197 -> 0.150, 512 @ 28 0.26 -> 0.21-0.24).
- * Measured (one process, old and new walk alternated, best of 15, 1 thread, bias + relu, the
- * interior and borders of whole layers, pad 1; the same with the caches flushed within 10 %):
- * 32 ch @ 112 px 0.358 -> 0.263 ms, 64 @ 112 0.763 -> 0.581, 128 @ 56 0.376 -> 0.323, 256 @ 28
- * 0.269 -> 0.168, 512 @ 14 0.225 -> 0.112, 1024 @ 7 0.135 -> 0.091; 2 threads 1.15-1.40x.
- * Forced on rows without a conflict it lost: 144 @ 56 2 % slower, 16-32 channels (rows in L1,
- * where the whole-row walk keeps its 9 weights in registers) 17-30 % slower.
+ * the pixels fall in at most 4 L1 sets (multiples of 256 channels), four blocks (two lines,
+ * twice the sets) per strip of PX4_S1, without the prefetch; the last strip of fewer pixels
+ * in the same walk. Below 48 channels the whole-row walk stays (its rows are short in bytes,
+ * and it keeps the 9 weights in registers for the row: pairs forced on 16 @ 112 and 24 @ 56
+ * px were 17 % slower). History, each step one process alternating old and new walk, best
+ * of 15, 1 thread:
+ *   - pairs where the row conflicts (bias + relu, whole layers, pad 1; caches flushed: within
+ *     10 %): 32 ch @ 112 px 0.358 -> 0.263 ms, 64 @ 112 0.763 -> 0.581, 128 @ 56 0.376 ->
+ *     0.323, 256 @ 28 0.269 -> 0.168, 512 @ 14 0.225 -> 0.112, 1024 @ 7 0.135 -> 0.091;
+ *     2 threads 1.15-1.40x. (Then, with [9][C] weights, forced on 144 @ 56 it lost 2 %.)
+ *   - groups of 4 at 2 sets (suite row 512 @ 14: 31.7 -> 37.8 GFLOP/s on 1 thread, 52.3 ->
+ *     63.0 on 2; 1024 @ 7 0.043 -> 0.035 ms, 1024 @ 14 0.197 -> 0.150);
+ *   - with the blocked weights and the border pass, pixel-major from 48 channels, groups of 4
+ *     up to 4 sets, the last strip in the walk (no epilogue): 48 @ 56 0.054 -> 0.047, 144 @ 56
+ *     0.166 -> 0.137, 192 @ 28 0.063 -> 0.049, 960 @ 7 0.026 -> 0.023, 256 @ 28 0.089 ->
+ *     0.076, 128 @ 56 0.141 -> 0.133; 384 @ 14 and 576 @ 14 (interior 12 = two whole-row
+ *     strips of 6) within 3 % without an epilogue, 3-6 % slower with bias + relu.
  *
  * Registers (16 ymm), PX = 6 at stride 1: 9 weights vw0..vw8, 6 accumulators, 1 input vector;
  * per strip 3 x 8 input loads for 54 FMAs (0.44 loads per FMA; the indirection kernel needs
@@ -105,6 +111,9 @@
  * with four (dw3_full_act__avx2 says which). */
 #define PX2_S1 5
 #define PX4_S1 3
+/* Channels from which the stride-1 interior is walked pixel-major even where the whole-row
+ * walk does not conflict (the head comment says why). */
+#define DW3_WALK_MIN_CHANNELS 48
 /* Blocks of 8 channels a border pixel takes at a time (dw3_edges__avx2). */
 #define DW3_EDGE_BLOCKS 4
 /* The L1 data cache the whole-row walk is judged against (dw3_walk_conflicts): 64 sets of
@@ -522,9 +531,8 @@ HPK_INLINE__AVX2 void dw3_group__avx2(size_t g, size_t px, int prefetch, int act
  * next strip's new pixels of row 2 (the row this output row is the first to read); without
  * that the walk lost to the whole-row walk on this VM whenever the neighbours loaded the
  * memory (the hardware prefetchers do not follow it). Groups of 4 do not: they serve the rows
- * of at most 2 L1 sets (dw3_walk_s1__avx2), where the same prefetch (both lines) cost 5-8 %
- * (512 @ 14 and 1024 @ 14, the rows in L2; not measured on rows long enough to stream). For
- * rows whose whole-row walk conflicts in L1 (dw3_walk_conflicts).
+ * of at most 4 L1 sets (dw3_walk_s1__avx2), where the same prefetch (both lines) cost 5-8 %
+ * (512 @ 14 and 1024 @ 14, the rows in L2; not measured on rows long enough to stream).
  */
 HPK_INLINE__AVX2 void dw3_strips_s1__avx2(size_t nb, size_t px, int act, const struct dw3_row *a,
                                           size_t ia, size_t strips)
@@ -586,35 +594,40 @@ static int dw3_walk_conflicts(size_t channels, size_t in_width)
 }
 
 /*
- * The interior of a row whose whole-row walk conflicts, at stride 1, strip by strip in groups
- * of blocks: 4 where the row's pixels fall in at most 2 L1 sets, its last strip too, else 2
- * (the rest of the interior is left to the block-by-block walk). Returns the first pixel left.
- * Out of line, one copy per activation: inlined into dw3_full_act__avx2, its code moved the
- * block-by-block walk of the rows that do not conflict (144 channels @ 56 px 6-10 % slower,
- * with no change to that walk).
+ * The interior of a row at stride 1 pixel-major, strip by strip in groups of blocks: 4 where
+ * the row's pixels fall in at most 4 L1 sets (multiples of 256 channels), else 2, the last
+ * strip (fewer pixels) in the same walk. Out of line, one copy per activation: inlined into
+ * dw3_full_act__avx2, its code moved the block-by-block walk's (the 144 @ 56 row, which then
+ * took that walk, ran 6-10 % slower with no change to it).
  */
-HPK_INLINE__AVX2 size_t dw3_walk_s1__avx2(int act, const struct dw3_row *a)
+HPK_INLINE__AVX2 void dw3_walk_s1__avx2(int act, const struct dw3_row *a)
 {
-    const int quads = dw3_sets(a->channels) <= 2;
-    const size_t step = quads ? PX4_S1 : PX2_S1, n = (a->xb - a->xa) / step;
-    if (!quads) {
-        dw3_strips_s1__avx2(2, PX2_S1, act, a, a->xa, n);
-        return a->xa + n * step;
+    if (dw3_sets(a->channels) <= 4) {
+        const size_t n = (a->xb - a->xa) / PX4_S1, o = a->xa + n * PX4_S1;
+        dw3_strips_s1__avx2(4, PX4_S1, act, a, a->xa, n);
+        _Static_assert(PX4_S1 == 3, "the last strip has 1 or 2 pixels");
+        if (a->xb - o == 2)
+            dw3_strips_s1__avx2(4, 2, act, a, o, 1);
+        else if (a->xb - o == 1)
+            dw3_strips_s1__avx2(4, 1, act, a, o, 1);
+        return;
     }
-    const size_t o0 = a->xa + n * step;
-    dw3_strips_s1__avx2(4, PX4_S1, act, a, a->xa, n);
-    _Static_assert(PX4_S1 == 3, "the last strip has 1 or 2 pixels");
-    if (a->xb - o0 == 2)
-        dw3_strips_s1__avx2(4, 2, act, a, o0, 1);
-    else if (a->xb - o0 == 1)
-        dw3_strips_s1__avx2(4, 1, act, a, o0, 1);
-    return a->xb;
+    const size_t n = (a->xb - a->xa) / PX2_S1, o = a->xa + n * PX2_S1;
+    dw3_strips_s1__avx2(2, PX2_S1, act, a, a->xa, n);
+    _Static_assert(PX2_S1 == 5, "the last strip has 1 to 4 pixels");
+    switch (a->xb - o) {
+    case 4: dw3_strips_s1__avx2(2, 4, act, a, o, 1); break;
+    case 3: dw3_strips_s1__avx2(2, 3, act, a, o, 1); break;
+    case 2: dw3_strips_s1__avx2(2, 2, act, a, o, 1); break;
+    case 1: dw3_strips_s1__avx2(2, 1, act, a, o, 1); break;
+    default: break;
+    }
 }
 
 #define DW3_WALK_S1(name, act)                                                                     \
-    static __attribute__((noinline)) HPK_FLATTEN__AVX2 size_t name(const struct dw3_row *a)       \
+    static __attribute__((noinline)) HPK_FLATTEN__AVX2 void name(const struct dw3_row *a)         \
     {                                                                                              \
-        return dw3_walk_s1__avx2(act, a);                                                          \
+        dw3_walk_s1__avx2(act, a);                                                                 \
     }
 DW3_WALK_S1(dw3_walk_s1_none__avx2, HPK_TILE_ACT_NONE)
 DW3_WALK_S1(dw3_walk_s1_relu__avx2, HPK_TILE_ACT_RELU)
@@ -629,21 +642,22 @@ dw3_full_act__avx2(size_t px, size_t stride, int act, int act_edge, const struct
 {
     const size_t cfull = a->channels / 8 * 8;
     size_t c, o0 = a->xa; /* the first interior pixel left to the block-by-block walk below */
-    if (a->xb > a->xa && (stride == 2 || dw3_walk_conflicts(a->channels, a->in_width))) {
-        /* The interior over all the blocks strip by strip (stride 2: in chunks; stride 1 where
-         * the whole-row walk conflicts: in groups of blocks, 4 where the row's pixels fall in
-         * at most 2 L1 sets, their last strip too). */
+    if (a->xb > a->xa && (stride == 2 || a->channels >= DW3_WALK_MIN_CHANNELS ||
+                          dw3_walk_conflicts(a->channels, a->in_width))) {
+        /* The interior over all the blocks strip by strip (stride 2: in chunks, the last
+         * strip left to the block walk; stride 1: in groups of blocks, the whole interior). */
         if (stride == 2) {
             const size_t n = (a->xb - a->xa) / (S2_CHUNK * PX_S2);
             dw3_chunks_s2__avx2(act, a, a->xa, n);
             o0 = a->xa + n * S2_CHUNK * PX_S2;
         } else {
             switch (act) {
-            case HPK_TILE_ACT_NONE: o0 = dw3_walk_s1_none__avx2(a); break;
-            case HPK_TILE_ACT_RELU: o0 = dw3_walk_s1_relu__avx2(a); break;
-            case HPK_TILE_ACT_CLAMP: o0 = dw3_walk_s1_clamp__avx2(a); break;
-            default: o0 = dw3_walk_s1_any__avx2(a); break;
+            case HPK_TILE_ACT_NONE: dw3_walk_s1_none__avx2(a); break;
+            case HPK_TILE_ACT_RELU: dw3_walk_s1_relu__avx2(a); break;
+            case HPK_TILE_ACT_CLAMP: dw3_walk_s1_clamp__avx2(a); break;
+            default: dw3_walk_s1_any__avx2(a); break;
             }
+            o0 = a->xb;
         }
     }
     if (o0 < a->xb)
