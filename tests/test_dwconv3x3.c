@@ -378,7 +378,7 @@ static void test_dw3_special_values(void **state)
  * Rows whose one-block whole-row walk would conflict in a 64-set, 8-way L1 (pixels a multiple
  * of 256 bytes apart, or long rows): at stride 1 the AVX2 kernel walks these pixel-major, two
  * blocks of 8 channels per strip (four, in strips of 3 and a last one of 1 or 2 pixels, at
- * multiples of 512 channels), then an odd block alone, then the masked lanes. Shapes: 32 to
+ * multiples of 256 channels), then an odd block alone, then the masked lanes. Shapes: 32 to
  * 1024 channels (32 to 1 sets) at short and long rows, and 24, 40, 44, 48 channels (64 sets) at
  * rows of 129 pixels and more -- every pairing of full, odd and masked blocks -- every
  * remainder of the strips, with the epilogue's parts and activations in rotation; the same

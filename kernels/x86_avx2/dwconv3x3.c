@@ -341,6 +341,7 @@ HPK_INLINE__AVX2 void dw3_edges__avx2(size_t stride, int act, const struct dw3_r
         size_t blk = 0;
         for (; blk + DW3_EDGE_BLOCKS <= nfull; blk += DW3_EDGE_BLOCKS)
             dw3_edge_blocks__avx2(DW3_EDGE_BLOCKS, act, a, x, o, blk * 8);
+        _Static_assert(DW3_EDGE_BLOCKS == 4, "the last group has 1 to 3 blocks");
         switch (nfull - blk) {
         case 3: dw3_edge_blocks__avx2(3, act, a, x, o, blk * 8); break;
         case 2: dw3_edge_blocks__avx2(2, act, a, x, o, blk * 8); break;

@@ -379,11 +379,11 @@ typedef void (*hpk_dwconv_ukernel_fn)(size_t channels, size_t width, size_t taps
  * taps' HPK_DW3_BLOCK channels contiguously, W(q, c) = weights[b * 9 * HPK_DW3_BLOCK + q *
  * HPK_DW3_BLOCK + c % HPK_DW3_BLOCK], ceil(channels / HPK_DW3_BLOCK) blocks; the last one's
  * lanes past `channels` are padding, which a kernel may load but never lets reach a stored
- * value (the operator zeroes them). (Why
- * blocked: with [9][channels] the 9 taps of one channel block lie channels * 4 bytes apart,
- * at 512 or 1024 channels in the one or two L1 sets that the input pixels of the block fill
- * too; blocked, they are 288 contiguous bytes.) For o < width, c < channels, with
- * x(r, j) = rows[r][j * channels + c] inside the row and 0 outside:
+ * value (the operator zeroes them). (Why blocked: with [9][channels] the 9 taps of one channel
+ * block lie channels * 4 bytes apart, at 512 or 1024 channels in the one or two L1 sets that
+ * the input pixels of the block fill too; blocked, they are 288 contiguous bytes.) For
+ * o < width, c < channels, with x(r, j) = rows[r][j * channels + c] inside the row and 0
+ * outside:
  *   t = sum_{r < 3, s < 3} x(r, o * stride - pad_left + s) * W(r * 3 + s, c)
  *   (summed in the order of q = r * 3 + s, the padding's products included: the same order and
  *   the same operations as hpk_dwconv_ukernel_fn over the same taps with a zero row for the

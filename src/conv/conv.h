@@ -43,7 +43,7 @@ struct hpk_conv2d {
     /* 3x3, no dilation, stride_h == stride_w in {1, 2}: the direct kernel for the pixels that
      * read no padding (the table's, else the generic one); NULL: the indirection kernel only. */
     hpk_dwconv3x3_ukernel_fn dwconv3x3;
-    float *dw3; /* its weights, blocked (hpk_dwconv3x3_ukernel_fn); NULL with dwconv3x3 */
+    float *dw3; /* its weights, blocked (hpk_dwconv3x3_ukernel_fn); NULL where it is NULL */
     void *mem; /* one allocation holding all of the above */
     /* The last input shape HPK_VERBOSE reported: each new shape is logged once, not each run
      * (the only field a run writes, with __atomic builtins; it changes no result). The header
