@@ -35,19 +35,22 @@
  * twice the sets) per strip of PX4_S1, without the prefetch; the last strip of fewer pixels
  * in the same walk. Below 48 channels the whole-row walk stays (its rows are short in bytes,
  * and it keeps the 9 weights in registers for the row: pairs forced on 16 @ 112 and 24 @ 56
- * px were 17 % slower). History, each step one process alternating old and new walk, best
- * of 15, 1 thread:
+ * px were 17 % slower). History, each step one process alternating old and new walk (a
+ * harness outside the tree timing hpk_conv2d_run), best of 15, 1 thread; the suite's rows
+ * beside oneDNN are `bench/run.sh --filter 'roofline/fma_peak|^conv/mnv' [--threads 2]`
+ * (figures below: two builds' bench/hpk-bench alternated, 3 rounds of 3 repetitions):
  *   - pairs where the row conflicts (bias + relu, whole layers, pad 1; caches flushed: within
  *     10 %): 32 ch @ 112 px 0.358 -> 0.263 ms, 64 @ 112 0.763 -> 0.581, 128 @ 56 0.376 ->
  *     0.323, 256 @ 28 0.269 -> 0.168, 512 @ 14 0.225 -> 0.112, 1024 @ 7 0.135 -> 0.091;
  *     2 threads 1.15-1.40x. (Then, with [9][C] weights, forced on 144 @ 56 it lost 2 %.)
- *   - groups of 4 at 2 sets (suite row 512 @ 14: 31.7 -> 37.8 GFLOP/s on 1 thread, 52.3 ->
- *     63.0 on 2; 1024 @ 7 0.043 -> 0.035 ms, 1024 @ 14 0.197 -> 0.150);
+ *   - groups of 4 at 2 sets (suite row mnv1_dw3x3_512_14: 31.7 -> 37.8 GFLOP/s on 1
+ *     thread, 52.3 -> 63.0 on 2; 1024 @ 7 0.043 -> 0.035 ms, 1024 @ 14 0.197 -> 0.150);
  *   - with the blocked weights and the border pass, pixel-major from 48 channels, groups of 4
- *     up to 4 sets, the last strip in the walk (no epilogue): 48 @ 56 0.054 -> 0.047, 144 @ 56
+ *     up to 4 sets, the last strip in the walk (suite row mnv2_dw3x3_144_56: 48.3 -> 56.2
+ *     GFLOP/s on 1 thread, 86.8 -> 103.3 on 2; no epilogue: 48 @ 56 0.054 -> 0.047, 144 @ 56
  *     0.166 -> 0.137, 192 @ 28 0.063 -> 0.049, 960 @ 7 0.026 -> 0.023, 256 @ 28 0.089 ->
  *     0.076, 128 @ 56 0.141 -> 0.133; 384 @ 14 and 576 @ 14 (interior 12 = two whole-row
- *     strips of 6) within 3 % without an epilogue, 3-6 % slower with bias + relu.
+ *     strips of 6) within 3 % without an epilogue, 3-6 % slower with bias + relu).
  *
  * Registers (16 ymm), PX = 6 at stride 1: 9 weights vw0..vw8, 6 accumulators, 1 input vector;
  * per strip 3 x 8 input loads for 54 FMAs (0.44 loads per FMA; the indirection kernel needs
