@@ -385,6 +385,7 @@ static void test_bad_overrides(void **state)
     check_override_in_child("HPK_MC", "0", HPK_ERR_INVALID_ARG);
     check_override_in_child("HPK_NUM_THREADS", "0", HPK_ERR_INVALID_ARG);
     check_override_in_child("HPK_PIN", "2", HPK_ERR_INVALID_ARG);
+    check_override_in_child("HPK_WAIT_US", "2s", HPK_ERR_INVALID_ARG);
     check_override_in_child("HPK_ISA", "generic", HPK_OK); /* and the good one works */
 }
 

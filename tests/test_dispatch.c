@@ -24,6 +24,7 @@
 
 #include "hpk/common.h"
 #include "src/dispatch/caches.h"
+#include "src/base/parallel.h"
 #include "src/dispatch/dispatch.h"
 
 enum { HPK_PIN_ORDER_MAX_TEST = 1024 };
@@ -533,6 +534,36 @@ static void test_config_default(void **state)
     assert_int_equal(c.verbose, 1);
 }
 
+/* HPK_WAIT_US: microseconds from 0 to HPK_POOL_WAIT_US_MAX, anything else an error naming it. */
+static void test_config_wait(void **state)
+{
+    (void)state;
+    struct hpk_machine m = synthetic(0, 32 * KiB, 8, 512 * KiB, 8, 8 * MiB, 16);
+    struct hpk_config c;
+    build_with(&m, NULL, &c);
+    assert_int_equal(c.wait_us, HPK_POOL_WAIT_US_DEFAULT);
+    assert_int_equal(c.wait_source, HPK_SRC_DEFAULT);
+    const char *const good[][3] = {{"HPK_WAIT_US", "0", NULL}, {"HPK_WAIT_US", "1000000", NULL},
+                                   {"HPK_WAIT_US", "25", NULL}};
+    const unsigned want[] = {0, 1000000, 25};
+    for (int i = 0; i < 3; i++) {
+        build_with(&m, good[i], &c);
+        assert_int_equal(c.status, HPK_OK);
+        assert_int_equal(c.wait_us, want[i]);
+        assert_int_equal(c.wait_source, HPK_SRC_ENV);
+    }
+    const char *const bad[][3] = {{"HPK_WAIT_US", "1000001", NULL},
+                                  {"HPK_WAIT_US", "-1", NULL},
+                                  {"HPK_WAIT_US", "10ms", NULL},
+                                  {"HPK_WAIT_US", "99999999999999999999999", NULL}};
+    for (int i = 0; i < 4; i++) {
+        build_with(&m, bad[i], &c);
+        assert_int_equal(c.status, HPK_ERR_INVALID_ARG);
+        assert_null(c.table);
+        assert_non_null(strstr(c.error, "HPK_WAIT_US="));
+    }
+}
+
 static void test_config_isa(void **state)
 {
     (void)state;
@@ -924,6 +955,7 @@ int main(void)
         cmocka_unit_test(test_blocking_degenerate_records),
         cmocka_unit_test(test_blocking_ignores_threads),
         cmocka_unit_test(test_config_default),
+        cmocka_unit_test(test_config_wait),
         cmocka_unit_test(test_config_isa),
         cmocka_unit_test(test_config_isa_fake_tables),
         cmocka_unit_test(test_config_neon),

@@ -76,6 +76,28 @@ static void test_pool_splits_the_asked_ways(void **state)
     }
 }
 
+/* A worker that ran a job joins the next one whether it is still busy-waiting or has gone to
+ * sleep: waits of 0 (asleep at once), 1 s (still spinning after the 5 ms gap) and the default,
+ * each over jobs 5 ms apart that split_task proves ran on both slots. */
+static void test_pool_joins_after_any_wait(void **state)
+{
+    (void)state;
+    const unsigned waits[] = {0, 1000000, HPK_POOL_WAIT_US_DEFAULT};
+    for (size_t w = 0; w < sizeof waits / sizeof *waits; w++) {
+        hpk_parallel_set_wait_us(waits[w]);
+        for (int rep = 0; rep < 4; rep++) {
+            struct split s = {.want = 2};
+            hpk_parallel_for(2, 2, split_task, &s);
+            assert_int_equal(atomic_load(&s.bad_slot), 0);
+            if (atomic_load(&s.seen_mask) != 3u)
+                fail_msg("wait %u us, job %d: slot mask %#x", waits[w], rep,
+                         atomic_load(&s.seen_mask));
+            nanosleep(&(struct timespec){.tv_nsec = 5000000}, NULL);
+        }
+    }
+    hpk_parallel_set_wait_us(HPK_POOL_WAIT_US_DEFAULT);
+}
+
 /* A serial call that stays inside hpk until released: another application thread "in hpk". */
 struct holder {
     atomic_int inside, release;
@@ -632,6 +654,7 @@ int main(void)
         cmocka_unit_test(test_pool_splits_the_asked_ways),
         cmocka_unit_test(test_pool_yields_to_other_callers),
         cmocka_unit_test(test_pool_every_task_once),
+        cmocka_unit_test(test_pool_joins_after_any_wait),
         cmocka_unit_test(test_pool_steals_from_the_back),
         cmocka_unit_test(test_pool_wide_job_every_task_once),
         cmocka_unit_test(test_pool_nested_runs_serially),

@@ -11,6 +11,8 @@
  *   HPK_MC, HPK_KC, HPK_NC           override the GEMM blocking (positive integers)
  *   HPK_NUM_THREADS=n                 threads per call (default: see hpk/threads.h)
  *   HPK_PIN=1                         bind each of hpk's worker threads to one CPU
+ *   HPK_WAIT_US=us                    how long an idle worker busy-waits for the next call
+ *                                    before it sleeps (0..1000000, default 10000)
  *   HPK_VERBOSE=1                     log the library's decisions to stderr
  */
 #ifndef HPK_HPK_H

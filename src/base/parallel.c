@@ -23,8 +23,15 @@
  * (active_calls), and one fewer for a while after such an overlap (overlap_until), so that a
  * host's threads and hpk's pool do not oversubscribe the cores.
  *
- * Workers spin for a short while after a job (consecutive calls are common: the layers of a
- * network) and then sleep on a condition variable. Each worker sets the submitter's MXCSR
+ * Workers busy-wait for the next job for a while after one they took part in (HPK_WAIT_US,
+ * default HPK_POOL_WAIT_US_DEFAULT = 10 ms; consecutive calls are common: the layers of a
+ * network, a host's loop), then sleep on a condition variable. A sleeping worker costs the
+ * next call its wake-up, and on these VMs more than that: the suite's cold matrix-vector rows
+ * (`bench/run.sh --threads 2 --filter 'roofline/read|gemv_packed'`, whose 128 MB cache flush
+ * takes 6 ms between calls) on 2 threads, 3 rounds alternated, GB/s of weights, 0.7 ms (the
+ * former 20000 pauses) -> 10 ms: 1x1000x2048 23.2 -> 30.1, 1x4096x4096 35.2 -> 37.5,
+ * 4x4096x4096 28.2 -> 39.0 (oneDNN's rows, whose OpenMP threads spin ~11 ms: 22.5-28.5,
+ * 28.8-31.8, 14.4-15.1); host_threads rows unchanged. Each worker sets the submitter's MXCSR
  * (FPCR) before running tasks, so flush-to-zero chosen by the caller applies everywhere.
  *
  * fork(): the child has only the forking thread. pthread_atfork takes the submit lock before the
@@ -46,8 +53,18 @@
 /* Slots with a range of their own; wider jobs share one counter. */
 #define HPK_POOL_SLOTS 64
 
-/* Busy-wait iterations before a worker sleeps (~50-100 us on current cores). */
+/* Busy-wait iterations before the submitter sleeps while joined workers finish (20000 pauses:
+ * 0.7 ms on Zen 4, whose pause takes ~36 ns; a few times less on cores with a shorter one). */
 #define SPIN_ITERATIONS 20000
+/* Pauses between two reads of the clock in a worker's timed wait (~9 us on Zen 4). */
+#define WAIT_CHECK 256
+
+static unsigned long long now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (unsigned long long)t.tv_sec * 1000000000ull + (unsigned long long)t.tv_nsec;
+}
 
 static inline void cpu_relax(void)
 {
@@ -135,6 +152,14 @@ static size_t host_slots;
 static atomic_size_t user_threads;
 
 static int pin_workers;
+/* How long a worker that took part in the last job busy-waits for the next one before it
+ * sleeps, in microseconds (hpk_parallel_set_wait_us). */
+static atomic_uint wait_us = HPK_POOL_WAIT_US_DEFAULT;
+
+void hpk_parallel_set_wait_us(unsigned us)
+{
+    atomic_store_explicit(&wait_us, us, memory_order_relaxed);
+}
 /* Application threads inside hpk_parallel_for now, and those of them that started while
  * another was inside (their width reduced): see hpk_parallel_for. */
 static atomic_size_t active_calls, crowded;
@@ -257,12 +282,15 @@ static void *worker_main(void *arg)
     int spin = 0;
     for (;;) {
         unsigned long long st;
-        int spins = spin ? 0 : SPIN_ITERATIONS;
+        const unsigned wait = spin ? atomic_load_explicit(&wait_us, memory_order_relaxed) : 0;
+        const unsigned long long deadline = wait != 0 ? now_ns() + 1000ull * wait : 0;
+        unsigned spins = 0;
         while ((st = atomic_load_explicit(&p->state, memory_order_acquire)) >> 16 == seen) {
-            /* Spin for the next job only while no application thread runs hpk at a reduced
-             * width (crowded): that thread needs this CPU more than a quick wake-up does. */
-            if (++spins < SPIN_ITERATIONS &&
-                atomic_load_explicit(&crowded, memory_order_relaxed) == 0) {
+            /* Spin for the next job until the deadline (the clock read every WAIT_CHECK
+             * pauses), and only while no application thread runs hpk at a reduced width
+             * (crowded): that thread needs this CPU more than a quick wake-up does. */
+            if (wait != 0 && atomic_load_explicit(&crowded, memory_order_relaxed) == 0 &&
+                (++spins % WAIT_CHECK != 0 || now_ns() < deadline)) {
                 cpu_relax();
                 continue;
             }
@@ -444,13 +472,6 @@ static void parallel_for_top(size_t n_tasks, size_t threads, hpk_task_fn fn, voi
  * sq512 0.69-1.06 -> 0.98-1.10, 3136x64x576 0.99-1.63 -> 1.00-1.01. */
 #define OVERLAP_HOLD_NS 2000000ull
 static atomic_ullong overlap_until;
-
-static unsigned long long now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (unsigned long long)t.tv_sec * 1000000000ull + (unsigned long long)t.tv_nsec;
-}
 
 void hpk_parallel_for(size_t n_tasks, size_t threads, hpk_task_fn fn, void *ctx)
 {

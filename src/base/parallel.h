@@ -47,6 +47,17 @@ size_t hpk_parallel_thread_override(size_t n);
 #define HPK_PIN_ORDER_MAX 1024
 void hpk_parallel_set_pinning(int on, const int *order, size_t n);
 
+/*
+ * How long a pool worker that took part in a job busy-waits for the next one before it sleeps
+ * on a condition variable, in microseconds (0: it sleeps at once). Set by the dispatcher from
+ * HPK_WAIT_US before the first parallel call; takes effect from each worker's next wait. The
+ * default is about what libgomp's (GOMP_SPINCOUNT 300000 pauses: ~11 ms on Zen 4) and
+ * OpenBLAS's pools spin; parallel.c says what it buys.
+ */
+#define HPK_POOL_WAIT_US_DEFAULT 10000u
+#define HPK_POOL_WAIT_US_MAX 1000000u
+void hpk_parallel_set_wait_us(unsigned us);
+
 /* Tests: how many threads ran tasks of the last parallel_for of the calling thread. */
 size_t hpk_parallel_last_width(void);
 

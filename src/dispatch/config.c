@@ -344,6 +344,24 @@ void hpk_config_build_tables(const struct hpk_machine *m, const char *(*env)(con
         out->pin = strcmp(pin, "1") == 0;
     }
 
+    out->wait_us = HPK_POOL_WAIT_US_DEFAULT;
+    out->wait_source = HPK_SRC_DEFAULT;
+    const char *wait = env("HPK_WAIT_US");
+    if (wait != NULL && *wait != '\0') {
+        unsigned long v = 0;
+        const char *q = wait;
+        for (; *q >= '0' && *q <= '9' && v <= HPK_POOL_WAIT_US_MAX; q++)
+            v = v * 10 + (unsigned long)(*q - '0');
+        if (*q != '\0' || v > HPK_POOL_WAIT_US_MAX)
+            add_error(out, HPK_ERR_INVALID_ARG,
+                      "HPK_WAIT_US='%.40s': expected microseconds from 0 to %u", wait,
+                      HPK_POOL_WAIT_US_MAX);
+        else {
+            out->wait_us = (unsigned)v;
+            out->wait_source = HPK_SRC_ENV;
+        }
+    }
+
     const struct hpk_kernel_table *table = choose_table(m, env("HPK_ISA"), tables, ntables, out);
     size_t mc = 0, kc = 0, nc = 0;
     int has_mc = read_block(env, "HPK_MC", &mc, out);
@@ -459,6 +477,7 @@ static void config_init(void)
         hpk_log_error("%s", config.error);
     if (config.verbose)
         log_decisions(m, &config);
+    hpk_parallel_set_wait_us(config.wait_us);
     if (config.pin) {
         static int order[HPK_PIN_ORDER_MAX];
         const size_t n = hpk_pin_order(NULL, NULL, 0, order, HPK_PIN_ORDER_MAX);

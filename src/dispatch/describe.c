@@ -132,6 +132,8 @@ size_t hpk_describe_config(const struct hpk_machine *m, const struct hpk_config 
     else
         put(&o, "threads: %zu (min of usable cpus, physical cores and cgroup quota)\n",
             c->threads);
+    put(&o, "wait: a worker busy-waits %u us for the next job, then sleeps (%s)\n", c->wait_us,
+        c->wait_source == HPK_SRC_ENV ? "HPK_WAIT_US" : "default; HPK_WAIT_US sets it");
 #if defined(HPK_HAVE_HWLOC)
     put(&o, "pinning: %s\n",
         c->pin ? "workers pinned, one CPU each, a PU of every core before SMT siblings (HPK_PIN=1)"

@@ -74,6 +74,8 @@ struct hpk_config {
     size_t threads;                           /* default thread count per call */
     enum hpk_source threads_source;           /* HPK_SRC_ENV: HPK_NUM_THREADS, else derived */
     int pin;                                  /* HPK_PIN=1: pin the pool's workers */
+    unsigned wait_us;                         /* a worker's busy wait for the next job, us */
+    enum hpk_source wait_source;              /* HPK_SRC_ENV: HPK_WAIT_US, else the default */
     int verbose;                              /* HPK_VERBOSE */
     char error[256];                          /* the message printed for a bad override */
 };
