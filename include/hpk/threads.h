@@ -5,17 +5,18 @@
  * Included by <hpk/hpk.h>; include that instead of this file.
  *
  * Every parallel loop of hpk goes through one parallel_for. By default it is hpk's own pool of
- * persistent threads, created at the first call that needs it: after a job, its workers
- * busy-wait for the next one for HPK_WAIT_US microseconds (default 10000, about what OpenMP
- * runtimes spin: a sleeping worker costs the next call its wake-up; 0 sleeps at once), then
- * sleep -- but not while other application threads are inside hpk at the same time. Each thread of a call owns a fixed, contiguous range of its tasks and, once
- * done, takes what is left of the others' from their ends: a call made again with the same
- * tasks runs each on the same thread as before, where its data is still cached, and a slow or
- * preempted thread does not hold the call up. A call made from inside one of hpk's parallel tasks runs serially; a second
- * application thread calling hpk while the pool is busy computes its call on its own thread.
- * Each task runs under the floating-point environment (MXCSR on x86-64, FPCR on aarch64) of
- * the thread that called hpk, so flush-to-zero set by the caller holds in every worker; hpk
- * never changes the caller's. The pool survives fork(): the child gets a fresh one on demand.
+ * persistent threads, created at the first call that needs it: after a job, its workers busy-wait
+ * for the next one for HPK_WAIT_US microseconds (default 10000, about what OpenMP runtimes spin: a
+ * sleeping worker costs the next call its wake-up; 0 sleeps at once), then sleep -- but not while
+ * other application threads are inside hpk at the same time. Each thread of a call owns a fixed,
+ * contiguous range of its tasks and, once done, takes what is left of the others' from their ends:
+ * a call made again with the same tasks runs each on the same thread as before, where its data is
+ * still cached, and a slow or preempted thread does not hold the call up. A call made from inside
+ * one of hpk's parallel tasks runs serially; a second application thread calling hpk while the pool
+ * is busy computes its call on its own thread. Each task runs under the floating-point environment
+ * (MXCSR on x86-64, FPCR on aarch64) of the thread that called hpk, so flush-to-zero set by the
+ * caller holds in every worker; hpk never changes the caller's. The pool survives fork(): the child
+ * gets a fresh one on demand.
  *
  * Pinning is opt-in, since a host framework pins its own threads: with HPK_PIN=1 each of hpk's
  * workers is bound to one CPU of the process's affinity mask (the calling thread never is),
