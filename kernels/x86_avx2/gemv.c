@@ -19,25 +19,29 @@
  * tile epilogue: as C rows when W's rows are C's columns, staged through a transposed 4 x 8 tile
  * on the stack when they are C's rows (C, the residual and the bias axis transposed with it).
  *
- * packed: B~ panels of 16 floats per k row (the 4 x 16 record's), 2 accumulators per row and
- * panel, the epilogue once per panel after the last k-block. The M rows (packed_stream) read
- * the memory k-block by k-block, over the task's panels (up to PACKED_BUF / (16 M) of them,
- * their accumulators in an L1 buffer between k-blocks), S panels side by side so that S
- * streams are in flight, each prefetched PF_PACKED bytes ahead: S = PP = 4 for M = 1, 2 for M
- * = 2, 1 for M = 3 and 4 (registers: 2 M S accumulators, M broadcasts, 2 B~ vectors). The S
- * are 1 / S of the panels apart (panels s, s + g, s + 2g, s + 3g of 4g): a k-block's panels
- * lie end to end, so each stream then runs on through g panels (g x 20 KiB at KC 320) rather
- * than restarting every panel. Measured, (1, 4096, 4096) cold, GB/s: on the shared 2-core
- * Zen 1 VM, the 4 x 16 tile per k-block 10-11; one panel over all its k-blocks with 4
- * accumulators 10-11; four adjacent panels side by side 12-14 (no prefetch 7-9.5; 512 B ahead
- * beat 256, 1024 and 2048); the same in memory order 13-17 (6 panels: no difference). On the
- * Zen 4 VM (AVX2 only), one thread: four adjacent panels 21.5-22 against 27-30 for the suite's
- * read roof; four panels a quarter apart 26 (29-30 in a standalone copy of the loop; there 8
- * streams 23-25, 1 KiB ahead 17-25). M = 2, 3, 4 ran one panel at a time over
- * its k-blocks, the accumulators in registers, restarting a stream every k-block: 12-14, 10-13
- * and 10.6 GB/s, against 25.5, 21-22 and 18-24 in memory order as above (same VM, 1 thread).
- * (Standalone loops; in the suite: `bench/run.sh --filter 'roofline/read|gemv_packed'`, rows
- * 1x4096x4096_cold and 4x4096x4096_cold, GB/s and % of the read roof.)
+ * packed: B~ panels of 16 floats per k row (the 4 x 16 record's), 2 accumulators per row and panel,
+ * the epilogue once per panel after the last k-block. The M rows (packed_stream) read the memory
+ * k-block by k-block, over the task's panels (up to PACKED_BUF / (16 M) of them, their accumulators
+ * in an L1 buffer between k-blocks), S panels side by side so that S streams are in flight, each
+ * prefetched PF_PACKED bytes ahead: S = PP = 4 for M = 1, 2 for M = 2, 1 for M = 3 and 4
+ * (registers: 2 M S accumulators, M broadcasts, 2 B~ vectors). The S are 1 / S of the panels apart
+ * (panels s, s + g, s + 2g, s + 3g of 4g): a k-block's panels lie end to end, so each stream then
+ * runs on through g panels (g x 20 KiB at KC 320) rather than restarting every panel. Measured, (1,
+ * 4096, 4096) cold, GB/s: on the shared 2-core Zen 1 VM, the 4 x 16 tile per k-block 10-11; one
+ * panel over all its k-blocks with 4 accumulators 10-11; four adjacent panels side by side 12-14
+ * (no prefetch 7-9.5; 512 B ahead beat 256, 1024 and 2048); the same in memory order 13-17 (6
+ * panels: no difference). On the Zen 4 VM (AVX2 only), one thread: four adjacent panels 21.5-22
+ * against 27-30 for the suite's read roof; four panels a quarter apart 26 (29-30 in a standalone
+ * copy of the loop; there 8 streams 23-25, 1 KiB ahead 17-25). Then the distance: at most
+ * PF_PACKED_ALL = 1 KiB over the streams side by side, so 256 B for the 4 of M = 1 (512 for the
+ * others, as before); suite rows, one binary, 512 and 256 alternated (3-4 rounds), GB/s, 1 thread:
+ * 1x1000x2048 warm (L3) 61.5-62.1 -> 69.5-70.3 (oneDNN 65), cold 20.2 -> 24.0, 1x4096x4096 cold
+ * 23.9 -> 28.9; 2 threads: 31.4 -> 34.8, 33.4 -> 44.2, warm unchanged (120-122). M = 2, 3, 4 ran
+ * one panel at a time over its k-blocks, the accumulators in registers, restarting a stream every
+ * k-block: 12-14, 10-13 and 10.6 GB/s, against 25.5, 21-22 and 18-24 in memory order as above (same
+ * VM, 1 thread). (Standalone loops; in the suite: `bench/run.sh --filter
+ * 'roofline/read|gemv_packed'`, rows 1x4096x4096_cold and 4x4096x4096_cold, GB/s and % of the read
+ * roof.)
  */
 #include "config.h"
 
@@ -279,7 +283,8 @@ void hpk_gemv_dot__avx2(size_t rows, size_t nv, size_t k, const float *w, ptrdif
 
 #define NR 16
 #define PP 4          /* panels side by side when m = 1 */
-#define PF_PACKED 512 /* bytes ahead in each packed stream */
+#define PF_PACKED 512      /* bytes ahead in each packed stream ... */
+#define PF_PACKED_ALL 1024 /* ... and at most this over the streams side by side */
 
 #define PACKED_BUF 4096 /* floats: the accumulators of 256 panels and rows, 16 KiB of L1 */
 
@@ -289,6 +294,7 @@ INLINE void packed_group(const size_t count, const size_t M, size_t kb, const fl
                          ptrdiff_t lda, const float *b, size_t ps, float *acc, size_t as,
                          int first)
 {
+    const size_t pf = PF_PACKED_ALL / count < PF_PACKED ? PF_PACKED_ALL / count : PF_PACKED;
     __m256 vacc[8];
 #pragma GCC unroll 8
     for (size_t q = 0; q < count; q++)
@@ -305,7 +311,7 @@ INLINE void packed_group(const size_t count, const size_t M, size_t kb, const fl
             va[i] = _mm256_broadcast_ss(ap + (ptrdiff_t)i * lda + (ptrdiff_t)p);
 #pragma GCC unroll 8
         for (size_t q = 0; q < count; q++) {
-            _mm_prefetch((const char *)(b + q * ps) + PF_PACKED, _MM_HINT_T0);
+            _mm_prefetch((const char *)(b + q * ps) + pf, _MM_HINT_T0);
             const __m256 vb0 = _mm256_loadu_ps(b + q * ps), vb1 = _mm256_loadu_ps(b + q * ps + 8);
 #pragma GCC unroll 4
             for (size_t i = 0; i < M; i++) {
