@@ -555,7 +555,8 @@ HPK_INLINE__AVX2 void dw3_strips_s1__avx2(size_t nb, size_t px, int act, const s
         if (nb == 4)
             for (; c + 32 <= cfull; c += 32)
                 dw3_group__avx2(4, px, 0, act, a, x0, c, bias, res, out);
-        for (; c + 16 <= cfull; c += 16) /* nb 4: at most one */
+        /* nb 4 (channels a multiple of 256, dw3_walk_s1__avx2) leaves no pair and no single */
+        for (; c + 16 <= cfull; c += 16)
             dw3_group__avx2(2, px, nb == 2, act, a, x0, c, bias, res, out);
         if (c < cfull) {
             __m256 vw[9];
