@@ -302,10 +302,13 @@ static void run_problem(const struct problem *p, int with_epi, float *c)
     assert_int_equal(st, HPK_OK);
 }
 
-/* Shapes past every block edge of the dispatcher's blocking, and ones that split jr. */
+/* Shapes past every block edge of the dispatcher's blocking, and ones that split jr; 160 x 49
+ * x 576 and 256 x 64 x 70 are column-major products whose A is packed on one thread and read in
+ * place on several (prepare in src/gemm/driver.c), 40 x 50 x 60 between them is row-major. */
 static const size_t shapes[][3] = {{300, 200, 100}, {97, 1000, 333}, {1, 777, 500},
-                                   {5, 300, 700}, {700, 3, 130}, {129, 129, 1200},
-                                   {2000, 64, 96}};
+                                   {5, 300, 700},   {700, 3, 130},   {129, 129, 1200},
+                                   {2000, 64, 96},  {160, 49, 576},  {40, 50, 60},
+                                   {256, 64, 70}};
 
 static void test_gemm_identical_for_every_thread_count(void **state)
 {

@@ -196,6 +196,10 @@ typedef void (*hpk_gemv_packed_fn)(size_t m, size_t n, size_t k, size_t kc, cons
  * gemm_mnv2 rows, `bench/run.sh --filter 'roofline/fma_peak|gemm_mnv2'`, run the 7x7 ones.) */
 #define HPK_GEMM_A_DIRECT_MIN_TILES 16
 #define HPK_GEMM_A_DIRECT_PANELS_SHORT_M 4
+/* A single ic block split across several threads reads A in place instead of sharing one
+ * packed A~ while a thread's share is at most this many panels (prepare in src/gemm/driver.c
+ * has the measurements). */
+#define HPK_GEMM_A_DIRECT_SHARE_PANELS 32
 /* With A read in place, KC is the whole k while one B~ panel takes at most 1 /
  * HPK_GEMM_DIRECT_KC_SHARE of an A~ block's MC x KC floats (prepare in src/gemm/driver.c has
  * the measurements; hpk-info prints the bound). */

@@ -279,7 +279,8 @@ static struct hpk_a_source a_source(const struct hpk_gemm_problem *p, size_t ic,
  * threads with 2 tasks each packed it four times where 1 thread packs it once: row-major
  * 49 x 160 x 576 on 2 threads, time shared / own (one process, alternated, best of 5 x 300
  * calls): 0.96, 49 x 160 x 960 0.97, 64 x 256 x 64 0.97, 128 x 768 x 768 0.99 (in the suite:
- * `bench/run.sh --threads 2 --filter 'gemm_mnv2/mnv2_(576|960)'`).
+ * `bench/run.sh --threads 2 --filter 'gemm_mnv2/mnv2_(576|960)'`). Those shapes now read A
+ * in place instead where the record can (prepare says why); the sharing serves the rest.
  */
 static void pack_a_task(void *ctx, size_t task, size_t slot)
 {
@@ -801,7 +802,7 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
         bl->source_kc != HPK_SRC_ENV && p->k > kc) {
         kc = hpk_max_size(kc, hpk_min_size(p->k, hpk_gemm_direct_kc_max(bl->mc, bl->kc, r->nr)));
     }
-    const int a_packed = !(r->flags & HPK_GEMM_A_IN_PLACE) && p->a_packed == NULL && !a_direct;
+    int a_packed = !(r->flags & HPK_GEMM_A_IN_PLACE) && p->a_packed == NULL && !a_direct;
     size_t b_elems = 0, a_elems = 0, bytes = 0, t;
 
     assert(p->a_rows == NULL || !(r->flags & HPK_GEMM_A_IN_PLACE));
@@ -858,6 +859,22 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
     }
     s->mc = mc;
     s->n_ic = n_ic;
+    /* A single ic block split across the threads by jr: rather than pack its A~ once for all of
+     * them (the tasks then read the shares other cores packed), each thread reads A where it
+     * lies, as long as a thread's share of the panels is at most HPK_GEMM_A_DIRECT_SHARE_PANELS.
+     * Same KC, same tiles, and the direct kernel takes the same steps as the packed one: the
+     * bits do not depend on the thread count. Column-major (the suite's gemm rows), 2 threads,
+     * Zen 4 VM (AVX2 only, its two cores share no L3), one process alternating the two, best
+     * of 40 x 10 ms, time shared / direct: 160 x 49 x 576 and x 960 1.12, 256 x 64 x 64
+     * 1.09-1.23, 768 x 128 x 768 1.00-1.11, 768 x 128 x 3072 1.08-1.10, 512 x 49 x 4608 0.99,
+     * 1280 x 49 x 320 0.99-1.01 (40 panels a thread); 3072 x 128 x 768 (96 panels a thread)
+     * 0.95, hence the bound. */
+    if (threads > 1 && n_ic == 1 && a_packed && r->ukernel_a_direct != NULL &&
+        p->a_rows == NULL && p->a_cs == 1 && hpk_div_round_up(nc, s->jr_chunk) > 1 &&
+        n_jr_total <= HPK_GEMM_A_DIRECT_SHARE_PANELS * threads) {
+        a_packed = 0;
+        s->a_direct = 1;
+    }
     if (threads > 1 && n_ic == 1 && a_packed)
         s->a_tasks = hpk_min_size(threads, hpk_div_round_up(p->m, r->mr));
     s->b_group = hpk_max_size(1, hpk_div_round_up(n_jr_total, 4 * threads)) * r->nr;
@@ -883,7 +900,7 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
      * it lies and writes the panel for the others. */
     s->b_first_ic = !s->b_jit && !b_in_place && p->b_packed == NULL && threads == 1;
     s->b_in_tile = (s->b_jit || s->b_first_ic) && p->b_cs == 1 && r->ukernel_pack_b != NULL &&
-                   !a_direct && !(r->flags & HPK_GEMM_A_IN_PLACE);
+                   !s->a_direct && !(r->flags & HPK_GEMM_A_IN_PLACE);
 
     /* Workspace: B~ (KC x NC rounded to NR, or one panel per slot), one A~ (MC rounded to MR x
      * KC) and one row-pointer list per slot. */
