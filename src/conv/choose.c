@@ -16,9 +16,8 @@
  * The efficiencies and bandwidths below are round figures fitted to the ResNet-50 3x3 layers
  * timed on Zen 3 (AVX2), every algorithm forced in turn (64@56, 128@28: F(4,3) ahead of F(2,3)
  * and im2col by 1.5x and 3x; 256@14 and 512@7: F(4,3) still first, by 15 %, though its U is
- * 37 MB at 512 channels; on the Zen 4 VM F(2,3) and F(4,3) tie on 512@7 with one thread and
- * F(2,3) is ahead with two: a U streamed from memory now counts in full, see below); they rank
- * the algorithms, they do not predict run times. To measure again: the `hpk.<algorithm>` rows of
+ * 37 MB at 512 channels, because the products hide most of its streaming); they rank the
+ * algorithms, they do not predict run times. To measure again: the `hpk.<algorithm>` rows of
  * `sh bench/run.sh --bin build/main/bench/hpk-bench --filter '^conv' --reps 3`.
  */
 #include "config.h"
@@ -102,19 +101,10 @@ hpk_conv_algo hpk_conv_choose(const struct hpk_conv2d *op, const struct hpk_conv
         const double u_bytes = (double)a2 * (double)op->cg * (double)op->kg * 4.0;
         const double vm_bytes = 2.0 * (double)a2 * (double)tiles *
                                 (double)(op->cg + op->kg) * 4.0;
-        /* The products stream U while they compute: the slower of the two, where U comes from
-         * a cache. From memory, both: a block of few tiles makes each product a matrix-vector
-         * of a few rows, itself bound by the stream, and the time measured was the sum (Zen 4
-         * VM, AVX2, 1 thread, 512@7: F(4,3) 2.32 ms against 1.46 + 1.33 modelled, F(2,3), whose
-         * U is half as large, as fast; 2 threads, sharing the memory: F(2,3) 1.02-1.07 ms,
-         * F(4,3) 1.13-1.16 -- the hpk.winograd-f2 and -f4 rows of `bench/run.sh --filter
-         * 'conv/r50_3x3_512' [--threads 2]`). */
+        /* The products stream U while they compute: the slower of the two. */
         const double products = (double)a2 * gemm_cycles(op, tiles, op->kg, op->cg);
         const double u_stream = blocks * u_bytes / stream_bw(mach, u_bytes);
-        const int u_memory = u_bytes > (double)mach->cache[2].size / 2;
-        cost[algo] = (u_memory                ? products + u_stream
-                      : products > u_stream ? products
-                                            : u_stream) +
+        cost[algo] = (products > u_stream ? products : u_stream) +
                      (double)tiles * ((double)op->cg * wino_in_flops[v] +
                                       (double)op->kg * wino_out_flops[v]) /
                          (vf * TRANSFORM_EFFICIENCY) +
