@@ -597,6 +597,19 @@ static void wino_product(const struct wino_state *s, size_t xi, size_t nt, size_
     struct hpk_gemm_tile_ctx tc;
     memset(&tc, 0, sizeof tc);
     tc.alpha = 1.0f;
+    /* A few tiles (F(4,3) on 7x7: 4): the small-M record's matrix-vector kernel over U, which
+     * streams it with software prefetch; the tile loop below left the stream to the hardware
+     * prefetchers, at about 16 GB/s from memory. ResNet-50's 512@7 (U 37.7 MB), suite rows
+     * hpk.winograd-f4 (`bench/run.sh --filter 'conv/r50_3x3_512' [--threads 2]`, two builds
+     * alternated, best of 3 x 3, Zen 4 VM, AVX2), effective GFLOP/s: 1 thread 104 -> 131,
+     * 2 threads 207 -> 240 (oneDNN 80 and 161). Which path runs depends on the shape only. */
+    const struct hpk_gemm_record *sm = &op->table->sgemm[HPK_GEMM_SMALL_M];
+    if (sm->gemv_packed != NULL && sm->nr == r->nr && nt <= sm->mr) {
+        tc.flags = HPK_TILE_FIRST_K | HPK_TILE_LAST_K;
+        sm->gemv_packed(nt, j1 - j0, cg, s->kc, vx, (ptrdiff_t)cg, ux, n_pad, j0, mx + j0,
+                        (ptrdiff_t)kg, &tc);
+        return;
+    }
     for (size_t t = 0; t < nt; t++)
         ptrs[t] = vx + t * cg;
     for (size_t pc = 0; pc < cg; pc += s->kc) {
