@@ -69,8 +69,8 @@ static size_t min_ld(hpk_layout layout, hpk_transpose trans, size_t rows, size_t
  */
 /* How a test tile reads its operands: B where it lies instead of B~, A where it lies through the
  * record's direct kernel (ukernel_a_direct) instead of A~. */
-/* TILE_PACK_B: the record's packing kernel (ukernel_pack_b) over B where it lies, its panel then
- * compared with pack_b's. */
+/* TILE_PACK_B: the record's packing kernel (ukernel_pack_b, or with TILE_A_DIRECT
+ * ukernel_pack_b_a_direct) over B where it lies, its panel then compared with pack_b's. */
 enum { TILE_B_IN_PLACE = 1, TILE_A_DIRECT = 2, TILE_PACK_B = 4 };
 
 /* The m x k row-major A (row stride lda) packed by the record's own packer into apack. */
@@ -148,17 +148,20 @@ static void run_tile(const struct hpk_gemm_record *r, size_t m, size_t n, size_t
     float *bout = NULL;
     if (pack_b) {
         /* B where it lies, the panel written as the tile computes; sentinels past it. */
-        assert_true(n == r->nr && r->ukernel_pack_b != NULL && !a_direct);
+        const hpk_sgemm_ukernel_pack_b_fn kp =
+            a_direct ? r->ukernel_pack_b_a_direct : r->ukernel_pack_b;
+        const char *kp_name = a_direct ? r->name_pack_b_a_direct : r->name_pack_b;
+        assert_true(n == r->nr && kp != NULL);
         bout = alloc_floats(r->nr * k + 16);
         for (size_t i = 0; i < r->nr * k + 16; i++)
             bout[i] = ref_sentinel();
         t.flags &= ~HPK_TILE_B_PADDED;
-        r->ukernel_pack_b(m, n, k, ap, lda_k, b, (ptrdiff_t)n, c, (ptrdiff_t)ldc, &t, bout);
+        kp(m, n, k, ap, lda_k, b, (ptrdiff_t)n, c, (ptrdiff_t)ldc, &t, bout);
         if (memcmp(bout, bpack, r->nr * k * sizeof(float)) != 0)
-            fail_msg("%s m=%zu k=%zu: its B~ panel differs from pack_b's", r->name_pack_b, m, k);
+            fail_msg("%s m=%zu k=%zu: its B~ panel differs from pack_b's", kp_name, m, k);
         for (size_t i = r->nr * k; i < r->nr * k + 16; i++)
             if (!ref_is_sentinel(bout[i]))
-                fail_msg("%s m=%zu k=%zu: wrote past its B~ panel", r->name_pack_b, m, k);
+                fail_msg("%s m=%zu k=%zu: wrote past its B~ panel", kp_name, m, k);
         free(bout);
     } else {
         (a_direct ? r->ukernel_a_direct : r->ukernel)(m, n, k, ap, lda_k, bp, ldb, c,
@@ -167,7 +170,10 @@ static void run_tile(const struct hpk_gemm_record *r, size_t m, size_t n, size_t
 
     char label[160];
     snprintf(label, sizeof label, "%s tile m=%zu n=%zu k=%zu flags=%u%s",
-             pack_b ? r->name_pack_b : a_direct ? r->name_a_direct : r->name, m, n, k, flags,
+             pack_b ? (a_direct ? r->name_pack_b_a_direct : r->name_pack_b)
+             : a_direct ? r->name_a_direct
+                        : r->name,
+             m, n, k, flags,
              b_in_place ? " B in place" : "");
     if (ref_check(label, &g, c, ref, bound))
         fail_msg("%s: wrong result", label);
@@ -199,12 +205,15 @@ static void test_kernel_tiles(void **state)
                         run_tile(r, m, n, ks[q], -0.75f, 0.5f, HPK_TILE_FIRST_K, NULL, a, &seed);
                         run_tile(r, m, n, ks[q], 2.0f, 0.0f, 0u, NULL, a | TILE_B_IN_PLACE, &seed);
                     }
-                    if (n == r->nr && r->ukernel_pack_b != NULL) {
+                    for (unsigned d = 0; d <= 1 && n == r->nr; d++) {
+                        if ((d ? r->ukernel_pack_b_a_direct : r->ukernel_pack_b) == NULL)
+                            continue;
+                        const unsigned how = TILE_PACK_B | (d ? TILE_A_DIRECT : 0u);
                         run_tile(r, m, n, ks[q], 1.0f, 0.0f, HPK_TILE_FIRST_K | HPK_TILE_LAST_K,
-                                 NULL, TILE_PACK_B, &seed);
-                        run_tile(r, m, n, ks[q], -0.75f, 0.5f, HPK_TILE_FIRST_K, NULL,
-                                 TILE_PACK_B, &seed);
-                        run_tile(r, m, n, ks[q], 2.0f, 0.0f, 0u, NULL, TILE_PACK_B, &seed);
+                                 NULL, how, &seed);
+                        run_tile(r, m, n, ks[q], -0.75f, 0.5f, HPK_TILE_FIRST_K, NULL, how,
+                                 &seed);
+                        run_tile(r, m, n, ks[q], 2.0f, 0.0f, 0u, NULL, how, &seed);
                     }
                 }
     }

@@ -17,6 +17,11 @@ void hpk_sgemm_ukernel_6x16_packb__avx2(size_t m, size_t n, size_t k, const floa
                                         ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c,
                                         ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx,
                                         float *b_packed);
+void hpk_sgemm_ukernel_6x16_packb_adirect__avx2(size_t m, size_t n, size_t k, const float *a,
+                                                ptrdiff_t lda, const float *b, ptrdiff_t ldb,
+                                                float *c, ptrdiff_t ldc,
+                                                const struct hpk_gemm_tile_ctx *ctx,
+                                                float *b_packed);
 void hpk_sgemm_ukernel_6x16_col__avx2(size_t tiles, size_t k, const float *a, ptrdiff_t lda,
                                       const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
                                       const struct hpk_gemm_tile_ctx *ctx);

@@ -486,6 +486,17 @@ void hpk_sgemm_ukernel_6x16_packb__avx2(size_t m, size_t n, size_t k, const floa
     kernel_6x16(m, n, k, a, lda, b, ldb, c, ldc, ctx, 0, b_packed);
 }
 
+/* The same reading A where it lies (row i at a + i * lda), as the _adirect tile does. */
+void hpk_sgemm_ukernel_6x16_packb_adirect__avx2(size_t m, size_t n, size_t k, const float *a,
+                                                ptrdiff_t lda, const float *b, ptrdiff_t ldb,
+                                                float *c, ptrdiff_t ldc,
+                                                const struct hpk_gemm_tile_ctx *ctx,
+                                                float *b_packed)
+{
+    assert(n == 16 && b_packed != NULL);
+    kernel_6x16(m, n, k, a, lda, b, ldb, c, ldc, ctx, 1, b_packed);
+}
+
 /*
  * The full tiles of a panel in one call (hpk_sgemm_ukernel_col_fn): the leaf inlined in a loop
  * over them, or, for a store it does not do, the general tile one by one.

@@ -257,6 +257,10 @@ struct hpk_gemm_record {
      * layout): ukernel on A~, packing its B~ panel as it goes (hpk_sgemm_ukernel_pack_b_fn). */
     hpk_sgemm_ukernel_pack_b_fn ukernel_pack_b;
     const char *name_pack_b;
+    /* Optional (NULL where the ISA has none; only with ukernel_pack_b and ukernel_a_direct): the
+     * same, reading A where it lies as ukernel_a_direct does. */
+    hpk_sgemm_ukernel_pack_b_fn ukernel_pack_b_a_direct;
+    const char *name_pack_b_a_direct;
     /* Optional (NULL where the ISA has none; only with pack_a): ukernel and ukernel_a_direct
      * over the full tiles of a panel in one call (hpk_sgemm_ukernel_col_fn); the driver takes
      * them for a k block of at most HPK_GEMM_COL_MAX_K. Each needs its single-tile twin. */

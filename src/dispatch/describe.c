@@ -163,6 +163,10 @@ size_t hpk_describe_config(const struct hpk_machine *m, const struct hpk_config 
                 (size_t)HPK_GEMM_A_DIRECT_PANELS * rec->nr,
                 (size_t)HPK_GEMM_A_DIRECT_PANELS_SHORT_M * rec->nr,
                 (size_t)HPK_GEMM_A_DIRECT_MIN_TILES * rec->mr);
+        if (rec->ukernel_a_direct != NULL)
+            put(&o, "sgemm %s, A unpacked on several threads: one MC block, at most %d panels "
+                    "a thread\n",
+                record_names[r], HPK_GEMM_A_DIRECT_SHARE_PANELS);
         if (rec->ukernel_a_direct != NULL && b->source_kc != HPK_SRC_ENV)
             put(&o, "sgemm %s, A unpacked: KC is the whole k up to %zu\n", record_names[r],
                 hpk_gemm_direct_kc_max(b->mc, b->kc, rec->nr));
@@ -170,6 +174,10 @@ size_t hpk_describe_config(const struct hpk_machine *m, const struct hpk_config 
             put(&o, "sgemm %s, B~ packed by the first tile of each panel: %s, for one MC block "
                     "and B's rows contiguous\n",
                 record_names[r], rec->name_pack_b ? rec->name_pack_b : "(unnamed)");
+        if (rec->ukernel_pack_b_a_direct != NULL)
+            put(&o, "sgemm %s, B~ packed by the first tile with A unpacked: %s\n",
+                record_names[r],
+                rec->name_pack_b_a_direct ? rec->name_pack_b_a_direct : "(unnamed)");
         if (rec->ukernel_col != NULL)
             put(&o, "sgemm %s, full tiles of a panel in one call: %s, for k blocks <= %d\n",
                 record_names[r], rec->name_col ? rec->name_col : "(unnamed)",

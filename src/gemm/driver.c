@@ -444,8 +444,9 @@ static void ic_task(void *ctx, size_t task, size_t slot)
             else if (next_packed != NULL)
                 prefetch_span_lines(next_packed, packed_bytes, per_tile_packed, &next_line);
             if (pack_in_tile && i == 0)
-                r->ukernel_pack_b(rows, nr, s->kb, apanel, lda_k, s->bsrc + (ptrdiff_t)jr,
-                                  p->b_rs, c, p->ldc, &t, bw);
+                (s->a_direct ? r->ukernel_pack_b_a_direct : r->ukernel_pack_b)(
+                    rows, nr, s->kb, apanel, lda_k, s->bsrc + (ptrdiff_t)jr, p->b_rs, c, p->ldc,
+                    &t, bw);
             else
                 ukernel(rows, nr, s->kb, apanel + (a_by_row ? ir : i) * astep, lda_k, bp,
                         s->ldb_panel, c, p->ldc, &t);
@@ -897,10 +898,15 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
      * block's B~ panels, each right before its tiles (while the next one is prefetched), rather
      * than a pass ahead. And where B's rows are contiguous and the record has a kernel that
      * packs as it computes, a full panel costs no pass of its own: its first tile reads B where
-     * it lies and writes the panel for the others. */
+     * it lies and writes the panel for the others. With A read in place, only for a single ic
+     * block (b_jit): there the panels' own pass took 8-10 of 63-65 us (column-major 160 x 49 x
+     * 576, 2 threads, Zen 4 VM), while with several (1 thread, b_first_ic) the packing tile
+     * was 1.5-3.5 % slower on the suite's gemm_dl/bert_ffn1 (kernel space 3072 x 128 x 768). */
     s->b_first_ic = !s->b_jit && !b_in_place && p->b_packed == NULL && threads == 1;
-    s->b_in_tile = (s->b_jit || s->b_first_ic) && p->b_cs == 1 && r->ukernel_pack_b != NULL &&
-                   !s->a_direct && !(r->flags & HPK_GEMM_A_IN_PLACE);
+    s->b_in_tile = (s->b_jit || s->b_first_ic) && p->b_cs == 1 &&
+                   (!s->a_direct ? r->ukernel_pack_b != NULL
+                                 : s->b_jit && r->ukernel_pack_b_a_direct != NULL) &&
+                   !(r->flags & HPK_GEMM_A_IN_PLACE);
 
     /* Workspace: B~ (KC x NC rounded to NR, or one panel per slot), one A~ (MC rounded to MR x
      * KC) and one row-pointer list per slot. */
