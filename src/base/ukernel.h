@@ -193,7 +193,9 @@ typedef void (*hpk_gemv_packed_fn)(size_t m, size_t n, size_t k, size_t kc, cons
  * 512 0.93-0.95 -> 0.97-0.99; but 64 x 48 x 256 0.93-0.94 -> 0.88-0.89 and 64 x 64 x 64 0.89-0.90
  * -> 0.88. From m = 144 (144 x 160 x 576, 196 x 64 x 384, 196 x 96 x 576) direct is ahead.
  * (Those were a throwaway harness's row-major calls, interleaved with oneDNN; the suite's
- * gemm_mnv2 rows, `bench/run.sh --filter 'roofline/fma_peak|gemm_mnv2'`, run the 7x7 ones.) */
+ * gemm_mnv2 rows, `bench/run.sh --filter 'roofline/fma_peak|gemm_mnv2'`, run the 7x7 ones.)
+ * That holds for one thread: on several, a single ic block reads A in place all the same
+ * (HPK_GEMM_A_DIRECT_SHARE_PANELS below). */
 #define HPK_GEMM_A_DIRECT_MIN_TILES 16
 #define HPK_GEMM_A_DIRECT_PANELS_SHORT_M 4
 /* A single ic block split across several threads reads A in place instead of sharing one
