@@ -23,8 +23,8 @@
 #endif
 
 #include "hpk/common.h"
-#include "src/dispatch/caches.h"
 #include "src/base/parallel.h"
+#include "src/dispatch/caches.h"
 #include "src/dispatch/dispatch.h"
 
 enum { HPK_PIN_ORDER_MAX_TEST = 1024 };

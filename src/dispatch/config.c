@@ -239,8 +239,8 @@ static void add_error(struct hpk_config *out, int status, const char *fmt, ...)
     va_end(ap);
 }
 
-/* A positive decimal integer <= BLOCK_MAX, nothing else (no sign, no spaces, no suffix). */
-static int parse_block(const char *s, size_t *out)
+/* A decimal integer <= max, nothing else (no sign, no spaces, no suffix). */
+static int parse_uint(const char *s, size_t max, size_t *out)
 {
     size_t v = 0;
     if (*s == '\0')
@@ -249,10 +249,18 @@ static int parse_block(const char *s, size_t *out)
         if (*s < '0' || *s > '9')
             return -1;
         v = v * 10 + (size_t)(*s - '0');
-        if (v > BLOCK_MAX)
+        if (v > max)
             return -1;
     }
-    if (v == 0)
+    *out = v;
+    return 0;
+}
+
+/* A positive decimal integer <= BLOCK_MAX. */
+static int parse_block(const char *s, size_t *out)
+{
+    size_t v = 0;
+    if (parse_uint(s, BLOCK_MAX, &v) != 0 || v == 0)
         return -1;
     *out = v;
     return 0;
@@ -348,11 +356,8 @@ void hpk_config_build_tables(const struct hpk_machine *m, const char *(*env)(con
     out->wait_source = HPK_SRC_DEFAULT;
     const char *wait = env("HPK_WAIT_US");
     if (wait != NULL && *wait != '\0') {
-        unsigned long v = 0;
-        const char *q = wait;
-        for (; *q >= '0' && *q <= '9' && v <= HPK_POOL_WAIT_US_MAX; q++)
-            v = v * 10 + (unsigned long)(*q - '0');
-        if (*q != '\0' || v > HPK_POOL_WAIT_US_MAX)
+        size_t v = 0;
+        if (parse_uint(wait, HPK_POOL_WAIT_US_MAX, &v) != 0)
             add_error(out, HPK_ERR_INVALID_ARG,
                       "HPK_WAIT_US='%.40s': expected microseconds from 0 to %u", wait,
                       HPK_POOL_WAIT_US_MAX);
