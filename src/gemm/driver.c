@@ -869,7 +869,9 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
      * of 40 x 10 ms, time shared / direct: 160 x 49 x 576 and x 960 1.12, 256 x 64 x 64
      * 1.09-1.23, 768 x 128 x 768 1.00-1.11, 768 x 128 x 3072 1.08-1.10, 512 x 49 x 4608 0.99,
      * 1280 x 49 x 320 0.99-1.01 (40 panels a thread); 3072 x 128 x 768 (96 panels a thread)
-     * 0.95, hence the bound. */
+     * 0.95, hence the bound. In the suite, two builds alternated, GFLOP/s: mnv2_576to160_7
+     * 130 -> 148, mnv2_960to160_7 134 -> 152 (`bench/run.sh --threads 2 --filter
+     * 'roofline/fma_peak|gemm_mnv2'`). */
     if (threads > 1 && n_ic == 1 && a_packed && r->ukernel_a_direct != NULL &&
         p->a_rows == NULL && p->a_cs == 1 && hpk_div_round_up(nc, s->jr_chunk) > 1 &&
         n_jr_total <= HPK_GEMM_A_DIRECT_SHARE_PANELS * threads) {
@@ -901,7 +903,9 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
      * it lies and writes the panel for the others. With A read in place, only for a single ic
      * block (b_jit): there the panels' own pass took 8-10 of 63-65 us (column-major 160 x 49 x
      * 576, 2 threads, Zen 4 VM), while with several (1 thread, b_first_ic) the packing tile
-     * was 1.5-3.5 % slower on the suite's gemm_dl/bert_ffn1 (kernel space 3072 x 128 x 768). */
+     * was 1.5-3.5 % slower on the suite's gemm_dl/bert_ffn1 (kernel space 3072 x 128 x 768).
+     * Two builds alternated, 2 threads: mnv2_576to160_7 144 -> 160 GFLOP/s, mnv2_960to160_7
+     * 147 -> 158 (`bench/run.sh [--threads 2] --filter 'roofline/fma_peak|gemm_mnv2|bert'`). */
     s->b_first_ic = !s->b_jit && !b_in_place && p->b_packed == NULL && threads == 1;
     s->b_in_tile = (s->b_jit || s->b_first_ic) && p->b_cs == 1 &&
                    (!s->a_direct ? r->ukernel_pack_b != NULL
