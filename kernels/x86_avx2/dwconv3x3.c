@@ -17,14 +17,14 @@
  * in registers from the first tap through the epilogue to its one store.
  *
  * Loop order. Stride 1: blocks of 8 channels (one vector), the last channels % 8 masked; a
- * block loads its 9 tap weights once and runs along the whole row. Stride 2: the interior in
- * chunks of S2_CHUNK strips, every block of 8 channels over a chunk before the next chunk (the
- * weights reloaded from L1 per chunk and block), so the input is walked in address order; the
+ * block loads its 9 tap weights once and runs along the whole row. Stride 2: the interior
+ * strip by strip, every block of 8 channels over a strip before the next strip (the weights
+ * reloaded from L1 per strip and block), so the input is walked in address order; the
  * border, the last strip and the masked channels as at stride 1. Why: at stride 2 a row of 96
  * channels x 112 pixels is 43 KB and an output row reads two new ones, so the whole-row walk
  * of one block at a time touches each cache line of the input in six passes of 112 lines
  * 384 bytes apart, which neither L1 nor the prefetchers hold; in address order, with software
- * prefetch of the next chunk of the two new rows (PX_S2 lines per row, strip and block, T0),
+ * prefetch of the next strip of the two new rows (PX_S2 lines per row and block, T0),
  * the input streams. At stride 1 the interior is walked pixel-major too (dw3_walk_s1__avx2)
  * from DW3_WALK_MIN_CHANNELS channels on, and below that where the whole-row walk conflicts in
  * L1 (dw3_walk_conflicts: channel counts with a large power-of-two factor, or long rows: the
@@ -57,8 +57,10 @@
  * 1.25, with a pointer load per tap and pixel besides). PX = 4 at stride 2: 9 + 4 + 1, with
  * room for relu6's two bounds; 3 x 9 loads (+ 9 weights, + 8 prefetches) for 36 FMAs. gcc 12
  * -O2 kept all of them in registers in the stride-1 strip loop with no activation or relu
- * (clamp and relu6 at stride 1 reload two vectors per strip from the stack); the stride-2
- * chunk loop with PX 4 has not been inspected for spills.
+ * (clamp and relu6 at stride 1 reload two vectors per strip from the stack). At stride 2 it
+ * made the input loads operands of the FMAs, loading the columns two pixels share twice (36
+ * loads for 27 vectors): an empty asm on each loaded vector keeps it in a register (and the
+ * stride-2 strip loop still reloads some of its column offsets from the stack).
  *
  * Measured, one row in L1/L2 (single thread, bias + no activation / relu6, best of 3000, on
  * the shared 2-core AMD EPYC VM, where a 12-chain FMA loop reaches 35 GFLOP/s when the machine
@@ -80,8 +82,16 @@
  *     160-163 against 180-183 on two; with relu6 363-364 against 383-391.
  *   144 ch @ 56x56 stride 1: whole-row walk 255-270 us (224 us in L2, 33.7 GFLOP/s); chunks
  *     with the prefetch 275-300 us.
- * The input of the stride-2 layer is 4.8 MB; a plain read of it and write of its 1.2 MB
- * output takes 180 us on this VM, so the layer is still bound by how the input arrives.
+ * The input of the stride-2 layer is 4.8 MB, but it is not what bounds the layer: 96 ch at
+ * 32x32 (its input in L2) runs at the same GFLOP/s as at 112x112 (Zen 4; a plain read of
+ * 4.8 MB from L3 takes 60 us of the layer's 135). The strips are: 9 dependent FMAs a pixel,
+ * 4 pixels a strip, and what the loop around them issues. Then (Zen 4, a harness outside the
+ * tree loading two builds of libhpk.so and alternating them, best of 40 x 5 runs, 1 thread,
+ * no bias): the empty asm above 152 -> 146 us; the strip loop stepping its pointers instead of
+ * computing them from the block index (GCC kept that loop's state on the stack: 178
+ * instructions a block for 36 FMAs, then 142) 146 -> 138; its own loops for bias alone and for
+ * neither bias nor residual 138 -> 134. Prefetching 2, 3 or 4 strips ahead: 11-17 % slower,
+ * none 9 %; 2 strips a block with the weights kept: 13 % slower; PX 5: no faster.
  *
  * Activation: none, relu and clamp (relu6) inline in the strip loop; the others inline
  * hpk_act_tile__avx2's switch into the hot loop of full strips (flatten), so the accumulators
@@ -124,9 +134,15 @@
  * the 48 KB L1s of Ice Lake and later, where the judgement is one of caution). */
 #define L1_SETS 64
 #define L1_WAYS 8
-/* Strips per chunk of the stride-2 interior, and how many chunks ahead it prefetches (the head
- * comment says why). */
-#define S2_CHUNK 1
+/* The epilogue operands a loop of the stride-2 interior is specialised for: a bias and no
+ * residual, neither, or any (tested per strip). */
+enum dw3_operands {
+    DW3_ANY_OPERANDS,
+    DW3_BIAS,
+    DW3_PLAIN
+};
+
+/* How many strips ahead the stride-2 interior prefetches (the head comment says why). */
 #define S2_AHEAD 1
 
 _Static_assert(HPK_DW3_BLOCK == 8, "a weight block is one vector of 8 channels");
@@ -240,7 +256,9 @@ dw3_strip__avx2(size_t px, size_t stride, int masked, int act, __m256i vmask, co
     for (r = 0; r < 3; r++) {
 #pragma GCC unroll 20
         for (j = 0; j < (px - 1) * stride + 3; j++) {
-            const __m256 vx = LOAD(x[r] + j * channels);
+            __m256 vx = LOAD(x[r] + j * channels);
+            if (stride == 2)
+                __asm__("" : "+x"(vx));
 #pragma GCC unroll 8
             for (o = 0; o < px; o++) {
                 if (j < o * stride || j >= o * stride + 3)
@@ -422,46 +440,76 @@ HPK_INLINE__AVX2 void dw3_block__avx2(size_t px, size_t stride,
 }
 
 /*
- * Stride 2, the interior in chunks of S2_CHUNK strips: per chunk, every full block of 8
- * channels (its weights reloaded from L1 per chunk) over the chunk's strips, so that a chunk's
- * input (3 rows x (S2_CHUNK PX_S2 2 + 1) pixels x channels) is read from L1 by every block and
- * the input is walked in address order, one chunk after the other. The hardware prefetchers do
- * not follow that walk (each strip touches 27 pixels, 32 bytes each, per block), so each strip
- * of each block prefetches its share (PX_S2 lines per row) of the chunk S2_AHEAD chunks ahead
- * in rows 1 and 2, the input rows this output row is the first to read (row 0 was row 2 of the
- * output row above).
+ * Stride 2, the interior strip by strip (PX_S2 pixels): per strip, every full block of 8
+ * channels (its weights reloaded from L1 per strip) before the next strip, so that a strip's
+ * input (3 rows x (2 PX_S2 + 1) pixels x channels) is read from L1 by every block and the
+ * input is walked in address order, one strip after the other. The hardware prefetchers do
+ * not follow that walk (each strip touches 27 pixels, 32 bytes each, per block), so each block
+ * prefetches its share (PX_S2 lines per row) of the strip S2_AHEAD strips ahead in rows 1 and
+ * 2, the input rows this output row is the first to read (row 0 was row 2 of the output row
+ * above). The block loop steps its pointers (input, weights, output, bias, residual and
+ * prefetch) rather than computing each from the block's index: GCC kept the loop's state on
+ * the stack the other way, 178 instructions a block for 36 FMAs.
  */
-HPK_INLINE__AVX2 void
-dw3_chunks_s2__avx2(int act, const struct dw3_row *a, size_t ia, size_t chunks)
+HPK_INLINE__AVX2 void dw3_strips_s2__avx2(int act, enum dw3_operands ops, const struct dw3_row *a,
+                                          size_t ia, size_t strips)
 {
     const struct hpk_gemm_tile_ctx *ctx = a->ctx;
-    const size_t C = a->channels, cfull = C / 8 * 8, chunk_px = S2_CHUNK * PX_S2;
+    const size_t C = a->channels;
     const __m256i vmask = _mm256_setzero_si256();
     const ptrdiff_t ldr = ctx->ldr, out_stride = a->out_stride;
-    for (size_t k = 0, o0 = ia; k < chunks; k++, o0 += chunk_px) {
-        const size_t in0 = (o0 * 2 - a->pad_left) * C;
-        const char *pf1 = (const char *)(a->rows[1] + in0 + S2_AHEAD * chunk_px * 2 * C);
-        const char *pf2 = (const char *)(a->rows[2] + in0 + S2_AHEAD * chunk_px * 2 * C);
-        for (size_t c = 0; c < cfull; c += 8) {
+    const float *const bias0 = ctx->bias_axis == HPK_TILE_BIAS_COL ? ctx->bias : NULL;
+    const float *const res0 = ctx->residual;
+    const float *const wend = a->weights + C / 8 * 9 * 8;
+    if ((ops == DW3_BIAS && (bias0 == NULL || res0 != NULL)) ||
+        (ops == DW3_PLAIN && (bias0 != NULL || res0 != NULL)))
+        __builtin_unreachable();
+    for (size_t k = 0, o = ia; k < strips; k++, o += PX_S2) {
+        const size_t in = (o * 2 - a->pad_left) * C;
+        const float *x0 = a->rows[0] + in, *x1 = a->rows[1] + in, *x2 = a->rows[2] + in;
+        const char *pf1 = (const char *)(x1 + S2_AHEAD * PX_S2 * 2 * C);
+        const char *pf2 = (const char *)(x2 + S2_AHEAD * PX_S2 * 2 * C);
+        const float *bias = bias0;
+        const float *res = res0 != NULL ? res0 + (ptrdiff_t)o * ldr : NULL;
+        float *out = a->output + (ptrdiff_t)o * out_stride;
+        for (const float *w = a->weights; w != wend; w += 9 * 8) {
             __m256 vw[9];
-            dw3_weights__avx2(0, vmask, a, c, vw);
-            const float *bias = ctx->bias_axis == HPK_TILE_BIAS_COL ? ctx->bias + c : NULL;
+#pragma GCC unroll 9
+            for (size_t q = 0; q < 9; q++)
+                vw[q] = _mm256_loadu_ps(w + q * 8);
 #pragma GCC unroll 4
-            for (size_t i = 0; i < S2_CHUNK; i++) {
-                const size_t o = o0 + i * PX_S2, in = (o * 2 - a->pad_left) * C + c;
-                const size_t line = ((c / 8) * S2_CHUNK + i) * PX_S2 * 64;
-#pragma GCC unroll 4
-                for (size_t l = 0; l < PX_S2; l++) {
-                    _mm_prefetch(pf1 + line + l * 64, _MM_HINT_T0);
-                    _mm_prefetch(pf2 + line + l * 64, _MM_HINT_T0);
-                }
-                const float *res = ctx->residual ? ctx->residual + (ptrdiff_t)o * ldr + c : NULL;
-                dw3_strip__avx2(PX_S2, 2, 0, act, vmask, a->rows[0] + in, a->rows[1] + in,
-                                a->rows[2] + in, C, vw, bias, res, ldr,
-                                a->output + (ptrdiff_t)o * out_stride + c, out_stride, 8, ctx);
+            for (size_t l = 0; l < PX_S2; l++) {
+                _mm_prefetch(pf1 + l * 64, _MM_HINT_T0);
+                _mm_prefetch(pf2 + l * 64, _MM_HINT_T0);
             }
+            dw3_strip__avx2(PX_S2, 2, 0, act, vmask, x0, x1, x2, C, vw, bias, res, ldr, out,
+                            out_stride, 8, ctx);
+            x0 += 8;
+            x1 += 8;
+            x2 += 8;
+            out += 8;
+            pf1 += PX_S2 * 64;
+            pf2 += PX_S2 * 64;
+            if (bias != NULL)
+                bias += 8;
+            if (res != NULL)
+                res += 8;
         }
     }
+}
+
+/* The stride-2 interior's strips (dw3_strips_s2__avx2), the bias alone (a depthwise layer's
+ * usual epilogue) and neither bias nor residual each with a loop of its own, whose pointers
+ * then need no test. */
+HPK_INLINE__AVX2 void dw3_interior_s2__avx2(int act, const struct dw3_row *a, size_t ia,
+                                            size_t strips)
+{
+    const struct hpk_gemm_tile_ctx *ctx = a->ctx;
+    const int bias = ctx->bias_axis == HPK_TILE_BIAS_COL && ctx->bias != NULL;
+    if (ctx->residual == NULL)
+        dw3_strips_s2__avx2(act, bias ? DW3_BIAS : DW3_PLAIN, a, ia, strips);
+    else
+        dw3_strips_s2__avx2(act, DW3_ANY_OPERANDS, a, ia, strips);
 }
 
 /*
@@ -649,12 +697,12 @@ dw3_full_act__avx2(size_t px, size_t stride, int act, int act_edge, const struct
     size_t c, o0 = a->xa; /* the first interior pixel left to the block-by-block walk below */
     if (a->xb > a->xa && (stride == 2 || a->channels >= DW3_WALK_MIN_CHANNELS ||
                           dw3_walk_conflicts(a->channels, a->in_width))) {
-        /* The interior over all the blocks strip by strip (stride 2: in chunks, the last
+        /* The interior over all the blocks strip by strip (stride 2: the last
          * strip left to the block walk; stride 1: in groups of blocks, the whole interior). */
         if (stride == 2) {
-            const size_t n = (a->xb - a->xa) / (S2_CHUNK * PX_S2);
-            dw3_chunks_s2__avx2(act, a, a->xa, n);
-            o0 = a->xa + n * S2_CHUNK * PX_S2;
+            const size_t n = (a->xb - a->xa) / PX_S2;
+            dw3_interior_s2__avx2(act, a, a->xa, n);
+            o0 = a->xa + n * PX_S2;
         } else {
             switch (act) {
             case HPK_TILE_ACT_NONE: dw3_walk_s1_none__avx2(a); break;
