@@ -846,12 +846,28 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
         mc = hpk_min_size(hpk_div_round_up(hpk_div_round_up(p->m, n_ic), r->mr) * r->mr, p->m);
         n_ic = hpk_div_round_up(p->m, mc);
     }
-    /* A short m with fewer columns than rows (B smaller than A) is split by rows all the same:
-     * each thread then reads half of A and all of B, not all of A and half of B -- and A,
-     * written row-split by the layer before, is the half already in its own cache (the two
-     * cores of these VMs share no L3). MobileNetV2's 14x14 projections, 196 x 64 or 96 with
-     * k = 384 or 576, ran at 1.5-1.75x their 1-thread speed on 2 threads. */
-    if (threads > 1 && n_ic < threads && p->n < p->m && p->m >= threads * 4 * r->mr) {
+    /* A short m with fewer columns than rows (B smaller than A) is split by rows all the same
+     * where that saves reading A from beyond L2: A larger than the A~ block the blocking gives
+     * L2 (MC x KC), and a thread's share of the rows plus all of B at most 3/4 of all of A
+     * plus its share of B. Where A stays in L2 the jr split (each thread reading A in place,
+     * its B~ panels packed just in time) is faster: the row split shares one B~ packed ahead.
+     * Column-major, 2 threads, Zen 4 VM (AVX2 only), one process alternating the two splits,
+     * best of 40 x 10 ms, jr / rows: 64 x 196 x 576, 96 x 196 x 384 and x 576 1.18, 128 x 196
+     * x 1152 1.16, 196 x 256 x 1024 1.04, 196 x 256 x 2304 1.03 (kernel-space A 2.4 MB, the
+     * rows' reads 0.91 of the jr's), 49 x 512 x 4608 0.95 (A 9.4 MB, 0.57: rows). In the
+     * suite (two builds alternated, 4 x 3, `bench/run.sh --threads 2 --filter
+     * 'roofline/fma_peak|gemm_dl'`): r50_1x1_1024to256_14 and r50_conv4 120-152 -> 156-158
+     * GFLOP/s (BLIS 156-158). The networks, where A comes row-split from the layer before
+     * (the reason rows were once taken wherever n < m), are even: MobileNetV2 and ResNet-50
+     * on 2 threads 1.005 and 0.994 (`--filter '^net/'`). */
+    size_t a_elems_all, b_elems_all;
+    const int rows_read_less =
+        !hpk_mul_overflow(p->m, p->k, &a_elems_all) &&
+        !hpk_mul_overflow(p->n, p->k, &b_elems_all) && a_elems_all <= SIZE_MAX / 8 &&
+        b_elems_all <= SIZE_MAX / 8 && a_elems_all > bl->mc * bl->kc &&
+        4 * (a_elems_all / threads + b_elems_all) <= 3 * (a_elems_all + b_elems_all / threads);
+    if (threads > 1 && n_ic < threads && p->n < p->m && p->m >= threads * 4 * r->mr &&
+        rows_read_less) {
         mc = hpk_div_round_up(hpk_div_round_up(p->m, threads), r->mr) * r->mr;
         n_ic = hpk_div_round_up(p->m, mc);
     }
