@@ -609,7 +609,8 @@ static void test_pinning(void **state)
         hpk_parallel_for(2, 2, pin_task, &pc);
         cpu_set_t after;
         int ok = atomic_load(&pc.bad) == 0 && atomic_load(&pc.ran) == 2 &&
-                 hpk_parallel_last_width() == 2 && sched_getaffinity(0, sizeof after, &after) == 0 &&
+                 hpk_parallel_last_width() == 2 &&
+                 sched_getaffinity(0, sizeof after, &after) == 0 &&
                  CPU_EQUAL(&before, &after); /* the caller is not pinned */
         _exit(ok ? 0 : 1);
     }

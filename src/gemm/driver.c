@@ -500,9 +500,10 @@ static void mv_task(void *ctx, size_t task, size_t slot)
  */
 /*
  * Up to where each path pays, measured on the 2-core Zen 3 VM at (m, n, k) = (m, 1000, 2048)
- * against the tile loops (GFLOP/s, 1 thread): axpy m = 4 14-16 vs 10, but the 6 x 16 tiles with B~ packed reach
- * 21 at m = 5: axpy stops at HPK_GEMV_MAX_M. The dot paths, 4 vectors per pass over an L2
- * block of W: m = 5 20 vs 5 (column-major) and 19 vs 11 (B transposed), m = 16 25 vs 13 and 26
+ * against the tile loops (GFLOP/s, 1 thread): axpy m = 4 14-16 vs 10, but the 6 x 16 tiles
+ * with B~ packed reach 21 at m = 5: axpy stops at HPK_GEMV_MAX_M. The dot paths, 4 vectors
+ * per pass over an L2 block of W: m = 5 20 vs 5 (column-major) and 19 vs 11 (B transposed),
+ * m = 16 25 vs 13 and 26
  * vs 20, m = 24 23 vs 25: they stop at GEMV_DOT_MAX vectors. But with a short k the horizontal
  * sums cost more: column-major (m, 3136, k), m = 8: 11-16 vs 9 for k = 32..256, while m = 16
  * gives 11 vs 17 at k = 32, 16 vs 18 at k = 64, 17 vs 17 at k = 256 (and 17 vs 6 at
