@@ -624,8 +624,10 @@ static void test_errors(void **state)
     hpk_conv2d_destroy(op);
     hpk_conv2d_destroy(NULL);
 
-    /* the same for the direct 3x3 depthwise path (4 channels, 5x5 -> 5x5, padded: its zero
-     * row for the rows in the padding is the workspace) */
+    /* the same for the direct 3x3 depthwise path (4 channels, padded): a padding row of up
+     * to 16384 floats reads the library's zero row, so 5x5 -> 5x5 needs no workspace and
+     * runs when allocation fails (adding 0, zero filter, to the residual, the output itself);
+     * a row of 4 x 4100 floats takes a zeroed workspace row: HPK_ERR_NOMEM, nothing written */
     e = d;
     e.groups = 4;
     e.out_channels = 4;
@@ -637,8 +639,23 @@ static void test_errors(void **state)
     hpk_alloc_fail_after(0);
     st = hpk_conv2d_run(op, 1, 5, 5, in, 4, out, 4, out, 4);
     hpk_alloc_fail_after(-1);
-    assert_int_equal(st, HPK_ERR_NOMEM);
+    assert_int_equal(st, HPK_OK);
     assert_memory_equal(out, out0, sizeof out);
+    {
+        const size_t w = 4100, floats = 3 * w * 4;
+        float *big_in = calloc(floats, sizeof(float)), *big_out = malloc(floats * sizeof(float));
+        float *big_out0 = malloc(floats * sizeof(float));
+        assert_true(big_in && big_out && big_out0);
+        for (size_t i = 0; i < floats; i++)
+            big_out[i] = big_out0[i] = (float)(i % 7) - 3.0f;
+        hpk_release_cached_memory();
+        hpk_alloc_fail_after(0);
+        st = hpk_conv2d_run(op, 1, 3, w, big_in, 4, big_out, 4, NULL, 0);
+        hpk_alloc_fail_after(-1);
+        assert_int_equal(st, HPK_ERR_NOMEM);
+        assert_memory_equal(big_out, big_out0, floats * sizeof(float));
+        free(big_in), free(big_out), free(big_out0);
+    }
     hpk_conv2d_destroy(op);
     /* unpadded (6x6 -> 4x4), it needs no workspace: it runs when allocation fails, and adds
      * 0 (zero filter) to the residual, the output itself */
