@@ -117,15 +117,19 @@
         direct ? a4 + (p) + 1 : a + MR + 4, direct ? a5 + (p) + 1 : a + MR + 5
 
 /*
- * A full tile whose store the leaf below does: alpha = 1, beta = 0 (or C += on k blocks after
- * the first), and on the last k block any bias and residual and at most a clamp (relu, relu6,
- * clamp) -- every 1x1 and im2col convolution of ResNet-50 and MobileNetV2. The rest (alpha,
- * beta, the other activations, edges) goes to the general tile.
+ * A full tile whose store the leaf below does: alpha = 1, beta = 0 or 1 (C += AB, as on the k
+ * blocks after the first), and on the last k block any bias and residual and at most a clamp
+ * (relu, relu6, clamp) -- every 1x1 and im2col convolution of ResNet-50 and MobileNetV2, also
+ * where the residual is C itself (the operators fold that into beta = 1: a network's residual
+ * convolutions, written in place over their residual). The rest (alpha, other betas, the other
+ * activations, edges) goes to the general tile. beta = 1 adds C as the general epilogue does
+ * (its beta * C + acc is one FMA by 1: the same sum, rounded once).
  */
 static inline int full_leaf_ok(const struct hpk_gemm_tile_ctx *ctx)
 {
     const unsigned f = ctx->flags;
-    return ctx->alpha == 1.0f && (!(f & HPK_TILE_FIRST_K) || ctx->beta == 0.0f) &&
+    return ctx->alpha == 1.0f &&
+           (!(f & HPK_TILE_FIRST_K) || ctx->beta == 0.0f || ctx->beta == 1.0f) &&
            (!(f & HPK_TILE_LAST_K) || ctx->act == HPK_TILE_ACT_NONE ||
             ctx->act == HPK_TILE_ACT_RELU || ctx->act == HPK_TILE_ACT_RELU6 ||
             ctx->act == HPK_TILE_ACT_CLAMP);
@@ -216,7 +220,7 @@ full_leaf(size_t k, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb
     vacc##I##x1 = _mm256_add_ps(vacc##I##x1, _mm256_loadu_ps(src + 8));                           \
     src += step;                                                                                  \
     __asm__("" : "+r"(src))
-    if (!(f & HPK_TILE_FIRST_K)) {
+    if (!(f & HPK_TILE_FIRST_K) || ctx->beta != 0.0f) {
         const float *src = c;
         const ptrdiff_t step = ldc;
         ALL_ROWS(ADD_ROW_FROM);
