@@ -182,10 +182,23 @@ full_leaf(size_t k, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb
 #undef MUL_ROW
     a += astep;
     b += ldb;
-    for (size_t p = 1; p < k; p++, a += astep, b += ldb) {
-        vb0 = _mm256_loadu_ps(b);
-        vb1 = _mm256_loadu_ps(b + 8);
-        STEP_(ROWS(p), vb0, vb1);
+    if (seg == NULL && (ctx->flags & HPK_TILE_STREAM)) {
+        /* The next panel into L2, a line a step (HPK_TILE_STREAM): a panel from memory read by
+         * a few tiles (the Winograd products, 16 tiles: three tiles a panel; weights packed
+         * ahead in a network) otherwise waited on memory at each panel's first tile. */
+        uintptr_t pf = (uintptr_t)ctx->stream;
+        for (size_t p = 1; p < k; p++, a += astep, b += ldb, pf += HPK_TILE_STREAM_LINE) {
+            _mm_prefetch((const char *)pf, _MM_HINT_T1);
+            vb0 = _mm256_loadu_ps(b);
+            vb1 = _mm256_loadu_ps(b + 8);
+            STEP_(ROWS(p), vb0, vb1);
+        }
+    } else {
+        for (size_t p = 1; p < k; p++, a += astep, b += ldb) {
+            vb0 = _mm256_loadu_ps(b);
+            vb1 = _mm256_loadu_ps(b + 8);
+            STEP_(ROWS(p), vb0, vb1);
+        }
     }
     if (seg != NULL)
         for (size_t s = 1; s < ks; s++) {
@@ -372,10 +385,20 @@ kernel_6x16(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda, const f
             STEP4_(ROWS4(p), vb0, vb1);
         }
     } else if (n == 8 * NV || (padded && n > 8)) {
-        for (size_t p = 0; p < k; p++, a += astep, b += ldb) {
-            const __m256 vb0 = _mm256_loadu_ps(b), vb1 = _mm256_loadu_ps(b + 8);
-            PACK_ROW(p, vb0, vb1);
-            STEP_(ROWS(p), vb0, vb1);
+        if (bpack == NULL && m == MR && (ctx->flags & HPK_TILE_STREAM)) {
+            /* As in full_leaf: the full tiles of the other epilogues. */
+            uintptr_t pf = (uintptr_t)ctx->stream;
+            for (size_t p = 0; p < k; p++, a += astep, b += ldb, pf += HPK_TILE_STREAM_LINE) {
+                _mm_prefetch((const char *)pf, _MM_HINT_T1);
+                const __m256 vb0 = _mm256_loadu_ps(b), vb1 = _mm256_loadu_ps(b + 8);
+                STEP_(ROWS(p), vb0, vb1);
+            }
+        } else {
+            for (size_t p = 0; p < k; p++, a += astep, b += ldb) {
+                const __m256 vb0 = _mm256_loadu_ps(b), vb1 = _mm256_loadu_ps(b + 8);
+                PACK_ROW(p, vb0, vb1);
+                STEP_(ROWS(p), vb0, vb1);
+            }
         }
     } else if (n <= 8) {
         /* A narrow edge: one vector per row, half the FMAs of a full tile. The even k steps go
@@ -518,6 +541,7 @@ column(size_t tiles, size_t k, const float *a, ptrdiff_t lda, const float *b, pt
                 t.residual += MR * t.ldr;
             if (t.bias_axis == HPK_TILE_BIAS_ROW)
                 t.bias += MR;
+            t.flags &= ~HPK_TILE_STREAM; /* the first tile streams the next panel */
         }
         if (leaf)
             full_leaf(k, a, lda, b, ldb, c, ldc, &t, direct, NULL, 0, 0, 0);

@@ -17,7 +17,7 @@ const struct hpk_kernel_table hpk_kernels_avx2 = {
     .sgemm = {
         [HPK_GEMM_MAIN] = {
             .name = "hpk_sgemm_ukernel_6x16__avx2",
-            .mr = 6, .nr = 16, .kunroll = 1, .flags = 0,
+            .mr = 6, .nr = 16, .kunroll = 1, .flags = HPK_GEMM_STREAM,
             .ukernel = hpk_sgemm_ukernel_6x16__avx2,
             .pack_a = hpk_sgemm_pack_a_6__avx2,
             .pack_b = hpk_sgemm_pack_b_16__avx2,

@@ -37,6 +37,13 @@
  * apart, or a multiple of HPK_GEMM_ALIAS_BYTES apart (see ic_task); a record may ignore it. */
 #define HPK_TILE_PREFETCH_B 8u
 #define HPK_TILE_B_AHEAD 16
+/* A hint: the tile may prefetch into L2 up to k lines of HPK_TILE_STREAM_LINE bytes from
+ * ctx->stream on, one per k step -- the next B~ panel (k rows of NR = 16 floats are k such
+ * lines), so that a panel coming from memory streams in while this tile computes rather than
+ * in a burst between tiles. The caller sets it only where k lines from there lie inside one
+ * object; a record without HPK_GEMM_STREAM may ignore it, and results never depend on it. */
+#define HPK_TILE_STREAM 16u
+#define HPK_TILE_STREAM_LINE 64
 
 /* Bias axis in kernel space. */
 enum hpk_tile_bias { HPK_TILE_BIAS_NONE = 0, HPK_TILE_BIAS_ROW = 1, HPK_TILE_BIAS_COL = 2 };
@@ -81,6 +88,7 @@ struct hpk_gemm_tile_ctx {
     int act;               /* enum hpk_tile_act */
     float act_lo, act_hi;  /* clamp bounds; relu6 is lo = 0, hi = 6 (set by the driver) */
     float act_slope;       /* leaky relu */
+    const char *stream;    /* with HPK_TILE_STREAM: the bytes to prefetch */
 };
 
 /* ctx moved to the element (i0, j0) of its tile, as one whole-k tile (FIRST_K | LAST_K): what a
@@ -113,8 +121,9 @@ typedef void (*hpk_sgemm_ukernel_fn)(size_t m, size_t n, size_t k, const float *
  * Full tiles down one B~ panel, in one call: tiles >= 1 tiles of MR x NR, tile t at rows
  * [t MR, t MR + MR) of the panel's C (c + t MR ldc), reading A~ panel t (a + t MR k; lda is
  * ignored) or, for the a_direct twin, A where it lies (a + t MR lda, as ukernel_a_direct reads
- * it); ctx is tile 0's, and the kernel moves the residual and a per-row bias MR rows per tile.
- * C gets exactly what ukernel would give it tile by tile. At small k the per-call cost of a tile
+ * it); ctx is tile 0's, and the kernel moves the residual and a per-row bias MR rows per tile
+ * (HPK_TILE_STREAM, if set, is tile 0's alone). C gets exactly what ukernel would give it tile
+ * by tile. At small k the per-call cost of a tile
  * (the call, its checks, its frame) is a good part of the tile: this pays it once per panel.
  */
 typedef void (*hpk_sgemm_ukernel_col_fn)(size_t tiles, size_t k, const float *a, ptrdiff_t lda,
@@ -236,13 +245,17 @@ static inline size_t hpk_gemm_direct_kc_max(size_t mc, size_t kc, size_t nr)
 
 /* hpk_gemm_record.flags */
 #define HPK_GEMM_A_IN_PLACE 1u /* the kernel reads A with a row stride; pack_a is NULL */
+/* ukernel, ukernel_a_direct and their column twins take HPK_TILE_STREAM on every full tile (m =
+ * MR, n = NR): the driver then streams a B~ panel packed ahead (weights) with the panel before
+ * it instead of prefetching it in shares between tiles. */
+#define HPK_GEMM_STREAM 2u
 
 /* One GEMM record: a microkernel with its tile, unroll and its own packers. */
 struct hpk_gemm_record {
     const char *name;     /* kernel name, e.g. "hpk_sgemm_ukernel_4x8__generic" */
     unsigned mr, nr;      /* tile */
     unsigned kunroll;     /* k unroll of the kernel loop; KC is rounded to a multiple of it */
-    unsigned flags;       /* HPK_GEMM_A_IN_PLACE */
+    unsigned flags;       /* HPK_GEMM_A_IN_PLACE, HPK_GEMM_STREAM */
     hpk_sgemm_ukernel_fn ukernel;
     hpk_pack_a_fn pack_a; /* NULL iff HPK_GEMM_A_IN_PLACE */
     hpk_pack_b_fn pack_b;

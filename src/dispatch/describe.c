@@ -182,6 +182,11 @@ size_t hpk_describe_config(const struct hpk_machine *m, const struct hpk_config 
             put(&o, "sgemm %s, full tiles of a panel in one call: %s, for k blocks <= %d\n",
                 record_names[r], rec->name_col ? rec->name_col : "(unnamed)",
                 HPK_GEMM_COL_MAX_K);
+        if (rec->flags & HPK_GEMM_STREAM)
+            put(&o,
+                "sgemm %s, B~ packed ahead (weights, Winograd U): each panel's first tile "
+                "streams the next panel into L2\n",
+                record_names[r]);
         if (rec->ukernel_col_seg != NULL)
             put(&o, "sgemm %s, A read in runs: %s, for convolutions with fewer than 8 input "
                     "channels (the stem)\n",

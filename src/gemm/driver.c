@@ -97,6 +97,7 @@ void hpk_gemm_tile_ctx_of(const struct hpk_gemm_problem *p, size_t i0, size_t j0
     t->act_lo = p->act_lo;
     t->act_hi = p->act_hi;
     t->act_slope = p->act_slope;
+    t->stream = NULL;
 }
 
 /*
@@ -382,6 +383,15 @@ static void ic_task(void *ctx, size_t task, size_t slot)
                                        ? bp + s->bpanel_step
                                        : NULL;
         const size_t packed_bytes = s->bpanel_step * sizeof(float);
+        /* Or, where the record takes it, streamed by the panel's first full tile
+         * (HPK_TILE_STREAM): a line a k step, not a share in a burst before each tile. 1x1
+         * convolutions + bias + relu, 1 thread, best of 30 calls, with the caches evicted
+         * before each (a 64 MB read-modify-write pass) / warm: 512 -> 2048 @7 1292 -> 1204 /
+         * 1208 -> 1174 us, 2048 -> 512 @7 1317 -> 1274 / 1212 -> 1184, 256 -> 1024 @14 1226 ->
+         * 1185 / 1167 -> 1150, 1024 -> 256 @14 1189 -> 1179 / 1160 -> 1152; the suite's
+         * gemm_dl, gemm_packed and gemm_sq rows within +-1 % (on / off alternated). */
+        const int stream = next_packed != NULL && (r->flags & HPK_GEMM_STREAM) && nr == r->nr &&
+                           mb >= r->mr && s->kb * HPK_TILE_STREAM_LINE <= packed_bytes;
         const size_t per_tile_packed = hpk_div_round_up(hpk_div_round_up(packed_bytes, 64), tiles);
         /* The panel's first tile context, moved down by each tile's rows (bias per row and the
          * residual are the only row-dependent fields): built for every tile, it was a visible
@@ -417,10 +427,15 @@ static void ic_task(void *ctx, size_t task, size_t slot)
         const size_t full = split ? tiles - 2 : mb / r->mr;
         if (col != NULL && !(r->flags & HPK_GEMM_A_IN_PLACE) && nr == r->nr && next == NULL &&
             !pack_in_tile && s->kb <= HPK_GEMM_COL_MAX_K && full > 0) {
-            if (next_packed != NULL)
+            if (stream) {
+                t.flags |= HPK_TILE_STREAM; /* the column's first tile */
+                t.stream = (const char *)next_packed;
+            } else if (next_packed != NULL) {
                 prefetch_span_lines(next_packed, packed_bytes, SIZE_MAX, &next_line);
+            }
             col(full, s->kb, apanel, lda_k, bp, s->ldb_panel,
                 p->c + (ptrdiff_t)ic * p->ldc + (ptrdiff_t)(s->jc + jr), p->ldc, &t);
+            t.flags &= ~HPK_TILE_STREAM;
             first = full;
             ir = full * r->mr;
             if (first < tiles && t.residual != NULL)
@@ -439,10 +454,18 @@ static void ic_task(void *ctx, size_t task, size_t slot)
             rows = (i + 1 < tiles ? tile_row(i + 1, r->mr, split, tiles, last_row) : mb) - ir;
             const size_t i0 = ic + ir, j0 = s->jc + jr;
             float *c = p->c + (ptrdiff_t)i0 * p->ldc + (ptrdiff_t)j0;
-            if (next != NULL)
+            if (next != NULL) {
                 prefetch_panel_lines(p, next, next_cols, s->kb, per_tile, &next_line);
-            else if (next_packed != NULL)
+            } else if (stream) {
+                /* the panel's first tile (full: mb >= MR), unless the column took it */
+                t.flags &= ~HPK_TILE_STREAM;
+                if (i == 0) {
+                    t.flags |= HPK_TILE_STREAM;
+                    t.stream = (const char *)next_packed;
+                }
+            } else if (next_packed != NULL) {
                 prefetch_span_lines(next_packed, packed_bytes, per_tile_packed, &next_line);
+            }
             if (pack_in_tile && i == 0)
                 (s->a_direct ? r->ukernel_pack_b_a_direct : r->ukernel_pack_b)(
                     rows, nr, s->kb, apanel, lda_k, s->bsrc + (ptrdiff_t)jr, p->b_rs, c, p->ldc,
