@@ -5,7 +5,7 @@
  * shapes with odd sizes, padding as large as the kernel, 1x1 outputs, channel counts that are
  * not a multiple of any vector width, groups, dilation, strides, batch > 1, pixel strides
  * larger than the channel count (the gaps must stay untouched), each epilogue; one operator
- * run on several input sizes; identical results for 1 and 2 threads; bad parameters and
+ * run on several input sizes; identical results for 1, 2 and 12 threads; bad parameters and
  * allocation failures returning their statuses with the output untouched.
  *
  * The bound of an element: |y - ref| <= c * u * S * L + abs + rel * |ref|, where S is the sum
@@ -498,7 +498,7 @@ static void test_sizes_change(void **state)
     assert_int_equal(bad, 0);
 }
 
-/* The same numbers, bit for bit, with 1 and with 2 threads, for every algorithm. */
+/* The same numbers, bit for bit, with 1, 2 and 12 threads, for every algorithm. */
 static void test_threads_identical(void **state)
 {
     (void)state;
@@ -526,10 +526,17 @@ static void test_threads_identical(void **state)
             assert_int_equal(hpk_set_num_threads(1), HPK_OK);
             assert_int_equal(hpk_conv2d_run(op, c->batch, c->h, c->w, t.in, t.in_stride, one,
                                             t.out_stride, t.res, t.res_stride), HPK_OK);
-            assert_int_equal(hpk_set_num_threads(2), HPK_OK);
-            assert_int_equal(hpk_conv2d_run(op, c->batch, c->h, c->w, t.in, t.in_stride, t.out,
-                                            t.out_stride, t.res, t.res_stride), HPK_OK);
-            assert_memory_equal(one, t.out, n * sizeof(float));
+            /* 12 threads (oversubscribed here) split Winograd's whole schedule into column
+             * blocks, where 1 and 2 take all the columns in each task. */
+            static const size_t many[] = {2, 12};
+            for (size_t q = 0; q < sizeof many / sizeof many[0]; q++) {
+                assert_int_equal(hpk_set_num_threads(many[q]), HPK_OK);
+                memset(t.out, 0, n * sizeof(float));
+                assert_int_equal(hpk_conv2d_run(op, c->batch, c->h, c->w, t.in, t.in_stride, t.out,
+                                                t.out_stride, t.res, t.res_stride),
+                                 HPK_OK);
+                assert_memory_equal(one, t.out, n * sizeof(float));
+            }
             assert_int_equal(hpk_set_num_threads(0), HPK_OK);
             free(one);
             hpk_conv2d_destroy(op);
