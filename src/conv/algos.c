@@ -622,7 +622,8 @@ static void wino_product(const struct wino_state *s, size_t xi, size_t nt, size_
      * 999 (warm 831 -> 825); ResNet-50, per step (HPK_GRAPH_PROFILE=cpu, mean of 3): the five
      * 256@14 1490 -> 1320 us, the three 128@28 1035 -> 955. */
     const uintptr_t u_end = (uintptr_t)(s->u + s->alpha * s->alpha * op->wino_u_xi);
-    const int stream = r->nr * sizeof(float) >= HPK_TILE_STREAM_LINE;
+    const int stream =
+        (r->flags & HPK_GEMM_STREAM) && r->nr * sizeof(float) >= HPK_TILE_STREAM_LINE;
     for (size_t pc = 0; pc < cg; pc += s->kc) {
         const size_t kb = hpk_min_size(s->kc, cg - pc);
         struct hpk_a_source src = {.rows = ptrs, .ks = 1, .kc = cg, .cs = 1};
