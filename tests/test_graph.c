@@ -2021,6 +2021,66 @@ static void ref_pool(const float *x, size_t N, size_t H, size_t W, size_t C,
                 }
 }
 
+/* Max pooling over 37 channels (no multiple of any vector width) with NaNs in some taps: each
+ * output the maximum of its window's taps inside the image, NaN where one of them is NaN (the
+ * header's rule), computed here in double; the maximum is exact, so compared exactly. */
+static void test_max_pool_wide(void **state)
+{
+    (void)state;
+    const size_t N = 1, H = 9, W = 8, C = 37, n = N * H * W * C;
+    const size_t xd[4] = {N, H, W, C};
+    float *x = rand_floats(n, 1.0f);
+    /* (y, x, c): channels in the first block, the second and the remainder */
+    static const size_t nan_at[][3] = {{0, 0, 3}, {4, 5, 20}, {8, 7, 36}, {3, 2, 33}};
+    for (size_t i = 0; i < sizeof nan_at / sizeof nan_at[0]; i++)
+        x[(nan_at[i][0] * W + nan_at[i][1]) * C + nan_at[i][2]] = NAN;
+    hpk_graph_pool_desc pd = {0};
+    pd.kernel_h = pd.kernel_w = 3;
+    pd.stride_h = pd.stride_w = 2;
+    pd.pad_top = pd.pad_left = pd.pad_bottom = pd.pad_right = 1;
+    const size_t oh = (H + 2 - 3) / 2 + 1, ow = (W + 2 - 3) / 2 + 1;
+    hpk_graph *g;
+    assert_int_equal(hpk_graph_create(&g), HPK_OK);
+    const uint32_t xi = def_input(g, 4, xd), y = def4(g, N, oh, ow, C);
+    assert_int_equal(hpk_graph_add_max_pool(g, &pd, xi, y), HPK_OK);
+    assert_int_equal(hpk_graph_mark_output(g, y), HPK_OK);
+    hpk_graph_exec *e = compile(g, 1);
+    float *out = tu_alloc_floats(oh * ow * C);
+    const float *ins[1] = {x};
+    run1(e, ins, out);
+    size_t nans = 0;
+    for (size_t oy = 0; oy < oh; oy++)
+        for (size_t ox = 0; ox < ow; ox++)
+            for (size_t c = 0; c < C; c++) {
+                double m = -INFINITY;
+                int nan = 0;
+                for (size_t r = 0; r < 3; r++)
+                    for (size_t q = 0; q < 3; q++) {
+                        const long iy = (long)(oy * 2 + r) - 1, ix = (long)(ox * 2 + q) - 1;
+                        if (iy < 0 || ix < 0 || iy >= (long)H || ix >= (long)W)
+                            continue;
+                        const double v = x[((size_t)iy * W + (size_t)ix) * C + c];
+                        nan |= v != v;
+                        m = v > m ? v : m;
+                    }
+                const float got = out[(oy * ow + ox) * C + c];
+                if (nan) {
+                    nans++;
+                    if (got == got)
+                        fail_msg("max_pool (%zu, %zu, %zu): got %.9g, expected NaN", oy, ox, c,
+                                 (double)got);
+                } else if ((double)got != m) {
+                    fail_msg("max_pool (%zu, %zu, %zu): got %.9g, expected %.9g", oy, ox, c,
+                             (double)got, m);
+                }
+            }
+    assert_true(nans >= 4); /* every NaN reaches at least one window */
+    free(out);
+    hpk_graph_exec_destroy(e);
+    hpk_graph_destroy(g);
+    free(x);
+}
+
 static void test_simple_ops(void **state)
 {
     (void)state;
@@ -2384,6 +2444,7 @@ int main(void)
         cmocka_unit_test(test_order_heuristic),
         cmocka_unit_test(test_order_reduces_peak),
         cmocka_unit_test(test_simple_ops),
+        cmocka_unit_test(test_max_pool_wide),
         cmocka_unit_test(test_activation_nodes),
         cmocka_unit_test(test_nomem),
         cmocka_unit_test(test_concurrent_runs),
