@@ -123,8 +123,8 @@ typedef void (*hpk_sgemm_ukernel_fn)(size_t m, size_t n, size_t k, const float *
  * ignored) or, for the a_direct twin, A where it lies (a + t MR lda, as ukernel_a_direct reads
  * it); ctx is tile 0's, and the kernel moves the residual and a per-row bias MR rows per tile
  * (HPK_TILE_STREAM, if set, is tile 0's alone). C gets exactly what ukernel would give it tile
- * by tile. At small k the per-call cost of a tile
- * (the call, its checks, its frame) is a good part of the tile: this pays it once per panel.
+ * by tile. At small k the per-call cost of a tile (the call, its checks, its frame) is a good
+ * part of the tile: this pays it once per panel.
  */
 typedef void (*hpk_sgemm_ukernel_col_fn)(size_t tiles, size_t k, const float *a, ptrdiff_t lda,
                                          const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
