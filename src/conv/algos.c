@@ -617,10 +617,11 @@ static void wino_product(const struct wino_state *s, size_t xi, size_t nt, size_
      * inside U. In a network U comes from memory (9.4 MB at 256@14), and each panel's first
      * tile waited on it: prefetching the next panel in shares between the tiles did not help
      * (a burst of prefetches stalls the tile behind it), a line per k step does. 3x3 + bias +
-     * relu, 1 thread, one call timed with the caches evicted before it (a read-modify-write
-     * pass over 64 MB), best of 30: 256@14 1481 -> 1200 us (warm 1098 -> 1090), 128@28 1115 ->
-     * 999 (warm 831 -> 825); ResNet-50, per step (HPK_GRAPH_PROFILE=cpu, mean of 3): the five
-     * 256@14 1490 -> 1320 us, the three 128@28 1035 -> 955. */
+     * relu, 1 thread, caches evicted before each call (`HPK_NUM_THREADS=1 tools/conv_cold 3 1
+     * 256 256 14 10 3 64`; warm: last argument 0), best of 30: 256@14 1481 -> 1200 us (warm
+     * 1098 -> 1090), 128@28 1115 -> 999 (warm 831 -> 825); ResNet-50, per step
+     * (HPK_GRAPH_PROFILE=cpu, mean of 3): the five 256@14 1490 -> 1320 us, the three 128@28
+     * 1035 -> 955. */
     const uintptr_t u_end = (uintptr_t)(s->u + s->alpha * s->alpha * op->wino_u_xi);
     const int stream =
         (r->flags & HPK_GEMM_STREAM) && r->nr * sizeof(float) >= HPK_TILE_STREAM_LINE;
@@ -777,9 +778,10 @@ hpk_status hpk_conv_run_winograd(const struct hpk_conv_args *a, enum hpk_winogra
      * on 1 or 2 threads, all of them. A task packs its A~ once for all its panels and streams
      * its share of U in one run (a k-block's panels lie end to end), where blocks of 4 panels
      * restarted the stream every 4 x 20 KiB; the columns a task takes change no sum. 3x3 +
-     * bias + relu, best of 15 calls, 4 -> all panels a task: 1 thread 512@7 (U 37.7 MB, from
-     * memory) 1.77-1.88 -> 1.31-1.40 ms, 256@14 1.095 -> 1.02, 128@28 0.83 -> 0.80; 2 threads
-     * 512@7 0.82-0.84 -> 0.72-0.78, 256@14 0.565 -> 0.525, 128@28 0.47 -> 0.41. */
+     * bias + relu, warm, best of 15 calls (`tools/conv_cold 3 1 512 512 7 5 3`), 4 -> all
+     * panels a task: 1 thread 512@7 (U 37.7 MB, from memory) 1.77-1.88 -> 1.31-1.40 ms, 256@14
+     * 1.095 -> 1.02, 128@28 0.83 -> 0.80; 2 threads 512@7 0.82-0.84 -> 0.72-0.78, 256@14 0.565
+     * -> 0.525, 128@28 0.47 -> 0.41. */
     const size_t panels = hpk_div_round_up(op->kg, r->nr);
     const size_t col_blocks = hpk_min_size(panels, hpk_div_round_up(4 * threads, a2));
     s.ncols = hpk_div_round_up(panels, col_blocks) * r->nr;

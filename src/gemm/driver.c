@@ -386,10 +386,11 @@ static void ic_task(void *ctx, size_t task, size_t slot)
         /* Or, where the record takes it, streamed by the panel's first full tile
          * (HPK_TILE_STREAM): a line a k step, not a share in a burst before each tile. 1x1
          * convolutions + bias + relu, 1 thread, best of 30 calls, with the caches evicted
-         * before each (a 64 MB read-modify-write pass) / warm: 512 -> 2048 @7 1292 -> 1204 /
-         * 1208 -> 1174 us, 2048 -> 512 @7 1317 -> 1274 / 1212 -> 1184, 256 -> 1024 @14 1226 ->
-         * 1185 / 1167 -> 1150, 1024 -> 256 @14 1189 -> 1179 / 1160 -> 1152; the suite's
-         * gemm_dl, gemm_packed and gemm_sq rows within +-1 % (on / off alternated). */
+         * before each (`tools/conv_cold 1 1 512 2048 7 10 3 64`) / warm (last argument 0):
+         * 512 -> 2048 @7 1292 -> 1204 / 1208 -> 1174 us, 2048 -> 512 @7 1317 -> 1274 / 1212 ->
+         * 1184, 256 -> 1024 @14 1226 -> 1185 / 1167 -> 1150, 1024 -> 256 @14 1189 -> 1179 /
+         * 1160 -> 1152; the suite's rows (`bench/run.sh --filter
+         * 'gemm_dl|gemm_packed|gemm_sq'`) within +-1 % (on / off alternated). */
         const int stream = next_packed != NULL && (r->flags & HPK_GEMM_STREAM) && nr == r->nr &&
                            mb >= r->mr && s->kb * HPK_TILE_STREAM_LINE <= packed_bytes;
         const size_t per_tile_packed = hpk_div_round_up(hpk_div_round_up(packed_bytes, 64), tiles);
