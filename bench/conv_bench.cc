@@ -15,7 +15,8 @@
 //   hpk              hpk_conv2d_create, HPK_CONV_AUTO: hpk's own choice; the label names the
 //                    algorithm (hpk_conv2d_algorithm) and the kernels and blocking it ran
 //   hpk.ALGO         one forced algorithm: im2col, gemm-1x1 (1x1, stride 1, no padding),
-//                    winograd-f2 and winograd-f4 (3x3, stride 1, one group), depthwise; a row
+//                    winograd-f2 and winograd-f4 (3x3, stride 1, one group), depthwise,
+//                    winograd-s2 (3x3, stride 2, one group: the polyphase form); a row
 //                    exists where the shape allows the algorithm, and is skipped with hpk's status
 //                    and the reason where hpk refuses it (its kernels are not in this build)
 //   onednn           oneDNN 2.x, dnnl_convolution_auto. Source and destination NHWC (what every
@@ -153,6 +154,10 @@ struct Layer {
     bool winograd_shape() const
     {
         return k == 3 && stride == 1 && groups == 1;
+    }
+    bool winograd_s2_shape() const
+    {
+        return k == 3 && stride == 2 && groups == 1;
     }
     bool depthwise() const
     {
@@ -370,9 +375,9 @@ std::string hpk_kernels(const hpk_conv2d *op, hpk_conv_algo algo)
     s << hpk_conv_algo_name(algo) << ", " << t->isa << " ";
     switch (algo) {
     case HPK_CONV_WINOGRAD_F2:
-    case HPK_CONV_WINOGRAD_F4: {
-        const hpk_winograd_record *w =
-            op->wino[algo == HPK_CONV_WINOGRAD_F2 ? HPK_WINOGRAD_F2X3 : HPK_WINOGRAD_F4X3];
+    case HPK_CONV_WINOGRAD_F4:
+    case HPK_CONV_WINOGRAD_S2: {
+        const hpk_winograd_record *w = op->wino[hpk_conv_winograd_variant(algo)];
         s << (w != nullptr && w->name != nullptr ? w->name : "?") << " + ";
         break;
     }
@@ -396,11 +401,13 @@ std::string hpk_refusal(hpk_status st, hpk_conv_algo algo)
         return why;
     const hpk_kernel_table *t = cfg->table;
     const std::string tables = std::string(" (neither the ") + t->isa + " nor the generic table)";
-    if (algo == HPK_CONV_WINOGRAD_F2 || algo == HPK_CONV_WINOGRAD_F4) {
-        const int v = algo == HPK_CONV_WINOGRAD_F2 ? HPK_WINOGRAD_F2X3 : HPK_WINOGRAD_F4X3;
+    if (hpk_conv_winograd_variant(algo) >= 0) {
+        const int v = hpk_conv_winograd_variant(algo);
         if (t->winograd[v].input == nullptr && hpk_kernels_generic.winograd[v].input == nullptr)
             why += std::string(": no Winograd ") +
-                   (v == HPK_WINOGRAD_F2X3 ? "F(2x2,3x3)" : "F(4x4,3x3)") +
+                   (v == HPK_WINOGRAD_F2X3   ? "F(2x2,3x3)"
+                    : v == HPK_WINOGRAD_F4X3 ? "F(4x4,3x3)"
+                                             : "F(4x4,2x2) stride-2") +
                    " kernels in this build" + tables;
     } else if (algo == HPK_CONV_DEPTHWISE) {
         if (t->dwconv == nullptr && hpk_kernels_generic.dwconv == nullptr)
@@ -456,6 +463,7 @@ class HpkConvLib final : public ConvLib
         case HPK_CONV_GEMM: return l.plain_1x1();
         case HPK_CONV_WINOGRAD_F2:
         case HPK_CONV_WINOGRAD_F4: return l.winograd_shape();
+        case HPK_CONV_WINOGRAD_S2: return l.winograd_s2_shape();
         case HPK_CONV_DEPTHWISE: return l.depthwise();
         default: return true;
         }
@@ -1185,7 +1193,7 @@ void register_conv(const hpkb::SuiteOptions &opt)
     const std::pair<const char *, hpk_conv_algo> forced[] = {
         {"hpk.im2col", HPK_CONV_IM2COL},           {"hpk.gemm-1x1", HPK_CONV_GEMM},
         {"hpk.winograd-f2", HPK_CONV_WINOGRAD_F2}, {"hpk.winograd-f4", HPK_CONV_WINOGRAD_F4},
-        {"hpk.depthwise", HPK_CONV_DEPTHWISE},
+        {"hpk.depthwise", HPK_CONV_DEPTHWISE},     {"hpk.winograd-s2", HPK_CONV_WINOGRAD_S2},
     };
     for (const auto &f : forced)
         g_libs.push_back(std::make_unique<HpkConvLib>(f.first, f.second));

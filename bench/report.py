@@ -33,7 +33,7 @@ SUFFIX = re.compile(r"^(real_time|manual_time|process_time|iterations:\d+|repeat
 PEER_ORDER = ["openblas", "blis", "onednn", "onednn.winograd", "libxsmm", "xnnpack",
               "im2col+openblas"]
 HPK_ALGO_ORDER = ["hpk.im2col", "hpk.gemm-1x1", "hpk.winograd-f2", "hpk.winograd-f4",
-                  "hpk.depthwise"]
+                  "hpk.winograd-s2", "hpk.depthwise"]
 # Families with their own tables (render_conv, render_conv_epi), not the generic GFLOP/s one.
 CUSTOM_FAMILIES = ("conv", "conv_epi", "net")
 # The net family's peers (bench/peers/), in table order.

@@ -46,10 +46,15 @@ static int quick;
  *   S = sum_c max_{pixels p of the tile} |x[p][c]| * sum_{r,s} |w[o][r][s][c]|,
  * C = 6 for F(2,3), 75 for F(4,3): twice the largest ratio measured over millions of outputs
  * by the transforms' own test (3.0 and 37.4). The GEMM between the transforms adds the usual
- * 2 (cin + 5) u per product, well inside C at these channel counts.
+ * 2 (cin + 5) u per product, well inside C at these channel counts. The polyphase form of
+ * stride 2, F(4,2) over the input's four phases (the tile's pixels: a 10 x 10 window of the
+ * input): 75 too, twice the largest ratio of a float simulation of its transforms (random
+ * tiles and 2x2 filters uniform in [-1, 1], 3000 tiles: 35.8 for one phase channel, 19.1 for
+ * four -- one input channel -- and 3.3 for 64).
  */
 #define WINO_F2_C 6.0
 #define WINO_F4_C 75.0
+#define WINO_S2_C 75.0
 
 struct conv_case {
     size_t kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, groups, cin, cout, batch, h, w;
@@ -99,10 +104,19 @@ static size_t out_dim(size_t in, size_t p0, size_t p1, size_t k, size_t dil, siz
  * residual_from: the residual tensor as it is before the run (NULL for none).
  */
 static void ref_conv(const struct conv_case *c, const hpk_conv2d_desc *d, const struct tensors *t,
-                     const float *residual_from, size_t res_stride, size_t wino_m,
+                     const float *residual_from, size_t res_stride, hpk_conv_algo ran,
                      double act_abs, double act_rel, double *ref, double *bound)
 {
-    const double wino_c = wino_m == 2 ? WINO_F2_C : WINO_F4_C;
+    /* Winograd (the algorithm that ran): its tile m x m, the tile's input window (stride 1:
+     * m + 2 pixels a side; the polyphase form, F(4,2) on phases 2 pixels apart: 2 (m + 1)). */
+    const size_t wino_m = ran == HPK_CONV_WINOGRAD_F2                                  ? 2
+                          : ran == HPK_CONV_WINOGRAD_F4 || ran == HPK_CONV_WINOGRAD_S2 ? 4
+                                                                                       : 0;
+    const size_t wino_st = ran == HPK_CONV_WINOGRAD_S2 ? 2 : 1;
+    const long wino_win = (long)(ran == HPK_CONV_WINOGRAD_S2 ? 2 * (wino_m + 1) : wino_m + 2);
+    const double wino_c = ran == HPK_CONV_WINOGRAD_F2   ? WINO_F2_C
+                          : ran == HPK_CONV_WINOGRAD_F4 ? WINO_F4_C
+                                                        : WINO_S2_C;
     const size_t cg = c->cin / c->groups, kg = c->cout / c->groups;
     const size_t sh = c->sh ? c->sh : 1, sw = c->sw ? c->sw : 1;
     const size_t dh = c->dh ? c->dh : 1, dw = c->dw ? c->dw : 1;
@@ -143,14 +157,14 @@ static void ref_conv(const struct conv_case *c, const hpk_conv2d_desc *d, const 
                     const double f = ref_act(d->act, sum, d->act_lo, d->act_hi, d->act_slope);
                     double err = 2.0 * (k + 5.0) * u * mag;
                     if (wino_m != 0) {
-                        /* S over the tile's (m + 2)^2 input pixels (3x3, stride 1, groups 1). */
-                        const long ty0 = (long)(y / wino_m * wino_m) - (long)c->pt;
-                        const long tx0 = (long)(x / wino_m * wino_m) - (long)c->pl;
+                        /* S over the tile's input window (3x3, groups 1). */
+                        const long ty0 = (long)(y / wino_m * wino_m * wino_st) - (long)c->pt;
+                        const long tx0 = (long)(x / wino_m * wino_m * wino_st) - (long)c->pl;
                         double big = 0.0;
                         for (size_t q = 0; q < cg; q++) {
                             double xmax = 0.0, wsum = 0.0;
-                            for (long iy = ty0; iy < ty0 + (long)wino_m + 2; iy++)
-                                for (long ix = tx0; ix < tx0 + (long)wino_m + 2; ix++)
+                            for (long iy = ty0; iy < ty0 + wino_win; iy++)
+                                for (long ix = tx0; ix < tx0 + wino_win; ix++)
                                     if (iy >= 0 && ix >= 0 && iy < (long)c->h && ix < (long)c->w) {
                                         const double v = fabs(
                                             t->in[((n * c->h + (size_t)iy) * c->w + (size_t)ix) *
@@ -271,12 +285,15 @@ static int applies(const struct hpk_kernel_table *t, const struct conv_case *c,
         return c->kh == 1 && c->kw == 1 && sh == 1 && sw == 1 && !c->pt && !c->pl && !c->pb &&
                !c->pr;
     case HPK_CONV_WINOGRAD_F2:
-    case HPK_CONV_WINOGRAD_F4: {
-        const enum hpk_winograd_id v =
-            a == HPK_CONV_WINOGRAD_F2 ? HPK_WINOGRAD_F2X3 : HPK_WINOGRAD_F4X3;
+    case HPK_CONV_WINOGRAD_F4:
+    case HPK_CONV_WINOGRAD_S2: {
+        const enum hpk_winograd_id v = a == HPK_CONV_WINOGRAD_F2   ? HPK_WINOGRAD_F2X3
+                                       : a == HPK_CONV_WINOGRAD_F4 ? HPK_WINOGRAD_F4X3
+                                                                   : HPK_WINOGRAD_F4X2_S2;
+        const size_t st = a == HPK_CONV_WINOGRAD_S2 ? 2 : 1;
         const int have = t->winograd[v].input != NULL ||
                          hpk_kernels_generic.winograd[v].input != NULL;
-        return have && c->kh == 3 && c->kw == 3 && sh == 1 && sw == 1 && dh == 1 && dw == 1 &&
+        return have && c->kh == 3 && c->kw == 3 && sh == st && sw == st && dh == 1 && dw == 1 &&
                groups == 1;
     }
     case HPK_CONV_DEPTHWISE:
@@ -345,8 +362,7 @@ static int run_case(const struct hpk_kernel_table *table,
     assert_true(ref && bound);
     hpk_conv_algo ran = algo; /* AUTO: the bound of the algorithm it picks */
     assert_int_equal(hpk_conv2d_algorithm(op, c->h, c->w, &ran), HPK_OK);
-    const size_t wm = ran == HPK_CONV_WINOGRAD_F2 ? 2 : ran == HPK_CONV_WINOGRAD_F4 ? 4 : 0;
-    ref_conv(c, &d, &t, res_before, res_in_out ? t.out_stride : t.res_stride, wm,
+    ref_conv(c, &d, &t, res_before, res_in_out ? t.out_stride : t.res_stride, ran,
              table->act_accuracy[act].abs, table->act_accuracy[act].rel, ref, bound);
     const float *res_arg = res_in_out ? t.out : t.res;
     st = hpk_conv2d_run(op, c->batch, c->h, c->w, t.in, t.in_stride, t.out, t.out_stride,
@@ -366,18 +382,24 @@ static int run_case(const struct hpk_kernel_table *table,
 
 /* The grid: (kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, groups, cin, cout, batch, h, w). */
 static const struct conv_case grid[] = {
-    {1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 5, 7, 1, 6, 5},       /* 1x1 */
-    {1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 33, 19, 2, 4, 3},     /* 1x1, batch 2 */
-    {1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 3, 6, 9, 1, 3, 4},       /* 1x1 grouped */
-    {1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1, 8, 16, 1, 7, 7},      /* 1x1 stride 2 */
-    {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 5, 1, 7, 6},       /* 3x3 same */
-    {3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1, 17, 9, 1, 9, 11},     /* 3x3 valid, odd */
-    {3, 3, 1, 1, 1, 1, 3, 3, 3, 3, 1, 4, 6, 1, 5, 4},       /* padding as large as the kernel */
-    {3, 3, 1, 1, 1, 1, 1, 0, 2, 1, 1, 9, 20, 2, 6, 9},      /* asymmetric padding, batch 2 */
-    {3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1, 8, 8, 1, 3, 3},       /* 1x1 output */
-    {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 24, 40, 1, 14, 13},   /* more channels */
-    {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 64, 24, 1, 6, 5},     /* k 576: the whole k as KC */
-    {3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 5, 11, 1, 9, 8},      /* stride 2 */
+    {1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 5, 7, 1, 6, 5},     /* 1x1 */
+    {1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 33, 19, 2, 4, 3},   /* 1x1, batch 2 */
+    {1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 3, 6, 9, 1, 3, 4},     /* 1x1 grouped */
+    {1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1, 8, 16, 1, 7, 7},    /* 1x1 stride 2 */
+    {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 5, 1, 7, 6},     /* 3x3 same */
+    {3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1, 17, 9, 1, 9, 11},   /* 3x3 valid, odd */
+    {3, 3, 1, 1, 1, 1, 3, 3, 3, 3, 1, 4, 6, 1, 5, 4},     /* padding as large as the kernel */
+    {3, 3, 1, 1, 1, 1, 1, 0, 2, 1, 1, 9, 20, 2, 6, 9},    /* asymmetric padding, batch 2 */
+    {3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1, 8, 8, 1, 3, 3},     /* 1x1 output */
+    {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 24, 40, 1, 14, 13}, /* more channels */
+    {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 64, 24, 1, 6, 5},   /* k 576: the whole k as KC */
+    {3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 5, 11, 1, 9, 8},    /* stride 2 */
+    /* 3x3 stride 2 (Winograd's polyphase form among them): */
+    {3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 16, 32, 2, 17, 15},   /* batch 2, odd sizes */
+    {3, 3, 2, 2, 1, 1, 0, 0, 0, 0, 1, 9, 20, 1, 13, 12},    /* no padding */
+    {3, 3, 2, 2, 1, 1, 2, 1, 0, 3, 1, 12, 7, 1, 10, 11},    /* asymmetric padding */
+    {3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 64, 24, 1, 16, 16},   /* k 576 */
+    {3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 3, 5, 1, 3, 2},       /* a 2 x 1 output */
     {3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, 6, 7, 1, 8, 9},       /* dilation 2 */
     {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, 6, 10, 1, 5, 5},      /* groups 2 */
     {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 13, 13, 13, 1, 6, 7},    /* depthwise, 13 channels */
@@ -394,23 +416,23 @@ static const struct conv_case grid[] = {
     {3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 16, 16, 16, 1, 7, 7},    /* depthwise, unequal strides */
     {7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, 3, 16, 1, 17, 15},    /* the stem, small */
     /* im2col's column schedule (fewer than 8 input channels, kw > 1, one group): */
-    {7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, 3, 37, 2, 23, 21},    /* stem, batch 2, odd, n edge */
-    {7, 7, 2, 2, 1, 1, 0, 3, 2, 1, 1, 3, 16, 1, 16, 13},    /* stem, padding top 0 */
-    {7, 7, 2, 2, 1, 1, 3, 0, 1, 2, 1, 3, 16, 1, 13, 16},    /* stem, padding left 0 */
-    {7, 7, 2, 2, 1, 1, 1, 2, 3, 0, 1, 3, 20, 1, 15, 14},    /* stem, padding right 0 */
-    {7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, 3, 16, 1, 9, 1},      /* stem, 1-pixel-wide input */
-    {7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, 3, 8, 1, 1, 5},       /* stem, 1-row input */
-    {3, 3, 1, 1, 1, 1, 3, 3, 3, 3, 1, 3, 5, 1, 2, 2},       /* padding wider than the input */
-    {5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 1, 1, 8, 1, 11, 10},     /* 1 channel */
-    {3, 5, 1, 1, 1, 1, 1, 2, 1, 2, 1, 4, 9, 1, 7, 6},       /* 4 channels */
-    {3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 7, 20, 1, 9, 9},      /* 7 channels */
+    {7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, 3, 37, 2, 23, 21}, /* stem, batch 2, odd, n edge */
+    {7, 7, 2, 2, 1, 1, 0, 3, 2, 1, 1, 3, 16, 1, 16, 13}, /* stem, padding top 0 */
+    {7, 7, 2, 2, 1, 1, 3, 0, 1, 2, 1, 3, 16, 1, 13, 16}, /* stem, padding left 0 */
+    {7, 7, 2, 2, 1, 1, 1, 2, 3, 0, 1, 3, 20, 1, 15, 14}, /* stem, padding right 0 */
+    {7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, 3, 16, 1, 9, 1},   /* stem, 1-pixel-wide input */
+    {7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, 3, 8, 1, 1, 5},    /* stem, 1-row input */
+    {3, 3, 1, 1, 1, 1, 3, 3, 3, 3, 1, 3, 5, 1, 2, 2},    /* padding wider than the input */
+    {5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 1, 1, 8, 1, 11, 10},  /* 1 channel */
+    {3, 5, 1, 1, 1, 1, 1, 2, 1, 2, 1, 4, 9, 1, 7, 6},    /* 4 channels */
+    {3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 7, 20, 1, 9, 9},   /* 7 channels */
     /* ... with interior pixels read in runs (output channels a multiple of 16): */
-    {7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, 3, 32, 1, 21, 40},    /* stem: 2 tiles of runs + border */
-    {5, 5, 1, 1, 1, 1, 2, 1, 2, 3, 1, 4, 16, 2, 9, 30},     /* stride 1, asymmetric, batch 2 */
-    {3, 3, 1, 1, 1, 1, 1, 0, 1, 0, 1, 1, 16, 1, 6, 20},     /* 1 channel, no border columns */
-    {3, 3, 1, 3, 2, 1, 2, 1, 2, 1, 1, 2, 6, 1, 9, 10},      /* dilation_h 2, stride_w 3 */
-    {2, 3, 3, 2, 1, 1, 0, 1, 1, 0, 1, 4, 5, 1, 8, 7},       /* odd kernel and strides */
-    {1, 3, 1, 1, 1, 1, 0, 1, 0, 1, 1, 7, 3, 1, 1, 9},       /* 1-row input */
+    {7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, 3, 32, 1, 21, 40}, /* stem: 2 tiles of runs + border */
+    {5, 5, 1, 1, 1, 1, 2, 1, 2, 3, 1, 4, 16, 2, 9, 30},  /* stride 1, asymmetric, batch 2 */
+    {3, 3, 1, 1, 1, 1, 1, 0, 1, 0, 1, 1, 16, 1, 6, 20},  /* 1 channel, no border columns */
+    {3, 3, 1, 3, 2, 1, 2, 1, 2, 1, 1, 2, 6, 1, 9, 10},   /* dilation_h 2, stride_w 3 */
+    {2, 3, 3, 2, 1, 1, 0, 1, 1, 0, 1, 4, 5, 1, 8, 7},    /* odd kernel and strides */
+    {1, 3, 1, 1, 1, 1, 0, 1, 0, 1, 1, 7, 3, 1, 1, 9},    /* 1-row input */
 };
 
 static void test_grid(void **state)
@@ -423,7 +445,7 @@ static void test_grid(void **state)
         struct hpk_blocking bl[HPK_GEMM_RECORDS];
         blocking_of(t, kcv ? 5 : 0, bl); /* KC = 5 splits every dot product into k-blocks */
         for (size_t i = 0; i < ncase; i++)
-            for (int a = HPK_CONV_AUTO; a <= HPK_CONV_DEPTHWISE; a++) {
+            for (int a = HPK_CONV_AUTO; a <= HPK_CONV_WINOGRAD_S2; a++) {
                 const int variants = quick ? 2 : 8;
                 for (int v = 0; v < variants; v++) {
                     const int variant = quick ? (int)((i + (size_t)a + (size_t)v * 5) % 8) : v;
@@ -474,9 +496,7 @@ static void test_sizes_change(void **state)
             assert_true(ref && bound);
             hpk_conv_algo ran;
             assert_int_equal(hpk_conv2d_algorithm(op, c.h, c.w, &ran), HPK_OK);
-            ref_conv(&c, &d, &tt, NULL, 0,
-                     ran == HPK_CONV_WINOGRAD_F2 ? 2 : ran == HPK_CONV_WINOGRAD_F4 ? 4 : 0, 0, 0,
-                     ref, bound);
+            ref_conv(&c, &d, &tt, NULL, 0, ran, 0, 0, ref, bound);
             size_t oh, ow;
             assert_int_equal(hpk_conv2d_output_size(op, c.h, c.w, &oh, &ow), HPK_OK);
             assert_int_equal(oh, tt.oh);
@@ -507,11 +527,13 @@ static void test_threads_identical(void **state)
         {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 32, 48, 2, 30, 29},
         {1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 64, 40, 1, 40, 41},
         {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 64, 64, 64, 1, 40, 40},
-        {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 128, 96, 1, 7, 7}, /* Winograd's whole schedule */
-        {7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, 3, 64, 2, 40, 38}, /* im2col's column schedule */
+        {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 128, 96, 1, 7, 7},  /* Winograd's whole schedule */
+        {3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 32, 48, 1, 30, 29}, /* stride 2 */
+        {3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 96, 64, 1, 28, 28}, /* stride 2, whole schedule */
+        {7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, 3, 64, 2, 40, 38},  /* im2col's column schedule */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        for (int a = HPK_CONV_AUTO; a <= HPK_CONV_DEPTHWISE; a++) {
+        for (int a = HPK_CONV_AUTO; a <= HPK_CONV_WINOGRAD_S2; a++) {
             const struct conv_case *c = &cases[i];
             struct tensors t;
             make_tensors(c, &seed, 1, 1, 0, 0, &t);

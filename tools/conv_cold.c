@@ -15,15 +15,17 @@
  * (HPK_VERBOSE=1 prints it); HPK_NUM_THREADS sets the threads.
  *
  *   make tools/conv_cold
- *   HPK_NUM_THREADS=1 tools/conv_cold KH STRIDE CIN COUT H [REPS ROUNDS EVICT_MB]
+ *   HPK_NUM_THREADS=1 tools/conv_cold KH STRIDE CIN COUT H [REPS ROUNDS EVICT_MB [ALGO]]
  *
  * e.g. ResNet-50's 3x3 256@14, caches evicted: tools/conv_cold 3 1 256 256 14 10 3 64
- * (padding is KH / 2; defaults: 10 reps, 3 rounds, no eviction).
+ * (padding is KH / 2; defaults: 10 reps, 3 rounds, no eviction). ALGO forces an algorithm:
+ * auto (the default), gemm, im2col, winograd-f2, winograd-f4, depthwise, winograd-s2.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <hpk/hpk.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static double now(void)
@@ -48,7 +50,7 @@ static float *floats(size_t n, float v)
 int main(int argc, char **argv)
 {
     if (argc < 6) {
-        fprintf(stderr, "usage: conv_cold KH STRIDE CIN COUT H [REPS ROUNDS EVICT_MB]\n");
+        fprintf(stderr, "usage: conv_cold KH STRIDE CIN COUT H [REPS ROUNDS EVICT_MB [ALGO]]\n");
         return 2;
     }
     const size_t kh = strtoul(argv[1], NULL, 10), st = strtoul(argv[2], NULL, 10);
@@ -56,6 +58,16 @@ int main(int argc, char **argv)
     const size_t h = strtoul(argv[5], NULL, 10);
     const int reps = argc > 6 ? atoi(argv[6]) : 10, rounds = argc > 7 ? atoi(argv[7]) : 3;
     const size_t evict = argc > 8 ? strtoul(argv[8], NULL, 10) << 20 : 0;
+    static const char *const algos[] = {"auto",        "gemm",      "im2col",     "winograd-f2",
+                                        "winograd-f4", "depthwise", "winograd-s2"};
+    const char *algo_name = argc > 9 ? argv[9] : "auto";
+    size_t algo = 0;
+    while (algo < sizeof algos / sizeof algos[0] && strcmp(algos[algo], algo_name) != 0)
+        algo++;
+    if (algo == sizeof algos / sizeof algos[0]) {
+        fprintf(stderr, "conv_cold: unknown algorithm %s\n", algo_name);
+        return 2;
+    }
 
     hpk_conv2d_desc d = {0};
     d.kernel_h = d.kernel_w = kh;
@@ -65,6 +77,7 @@ int main(int argc, char **argv)
     d.in_channels = cin;
     d.out_channels = cout;
     d.act = HPK_ACT_RELU;
+    d.algo = (hpk_conv_algo)algo; /* the names above in the enum's order */
     float *filter = floats(cout * kh * kh * cin, 0.0f), *bias = floats(cout, 0.125f);
     hpk_conv2d *op = NULL;
     hpk_status s = hpk_conv2d_create(&d, filter, bias, &op);
@@ -110,8 +123,8 @@ int main(int argc, char **argv)
                     best[v] = t;
             }
     const double flops = 2.0 * (double)out_n * (double)(kh * kh * cin);
-    printf("conv %zux%zu/%zu %zu -> %zu @%zu, bias + relu, %s, best of %d:\n", kh, kh, st, cin,
-           cout, h, evict ? "caches evicted before each call" : "warm", reps * rounds);
+    printf("conv %zux%zu/%zu %zu -> %zu @%zu, bias + relu, %s, %s, best of %d:\n", kh, kh, st, cin,
+           cout, h, algo_name, evict ? "caches evicted before each call" : "warm", reps * rounds);
     for (int v = 0; v < 3; v++)
         printf("  residual %-9s %9.1f us %7.1f GFLOP/s\n", names[v], best[v] * 1e6,
                flops / best[v] * 1e-9);

@@ -57,6 +57,14 @@ const struct hpk_kernel_table hpk_kernels_generic = {
             .input = hpk_winograd_f4x3_input__generic,
             .output = hpk_winograd_f4x3_output__generic,
         },
+        [HPK_WINOGRAD_F4X2_S2] = {
+            .name = "hpk_winograd_f4x2s2__generic",
+            .m = 4,
+            .stride = 2,
+            .filter = hpk_winograd_f4x2s2_filter__generic,
+            .input = hpk_winograd_f4x2s2_input__generic,
+            .output = hpk_winograd_f4x2s2_output__generic,
+        },
     },
     .act_accuracy = HPK_ACT_ACCURACY__GENERIC,
 };

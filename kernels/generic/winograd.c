@@ -46,6 +46,18 @@
  * Of the symmetric sets {0, +-a, +-b} with a, b among 1/4 .. 4, only non-dyadic ones (+-2/3,
  * +-3/2) did better in a simulation, by about 10%, at the price of inexact coefficients.
  *
+ * F(4, 2) for the polyphase form of 3x3 stride 2 (src/base/ukernel.h), alpha = 5: points 0, 1,
+ * -1, 2, infinity (the same construction with G alpha x 2; row 1 of B^T and G negated):
+ *   B^T = [2 -1 -2  1  0]     G = [ 1/2  0  ]     A^T = [1 1  1 1 0]
+ *         [0  2  1 -1  0]         [ 1/2 1/2 ]           [0 1 -1 2 0]
+ *         [0  2 -3  1  0]         [-1/6 1/6 ]           [0 1  1 4 0]
+ *         [0 -1  0  1  0]         [ 1/6 1/3 ]           [0 1 -1 8 1]
+ *         [0  2 -1 -2  1]         [ 0    1  ]
+ * Integers only in B^T and A^T. Of the point sets {0, 1, -1, p, infinity}, p in {2, -2, 1/2,
+ * -1/2} had the same error on random data (simulated in float with the error measure of
+ * tests/test_winograd.c, 400 tiles of 64 channels: mean 0.69-0.76, largest 2.3-2.9 units of
+ * u S), p = 3 1.5 times it; 2 keeps the coefficients integers.
+ *
  * Each 2-D transform is separable: the 1-D transform of every row, then of every column. NaN and
  * infinities: the transforms mix every pixel of a tile into every row of V (or M), so a NaN (or
  * inf - inf) anywhere in a tile can reach every output of that tile, including outputs whose
@@ -108,6 +120,29 @@ static inline void wino_f4_out_1d(const float *x, size_t xs, float *y, size_t ys
     y[ys] = 0.5f * t1 + 2.0f * t2;
     y[2 * ys] = 0.25f * s1 + 4.0f * s2;
     y[3 * ys] = (m5 + 8.0f * t2) + 0.125f * t1;
+}
+
+/* F(4, 2): y = B^T x, x and y of 5. */
+static inline void wino_f4s2_in_1d(const float *x, size_t xs, float *y, size_t ys)
+{
+    const float d0 = x[0], d1 = x[xs], d2 = x[2 * xs], d3 = x[3 * xs], d4 = x[4 * xs];
+    const float a = d3 - d1, b = d1 + d1;
+    y[0] = 2.0f * (d0 - d2) + a;
+    y[ys] = (b + d2) - d3;
+    y[2 * ys] = (b - 3.0f * d2) + d3;
+    y[3 * ys] = a;
+    y[4 * ys] = (b - d2) - (d3 + d3) + d4;
+}
+
+/* F(4, 2): y = A^T x, x of 5, y of 4. */
+static inline void wino_f4s2_out_1d(const float *x, size_t xs, float *y, size_t ys)
+{
+    const float m0 = x[0], m1 = x[xs], m2 = x[2 * xs], m3 = x[3 * xs], m4 = x[4 * xs];
+    const float s = m1 + m2, t = m1 - m2;
+    y[0] = (m0 + s) + m3;
+    y[ys] = t + 2.0f * m3;
+    y[2 * ys] = s + 4.0f * m3;
+    y[3 * ys] = (t + 8.0f * m3) + m4;
 }
 
 typedef void (*wino_1d_fn)(const float *x, size_t xs, float *y, size_t ys);
@@ -285,4 +320,52 @@ void hpk_winograd_f4x3_output__generic(size_t channels, const float *in, ptrdiff
                                        const struct hpk_gemm_tile_ctx *ctx)
 {
     wino_output(6, 4, wino_f4_out_1d, channels, in, in_stride, output, residual, ctx);
+}
+
+/* ---- F(4x4, 2x2), the polyphase form of 3x3 stride 2 ------------------------------------ */
+
+static const double wino_f4s2_g[5][2] = {
+    {0.5, 0.0}, {0.5, 0.5}, {-1.0 / 6.0, 1.0 / 6.0}, {1.0 / 6.0, 1.0 / 3.0}, {0.0, 1.0}};
+
+/*
+ * U = G g_pq G^T in double for every (k, phase, c), g_pq the 2x2 sub-filter of phase (p, q):
+ * g_pq[u][v] = filter tap (2u + p, 2v + q), 0 past the 3x3 kernel. Stored as
+ * u[(xi * 4 cin + ph * cin + c) * kout + k], ph = 2p + q.
+ */
+void hpk_winograd_f4x2s2_filter__generic(size_t kout, size_t cin, const float *filter, float *u)
+{
+    const size_t alpha = 5, cin4 = 4 * cin;
+    assert(kout >= 1 && cin >= 1 && filter != NULL && u != NULL);
+    for (size_t k = 0; k < kout; k++)
+        for (size_t ph = 0; ph < 4; ph++)
+            for (size_t c = 0; c < cin; c++) {
+                const size_t p = ph / 2, q = ph % 2;
+                double g[2][2], t[5][2];
+                for (size_t i = 0; i < 2; i++)
+                    for (size_t j = 0; j < 2; j++) {
+                        const size_t r = 2 * i + p, s = 2 * j + q;
+                        g[i][j] = r < 3 && s < 3 ? filter[((k * 3 + r) * 3 + s) * cin + c] : 0.0;
+                    }
+                for (size_t i = 0; i < alpha; i++)
+                    for (size_t j = 0; j < 2; j++)
+                        t[i][j] = wino_f4s2_g[i][0] * g[0][j] + wino_f4s2_g[i][1] * g[1][j];
+                for (size_t i = 0; i < alpha; i++)
+                    for (size_t j = 0; j < alpha; j++) {
+                        const double x = t[i][0] * wino_f4s2_g[j][0] + t[i][1] * wino_f4s2_g[j][1];
+                        u[((i * alpha + j) * cin4 + ph * cin + c) * kout + k] = (float)x;
+                    }
+            }
+}
+
+void hpk_winograd_f4x2s2_input__generic(size_t channels, const float *const *input, float *out,
+                                        ptrdiff_t out_stride)
+{
+    wino_input(5, wino_f4s2_in_1d, channels, input, out, out_stride);
+}
+
+void hpk_winograd_f4x2s2_output__generic(size_t channels, const float *in, ptrdiff_t in_stride,
+                                         float *const *output, const float *const *residual,
+                                         const struct hpk_gemm_tile_ctx *ctx)
+{
+    wino_output(5, 4, wino_f4s2_out_1d, channels, in, in_stride, output, residual, ctx);
 }

@@ -77,6 +77,14 @@ const struct hpk_kernel_table hpk_kernels_avx2 = {
             .input = hpk_winograd_f4x3_input__avx2,
             .output = hpk_winograd_f4x3_output__avx2,
         },
+        [HPK_WINOGRAD_F4X2_S2] = {
+            .name = "hpk_winograd_f4x2s2__avx2",
+            .m = 4,
+            .stride = 2,
+            .filter = hpk_winograd_f4x2s2_filter__generic,
+            .input = hpk_winograd_f4x2s2_input__avx2,
+            .output = hpk_winograd_f4x2s2_output__avx2,
+        },
     },
     .act_accuracy = HPK_ACT_ACCURACY__AVX2,
 };

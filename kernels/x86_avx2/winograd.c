@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * AVX2 + FMA Winograd input and output transforms, F(2x2, 3x3) and F(4x4, 3x3), vectorised
- * across channels: one ymm holds one tile value for 8 consecutive channels.
+ * AVX2 + FMA Winograd input and output transforms, F(2x2, 3x3), F(4x4, 3x3) and F(4x4, 2x2)
+ * (the polyphase form of 3x3 stride 2), vectorised across channels: one ymm holds one tile
+ * value for 8 consecutive channels.
  *
  * Points and matrices: those of kernels/generic/winograd.c (F(2, 3): 0, +-1, infinity;
  * F(4, 3): 0, +-1/2, +-2, infinity), so the generic filter transform serves this table too.
@@ -93,11 +94,35 @@ static inline void wino_f4_out_1d__avx2(const __m256 *x, __m256 *y)
                            _mm256_fmadd_ps(_mm256_set1_ps(8.0f), vt2, x[5]));
 }
 
-/* The 1-D transforms of the variant with this alpha (a constant at every call). */
+/* F(4, 2), the polyphase form of stride 2 (alpha 5): the generic kernel's operations in its
+ * order; every multiplication by 2, 4 or 8 is exact, so the results are the generic ones. */
+static inline void wino_f4s2_in_1d__avx2(const __m256 *x, __m256 *y)
+{
+    const __m256 a = _mm256_sub_ps(x[3], x[1]), b = _mm256_add_ps(x[1], x[1]);
+    y[0] = _mm256_fmadd_ps(_mm256_set1_ps(2.0f), _mm256_sub_ps(x[0], x[2]), a);
+    y[1] = _mm256_sub_ps(_mm256_add_ps(b, x[2]), x[3]);
+    y[2] = _mm256_add_ps(_mm256_sub_ps(b, _mm256_mul_ps(_mm256_set1_ps(3.0f), x[2])), x[3]);
+    y[3] = a;
+    y[4] = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(b, x[2]), _mm256_add_ps(x[3], x[3])), x[4]);
+}
+
+static inline void wino_f4s2_out_1d__avx2(const __m256 *x, __m256 *y)
+{
+    const __m256 vs = _mm256_add_ps(x[1], x[2]), vt = _mm256_sub_ps(x[1], x[2]);
+    y[0] = _mm256_add_ps(_mm256_add_ps(x[0], vs), x[3]);
+    y[1] = _mm256_fmadd_ps(_mm256_set1_ps(2.0f), x[3], vt);
+    y[2] = _mm256_fmadd_ps(_mm256_set1_ps(4.0f), x[3], vs);
+    y[3] = _mm256_add_ps(_mm256_fmadd_ps(_mm256_set1_ps(8.0f), x[3], vt), x[4]);
+}
+
+/* The 1-D transforms of the variant with this alpha (a constant at every call): 4 F(2, 3),
+ * 6 F(4, 3), 5 F(4, 2). */
 static inline HPK_WINO_INLINE void wino_in_1d__avx2(size_t alpha, const __m256 *x, __m256 *y)
 {
     if (alpha == 4)
         wino_f2_in_1d__avx2(x, y);
+    else if (alpha == 5)
+        wino_f4s2_in_1d__avx2(x, y);
     else
         wino_f4_in_1d__avx2(x, y);
 }
@@ -106,8 +131,16 @@ static inline HPK_WINO_INLINE void wino_out_1d__avx2(size_t alpha, const __m256 
 {
     if (alpha == 4)
         wino_f2_out_1d__avx2(x, y);
+    else if (alpha == 5)
+        wino_f4s2_out_1d__avx2(x, y);
     else
         wino_f4_out_1d__avx2(x, y);
+}
+
+/* The output tile's side of the variant with this alpha. */
+static inline HPK_WINO_INLINE size_t wino_m__avx2(size_t alpha)
+{
+    return alpha == 5 ? 4 : alpha - 2;
 }
 
 /* ---- input transform ---------------------------------------------------------------------- */
@@ -172,6 +205,12 @@ void hpk_winograd_f4x3_input__avx2(size_t channels, const float *const *input, f
     wino_input__avx2(6, channels, input, out, out_stride);
 }
 
+void hpk_winograd_f4x2s2_input__avx2(size_t channels, const float *const *input, float *out,
+                                     ptrdiff_t out_stride)
+{
+    wino_input__avx2(5, channels, input, out, out_stride);
+}
+
 /* ---- output transform --------------------------------------------------------------------- */
 
 /*
@@ -183,7 +222,7 @@ wino_output_block__avx2(size_t alpha, int full, size_t c, size_t n, __m256i mask
                         ptrdiff_t in_stride, float *const *output, const float *const *residual,
                         const struct hpk_gemm_tile_ctx *ctx)
 {
-    const size_t m = alpha - 2;
+    const size_t m = wino_m__avx2(alpha);
     __m256 vt[24];
 #pragma GCC unroll 6
     for (size_t u = 0; u < alpha; u++) {
@@ -253,4 +292,11 @@ void hpk_winograd_f4x3_output__avx2(size_t channels, const float *in, ptrdiff_t 
                                     const struct hpk_gemm_tile_ctx *ctx)
 {
     wino_output__avx2(6, channels, in, in_stride, output, residual, ctx);
+}
+
+void hpk_winograd_f4x2s2_output__avx2(size_t channels, const float *in, ptrdiff_t in_stride,
+                                      float *const *output, const float *const *residual,
+                                      const struct hpk_gemm_tile_ctx *ctx)
+{
+    wino_output__avx2(5, channels, in, in_stride, output, residual, ctx);
 }

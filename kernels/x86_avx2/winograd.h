@@ -21,5 +21,10 @@ void hpk_winograd_f4x3_input__avx2(size_t channels, const float *const *input, f
 void hpk_winograd_f4x3_output__avx2(size_t channels, const float *in, ptrdiff_t in_stride,
                                     float *const *output, const float *const *residual,
                                     const struct hpk_gemm_tile_ctx *ctx);
+void hpk_winograd_f4x2s2_input__avx2(size_t channels, const float *const *input, float *out,
+                                     ptrdiff_t out_stride);
+void hpk_winograd_f4x2s2_output__avx2(size_t channels, const float *in, ptrdiff_t in_stride,
+                                      float *const *output, const float *const *residual,
+                                      const struct hpk_gemm_tile_ctx *ctx);
 
 #endif /* HPK_KERNELS_X86_AVX2_WINOGRAD_H */

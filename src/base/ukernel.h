@@ -452,16 +452,41 @@ typedef void (*hpk_winograd_output_fn)(size_t channels, const float *in, ptrdiff
  */
 typedef void (*hpk_winograd_filter_fn)(size_t kout, size_t cin, const float *filter, float *u);
 
+/*
+ * The polyphase form (stride 2): a 3x3 convolution with stride 2 is a 2x2 convolution with
+ * stride 1 over the input's four phases, phase (p, q) (p, q in {0, 1}) holding the pixels of
+ * the zero-padded input at rows 2a + p and columns 2b + q, with the 2x2 sub-filter
+ * g_pq[u][v] = g[2u + p][2v + q] (0 where 2u + p or 2v + q is 3). Its records are F(m x m,
+ * 2 x 2), alpha = m + 1, on 4 cin input channels, channel ph * cin + c (ph = 2p + q) being
+ * channel c of phase ph:
+ *   filter  U_kc' = G g_kc' G^T for c' < 4 cin, stored as above with 4 cin for cin (the filter
+ *           argument is still the 3x3 OHWI filter and cin its input channels);
+ *   input   one tile of one phase, alpha x alpha pixels, to alpha^2 rows (the caller writes
+ *           the four phases into the four channel ranges of V);
+ *   output  as above, alpha = m + 1.
+ */
 /* One Winograd variant of a table. */
 struct hpk_winograd_record {
     const char *name;  /* e.g. "hpk_winograd_f4x3__avx2" */
-    unsigned m;        /* output tile m x m; alpha = m + 2 */
+    unsigned m;        /* output tile m x m */
+    unsigned stride;   /* 1 (or 0): F(m x m, 3 x 3), alpha = m + 2; 2: polyphase, m + 1 */
     hpk_winograd_filter_fn filter;
     hpk_winograd_input_fn input;
     hpk_winograd_output_fn output;
 };
 
-enum hpk_winograd_id { HPK_WINOGRAD_F2X3 = 0, HPK_WINOGRAD_F4X3, HPK_WINOGRAD_VARIANTS };
+/* alpha, the input tile's side, of a variant. */
+static inline size_t hpk_winograd_alpha(const struct hpk_winograd_record *w)
+{
+    return w->stride == 2 ? (size_t)w->m + 1 : (size_t)w->m + 2;
+}
+
+enum hpk_winograd_id {
+    HPK_WINOGRAD_F2X3 = 0,
+    HPK_WINOGRAD_F4X3,
+    HPK_WINOGRAD_F4X2_S2, /* 3x3 stride 2 in the polyphase form */
+    HPK_WINOGRAD_VARIANTS
+};
 
 /*
  * The accuracy a table's epilogue promises for one activation, against the function computed in

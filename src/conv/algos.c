@@ -516,6 +516,8 @@ struct wino_state {
     const struct hpk_conv_args *a;
     const struct hpk_winograd_record *w;
     const float *u; /* U[xi] packed, u_xi floats apart */
+    size_t u_xi;
+    size_t kin; /* the products' k: cg, or 4 cg (the four phases) in the polyphase form */
     size_t alpha, tiles_h, tiles_w, tiles, tb, kc, ncols;
     int whole;
     char *ws;
@@ -533,23 +535,31 @@ static void wino_tile(const struct wino_state *s, size_t t, size_t *n, size_t *t
     *tx = t % s->tiles_w;
 }
 
-/* Input transform of tiles [t0, t0 + nt) into V[xi][t - t0][c], rows `rows` apart per xi. */
+/*
+ * Input transform of tiles [t0, t0 + nt) into V[xi][t - t0][c], rows `rows` apart per xi. The
+ * polyphase form transforms each of the tile's four phases into its own cg channels of V:
+ * phase (p, q) of the tile at output (ty m, tx m) is the alpha x alpha pixels at input rows
+ * 2 (ty m + i) + p - pad_top and columns 2 (tx m + j) + q - pad_left.
+ */
 static void wino_inputs(const struct wino_state *s, size_t t0, size_t nt, float *v, size_t rows,
                         const float **ptrs)
 {
     const struct hpk_conv_args *a = s->a;
     const struct hpk_conv2d *op = a->op;
-    const size_t m = s->w->m, alpha = s->alpha, cg = op->cg;
+    const size_t m = s->w->m, alpha = s->alpha, cg = op->cg, kin = s->kin;
+    const size_t st = s->w->stride == 2 ? 2 : 1, phases = st * st;
     for (size_t t = 0; t < nt; t++) {
         size_t n, ty, tx;
         wino_tile(s, t0 + t, &n, &ty, &tx);
-        const ptrdiff_t iy0 = (ptrdiff_t)(ty * m) - (ptrdiff_t)op->d.pad_top;
-        const ptrdiff_t ix0 = (ptrdiff_t)(tx * m) - (ptrdiff_t)op->d.pad_left;
-        for (size_t i = 0; i < alpha; i++)
-            for (size_t j = 0; j < alpha; j++)
-                ptrs[i * alpha + j] =
-                    input_pixel(a, n, iy0 + (ptrdiff_t)i, ix0 + (ptrdiff_t)j, 0);
-        s->w->input(cg, ptrs, v + t * cg, (ptrdiff_t)(rows * cg));
+        for (size_t ph = 0; ph < phases; ph++) {
+            const ptrdiff_t iy0 = (ptrdiff_t)(st * ty * m + ph / 2) - (ptrdiff_t)op->d.pad_top;
+            const ptrdiff_t ix0 = (ptrdiff_t)(st * tx * m + ph % 2) - (ptrdiff_t)op->d.pad_left;
+            for (size_t i = 0; i < alpha; i++)
+                for (size_t j = 0; j < alpha; j++)
+                    ptrs[i * alpha + j] =
+                        input_pixel(a, n, iy0 + (ptrdiff_t)(st * i), ix0 + (ptrdiff_t)(st * j), 0);
+            s->w->input(cg, ptrs, v + t * kin + ph * cg, (ptrdiff_t)(rows * kin));
+        }
     }
 }
 
@@ -589,11 +599,11 @@ static void wino_product(const struct wino_state *s, size_t xi, size_t nt, size_
 {
     const struct hpk_conv2d *op = s->a->op;
     const struct hpk_gemm_record *r = &op->table->sgemm[HPK_GEMM_MAIN];
-    const size_t cg = op->cg, kg = op->kg;
+    const size_t cg = s->kin, kg = op->kg; /* cg: the product's k */
     const size_t n_pad = hpk_div_round_up(kg, r->nr) * r->nr;
     const float *vx = v + xi * rows * cg;
     float *mx = mm + xi * rows * kg;
-    const float *ux = s->u + xi * op->wino_u_xi;
+    const float *ux = s->u + xi * s->u_xi;
     struct hpk_gemm_tile_ctx tc;
     memset(&tc, 0, sizeof tc);
     tc.alpha = 1.0f;
@@ -622,7 +632,7 @@ static void wino_product(const struct wino_state *s, size_t xi, size_t nt, size_
      * 1098 -> 1090), 128@28 1115 -> 999 (warm 831 -> 825); ResNet-50, per step
      * (HPK_GRAPH_PROFILE=cpu, mean of 3): the five 256@14 1490 -> 1320 us, the three 128@28
      * 1035 -> 955. */
-    const uintptr_t u_end = (uintptr_t)(s->u + s->alpha * s->alpha * op->wino_u_xi);
+    const uintptr_t u_end = (uintptr_t)(s->u + s->alpha * s->alpha * s->u_xi);
     const int stream =
         (r->flags & HPK_GEMM_STREAM) && r->nr * sizeof(float) >= HPK_TILE_STREAM_LINE;
     for (size_t pc = 0; pc < cg; pc += s->kc) {
@@ -684,8 +694,7 @@ static void wino_input_task(void *ctx, size_t task, size_t slot)
     const float **ptrs, **resp;
     wino_slot(s, slot, &v, &mm, &abuf, &ptrs, &outp, &resp);
     const size_t t0 = task * s->tb;
-    wino_inputs(s, t0, hpk_min_size(s->tb, s->tiles - t0), s->v_all + t0 * s->a->op->cg,
-                s->tiles, ptrs);
+    wino_inputs(s, t0, hpk_min_size(s->tb, s->tiles - t0), s->v_all + t0 * s->kin, s->tiles, ptrs);
 }
 
 static void wino_product_task(void *ctx, size_t task, size_t slot)
@@ -712,56 +721,57 @@ static void wino_output_task(void *ctx, size_t task, size_t slot)
 }
 
 /*
- * Tiles per block: V and M of a block (alpha^2 (cg + kg) floats per tile) take about half of
+ * Tiles per block: V and M of a block (alpha^2 (kin + kg) floats per tile) take about half of
  * L2, so the products read them from there; at least one MR panel, at most 16.
  */
-size_t hpk_conv_winograd_block(const struct hpk_conv2d *op, size_t alpha)
+size_t hpk_conv_winograd_block(const struct hpk_conv2d *op, size_t kin, size_t alpha)
 {
     const struct hpk_machine *mach = hpk_machine_get();
     const size_t l2 = mach->cache[1].size ? mach->cache[1].size : (size_t)256 << 10;
     const size_t mr = op->table->sgemm[HPK_GEMM_MAIN].mr;
-    const size_t per_tile = alpha * alpha * (op->cg + op->kg) * sizeof(float);
+    const size_t per_tile = alpha * alpha * (kin + op->kg) * sizeof(float);
     size_t tb = (l2 / 2) / per_tile / mr * mr;
     return hpk_min_size(hpk_max_size(tb, mr), 16 * mr);
 }
 
-int hpk_conv_winograd_whole(const struct hpk_conv2d *op, size_t m, size_t tiles)
+int hpk_conv_winograd_whole(const struct hpk_conv2d *op, size_t kin, size_t m, size_t tiles)
 {
-    /* U against V and M of every tile, in floats: cg kg against tiles (cg + kg). */
-    const double u = (double)op->cg * (double)op->kg;
-    return u >= (double)tiles * (double)(op->cg + op->kg) && tiles <= 4096 / (m * m);
+    /* U against V and M of every tile, in floats: kin kg against tiles (kin + kg). */
+    const double u = (double)kin * (double)op->kg;
+    return u >= (double)tiles * (double)(kin + op->kg) && tiles <= 4096 / (m * m);
 }
 
 hpk_status hpk_conv_run_winograd(const struct hpk_conv_args *a, enum hpk_winograd_id v)
 {
     const struct hpk_conv2d *op = a->op;
     const struct hpk_gemm_record *r = &op->table->sgemm[HPK_GEMM_MAIN];
-    struct wino_state s = {.a = a, .w = op->wino[v], .u = op->wino_u[v]};
+    struct wino_state s = {.a = a, .w = op->wino[v], .u = op->wino_u[v], .u_xi = op->wino_u_xi[v]};
     assert(s.w != NULL && s.u != NULL);
     const size_t m = s.w->m;
-    s.alpha = m + 2;
+    s.alpha = hpk_winograd_alpha(s.w);
+    s.kin = s.w->stride == 2 ? 4 * op->cg : op->cg; /* 4 cg <= kdim = 9 cg: no overflow */
     s.tiles_h = hpk_div_round_up(a->s.out_h, m);
     s.tiles_w = hpk_div_round_up(a->s.out_w, m);
     const size_t a2 = s.alpha * s.alpha;
     size_t t, macs, shared = 0;
     if (hpk_mul_overflow(a->s.batch, s.tiles_h * s.tiles_w, &s.tiles) ||
-        hpk_mul_overflow(s.tiles, a2 * op->cg, &macs) || hpk_mul_overflow(macs, op->kg, &macs))
+        hpk_mul_overflow(s.tiles, a2 * s.kin, &macs) || hpk_mul_overflow(macs, op->kg, &macs))
         return HPK_ERR_OVERFLOW;
-    s.whole = hpk_conv_winograd_whole(op, m, s.tiles);
-    s.kc = hpk_min_size(op->blocking[HPK_GEMM_MAIN].kc, op->cg);
+    s.whole = hpk_conv_winograd_whole(op, s.kin, m, s.tiles);
+    s.kc = hpk_min_size(op->blocking[HPK_GEMM_MAIN].kc, s.kin);
     size_t rows; /* the rows of A~ one product packs */
     if (s.whole) {
-        s.tb = hpk_min_size(hpk_conv_winograd_block(op, s.alpha), s.tiles);
+        s.tb = hpk_min_size(hpk_conv_winograd_block(op, s.kin, s.alpha), s.tiles);
         rows = s.tiles;
         /* V and M of every tile, shared by the tasks, ahead of the slots. */
-        if (hpk_mul_overflow(a2 * s.tiles, op->cg + op->kg, &shared) ||
+        if (hpk_mul_overflow(a2 * s.tiles, s.kin + op->kg, &shared) ||
             hpk_mul_overflow(shared, sizeof(float), &shared) ||
             hpk_round_up_overflow(shared, HPK_ALIGNMENT, &shared))
             return HPK_ERR_OVERFLOW;
     } else {
-        s.tb = hpk_min_size(hpk_conv_winograd_block(op, s.alpha), s.tiles);
+        s.tb = hpk_min_size(hpk_conv_winograd_block(op, s.kin, s.alpha), s.tiles);
         rows = s.tb;
-        s.v_floats = a2 * s.tb * op->cg;
+        s.v_floats = a2 * s.tb * s.kin;
         s.m_floats = a2 * s.tb * op->kg;
     }
     s.abuf_floats = hpk_div_round_up(rows, r->mr) * r->mr * s.kc;
@@ -795,7 +805,7 @@ hpk_status hpk_conv_run_winograd(const struct hpk_conv_args *a, enum hpk_winogra
     s.ws = mem + shared;
     if (s.whole) {
         s.v_all = (float *)mem;
-        s.m_all = s.v_all + a2 * s.tiles * op->cg;
+        s.m_all = s.v_all + a2 * s.tiles * s.kin;
         hpk_parallel_for(blocks, hpk_min_size(threads, blocks), wino_input_task, &s);
         hpk_parallel_for(products, hpk_min_size(threads, products), wino_product_task, &s);
         hpk_parallel_for(blocks, hpk_min_size(threads, blocks), wino_output_task, &s);

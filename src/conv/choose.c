@@ -66,17 +66,17 @@ static double stream_bw(const struct hpk_machine *mach, double bytes)
 }
 
 /* Additions per tile and channel of the input and output transforms (the 1-D transforms'
- * non-trivial terms, rows then columns): F(2,3) and F(4,3). */
-static const double wino_in_flops[HPK_WINOGRAD_VARIANTS] = {32.0, 216.0};
-static const double wino_out_flops[HPK_WINOGRAD_VARIANTS] = {36.0, 200.0};
+ * non-trivial terms, rows then columns): F(2,3), F(4,3) and F(4,2) (per phase channel). */
+static const double wino_in_flops[HPK_WINOGRAD_VARIANTS] = {32.0, 216.0, 130.0};
+static const double wino_out_flops[HPK_WINOGRAD_VARIANTS] = {36.0, 200.0, 72.0};
 
 hpk_conv_algo hpk_conv_choose(const struct hpk_conv2d *op, const struct hpk_conv_shape *s,
-                              double cost_out[HPK_CONV_DEPTHWISE + 1])
+                              double cost_out[HPK_CONV_ALGO_COUNT])
 {
     const struct hpk_machine *mach = hpk_machine_get();
     const double vf = vector_floats(op->table);
     const size_t pixels = s->batch * s->out_h * s->out_w;
-    double cost[HPK_CONV_DEPTHWISE + 1] = {0};
+    double cost[HPK_CONV_ALGO_COUNT] = {0};
 
     if (hpk_conv_algo_applies(op, HPK_CONV_GEMM))
         cost[HPK_CONV_GEMM] = (double)op->d.groups * gemm_cycles(op, pixels, op->kg, op->cg);
@@ -87,26 +87,28 @@ hpk_conv_algo hpk_conv_choose(const struct hpk_conv2d *op, const struct hpk_conv
             (double)op->d.groups * (gemm_cycles(op, pixels, op->kg, op->kdim) +
                                     (double)pixels * (double)op->kdim * 4.0 / BW_L2);
     for (int v = 0; v < HPK_WINOGRAD_VARIANTS; v++) {
-        const hpk_conv_algo algo = v == 0 ? HPK_CONV_WINOGRAD_F2 : HPK_CONV_WINOGRAD_F4;
+        const hpk_conv_algo algo = hpk_conv_winograd_algo((enum hpk_winograd_id)v);
         if (!hpk_conv_algo_applies(op, algo))
             continue;
-        const size_t m = op->wino[v]->m, a2 = (m + 2) * (m + 2);
+        const size_t m = op->wino[v]->m, alpha = hpk_winograd_alpha(op->wino[v]);
+        const size_t a2 = alpha * alpha;
+        /* The products' k: the four phases of the polyphase form are 4 cg channels. */
+        const size_t kin = op->wino[v]->stride == 2 ? 4 * op->cg : op->cg;
         const size_t tiles = s->batch * hpk_div_round_up(s->out_h, m) *
                              hpk_div_round_up(s->out_w, m);
         /* The blocked schedule streams U once per block of tiles and keeps V and M in L2;
          * the whole one streams U once and V and M from wherever they fit. */
-        const int whole = hpk_conv_winograd_whole(op, m, tiles);
+        const int whole = hpk_conv_winograd_whole(op, kin, m, tiles);
         const double blocks =
-            whole ? 1.0 : (double)hpk_div_round_up(tiles, hpk_conv_winograd_block(op, m + 2));
-        const double u_bytes = (double)a2 * (double)op->cg * (double)op->kg * 4.0;
-        const double vm_bytes = 2.0 * (double)a2 * (double)tiles *
-                                (double)(op->cg + op->kg) * 4.0;
+            whole ? 1.0 : (double)hpk_div_round_up(tiles, hpk_conv_winograd_block(op, kin, alpha));
+        const double u_bytes = (double)a2 * (double)kin * (double)op->kg * 4.0;
+        const double vm_bytes = 2.0 * (double)a2 * (double)tiles * (double)(kin + op->kg) * 4.0;
         /* The products stream U while they compute: the slower of the two. */
-        const double products = (double)a2 * gemm_cycles(op, tiles, op->kg, op->cg);
+        const double products = (double)a2 * gemm_cycles(op, tiles, op->kg, kin);
         const double u_stream = blocks * u_bytes / stream_bw(mach, u_bytes);
         cost[algo] = (products > u_stream ? products : u_stream) +
-                     (double)tiles * ((double)op->cg * wino_in_flops[v] +
-                                      (double)op->kg * wino_out_flops[v]) /
+                     (double)tiles *
+                         ((double)kin * wino_in_flops[v] + (double)op->kg * wino_out_flops[v]) /
                          (vf * TRANSFORM_EFFICIENCY) +
                      vm_bytes / (whole ? stream_bw(mach, vm_bytes) : BW_L2);
     }
@@ -117,7 +119,7 @@ hpk_conv_algo hpk_conv_choose(const struct hpk_conv2d *op, const struct hpk_conv
 
     hpk_conv_algo best = HPK_CONV_IM2COL;
     double best_cost = -1.0;
-    for (int a = HPK_CONV_GEMM; a <= HPK_CONV_DEPTHWISE; a++)
+    for (int a = HPK_CONV_GEMM; a < HPK_CONV_ALGO_COUNT; a++)
         if (cost[a] > 0.0 && (best_cost < 0.0 || cost[a] < best_cost)) {
             best = (hpk_conv_algo)a;
             best_cost = cost[a];

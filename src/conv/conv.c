@@ -29,8 +29,26 @@ const char *hpk_conv_algo_name(hpk_conv_algo algo)
     case HPK_CONV_WINOGRAD_F2: return "winograd-f2x3";
     case HPK_CONV_WINOGRAD_F4: return "winograd-f4x3";
     case HPK_CONV_DEPTHWISE: return "depthwise";
+    case HPK_CONV_WINOGRAD_S2: return "winograd-f4x2s2";
     }
     return "?";
+}
+
+hpk_conv_algo hpk_conv_winograd_algo(enum hpk_winograd_id v)
+{
+    return v == HPK_WINOGRAD_F2X3   ? HPK_CONV_WINOGRAD_F2
+           : v == HPK_WINOGRAD_F4X3 ? HPK_CONV_WINOGRAD_F4
+                                    : HPK_CONV_WINOGRAD_S2;
+}
+
+int hpk_conv_winograd_variant(hpk_conv_algo algo)
+{
+    switch (algo) {
+    case HPK_CONV_WINOGRAD_F2: return HPK_WINOGRAD_F2X3;
+    case HPK_CONV_WINOGRAD_F4: return HPK_WINOGRAD_F4X3;
+    case HPK_CONV_WINOGRAD_S2: return HPK_WINOGRAD_F4X2_S2;
+    default: return -1;
+    }
 }
 
 /*
@@ -73,10 +91,13 @@ static int applies(const hpk_conv2d_desc *d, const struct hpk_kernel_table *t, h
         return 1;
     case HPK_CONV_WINOGRAD_F2:
     case HPK_CONV_WINOGRAD_F4:
-        return d->kernel_h == 3 && d->kernel_w == 3 && d->stride_h == 1 && d->stride_w == 1 &&
-               d->dilation_h == 1 && d->dilation_w == 1 && d->groups == 1 &&
-               wino_record(t, a == HPK_CONV_WINOGRAD_F2 ? HPK_WINOGRAD_F2X3
-                                                        : HPK_WINOGRAD_F4X3) != NULL;
+    case HPK_CONV_WINOGRAD_S2: {
+        const size_t stride = a == HPK_CONV_WINOGRAD_S2 ? 2 : 1;
+        return d->kernel_h == 3 && d->kernel_w == 3 && d->stride_h == stride &&
+               d->stride_w == stride && d->dilation_h == 1 && d->dilation_w == 1 &&
+               d->groups == 1 &&
+               wino_record(t, (enum hpk_winograd_id)hpk_conv_winograd_variant(a)) != NULL;
+    }
     case HPK_CONV_DEPTHWISE:
         return d->groups == d->in_channels && d->groups == d->out_channels &&
                dwconv_of(t) != NULL;
@@ -93,9 +114,8 @@ int hpk_conv_algo_applies(const struct hpk_conv2d *op, hpk_conv_algo algo)
     case HPK_CONV_IM2COL:
         return op->gemm_b != NULL && applies(&op->d, op->table, algo);
     case HPK_CONV_WINOGRAD_F2:
-        return op->wino_u[HPK_WINOGRAD_F2X3] != NULL;
     case HPK_CONV_WINOGRAD_F4:
-        return op->wino_u[HPK_WINOGRAD_F4X3] != NULL;
+    case HPK_CONV_WINOGRAD_S2: return op->wino_u[hpk_conv_winograd_variant(algo)] != NULL;
     case HPK_CONV_DEPTHWISE:
         return op->dw != NULL;
     case HPK_CONV_AUTO:
@@ -124,7 +144,7 @@ static hpk_status validate_desc(const hpk_conv2d_desc *in, hpk_conv2d_desc *d)
         hpk_validate_activation("conv2d", d->act, d->act_lo, d->act_hi, d->act_slope);
     if (act_st != HPK_OK)
         return act_st;
-    if ((unsigned)d->algo > (unsigned)HPK_CONV_DEPTHWISE)
+    if ((unsigned)d->algo >= (unsigned)HPK_CONV_ALGO_COUNT)
         FAIL(HPK_ERR_INVALID_ARG, "conv2d: unknown algorithm %d", (int)d->algo);
     if (d->act == HPK_ACT_RELU6) {
         d->act_lo = 0.0f;
@@ -178,14 +198,14 @@ hpk_status hpk_conv2d_create_with(const struct hpk_kernel_table *table,
     /* What to prepare: the forced algorithm, or every one that applies (the choice is made
      * per input shape). im2col applies to everything, so a shape no special algorithm serves
      * well always has it. */
-    int want[HPK_CONV_DEPTHWISE + 1] = {0};
+    int want[HPK_CONV_ALGO_COUNT] = {0};
     if (d.algo != HPK_CONV_AUTO) {
         if (!applies(&d, table, d.algo))
             FAIL(HPK_ERR_UNSUPPORTED, "conv2d_create: algorithm %s does not apply here",
                  hpk_conv_algo_name(d.algo));
         want[d.algo] = 1;
     } else {
-        for (int a = HPK_CONV_GEMM; a <= HPK_CONV_DEPTHWISE; a++)
+        for (int a = HPK_CONV_GEMM; a < HPK_CONV_ALGO_COUNT; a++)
             want[a] = applies(&d, table, (hpk_conv_algo)a);
     }
     const int want_gemm = want[HPK_CONV_GEMM] || want[HPK_CONV_IM2COL];
@@ -194,7 +214,7 @@ hpk_status hpk_conv2d_create_with(const struct hpk_kernel_table *table,
 
     size_t total = 0, off_bias = 0, off_zero = 0, off_gemm = 0, off_cols = 0, off_dw = 0, t;
     size_t off_dw3 = 0;
-    size_t off_u[HPK_WINOGRAD_VARIANTS] = {0}, gemm_group = 0, u_xi = 0;
+    size_t off_u[HPK_WINOGRAD_VARIANTS] = {0}, u_xi[HPK_WINOGRAD_VARIANTS] = {0}, gemm_group = 0;
     int overflow = reserve(&total, d.out_channels, &off_bias) ||
                    reserve(&total, hpk_max_size(d.in_channels, d.out_channels), &off_zero);
     if (want_gemm) {
@@ -207,11 +227,12 @@ hpk_status hpk_conv2d_create_with(const struct hpk_kernel_table *table,
         overflow = overflow || t == 0 || reserve(&total, t, &off_cols);
     }
     for (int v = 0; v < HPK_WINOGRAD_VARIANTS; v++) {
-        if (!want[HPK_CONV_WINOGRAD_F2 + v])
+        if (!want[hpk_conv_winograd_algo((enum hpk_winograd_id)v)])
             continue;
-        const size_t alpha = wino_record(table, (enum hpk_winograd_id)v)->m + 2;
-        u_xi = hpk_gemm_packed_b_size(main, cg, kg);
-        overflow = overflow || u_xi == 0 || hpk_mul_overflow(u_xi, alpha * alpha, &t) ||
+        const struct hpk_winograd_record *w = wino_record(table, (enum hpk_winograd_id)v);
+        const size_t alpha = hpk_winograd_alpha(w), kin = w->stride == 2 ? 4 * cg : cg;
+        u_xi[v] = hpk_gemm_packed_b_size(main, kin, kg);
+        overflow = overflow || u_xi[v] == 0 || hpk_mul_overflow(u_xi[v], alpha * alpha, &t) ||
                    reserve(&total, t, &off_u[v]);
     }
     const int want_dw3 = want[HPK_CONV_DEPTHWISE] && d.kernel_h == 3 && d.kernel_w == 3 &&
@@ -226,14 +247,15 @@ hpk_status hpk_conv2d_create_with(const struct hpk_kernel_table *table,
     if (overflow)
         FAIL(HPK_ERR_OVERFLOW, "conv2d_create: the packed filter's size overflows");
 
-    /* The largest scratch: a Winograd filter transform's (alpha^2 * cg * kg floats) or the
+    /* The largest scratch: a Winograd filter transform's (alpha^2 * kin * kg floats) or the
      * column schedule's reordered filter (kdim * kg). */
     float *scratch = NULL;
     size_t scratch_floats = 0;
     for (int v = 0; v < HPK_WINOGRAD_VARIANTS; v++)
-        if (want[HPK_CONV_WINOGRAD_F2 + v]) {
-            const size_t alpha = wino_record(table, (enum hpk_winograd_id)v)->m + 2;
-            if (hpk_mul_overflow(cg * alpha * alpha, kg, &t))
+        if (want[hpk_conv_winograd_algo((enum hpk_winograd_id)v)]) {
+            const struct hpk_winograd_record *w = wino_record(table, (enum hpk_winograd_id)v);
+            const size_t alpha = hpk_winograd_alpha(w), kin = w->stride == 2 ? 4 * cg : cg;
+            if (hpk_mul_overflow(kin, alpha * alpha, &t) || hpk_mul_overflow(t, kg, &t))
                 FAIL(HPK_ERR_OVERFLOW, "conv2d_create: the Winograd filter overflows");
             scratch_floats = hpk_max_size(scratch_floats, t);
         }
@@ -291,19 +313,18 @@ hpk_status hpk_conv2d_create_with(const struct hpk_kernel_table *table,
         hpk_gemm_pack_b_full(main, blocking[HPK_GEMM_MAIN].kc, kdim, kg, scratch, 1,
                              (ptrdiff_t)kdim, op->cols_b);
     }
-    op->wino_u_xi = u_xi;
     for (int v = 0; v < HPK_WINOGRAD_VARIANTS; v++) {
-        if (!want[HPK_CONV_WINOGRAD_F2 + v])
+        if (!want[hpk_conv_winograd_algo((enum hpk_winograd_id)v)])
             continue;
         const struct hpk_winograd_record *w = wino_record(table, (enum hpk_winograd_id)v);
-        const size_t alpha = w->m + 2;
+        const size_t alpha = hpk_winograd_alpha(w), kin = w->stride == 2 ? 4 * cg : cg;
         op->wino[v] = w;
         op->wino_u[v] = (float *)(mem + off_u[v]);
-        w->filter(kg, cg, filter, scratch); /* u[xi][c][k] */
+        op->wino_u_xi[v] = u_xi[v];
+        w->filter(kg, cg, filter, scratch); /* u[xi][c][k], c < kin */
         for (size_t xi = 0; xi < alpha * alpha; xi++)
-            hpk_gemm_pack_b_full(main, blocking[HPK_GEMM_MAIN].kc, cg, kg,
-                                 scratch + xi * cg * kg, (ptrdiff_t)kg, 1,
-                                 op->wino_u[v] + xi * u_xi);
+            hpk_gemm_pack_b_full(main, blocking[HPK_GEMM_MAIN].kc, kin, kg, scratch + xi * kin * kg,
+                                 (ptrdiff_t)kg, 1, op->wino_u[v] + xi * u_xi[v]);
     }
     hpk_free(scratch);
     if (want[HPK_CONV_DEPTHWISE]) {
@@ -464,19 +485,20 @@ hpk_status hpk_conv2d_run(const hpk_conv2d *op, size_t batch, size_t in_h, size_
 
     hpk_conv_algo algo = d->algo;
     if (algo == HPK_CONV_AUTO) {
-        double cost[HPK_CONV_DEPTHWISE + 1];
+        double cost[HPK_CONV_ALGO_COUNT];
         algo = hpk_conv_choose(op, &a.s, cost);
         const unsigned long long shape = ((unsigned long long)batch * 0x9E3779B97F4A7C15ull) ^
                                          ((unsigned long long)in_h << 32) ^ in_w;
         if (hpk_verbose() && __atomic_exchange_n(&((hpk_conv2d *)op)->logged_shape, shape,
                                                  __ATOMIC_RELAXED) != shape)
             hpk_log_verbose("conv2d %zux%zu/%zu %zu->%zu g%zu on %zux%zux%zu: %s (model cycles:"
-                            " gemm %.3g, im2col %.3g, f2 %.3g, f4 %.3g, depthwise %.3g)",
-                            d->kernel_h, d->kernel_w, d->stride_h, d->in_channels,
-                            d->out_channels, d->groups, batch, in_h, in_w,
-                            hpk_conv_algo_name(algo), cost[HPK_CONV_GEMM],
-                            cost[HPK_CONV_IM2COL], cost[HPK_CONV_WINOGRAD_F2],
-                            cost[HPK_CONV_WINOGRAD_F4], cost[HPK_CONV_DEPTHWISE]);
+                            " gemm %.3g, im2col %.3g, f2 %.3g, f4 %.3g, depthwise %.3g, "
+                            "f4x2s2 %.3g)",
+                            d->kernel_h, d->kernel_w, d->stride_h, d->in_channels, d->out_channels,
+                            d->groups, batch, in_h, in_w, hpk_conv_algo_name(algo),
+                            cost[HPK_CONV_GEMM], cost[HPK_CONV_IM2COL], cost[HPK_CONV_WINOGRAD_F2],
+                            cost[HPK_CONV_WINOGRAD_F4], cost[HPK_CONV_DEPTHWISE],
+                            cost[HPK_CONV_WINOGRAD_S2]);
     }
     switch (algo) {
     case HPK_CONV_GEMM: return hpk_conv_run_gemm(&a, 0);
@@ -484,6 +506,7 @@ hpk_status hpk_conv2d_run(const hpk_conv2d *op, size_t batch, size_t in_h, size_
     case HPK_CONV_WINOGRAD_F2: return hpk_conv_run_winograd(&a, HPK_WINOGRAD_F2X3);
     case HPK_CONV_WINOGRAD_F4: return hpk_conv_run_winograd(&a, HPK_WINOGRAD_F4X3);
     case HPK_CONV_DEPTHWISE: return hpk_conv_run_depthwise(&a);
+    case HPK_CONV_WINOGRAD_S2: return hpk_conv_run_winograd(&a, HPK_WINOGRAD_F4X2_S2);
     case HPK_CONV_AUTO: break;
     }
     return HPK_ERR_INTERNAL;

@@ -33,9 +33,10 @@ struct hpk_conv2d {
      * kdim x out_channels filter with k in (s, r, c) order -- kernel column, kernel row,
      * channel -- packed for the main record as one k-block. */
     float *cols_b;
-    /* Winograd, per variant: per xi, the cg x kg matrix U[xi] packed for the main record. */
+    /* Winograd, per variant: per xi, the kin x kg matrix U[xi] packed for the main record,
+     * kin = cg (4 cg for the polyphase form of stride 2). */
     float *wino_u[HPK_WINOGRAD_VARIANTS];
-    size_t wino_u_xi; /* floats from one xi's packing to the next (same for both variants) */
+    size_t wino_u_xi[HPK_WINOGRAD_VARIANTS]; /* floats from one xi's packing to the next */
     const struct hpk_winograd_record *wino[HPK_WINOGRAD_VARIANTS]; /* NULL: not available */
     /* depthwise: weights [taps][channels] */
     float *dw;
@@ -51,6 +52,13 @@ struct hpk_conv2d {
     unsigned long long logged_shape;
 };
 
+/* Entries of a per-algorithm array (HPK_CONV_AUTO's included, unused). */
+#define HPK_CONV_ALGO_COUNT ((int)HPK_CONV_WINOGRAD_S2 + 1)
+
+/* A Winograd variant's algorithm and an algorithm's variant (-1: not Winograd). */
+hpk_conv_algo hpk_conv_winograd_algo(enum hpk_winograd_id v);
+int hpk_conv_winograd_variant(hpk_conv_algo algo);
+
 /* One run's shape. */
 struct hpk_conv_shape {
     size_t batch, in_h, in_w, out_h, out_w;
@@ -64,7 +72,7 @@ int hpk_conv_algo_applies(const struct hpk_conv2d *op, hpk_conv_algo algo);
  * of each (cycles of one core; 0 where it does not apply) for the verbose log.
  */
 hpk_conv_algo hpk_conv_choose(const struct hpk_conv2d *op, const struct hpk_conv_shape *s,
-                              double cost_out[HPK_CONV_DEPTHWISE + 1]);
+                              double cost_out[HPK_CONV_ALGO_COUNT]);
 
 const char *hpk_conv_algo_name(hpk_conv_algo algo);
 
@@ -90,11 +98,12 @@ hpk_status hpk_conv_run_gemm(const struct hpk_conv_args *a, int im2col);
  */
 int hpk_conv_im2col_columns(const hpk_conv2d_desc *d, const struct hpk_kernel_table *t,
                             const struct hpk_blocking blocking[HPK_GEMM_RECORDS]);
-/* Whether Winograd with m x m tiles runs its products once over all tiles (U streamed once)
- * rather than per block of tiles (see algos.c). */
-int hpk_conv_winograd_whole(const struct hpk_conv2d *op, size_t m, size_t tiles);
+/* Whether Winograd with m x m tiles and kin input channels in its products (cg, or 4 cg in
+ * the polyphase form) runs its products once over all tiles (U streamed once) rather than
+ * per block of tiles (see algos.c). */
+int hpk_conv_winograd_whole(const struct hpk_conv2d *op, size_t kin, size_t m, size_t tiles);
 /* Tiles per block of the blocked schedule (V and M of a block in half of L2). */
-size_t hpk_conv_winograd_block(const struct hpk_conv2d *op, size_t alpha);
+size_t hpk_conv_winograd_block(const struct hpk_conv2d *op, size_t kin, size_t alpha);
 hpk_status hpk_conv_run_winograd(const struct hpk_conv_args *a, enum hpk_winograd_id v);
 hpk_status hpk_conv_run_depthwise(const struct hpk_conv_args *a);
 

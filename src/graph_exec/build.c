@@ -331,7 +331,7 @@ hpk_status hpk_graph_add_conv2d(hpk_graph *graph, const hpk_conv2d_desc *desc, u
     if (!d->kernel_h || !d->kernel_w || !d->in_channels || !d->out_channels ||
         d->in_channels % groups || d->out_channels % groups ||
         !act_valid(d->act, d->act_lo, d->act_hi, d->act_slope) ||
-        (unsigned)d->algo > (unsigned)HPK_CONV_DEPTHWISE)
+        (unsigned)d->algo > (unsigned)HPK_CONV_WINOGRAD_S2)
         return HPK_ERR_INVALID_ARG;
     TRY(check_readable(graph, input));
     TRY(check_constant(graph, filter));

@@ -83,6 +83,7 @@ static const char *algo_name(hpk_conv_algo a)
     case HPK_CONV_WINOGRAD_F2: return "winograd-f2";
     case HPK_CONV_WINOGRAD_F4: return "winograd-f4";
     case HPK_CONV_DEPTHWISE: return "depthwise";
+    case HPK_CONV_WINOGRAD_S2: return "winograd-s2";
     }
     return "?";
 }
