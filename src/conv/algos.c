@@ -518,6 +518,12 @@ struct wino_state {
     const float *u; /* U[xi] packed, u_xi floats apart */
     size_t u_xi;
     size_t kin; /* the products' k: cg, or 4 cg (the four phases) in the polyphase form */
+    /* The products read V where it lies (the main record's ukernel_a_direct, row t of V[xi] at
+     * t kin floats): no A~ to pack. 3x3 + bias + relu, warm, best of 20, Zen 4 VM, 1 / 2
+     * threads, packed -> in place (`tools/conv_cold 3 1 64 64 56 10 2 0`): 64@56 1003 -> 939 /
+     * 510 -> 478 us, 128@28 809 -> 769 / 415 -> 400, 256@14 1029 -> 1017 / 530 -> 519, the
+     * polyphase 128@56 stride 2 2262 -> 2165 / 1153 -> 1114. */
+    int a_direct;
     size_t alpha, tiles_h, tiles_w, tiles, tb, kc, ncols;
     int whole;
     char *ws;
@@ -638,7 +644,8 @@ static void wino_product(const struct wino_state *s, size_t xi, size_t nt, size_
     for (size_t pc = 0; pc < cg; pc += s->kc) {
         const size_t kb = hpk_min_size(s->kc, cg - pc);
         struct hpk_a_source src = {.rows = ptrs, .ks = 1, .kc = cg, .cs = 1};
-        r->pack_a(nt, pc, kb, &src, 0, abuf);
+        if (!s->a_direct)
+            r->pack_a(nt, pc, kb, &src, 0, abuf);
         const unsigned flags = (pc == 0 ? HPK_TILE_FIRST_K : 0u) |
                                (pc + kb == cg ? HPK_TILE_LAST_K : 0u) |
                                HPK_TILE_B_PADDED; /* U was packed at creation */
@@ -651,9 +658,14 @@ static void wino_product(const struct wino_state *s, size_t xi, size_t nt, size_
                 tc.stream = (const char *)next;
             }
             for (size_t ir = 0; ir < nt; ir += r->mr) {
-                r->ukernel(hpk_min_size(r->mr, nt - ir), hpk_min_size(r->nr, j1 - jr), kb,
-                           abuf + (ir / r->mr) * r->mr * kb, 0, bp, (ptrdiff_t)r->nr,
-                           mx + ir * kg + jr, (ptrdiff_t)kg, &tc);
+                if (s->a_direct)
+                    r->ukernel_a_direct(hpk_min_size(r->mr, nt - ir), hpk_min_size(r->nr, j1 - jr),
+                                        kb, vx + ir * cg + pc, (ptrdiff_t)cg, bp, (ptrdiff_t)r->nr,
+                                        mx + ir * kg + jr, (ptrdiff_t)kg, &tc);
+                else
+                    r->ukernel(hpk_min_size(r->mr, nt - ir), hpk_min_size(r->nr, j1 - jr), kb,
+                               abuf + (ir / r->mr) * r->mr * kb, 0, bp, (ptrdiff_t)r->nr,
+                               mx + ir * kg + jr, (ptrdiff_t)kg, &tc);
                 tc.flags = flags; /* the panel's first tile only */
             }
         }
@@ -774,7 +786,10 @@ hpk_status hpk_conv_run_winograd(const struct hpk_conv_args *a, enum hpk_winogra
         s.v_floats = a2 * s.tb * s.kin;
         s.m_floats = a2 * s.tb * op->kg;
     }
-    s.abuf_floats = hpk_div_round_up(rows, r->mr) * r->mr * s.kc;
+    s.a_direct = r->ukernel_a_direct != NULL;
+    s.abuf_floats = s.a_direct ? 0 : hpk_div_round_up(rows, r->mr) * r->mr * s.kc;
+    /* The pointers after the floats: an even number of floats keeps them 8-byte aligned. */
+    s.abuf_floats += (s.v_floats + s.m_floats + s.abuf_floats) % 2;
     s.nptrs = hpk_max_size(a2, rows);
     const size_t ptrs = s.nptrs + 2 * m * m;
     if (hpk_add_overflow(s.v_floats + s.m_floats, s.abuf_floats, &t) ||
