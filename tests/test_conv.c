@@ -744,12 +744,86 @@ static void test_column_schedule(void **state)
         }
 }
 
+/*
+ * A NaN in one channel of one input pixel, at every pixel of the image in turn, through each
+ * 3x3 algorithm (stride 1 and 2): every output whose window holds that pixel is NaN in every
+ * output channel (the weights are non-zero), as the formula of <hpk/conv.h> says; an output
+ * is finite where the pixel lies outside its window -- for Winograd, outside its whole tile's
+ * input window (the header allows a NaN to reach the rest of the tile).
+ */
+static void test_nan_window(void **state)
+{
+    const struct hpk_kernel_table *t = table_or_skip(state);
+    struct hpk_blocking bl[HPK_GEMM_RECORDS];
+    blocking_of(t, 0, bl);
+    uint64_t seed = 0x4a4au;
+    enum {
+        H = 11,
+        W = 10,
+        CIN = 5,
+        COUT = 9
+    };
+    static const hpk_conv_algo algos[] = {HPK_CONV_IM2COL, HPK_CONV_WINOGRAD_F2,
+                                          HPK_CONV_WINOGRAD_F4, HPK_CONV_WINOGRAD_S2};
+    float filter[COUT * 9 * CIN], in[H * W * CIN], out[H * W * COUT];
+    for (size_t i = 0; i < sizeof filter / sizeof filter[0]; i++) /* |w| in [0.25, 1] */
+        filter[i] = (ref_rand(&seed, 0, 1) < 0.5 ? -1.0f : 1.0f) * ref_rand(&seed, 0.25, 1);
+    int bad = 0;
+    for (size_t st = 1; st <= 2; st++)
+        for (size_t ai = 0; ai < sizeof algos / sizeof algos[0]; ai++) {
+            const hpk_conv_algo a = algos[ai];
+            const struct conv_case c = {3, 3, st, st, 1, 1, 1, 1, 1, 1, 1, CIN, COUT, 1, H, W};
+            if (!applies(t, &c, a))
+                continue;
+            const size_t m = a == HPK_CONV_WINOGRAD_F2 ? 2 : a == HPK_CONV_IM2COL ? 1 : 4;
+            /* The tile's input window: m outputs a side, stride 1, 3 taps; the stride-2 form
+             * reads m + 1 pixels a side of each phase, 2 (m + 1) of the input. */
+            const size_t win = a == HPK_CONV_WINOGRAD_S2 ? 2 * (m + 1) : (m - 1) * st + 3;
+            hpk_conv2d_desc d = make_desc(&c, HPK_ACT_NONE, a);
+            hpk_conv2d *op = NULL;
+            assert_int_equal(hpk_conv2d_create_with(t, bl, &d, filter, NULL, &op), HPK_OK);
+            size_t oh, ow;
+            assert_int_equal(hpk_conv2d_output_size(op, H, W, &oh, &ow), HPK_OK);
+            for (size_t py = 0; py < H; py++)
+                for (size_t px = 0; px < W; px++) {
+                    for (size_t i = 0; i < H * W * CIN; i++)
+                        in[i] = ref_rand(&seed, -1, 1);
+                    in[(py * W + px) * CIN + (py + px) % CIN] = NAN;
+                    assert_int_equal(hpk_conv2d_run(op, 1, H, W, in, CIN, out, COUT, NULL, 0),
+                                     HPK_OK);
+                    for (size_t y = 0; y < oh; y++)
+                        for (size_t x = 0; x < ow; x++) {
+                            /* padded coordinates of the pixel: py + 1, px + 1 */
+                            const size_t wy = y * st, wx = x * st;
+                            const int in_window =
+                                py + 1 >= wy && py + 1 < wy + 3 && px + 1 >= wx && px + 1 < wx + 3;
+                            const size_t ty = y / m * m * st, tx = x / m * m * st;
+                            const int in_tile = py + 1 >= ty && py + 1 < ty + win && px + 1 >= tx &&
+                                                px + 1 < tx + win;
+                            for (size_t o = 0; o < COUT; o++) {
+                                const float v = out[(y * ow + x) * COUT + o];
+                                if ((in_window && !isnan(v)) || (!in_tile && !isfinite(v))) {
+                                    if (bad++ < 5)
+                                        print_error("%s %s stride %zu: NaN at (%zu, %zu): "
+                                                    "output (%zu, %zu) channel %zu = %g\n",
+                                                    t->isa, hpk_conv_algo_name(a), st, py, px, y, x,
+                                                    o, (double)v);
+                                }
+                            }
+                        }
+                }
+            hpk_conv2d_destroy(op);
+        }
+    assert_int_equal(bad, 0);
+}
+
 int main(void)
 {
     quick = tu_quick();
     static const struct tu_table_test per[] = {{"grid", test_grid},
                                                {"sizes_change", test_sizes_change},
-                                               {"column_schedule", test_column_schedule}};
+                                               {"column_schedule", test_column_schedule},
+                                               {"nan_window", test_nan_window}};
     static const struct CMUnitTest common[] = {cmocka_unit_test(test_threads_identical),
                                                cmocka_unit_test(test_errors)};
     return tu_run("test_conv", per, sizeof per / sizeof per[0], common,

@@ -34,6 +34,15 @@
  * of this machine) and is immutable afterwards: it may be run from several threads at once, on
  * inputs of any batch, height and width. Results depend on the operator, the input shape, the
  * algorithm and the machine only -- never on the thread count.
+ *
+ * Accuracy. The GEMM-based algorithms and depthwise round like a dot product in float of the
+ * kernel_h * kernel_w * cg terms. The Winograd algorithms compute the same sum through
+ * transforms over a tile of outputs (m x m; its input window of (m + 2)^2 pixels, or
+ * (2m + 2)^2 for the stride-2 form): an output's error is bounded by a small multiple of
+ * 2^-24 times sum_c max_{window} |input_c| * sum_{r,s} |filter[o][r][s][c]|, i.e. it follows
+ * the tile's largest inputs rather than its own window's (tests/test_conv.c states the
+ * constants), and a NaN or infinity in a tile's window can make every output of that tile
+ * NaN. Force a GEMM-based algorithm (desc.algo) where that matters.
  */
 #ifndef HPK_CONV_H
 #define HPK_CONV_H
