@@ -19,6 +19,11 @@
  * 37 MB at 512 channels, because the products hide most of its streaming); they rank the
  * algorithms, they do not predict run times. To measure again: the `hpk.<algorithm>` rows of
  * `sh bench/run.sh --bin build/main/bench/hpk-bench --filter '^conv' --reps 3`.
+ * The stride-2 (polyphase) Winograd form, checked against im2col on Zen 4 (AVX2, 1 thread,
+ * `tools/conv_cold 3 2 CIN COUT H 5 2 0 {im2col,winograd-s2}`): chosen and faster at 128->128
+ * @56 (2.78 -> 2.23 ms), 64->128 @56, 32->64 @56, 256->256 @56; not chosen and slower at 3->32
+ * @224 (2.5x), 8->16 @112, 128->256 @28, 256->256 @28, 512->512 @14; not chosen though 20 %
+ * faster at 16->16 and 24->24 @56 (layers of 50-150 us).
  */
 #include "config.h"
 
