@@ -602,6 +602,11 @@ static void test_errors(void **state)
     e = d;
     e.algo = (hpk_conv_algo)42;
     assert_int_equal(hpk_conv2d_create(&e, filter, NULL, &op), HPK_ERR_INVALID_ARG);
+    e.algo = (hpk_conv_algo)(HPK_CONV_WINOGRAD_S2 + 1); /* one past the last */
+    assert_int_equal(hpk_conv2d_create(&e, filter, NULL, &op), HPK_ERR_INVALID_ARG);
+    e = d;
+    e.algo = HPK_CONV_WINOGRAD_S2; /* stride 2 only */
+    assert_int_equal(hpk_conv2d_create(&e, filter, NULL, &op), HPK_ERR_UNSUPPORTED);
     e = d;
     e.algo = HPK_CONV_DEPTHWISE; /* 4 -> 2 channels, one group: not depthwise */
     assert_int_equal(hpk_conv2d_create(&e, filter, NULL, &op), HPK_ERR_UNSUPPORTED);

@@ -335,6 +335,11 @@ static void test_definition_errors(void **state)
     cd.groups = 2;
     assert_int_equal(hpk_graph_add_conv2d(g, &cd, x, f, HPK_GRAPH_NO_TENSOR, t2),
                      HPK_ERR_INVALID_ARG);
+    cd.groups = 1;
+    cd.algo = (hpk_conv_algo)(HPK_CONV_WINOGRAD_S2 + 1); /* one past the last algorithm */
+    assert_int_equal(hpk_graph_add_conv2d(g, &cd, x, f, HPK_GRAPH_NO_TENSOR, t2),
+                     HPK_ERR_INVALID_ARG);
+    cd.algo = HPK_CONV_AUTO;
     assert_int_equal(hpk_graph_add_conv2d(g, NULL, x, f, HPK_GRAPH_NO_TENSOR, t2),
                      HPK_ERR_INVALID_ARG);
     /* batch norm with var + eps <= 0, pool with pad >= kernel, concat of mismatched tensors */
