@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Winograd transform tests: every kernel table this build has, both stride-1 variants (F(2x2,
- * 3x3) and F(4x4, 3x3); the polyphase form of stride 2 is tested through the operator, against
- * a double reference, in tests/test_conv.c). One tile goes filter -> input -> product over input
+ * 3x3) and F(4x4, 3x3); the polyphase form of stride 2 has its own test, test_winograd_stride2,
+ * and runs through the operator in tests/test_conv.c). One tile goes filter -> input -> product over input
  * channels (written here, in double) -> output transform, and is compared with a direct
  * double-precision 3 x 3 correlation of the same (m + 2)^2 input pixels (NHWC, OHWI filter) plus
  * the epilogue. A table the machine cannot run is reported as skipped.
@@ -598,7 +598,7 @@ static void test_winograd_shapes(void **state)
     const int reps = quick ? 1 : WINO_REPS;
     for (int id = 0; id < HPK_WINOGRAD_VARIANTS; id++) {
         const struct hpk_winograd_record *rec = &tab->winograd[id];
-        if (rec->input == NULL || rec->stride == 2) /* polyphase: tests/test_conv.c */
+        if (rec->input == NULL || rec->stride == 2) /* polyphase: test_winograd_stride2 */
             continue;
         assert_true(rec->m == (id == HPK_WINOGRAD_F2X3 ? 2u : 4u));
         assert_non_null(rec->filter);
@@ -644,7 +644,7 @@ static void test_winograd_epilogue(void **state)
     uint64_t seed = 0xe91106u;
     for (int id = 0; id < HPK_WINOGRAD_VARIANTS; id++) {
         const struct hpk_winograd_record *rec = &tab->winograd[id];
-        if (rec->input == NULL || rec->stride == 2) /* polyphase: tests/test_conv.c */
+        if (rec->input == NULL || rec->stride == 2) /* polyphase: test_winograd_stride2 */
             continue;
         int n = 0;
         for (int act = HPK_TILE_ACT_NONE; act < HPK_TILE_ACT_COUNT; act++)
@@ -677,7 +677,7 @@ static void test_winograd_nan(void **state)
     uint64_t seed = 0x7a7au;
     for (int id = 0; id < HPK_WINOGRAD_VARIANTS; id++) {
         const struct hpk_winograd_record *rec = &tab->winograd[id];
-        if (rec->input == NULL || rec->stride == 2) /* polyphase: tests/test_conv.c */
+        if (rec->input == NULL || rec->stride == 2) /* polyphase: test_winograd_stride2 */
             continue;
         const int npix = (int)((rec->m + 2) * (rec->m + 2));
         for (int p = 0; p < npix; p++) {
@@ -696,11 +696,144 @@ static void test_winograd_nan(void **state)
     }
 }
 
+/*
+ * The stride-2 (polyphase) record, F(4x4, 2x2) over the four phases of a 3x3 stride-2
+ * correlation, one tile at a time: a 10 x 10 input window (NHWC, cin channels) and a 3x3
+ * filter; the filter transform, the input transform of each phase into its cin channels of V,
+ * the product over the 4 cin channels in double, the output transform with bias + residual +
+ * relu; against the direct correlation in double, output (i, j) = sum_{r,s,c} x[2i + r][2j +
+ * s][c] w[r][s][c], within the bound of tests/test_conv.c (C = 75: L u (C S + 2 (|t| + |bias|
+ * + |residual|)), S = sum_c max_window |x_c| sum_{r,s} |w_c|). A table other than the generic
+ * one must also give the generic transforms' results bit for bit (its header says so: the
+ * same operations in the same order, every multiplication by 2, 4 or 8 exact).
+ */
+static void test_winograd_stride2(void **state)
+{
+    const struct hpk_kernel_table *tab = table_or_skip(state);
+    const struct hpk_winograd_record *rec = &tab->winograd[HPK_WINOGRAD_F4X2_S2];
+    const struct hpk_winograd_record *gen = &hpk_kernels_generic.winograd[HPK_WINOGRAD_F4X2_S2];
+    if (rec->input == NULL) {
+        fprintf(stderr, "table %s: no stride-2 transforms, skipped\n", tab->isa);
+        skip();
+    }
+    assert_int_equal(rec->stride, 2);
+    assert_int_equal(rec->m, 4);
+    enum {
+        A = 5,
+        M = 4,
+        WIN = 10,
+        MAXC = 19,
+        KOUT = 11
+    };
+    static const size_t cins[] = {1, 3, 8, 13, 19};
+    uint64_t seed = 0x52u;
+    double worst = 0.0;
+    for (size_t ci = 0; ci < sizeof cins / sizeof cins[0]; ci++)
+        for (int rep = 0; rep < (quick ? 2 : 20); rep++) {
+            const size_t cin = cins[ci], cin4 = 4 * cin;
+            float x[WIN][WIN][MAXC], w[KOUT][3][3][MAXC], bias[KOUT], res[M * M][KOUT];
+            float u[A * A][4 * MAXC][KOUT], v[A * A][4 * MAXC], vg[A * A][4 * MAXC];
+            float mm[A * A][KOUT], y[M * M][KOUT], yg[M * M][KOUT];
+            for (size_t i = 0; i < WIN; i++)
+                for (size_t j = 0; j < WIN; j++)
+                    for (size_t c = 0; c < cin; c++)
+                        x[i][j][c] = ref_rand(&seed, -1, 1);
+            for (size_t k = 0; k < KOUT; k++) {
+                bias[k] = ref_rand(&seed, -1, 1);
+                for (size_t q = 0; q < 9; q++)
+                    for (size_t c = 0; c < cin; c++)
+                        w[k][q / 3][q % 3][c] = ref_rand(&seed, -1, 1);
+            }
+            for (size_t p = 0; p < M * M; p++)
+                for (size_t k = 0; k < KOUT; k++)
+                    res[p][k] = ref_rand(&seed, -1, 1);
+            /* OHWI filter, dense: w[k][r][s][0..cin) */
+            float filt[KOUT * 9 * MAXC];
+            for (size_t k = 0; k < KOUT; k++)
+                for (size_t q = 0; q < 9; q++)
+                    for (size_t c = 0; c < cin; c++)
+                        filt[(k * 9 + q) * cin + c] = w[k][q / 3][q % 3][c];
+            float *ub = malloc(A * A * cin4 * KOUT * sizeof(float));
+            assert_non_null(ub);
+            rec->filter(KOUT, cin, filt, ub);
+            for (size_t xi = 0; xi < A * A; xi++)
+                for (size_t c = 0; c < cin4; c++)
+                    for (size_t k = 0; k < KOUT; k++)
+                        u[xi][c][k] = ub[(xi * cin4 + c) * KOUT + k];
+            free(ub);
+            /* V: phase ph = 2p + q at window pixels (2a + p, 2b + q), its cin channels. */
+            for (size_t ph = 0; ph < 4; ph++) {
+                const float *ptrs[A * A];
+                for (size_t i = 0; i < A; i++)
+                    for (size_t j = 0; j < A; j++)
+                        ptrs[i * A + j] = x[2 * i + ph / 2][2 * j + ph % 2];
+                rec->input(cin, ptrs, &v[0][ph * cin], 4 * MAXC);
+                gen->input(cin, ptrs, &vg[0][ph * cin], 4 * MAXC);
+            }
+            for (size_t xi = 0; xi < A * A; xi++)
+                for (size_t k = 0; k < KOUT; k++) {
+                    double t = 0.0;
+                    for (size_t c = 0; c < cin4; c++)
+                        t += (double)v[xi][c] * (double)u[xi][c][k];
+                    mm[xi][k] = (float)t;
+                }
+            float *outp[M * M], *outg[M * M];
+            const float *resp[M * M];
+            for (size_t p = 0; p < M * M; p++) {
+                outp[p] = y[p];
+                outg[p] = yg[p];
+                resp[p] = res[p];
+            }
+            struct hpk_gemm_tile_ctx ctx;
+            memset(&ctx, 0, sizeof ctx);
+            ctx.alpha = 1.0f;
+            ctx.bias_axis = HPK_TILE_BIAS_COL;
+            ctx.bias = bias;
+            ctx.act = HPK_TILE_ACT_RELU;
+            rec->output(KOUT, &mm[0][0], KOUT, outp, resp, &ctx);
+            gen->output(KOUT, &mm[0][0], KOUT, outg, resp, &ctx);
+            if (tab != &hpk_kernels_generic) {
+                assert_memory_equal(v, vg, sizeof v);
+                assert_memory_equal(y, yg, sizeof y);
+            }
+            for (size_t i = 0; i < M; i++)
+                for (size_t j = 0; j < M; j++)
+                    for (size_t k = 0; k < KOUT; k++) {
+                        double t = 0.0, big = 0.0;
+                        for (size_t c = 0; c < cin; c++) {
+                            double xmax = 0.0, wsum = 0.0;
+                            for (size_t r = 0; r < WIN; r++)
+                                for (size_t q = 0; q < WIN; q++)
+                                    xmax = fmax(xmax, fabs((double)x[r][q][c]));
+                            for (size_t r = 0; r < 3; r++)
+                                for (size_t q = 0; q < 3; q++) {
+                                    t += (double)x[2 * i + r][2 * j + q][c] * (double)w[k][r][q][c];
+                                    wsum += fabs((double)w[k][r][q][c]);
+                                }
+                            big += xmax * wsum;
+                        }
+                        const double rv = res[i * M + j][k], u24 = ldexp(1.0, -24);
+                        const double ref = fmax(t + bias[k] + rv, 0.0);
+                        const double bound =
+                            u24 * (75.0 * big + 2.0 * (fabs(t) + fabs(bias[k]) + fabs(rv)));
+                        const double err = fabs((double)y[i * M + j][k] - ref);
+                        worst = fmax(worst, err / (u24 * big));
+                        if (!(err <= bound))
+                            fail_msg("%s stride-2 cin %zu: output (%zu, %zu) channel %zu: %.9g, "
+                                     "expected %.9g (bound %.3g)",
+                                     tab->isa, cin, i, j, k, (double)y[i * M + j][k], ref, bound);
+                    }
+        }
+    fprintf(stderr, "%s stride-2 F(4,2): max |y - ref| / (u S) = %.2f (bound C = 75)\n", tab->isa,
+            worst);
+}
+
 int main(void)
 {
     quick = tu_quick();
     static const struct tu_table_test per[] = {{"winograd_shapes", test_winograd_shapes},
-                            {"winograd_epilogue", test_winograd_epilogue},
-                            {"winograd_nan", test_winograd_nan}};
+                                               {"winograd_epilogue", test_winograd_epilogue},
+                                               {"winograd_nan", test_winograd_nan},
+                                               {"winograd_stride2", test_winograd_stride2}};
     return tu_run("test_winograd", per, sizeof per / sizeof per[0], NULL, 0);
 }
