@@ -2,10 +2,10 @@
 /*
  * Winograd transform tests: every kernel table this build has, both stride-1 variants (F(2x2,
  * 3x3) and F(4x4, 3x3); the polyphase form of stride 2 has its own test, test_winograd_stride2,
- * and runs through the operator in tests/test_conv.c). One tile goes filter -> input -> product over input
- * channels (written here, in double) -> output transform, and is compared with a direct
- * double-precision 3 x 3 correlation of the same (m + 2)^2 input pixels (NHWC, OHWI filter) plus
- * the epilogue. A table the machine cannot run is reported as skipped.
+ * and runs through the operator in tests/test_conv.c). One tile goes filter -> input ->
+ * product over input channels (written here, in double) -> output transform, and is compared
+ * with a direct double-precision 3 x 3 correlation of the same (m + 2)^2 input pixels (NHWC,
+ * OHWI filter) plus the epilogue. A table the machine cannot run is reported as skipped.
  *
  * The bound. The Winograd transforms mix every pixel of the tile into every output of it, so
  * the rounding error of output (r, s) is not bounded by its own window's sum |x||w|: a window
