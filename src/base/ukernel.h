@@ -481,6 +481,13 @@ static inline size_t hpk_winograd_alpha(const struct hpk_winograd_record *w)
     return w->stride == 2 ? (size_t)w->m + 1 : (size_t)w->m + 2;
 }
 
+/* The products' k of a variant for cg input channels: cg, or 4 cg (the four phases) in the
+ * polyphase form. cg comes from a filter of 9 cg floats per output channel: no overflow. */
+static inline size_t hpk_winograd_kin(const struct hpk_winograd_record *w, size_t cg)
+{
+    return w->stride == 2 ? 4 * cg : cg;
+}
+
 enum hpk_winograd_id {
     HPK_WINOGRAD_F2X3 = 0,
     HPK_WINOGRAD_F4X3,

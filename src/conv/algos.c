@@ -761,7 +761,7 @@ hpk_status hpk_conv_run_winograd(const struct hpk_conv_args *a, enum hpk_winogra
     assert(s.w != NULL && s.u != NULL);
     const size_t m = s.w->m;
     s.alpha = hpk_winograd_alpha(s.w);
-    s.kin = s.w->stride == 2 ? 4 * op->cg : op->cg; /* 4 cg <= kdim = 9 cg: no overflow */
+    s.kin = hpk_winograd_kin(s.w, op->cg);
     s.tiles_h = hpk_div_round_up(a->s.out_h, m);
     s.tiles_w = hpk_div_round_up(a->s.out_w, m);
     const size_t a2 = s.alpha * s.alpha;

@@ -97,8 +97,7 @@ hpk_conv_algo hpk_conv_choose(const struct hpk_conv2d *op, const struct hpk_conv
             continue;
         const size_t m = op->wino[v]->m, alpha = hpk_winograd_alpha(op->wino[v]);
         const size_t a2 = alpha * alpha;
-        /* The products' k: the four phases of the polyphase form are 4 cg channels. */
-        const size_t kin = op->wino[v]->stride == 2 ? 4 * op->cg : op->cg;
+        const size_t kin = hpk_winograd_kin(op->wino[v], op->cg); /* the products' k */
         const size_t tiles = s->batch * hpk_div_round_up(s->out_h, m) *
                              hpk_div_round_up(s->out_w, m);
         /* The blocked schedule streams U once per block of tiles and keeps V and M in L2;

@@ -208,6 +208,11 @@ hpk_status hpk_conv2d_create_with(const struct hpk_kernel_table *table,
         for (int a = HPK_CONV_GEMM; a < HPK_CONV_ALGO_COUNT; a++)
             want[a] = applies(&d, table, (hpk_conv_algo)a);
     }
+    /* The Winograd records the operator prepares (NULL: not wanted). */
+    const struct hpk_winograd_record *wrec[HPK_WINOGRAD_VARIANTS] = {NULL};
+    for (int v = 0; v < HPK_WINOGRAD_VARIANTS; v++)
+        if (want[hpk_conv_winograd_algo((enum hpk_winograd_id)v)])
+            wrec[v] = wino_record(table, (enum hpk_winograd_id)v);
     const int want_gemm = want[HPK_CONV_GEMM] || want[HPK_CONV_IM2COL];
     const int want_cols = want[HPK_CONV_IM2COL] && hpk_conv_im2col_columns(&d, table, blocking);
     const struct hpk_gemm_record *main = &table->sgemm[HPK_GEMM_MAIN];
@@ -227,10 +232,9 @@ hpk_status hpk_conv2d_create_with(const struct hpk_kernel_table *table,
         overflow = overflow || t == 0 || reserve(&total, t, &off_cols);
     }
     for (int v = 0; v < HPK_WINOGRAD_VARIANTS; v++) {
-        if (!want[hpk_conv_winograd_algo((enum hpk_winograd_id)v)])
+        if (wrec[v] == NULL)
             continue;
-        const struct hpk_winograd_record *w = wino_record(table, (enum hpk_winograd_id)v);
-        const size_t alpha = hpk_winograd_alpha(w), kin = w->stride == 2 ? 4 * cg : cg;
+        const size_t alpha = hpk_winograd_alpha(wrec[v]), kin = hpk_winograd_kin(wrec[v], cg);
         u_xi[v] = hpk_gemm_packed_b_size(main, kin, kg);
         overflow = overflow || u_xi[v] == 0 || hpk_mul_overflow(u_xi[v], alpha * alpha, &t) ||
                    reserve(&total, t, &off_u[v]);
@@ -252,9 +256,9 @@ hpk_status hpk_conv2d_create_with(const struct hpk_kernel_table *table,
     float *scratch = NULL;
     size_t scratch_floats = 0;
     for (int v = 0; v < HPK_WINOGRAD_VARIANTS; v++)
-        if (want[hpk_conv_winograd_algo((enum hpk_winograd_id)v)]) {
-            const struct hpk_winograd_record *w = wino_record(table, (enum hpk_winograd_id)v);
-            const size_t alpha = hpk_winograd_alpha(w), kin = w->stride == 2 ? 4 * cg : cg;
+        if (wrec[v] != NULL) {
+            const size_t alpha = hpk_winograd_alpha(wrec[v]);
+            const size_t kin = hpk_winograd_kin(wrec[v], cg);
             if (hpk_mul_overflow(kin, alpha * alpha, &t) || hpk_mul_overflow(t, kg, &t))
                 FAIL(HPK_ERR_OVERFLOW, "conv2d_create: the Winograd filter overflows");
             scratch_floats = hpk_max_size(scratch_floats, t);
@@ -314,10 +318,10 @@ hpk_status hpk_conv2d_create_with(const struct hpk_kernel_table *table,
                              (ptrdiff_t)kdim, op->cols_b);
     }
     for (int v = 0; v < HPK_WINOGRAD_VARIANTS; v++) {
-        if (!want[hpk_conv_winograd_algo((enum hpk_winograd_id)v)])
+        const struct hpk_winograd_record *w = wrec[v];
+        if (w == NULL)
             continue;
-        const struct hpk_winograd_record *w = wino_record(table, (enum hpk_winograd_id)v);
-        const size_t alpha = hpk_winograd_alpha(w), kin = w->stride == 2 ? 4 * cg : cg;
+        const size_t alpha = hpk_winograd_alpha(w), kin = hpk_winograd_kin(w, cg);
         op->wino[v] = w;
         op->wino_u[v] = (float *)(mem + off_u[v]);
         op->wino_u_xi[v] = u_xi[v];
