@@ -157,7 +157,7 @@ struct Layer {
     }
     bool winograd_s2_shape() const
     {
-        return k == 3 && stride == 2 && groups == 1;
+        return (k == 3 || k == 7) && stride == 2 && groups == 1;
     }
     bool depthwise() const
     {
@@ -377,7 +377,7 @@ std::string hpk_kernels(const hpk_conv2d *op, hpk_conv_algo algo)
     case HPK_CONV_WINOGRAD_F2:
     case HPK_CONV_WINOGRAD_F4:
     case HPK_CONV_WINOGRAD_S2: {
-        const hpk_winograd_record *w = op->wino[hpk_conv_winograd_variant(algo)];
+        const hpk_winograd_record *w = op->wino[hpk_conv_winograd_variant(algo, op->d.kernel_h)];
         s << (w != nullptr && w->name != nullptr ? w->name : "?") << " + ";
         break;
     }
@@ -393,7 +393,7 @@ std::string hpk_kernels(const hpk_conv2d *op, hpk_conv_algo algo)
 }
 
 // Why hpk refused a forced algorithm that the shape allows: its kernels are missing.
-std::string hpk_refusal(hpk_status st, hpk_conv_algo algo)
+std::string hpk_refusal(hpk_status st, hpk_conv_algo algo, size_t kernel)
 {
     std::string why = std::string("hpk_conv2d_create: ") + hpk_status_string(st);
     const hpk_config *cfg = hpk_config_get();
@@ -401,13 +401,14 @@ std::string hpk_refusal(hpk_status st, hpk_conv_algo algo)
         return why;
     const hpk_kernel_table *t = cfg->table;
     const std::string tables = std::string(" (neither the ") + t->isa + " nor the generic table)";
-    if (hpk_conv_winograd_variant(algo) >= 0) {
-        const int v = hpk_conv_winograd_variant(algo);
+    if (hpk_conv_winograd_variant(algo, kernel) >= 0) {
+        const int v = hpk_conv_winograd_variant(algo, kernel);
         if (t->winograd[v].input == nullptr && hpk_kernels_generic.winograd[v].input == nullptr)
             why += std::string(": no Winograd ") +
-                   (v == HPK_WINOGRAD_F2X3   ? "F(2x2,3x3)"
-                    : v == HPK_WINOGRAD_F4X3 ? "F(4x4,3x3)"
-                                             : "F(4x4,2x2) stride-2") +
+                   (v == HPK_WINOGRAD_F2X3      ? "F(2x2,3x3)"
+                    : v == HPK_WINOGRAD_F4X3    ? "F(4x4,3x3)"
+                    : v == HPK_WINOGRAD_F4X2_S2 ? "F(4x4,2x2) stride-2"
+                                                : "F(3x3,4x4) stride-2") +
                    " kernels in this build" + tables;
     } else if (algo == HPK_CONV_DEPTHWISE) {
         if (t->dwconv == nullptr && hpk_kernels_generic.dwconv == nullptr)
@@ -479,7 +480,7 @@ class HpkConvLib final : public ConvLib
         const hpk_status s =
             hpk_conv2d_create(&desc, d.filter.get(), fused ? d.bias.get() : nullptr, &op);
         if (s != HPK_OK) {
-            *why = hpk_refusal(s, algo_);
+            *why = hpk_refusal(s, algo_, l.k);
             return nullptr;
         }
         return std::make_unique<HpkConvPlan>(op, l, d, fused, algo_);

@@ -109,12 +109,16 @@ static void ref_conv(const struct conv_case *c, const hpk_conv2d_desc *d, const 
                      double act_abs, double act_rel, double *ref, double *bound)
 {
     /* Winograd (the algorithm that ran): its tile m x m, the tile's input window (stride 1:
-     * m + 2 pixels a side; the polyphase form, F(4,2) on phases 2 pixels apart: 2 (m + 1)). */
+     * m + 2 pixels a side; the polyphase forms, on phases 2 pixels apart: F(4,2) for 3x3 2 (m +
+     * 1), F(3,4) for 7x7 2 (m + 3)). */
+    const int s2_7x7 = ran == HPK_CONV_WINOGRAD_S2 && c->kh == 7;
     const size_t wino_m = ran == HPK_CONV_WINOGRAD_F2                                  ? 2
+                          : s2_7x7                                                     ? 3
                           : ran == HPK_CONV_WINOGRAD_F4 || ran == HPK_CONV_WINOGRAD_S2 ? 4
                                                                                        : 0;
     const size_t wino_st = ran == HPK_CONV_WINOGRAD_S2 ? 2 : 1;
-    const long wino_win = (long)(ran == HPK_CONV_WINOGRAD_S2 ? 2 * (wino_m + 1) : wino_m + 2);
+    const long wino_win =
+        (long)(ran == HPK_CONV_WINOGRAD_S2 ? 2 * (wino_m + (s2_7x7 ? 3 : 1)) : wino_m + 2);
     const double wino_c = ran == HPK_CONV_WINOGRAD_F2   ? WINO_F2_C
                           : ran == HPK_CONV_WINOGRAD_F4 ? WINO_F4_C
                                                         : WINO_S2_C;
@@ -290,11 +294,13 @@ static int applies(const struct hpk_kernel_table *t, const struct conv_case *c,
     case HPK_CONV_WINOGRAD_S2: {
         const enum hpk_winograd_id v = a == HPK_CONV_WINOGRAD_F2   ? HPK_WINOGRAD_F2X3
                                        : a == HPK_CONV_WINOGRAD_F4 ? HPK_WINOGRAD_F4X3
+                                       : c->kh == 7                ? HPK_WINOGRAD_F3X4_S2
                                                                    : HPK_WINOGRAD_F4X2_S2;
         const size_t st = a == HPK_CONV_WINOGRAD_S2 ? 2 : 1;
         const int have = t->winograd[v].input != NULL ||
                          hpk_kernels_generic.winograd[v].input != NULL;
-        return have && c->kh == 3 && c->kw == 3 && sh == st && sw == st && dh == 1 && dw == 1 &&
+        const int kernel = c->kh == 3 || (a == HPK_CONV_WINOGRAD_S2 && c->kh == 7);
+        return have && kernel && c->kw == c->kh && sh == st && sw == st && dh == 1 && dw == 1 &&
                groups == 1;
     }
     case HPK_CONV_DEPTHWISE:
@@ -771,55 +777,64 @@ static void test_nan_window(void **state)
     };
     static const hpk_conv_algo algos[] = {HPK_CONV_IM2COL, HPK_CONV_WINOGRAD_F2,
                                           HPK_CONV_WINOGRAD_F4, HPK_CONV_WINOGRAD_S2};
-    float filter[COUT * 9 * CIN], in[H * W * CIN], out[H * W * COUT];
+    float filter[COUT * 49 * CIN], in[H * W * CIN], out[H * W * COUT];
     for (size_t i = 0; i < sizeof filter / sizeof filter[0]; i++) /* |w| in [0.25, 1] */
         filter[i] = (ref_rand(&seed, 0, 1) < 0.5 ? -1.0f : 1.0f) * ref_rand(&seed, 0.25, 1);
     int bad = 0;
-    for (size_t st = 1; st <= 2; st++)
-        for (size_t ai = 0; ai < sizeof algos / sizeof algos[0]; ai++) {
-            const hpk_conv_algo a = algos[ai];
-            const struct conv_case c = {3, 3, st, st, 1, 1, 1, 1, 1, 1, 1, CIN, COUT, 1, H, W};
-            if (!applies(t, &c, a))
-                continue;
-            const size_t m = a == HPK_CONV_WINOGRAD_F2 ? 2 : a == HPK_CONV_IM2COL ? 1 : 4;
-            /* The tile's input window: m outputs a side, stride 1, 3 taps; the stride-2 form
-             * reads m + 1 pixels a side of each phase, 2 (m + 1) of the input. */
-            const size_t win = a == HPK_CONV_WINOGRAD_S2 ? 2 * (m + 1) : (m - 1) * st + 3;
-            hpk_conv2d_desc d = make_desc(&c, HPK_ACT_NONE, a);
-            hpk_conv2d *op = NULL;
-            assert_int_equal(hpk_conv2d_create_with(t, bl, &d, filter, NULL, &op), HPK_OK);
-            size_t oh, ow;
-            assert_int_equal(hpk_conv2d_output_size(op, H, W, &oh, &ow), HPK_OK);
-            for (size_t py = 0; py < H; py++)
-                for (size_t px = 0; px < W; px++) {
-                    for (size_t i = 0; i < H * W * CIN; i++)
-                        in[i] = ref_rand(&seed, -1, 1);
-                    in[(py * W + px) * CIN + (py + px) % CIN] = NAN;
-                    assert_int_equal(hpk_conv2d_run(op, 1, H, W, in, CIN, out, COUT, NULL, 0),
-                                     HPK_OK);
-                    for (size_t y = 0; y < oh; y++)
-                        for (size_t x = 0; x < ow; x++) {
-                            /* padded coordinates of the pixel: py + 1, px + 1 */
-                            const size_t wy = y * st, wx = x * st;
-                            const int in_window =
-                                py + 1 >= wy && py + 1 < wy + 3 && px + 1 >= wx && px + 1 < wx + 3;
-                            const size_t ty = y / m * m * st, tx = x / m * m * st;
-                            const int in_tile = py + 1 >= ty && py + 1 < ty + win && px + 1 >= tx &&
-                                                px + 1 < tx + win;
-                            for (size_t o = 0; o < COUT; o++) {
-                                const float v = out[(y * ow + x) * COUT + o];
-                                if ((in_window && !isnan(v)) || (!in_tile && !isfinite(v))) {
-                                    if (bad++ < 5)
-                                        print_error("%s %s stride %zu: NaN at (%zu, %zu): "
-                                                    "output (%zu, %zu) channel %zu = %g\n",
-                                                    t->isa, hpk_conv_algo_name(a), st, py, px, y, x,
-                                                    o, (double)v);
+    for (size_t kk = 3; kk <= 7; kk += 4) /* 3x3, and 7x7 (the stem's shape) */
+        for (size_t st = 1; st <= 2; st++)
+            for (size_t ai = 0; ai < sizeof algos / sizeof algos[0]; ai++) {
+                const hpk_conv_algo a = algos[ai];
+                const size_t pad = kk / 2;
+                const struct conv_case c = {kk,  kk,  st, st,  1,    1, pad, pad,
+                                            pad, pad, 1,  CIN, COUT, 1, H,   W};
+                if (!applies(t, &c, a))
+                    continue;
+                const size_t m = a == HPK_CONV_WINOGRAD_F2 ? 2
+                                 : a == HPK_CONV_IM2COL    ? 1
+                                 : kk == 7                 ? 3
+                                                           : 4;
+                /* The tile's input window: m outputs a side, stride 1, kk taps; the stride-2 forms
+                 * read alpha pixels a side of each phase, 2 alpha of the input (alpha = m + 1 for
+                 * 3x3, m + 3 for 7x7). */
+                const size_t win =
+                    a == HPK_CONV_WINOGRAD_S2 ? 2 * (m + (kk == 7 ? 3 : 1)) : (m - 1) * st + kk;
+                hpk_conv2d_desc d = make_desc(&c, HPK_ACT_NONE, a);
+                hpk_conv2d *op = NULL;
+                assert_int_equal(hpk_conv2d_create_with(t, bl, &d, filter, NULL, &op), HPK_OK);
+                size_t oh, ow;
+                assert_int_equal(hpk_conv2d_output_size(op, H, W, &oh, &ow), HPK_OK);
+                for (size_t py = 0; py < H; py++)
+                    for (size_t px = 0; px < W; px++) {
+                        for (size_t i = 0; i < H * W * CIN; i++)
+                            in[i] = ref_rand(&seed, -1, 1);
+                        in[(py * W + px) * CIN + (py + px) % CIN] = NAN;
+                        assert_int_equal(hpk_conv2d_run(op, 1, H, W, in, CIN, out, COUT, NULL, 0),
+                                         HPK_OK);
+                        for (size_t y = 0; y < oh; y++)
+                            for (size_t x = 0; x < ow; x++) {
+                                /* padded coordinates of the pixel: py + pad, px + pad */
+                                const size_t wy = y * st, wx = x * st, qy = py + pad, qx = px + pad;
+                                const int in_window =
+                                    qy >= wy && qy < wy + kk && qx >= wx && qx < wx + kk;
+                                const size_t ty = y / m * m * st, tx = x / m * m * st;
+                                const int in_tile =
+                                    qy >= ty && qy < ty + win && qx >= tx && qx < tx + win;
+                                for (size_t o = 0; o < COUT; o++) {
+                                    const float v = out[(y * ow + x) * COUT + o];
+                                    if ((in_window && !isnan(v)) || (!in_tile && !isfinite(v))) {
+                                        if (bad++ < 5)
+                                            print_error(
+                                                "%s %s %zux%zu stride %zu: NaN at (%zu, "
+                                                "%zu): output (%zu, %zu) channel %zu = %g\n",
+                                                t->isa, hpk_conv_algo_name(a), kk, kk, st, py, px,
+                                                y, x, o, (double)v);
+                                    }
                                 }
                             }
-                        }
-                }
-            hpk_conv2d_destroy(op);
-        }
+                    }
+                hpk_conv2d_destroy(op);
+            }
     assert_int_equal(bad, 0);
 }
 

@@ -64,9 +64,10 @@ typedef enum hpk_conv_algo {
     HPK_CONV_WINOGRAD_F2,  /* 3x3, stride 1, dilation 1, groups 1: Winograd F(2x2, 3x3) */
     HPK_CONV_WINOGRAD_F4,  /* the same: Winograd F(4x4, 3x3) */
     HPK_CONV_DEPTHWISE,    /* groups == in_channels == out_channels: a direct kernel */
-    HPK_CONV_WINOGRAD_S2,  /* 3x3, stride 2, dilation 1, groups 1: the input's four phases
-                            * (even and odd rows and columns) as a 2x2 stride-1 convolution
-                            * over 4 in_channels, by Winograd F(4x4, 2x2) */
+    HPK_CONV_WINOGRAD_S2,  /* 3x3 or 7x7, stride 2, dilation 1, groups 1: the input's four
+                            * phases (even and odd rows and columns) as a 2x2 (4x4) stride-1
+                            * convolution over 4 in_channels, by Winograd F(4x4, 2x2)
+                            * (F(3x3, 4x4)) */
 } hpk_conv_algo;
 
 /*

@@ -46,6 +46,7 @@ const struct hpk_kernel_table hpk_kernels_generic = {
         [HPK_WINOGRAD_F2X3] = {
             .name = "hpk_winograd_f2x3__generic",
             .m = 2,
+            .r = 3,
             .filter = hpk_winograd_f2x3_filter__generic,
             .input = hpk_winograd_f2x3_input__generic,
             .output = hpk_winograd_f2x3_output__generic,
@@ -53,6 +54,7 @@ const struct hpk_kernel_table hpk_kernels_generic = {
         [HPK_WINOGRAD_F4X3] = {
             .name = "hpk_winograd_f4x3__generic",
             .m = 4,
+            .r = 3,
             .filter = hpk_winograd_f4x3_filter__generic,
             .input = hpk_winograd_f4x3_input__generic,
             .output = hpk_winograd_f4x3_output__generic,
@@ -60,10 +62,20 @@ const struct hpk_kernel_table hpk_kernels_generic = {
         [HPK_WINOGRAD_F4X2_S2] = {
             .name = "hpk_winograd_f4x2s2__generic",
             .m = 4,
+            .r = 2,
             .stride = 2,
             .filter = hpk_winograd_f4x2s2_filter__generic,
             .input = hpk_winograd_f4x2s2_input__generic,
             .output = hpk_winograd_f4x2s2_output__generic,
+        },
+        [HPK_WINOGRAD_F3X4_S2] = {
+            .name = "hpk_winograd_f3x4s2__generic",
+            .m = 3,
+            .r = 4,
+            .stride = 2,
+            .filter = hpk_winograd_f3x4s2_filter__generic,
+            .input = hpk_winograd_f4x3_input__generic,
+            .output = hpk_winograd_f3x4s2_output__generic,
         },
     },
     .act_accuracy = HPK_ACT_ACCURACY__GENERIC,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Generic Winograd F(2x2, 3x3) and F(4x4, 3x3) transforms (contract: src/base/ukernel.h).
+ * Generic Winograd F(2x2, 3x3) and F(4x4, 3x3) transforms, and F(4x4, 2x2) and F(3x3, 4x4) for
+ * the polyphase forms of stride 2 (contract: src/base/ukernel.h).
  *
  * Matrices. F(m, 3), alpha = m + 2, is Toom-Cook on alpha - 1 finite points p_i and infinity:
  * the correlation y = A^T [(G g) . (B^T d)] is the transpose of the product of polynomials
@@ -57,6 +58,18 @@
  * -1/2} had the same error on random data (simulated in float with the error measure of
  * tests/test_winograd.c, 400 tiles of 64 channels: mean 0.69-0.76, largest 2.3-2.9 units of
  * u S), p = 3 1.5 times it; 2 keeps the coefficients integers.
+ *
+ * F(3, 4) for the polyphase form of 7x7 stride 2, alpha = 6: F(4, 3)'s points, so F(4, 3)'s B^T
+ * (which depends on the points and alpha only) and its input transform; G is alpha x 4 and A^T
+ * the first three rows of F(4, 3)'s with the infinity column moved to the last row:
+ *   G = [ 1     0     0     0   ]     A^T = [1 1    1    1  1  0]
+ *       [-8/15 -4/15 -2/15 -1/15]           [0 1/2 -1/2  2 -2  0]
+ *       [-8/15  4/15 -2/15  1/15]           [0 1/4  1/4  4  4  1]
+ *       [ 1/30  1/15  2/15  4/15]
+ *       [ 1/30 -1/15  2/15 -4/15]
+ *       [ 0     0     0     1   ]
+ * (the same construction; checked with exact rationals on random integer tiles, and by
+ * tests/test_winograd.c against a direct 7x7 stride-2 correlation).
  *
  * Each 2-D transform is separable: the 1-D transform of every row, then of every column. NaN and
  * infinities: the transforms mix every pixel of a tile into every row of V (or M), so a NaN (or
@@ -143,6 +156,18 @@ static inline void wino_f4s2_out_1d(const float *x, size_t xs, float *y, size_t 
     y[ys] = t + 2.0f * m3;
     y[2 * ys] = s + 4.0f * m3;
     y[3 * ys] = (t + 8.0f * m3) + m4;
+}
+
+/* F(3, 4): y = A^T x, x of 6, y of 3: F(4, 3)'s first three rows, the last with x[5]. */
+static inline void wino_f3s2_out_1d(const float *x, size_t xs, float *y, size_t ys)
+{
+    const float m0 = x[0], m1 = x[xs], m2 = x[2 * xs], m3 = x[3 * xs], m4 = x[4 * xs],
+                m5 = x[5 * xs];
+    const float s1 = m1 + m2, t1 = m1 - m2; /* p = +-1/2 */
+    const float s2 = m3 + m4, t2 = m3 - m4; /* p = +-2 */
+    y[0] = m0 + s1 + s2;
+    y[ys] = 0.5f * t1 + 2.0f * t2;
+    y[2 * ys] = (0.25f * s1 + 4.0f * s2) + m5;
 }
 
 typedef void (*wino_1d_fn)(const float *x, size_t xs, float *y, size_t ys);
@@ -333,34 +358,47 @@ static const double wino_f4s2_g[5][2] = {
     {0.5, 0.0}, {0.5, 0.5}, {-1.0 / 6.0, 1.0 / 6.0}, {1.0 / 6.0, 1.0 / 3.0}, {0.0, 1.0}};
 
 /*
- * U = G g_pq G^T in double for every (k, phase, c), g_pq the 2x2 sub-filter of phase (p, q):
- * g_pq[u][v] = filter tap (2u + p, 2v + q), 0 past the 3x3 kernel. Stored as
- * u[(xi * 4 cin + ph * cin + c) * kout + k], ph = 2p + q.
+ * U = G g_pq G^T in double for every (k, phase, c), g_pq the r x r sub-filter of phase (p, q):
+ * g_pq[u][v] = filter tap (2u + p, 2v + q), 0 past the k x k kernel (k = 2r - 1). G is alpha
+ * x r, row-major in gm. Stored as u[(xi * 4 cin + ph * cin + c) * kout + k], ph = 2p + q.
  */
-void hpk_winograd_f4x2s2_filter__generic(size_t kout, size_t cin, const float *filter, float *u)
+static void wino_filter_s2(size_t alpha, size_t r, const double *gm, size_t kout, size_t cin,
+                           const float *filter, float *u)
 {
-    const size_t alpha = 5, cin4 = 4 * cin;
-    assert(kout >= 1 && cin >= 1 && filter != NULL && u != NULL);
+    const size_t kk = 2 * r - 1, cin4 = 4 * cin;
+    assert(kout >= 1 && cin >= 1 && filter != NULL && u != NULL && alpha <= 6 && r <= 4);
     /* k innermost, as in wino_filter. */
     for (size_t ph = 0; ph < 4; ph++)
         for (size_t c = 0; c < cin; c++)
             for (size_t k = 0; k < kout; k++) {
                 const size_t p = ph / 2, q = ph % 2;
-                double g[2][2], t[5][2];
-                for (size_t i = 0; i < 2; i++)
-                    for (size_t j = 0; j < 2; j++) {
-                        const size_t r = 2 * i + p, s = 2 * j + q;
-                        g[i][j] = r < 3 && s < 3 ? filter[((k * 3 + r) * 3 + s) * cin + c] : 0.0;
+                double g[4][4], t[6][4];
+                for (size_t i = 0; i < r; i++)
+                    for (size_t j = 0; j < r; j++) {
+                        const size_t y = 2 * i + p, x = 2 * j + q;
+                        g[i][j] =
+                            y < kk && x < kk ? filter[((k * kk + y) * kk + x) * cin + c] : 0.0;
                     }
                 for (size_t i = 0; i < alpha; i++)
-                    for (size_t j = 0; j < 2; j++)
-                        t[i][j] = wino_f4s2_g[i][0] * g[0][j] + wino_f4s2_g[i][1] * g[1][j];
+                    for (size_t j = 0; j < r; j++) {
+                        double acc = 0.0;
+                        for (size_t l = 0; l < r; l++)
+                            acc += gm[i * r + l] * g[l][j];
+                        t[i][j] = acc;
+                    }
                 for (size_t i = 0; i < alpha; i++)
                     for (size_t j = 0; j < alpha; j++) {
-                        const double x = t[i][0] * wino_f4s2_g[j][0] + t[i][1] * wino_f4s2_g[j][1];
+                        double x = 0.0;
+                        for (size_t l = 0; l < r; l++)
+                            x += t[i][l] * gm[j * r + l];
                         u[((i * alpha + j) * cin4 + ph * cin + c) * kout + k] = (float)x;
                     }
             }
+}
+
+void hpk_winograd_f4x2s2_filter__generic(size_t kout, size_t cin, const float *filter, float *u)
+{
+    wino_filter_s2(5, 2, &wino_f4s2_g[0][0], kout, cin, filter, u);
 }
 
 void hpk_winograd_f4x2s2_input__generic(size_t channels, const float *const *input, float *out,
@@ -374,4 +412,27 @@ void hpk_winograd_f4x2s2_output__generic(size_t channels, const float *in, ptrdi
                                          const struct hpk_gemm_tile_ctx *ctx)
 {
     wino_output(5, 4, wino_f4s2_out_1d, channels, in, in_stride, output, residual, ctx);
+}
+
+/* ---- F(3x3, 4x4), the polyphase form of 7x7 stride 2 ------------------------------------ */
+
+static const double wino_f3s2_g[6][4] = {
+    {1.0, 0.0, 0.0, 0.0},
+    {-8.0 / 15.0, -4.0 / 15.0, -2.0 / 15.0, -1.0 / 15.0},
+    {-8.0 / 15.0, 4.0 / 15.0, -2.0 / 15.0, 1.0 / 15.0},
+    {1.0 / 30.0, 1.0 / 15.0, 2.0 / 15.0, 4.0 / 15.0},
+    {1.0 / 30.0, -1.0 / 15.0, 2.0 / 15.0, -4.0 / 15.0},
+    {0.0, 0.0, 0.0, 1.0},
+};
+
+void hpk_winograd_f3x4s2_filter__generic(size_t kout, size_t cin, const float *filter, float *u)
+{
+    wino_filter_s2(6, 4, &wino_f3s2_g[0][0], kout, cin, filter, u);
+}
+
+void hpk_winograd_f3x4s2_output__generic(size_t channels, const float *in, ptrdiff_t in_stride,
+                                         float *const *output, const float *const *residual,
+                                         const struct hpk_gemm_tile_ctx *ctx)
+{
+    wino_output(6, 3, wino_f3s2_out_1d, channels, in, in_stride, output, residual, ctx);
 }

@@ -66,6 +66,7 @@ const struct hpk_kernel_table hpk_kernels_avx2 = {
         [HPK_WINOGRAD_F2X3] = {
             .name = "hpk_winograd_f2x3__avx2",
             .m = 2,
+            .r = 3,
             .filter = hpk_winograd_f2x3_filter__generic,
             .input = hpk_winograd_f2x3_input__avx2,
             .output = hpk_winograd_f2x3_output__avx2,
@@ -73,6 +74,7 @@ const struct hpk_kernel_table hpk_kernels_avx2 = {
         [HPK_WINOGRAD_F4X3] = {
             .name = "hpk_winograd_f4x3__avx2",
             .m = 4,
+            .r = 3,
             .filter = hpk_winograd_f4x3_filter__generic,
             .input = hpk_winograd_f4x3_input__avx2,
             .output = hpk_winograd_f4x3_output__avx2,
@@ -80,10 +82,20 @@ const struct hpk_kernel_table hpk_kernels_avx2 = {
         [HPK_WINOGRAD_F4X2_S2] = {
             .name = "hpk_winograd_f4x2s2__avx2",
             .m = 4,
+            .r = 2,
             .stride = 2,
             .filter = hpk_winograd_f4x2s2_filter__generic,
             .input = hpk_winograd_f4x2s2_input__avx2,
             .output = hpk_winograd_f4x2s2_output__avx2,
+        },
+        [HPK_WINOGRAD_F3X4_S2] = {
+            .name = "hpk_winograd_f3x4s2__avx2",
+            .m = 3,
+            .r = 4,
+            .stride = 2,
+            .filter = hpk_winograd_f3x4s2_filter__generic,
+            .input = hpk_winograd_f4x3_input__avx2,
+            .output = hpk_winograd_f3x4s2_output__avx2,
         },
     },
     .act_accuracy = HPK_ACT_ACCURACY__AVX2,

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * AVX2 + FMA Winograd input and output transforms, F(2x2, 3x3), F(4x4, 3x3) and F(4x4, 2x2)
- * (the polyphase form of 3x3 stride 2), vectorised across channels: one ymm holds one tile
- * value for 8 consecutive channels.
+ * AVX2 + FMA Winograd input and output transforms, F(2x2, 3x3), F(4x4, 3x3), and F(4x4, 2x2)
+ * and F(3x3, 4x4) (the polyphase forms of 3x3 and 7x7 stride 2; the latter's input transform is
+ * F(4x4, 3x3)'s), vectorised across channels: one ymm holds one tile value for 8 consecutive
+ * channels.
  *
  * Points and matrices: those of kernels/generic/winograd.c (F(2, 3): 0, +-1, infinity;
  * F(4, 3): 0, +-1/2, +-2, infinity), so the generic filter transform serves this table too.
@@ -115,8 +116,21 @@ static inline void wino_f4s2_out_1d__avx2(const __m256 *x, __m256 *y)
     y[3] = _mm256_add_ps(_mm256_fmadd_ps(_mm256_set1_ps(8.0f), x[3], vt), x[4]);
 }
 
-/* The 1-D transforms of the variant with this alpha (a constant at every call): 4 F(2, 3),
- * 6 F(4, 3), 5 F(4, 2). */
+/* F(3, 4) (alpha 6): F(4, 3)'s first three rows, the last with x[5] added after the sum, as
+ * the generic kernel does (0.25 s1 + 4 s2 rounds once either way: both products are exact). */
+static inline void wino_f3s2_out_1d__avx2(const __m256 *x, __m256 *y)
+{
+    const __m256 vs1 = _mm256_add_ps(x[1], x[2]), vt1 = _mm256_sub_ps(x[1], x[2]);
+    const __m256 vs2 = _mm256_add_ps(x[3], x[4]), vt2 = _mm256_sub_ps(x[3], x[4]);
+    y[0] = _mm256_add_ps(_mm256_add_ps(x[0], vs1), vs2);
+    y[1] = _mm256_fmadd_ps(_mm256_set1_ps(0.5f), vt1, _mm256_add_ps(vt2, vt2));
+    y[2] = _mm256_add_ps(
+        _mm256_fmadd_ps(_mm256_set1_ps(0.25f), vs1, _mm256_mul_ps(_mm256_set1_ps(4.0f), vs2)),
+        x[5]);
+}
+
+/* The 1-D transforms of the variant with this alpha (and m, for the output; constants at every
+ * call): 4 F(2, 3), 6 F(4, 3) (m 4) or F(3, 4) (m 3), 5 F(4, 2). */
 static inline HPK_WINO_INLINE void wino_in_1d__avx2(size_t alpha, const __m256 *x, __m256 *y)
 {
     if (alpha == 4)
@@ -127,20 +141,17 @@ static inline HPK_WINO_INLINE void wino_in_1d__avx2(size_t alpha, const __m256 *
         wino_f4_in_1d__avx2(x, y);
 }
 
-static inline HPK_WINO_INLINE void wino_out_1d__avx2(size_t alpha, const __m256 *x, __m256 *y)
+static inline HPK_WINO_INLINE void wino_out_1d__avx2(size_t alpha, size_t m, const __m256 *x,
+                                                     __m256 *y)
 {
     if (alpha == 4)
         wino_f2_out_1d__avx2(x, y);
     else if (alpha == 5)
         wino_f4s2_out_1d__avx2(x, y);
+    else if (m == 3)
+        wino_f3s2_out_1d__avx2(x, y);
     else
         wino_f4_out_1d__avx2(x, y);
-}
-
-/* The output tile's side of the variant with this alpha. */
-static inline HPK_WINO_INLINE size_t wino_m__avx2(size_t alpha)
-{
-    return alpha == 5 ? 4 : alpha - 2;
 }
 
 /* ---- input transform ---------------------------------------------------------------------- */
@@ -218,11 +229,10 @@ void hpk_winograd_f4x2s2_input__avx2(size_t channels, const float *const *input,
  * contract's order: + bias, + residual, act.
  */
 static inline HPK_WINO_INLINE void
-wino_output_block__avx2(size_t alpha, int full, size_t c, size_t n, __m256i mask, const float *in,
-                        ptrdiff_t in_stride, float *const *output, const float *const *residual,
-                        const struct hpk_gemm_tile_ctx *ctx)
+wino_output_block__avx2(size_t alpha, size_t m, int full, size_t c, size_t n, __m256i mask,
+                        const float *in, ptrdiff_t in_stride, float *const *output,
+                        const float *const *residual, const struct hpk_gemm_tile_ctx *ctx)
 {
-    const size_t m = wino_m__avx2(alpha);
     __m256 vt[24];
 #pragma GCC unroll 6
     for (size_t u = 0; u < alpha; u++) {
@@ -231,7 +241,7 @@ wino_output_block__avx2(size_t alpha, int full, size_t c, size_t n, __m256i mask
         for (size_t v = 0; v < alpha; v++)
             vm[v] = hpk_load_n__avx2(in + (ptrdiff_t)(u * alpha + v) * in_stride + (ptrdiff_t)c,
                                      full, mask);
-        wino_out_1d__avx2(alpha, vm, vt + u * m);
+        wino_out_1d__avx2(alpha, m, vm, vt + u * m);
     }
     const int has_bias = ctx->bias_axis == HPK_TILE_BIAS_COL;
     const __m256 vbias =
@@ -244,7 +254,7 @@ wino_output_block__avx2(size_t alpha, int full, size_t c, size_t n, __m256i mask
 #pragma GCC unroll 6
         for (size_t u = 0; u < alpha; u++)
             vx[u] = vt[u * m + s];
-        wino_out_1d__avx2(alpha, vx, vcol);
+        wino_out_1d__avx2(alpha, m, vx, vcol);
 #pragma GCC unroll 4
         for (size_t r = 0; r < m; r++) {
             if (has_bias)
@@ -261,8 +271,9 @@ wino_output_block__avx2(size_t alpha, int full, size_t c, size_t n, __m256i mask
     }
 }
 
-static inline HPK_WINO_INLINE void wino_output__avx2(size_t alpha, size_t channels, const float *in,
-                                                     ptrdiff_t in_stride, float *const *output,
+static inline HPK_WINO_INLINE void wino_output__avx2(size_t alpha, size_t m, size_t channels,
+                                                     const float *in, ptrdiff_t in_stride,
+                                                     float *const *output,
                                                      const float *const *residual,
                                                      const struct hpk_gemm_tile_ctx *ctx)
 {
@@ -274,9 +285,9 @@ static inline HPK_WINO_INLINE void wino_output__avx2(size_t alpha, size_t channe
     const __m256i none = _mm256_setzero_si256();
     size_t c = 0;
     for (; c + 8 <= channels; c += 8)
-        wino_output_block__avx2(alpha, 1, c, 8, none, in, in_stride, output, residual, ctx);
+        wino_output_block__avx2(alpha, m, 1, c, 8, none, in, in_stride, output, residual, ctx);
     if (c < channels)
-        wino_output_block__avx2(alpha, 0, c, channels - c, hpk_mask_n__avx2(channels - c, 0), in,
+        wino_output_block__avx2(alpha, m, 0, c, channels - c, hpk_mask_n__avx2(channels - c, 0), in,
                                 in_stride, output, residual, ctx);
 }
 
@@ -284,19 +295,26 @@ void hpk_winograd_f2x3_output__avx2(size_t channels, const float *in, ptrdiff_t 
                                     float *const *output, const float *const *residual,
                                     const struct hpk_gemm_tile_ctx *ctx)
 {
-    wino_output__avx2(4, channels, in, in_stride, output, residual, ctx);
+    wino_output__avx2(4, 2, channels, in, in_stride, output, residual, ctx);
 }
 
 void hpk_winograd_f4x3_output__avx2(size_t channels, const float *in, ptrdiff_t in_stride,
                                     float *const *output, const float *const *residual,
                                     const struct hpk_gemm_tile_ctx *ctx)
 {
-    wino_output__avx2(6, channels, in, in_stride, output, residual, ctx);
+    wino_output__avx2(6, 4, channels, in, in_stride, output, residual, ctx);
 }
 
 void hpk_winograd_f4x2s2_output__avx2(size_t channels, const float *in, ptrdiff_t in_stride,
                                       float *const *output, const float *const *residual,
                                       const struct hpk_gemm_tile_ctx *ctx)
 {
-    wino_output__avx2(5, channels, in, in_stride, output, residual, ctx);
+    wino_output__avx2(5, 4, channels, in, in_stride, output, residual, ctx);
+}
+
+void hpk_winograd_f3x4s2_output__avx2(size_t channels, const float *in, ptrdiff_t in_stride,
+                                      float *const *output, const float *const *residual,
+                                      const struct hpk_gemm_tile_ctx *ctx)
+{
+    wino_output__avx2(6, 3, channels, in, in_stride, output, residual, ctx);
 }

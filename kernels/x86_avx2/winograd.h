@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * AVX2 + FMA Winograd input and output transforms, F(2x2, 3x3) and F(4x4, 3x3), with the
- * matrices of kernels/generic/winograd.c (the table points its filter transforms at the generic
- * ones). Contract: src/base/ukernel.h.
+ * AVX2 + FMA Winograd input and output transforms, F(2x2, 3x3), F(4x4, 3x3), F(4x4, 2x2) and
+ * F(3x3, 4x4) (the output only: its input transform is F(4x4, 3x3)'s), with the matrices of
+ * kernels/generic/winograd.c (the table points its filter transforms at the generic ones).
+ * Contract: src/base/ukernel.h.
  */
 #ifndef HPK_KERNELS_X86_AVX2_WINOGRAD_H
 #define HPK_KERNELS_X86_AVX2_WINOGRAD_H
@@ -24,6 +25,9 @@ void hpk_winograd_f4x3_output__avx2(size_t channels, const float *in, ptrdiff_t 
 void hpk_winograd_f4x2s2_input__avx2(size_t channels, const float *const *input, float *out,
                                      ptrdiff_t out_stride);
 void hpk_winograd_f4x2s2_output__avx2(size_t channels, const float *in, ptrdiff_t in_stride,
+                                      float *const *output, const float *const *residual,
+                                      const struct hpk_gemm_tile_ctx *ctx);
+void hpk_winograd_f3x4s2_output__avx2(size_t channels, const float *in, ptrdiff_t in_stride,
                                       float *const *output, const float *const *residual,
                                       const struct hpk_gemm_tile_ctx *ctx);
 

@@ -453,23 +453,27 @@ typedef void (*hpk_winograd_output_fn)(size_t channels, const float *in, ptrdiff
 typedef void (*hpk_winograd_filter_fn)(size_t kout, size_t cin, const float *filter, float *u);
 
 /*
- * The polyphase form (stride 2): a 3x3 convolution with stride 2 is a 2x2 convolution with
- * stride 1 over the input's four phases, phase (p, q) (p, q in {0, 1}) holding the pixels of
- * the zero-padded input at rows 2a + p and columns 2b + q, with the 2x2 sub-filter
- * g_pq[u][v] = g[2u + p][2v + q] (0 where 2u + p or 2v + q is 3). Its records are F(m x m,
- * 2 x 2), alpha = m + 1, on 4 cin input channels, channel ph * cin + c (ph = 2p + q) being
- * channel c of phase ph:
+ * The polyphase form (stride 2): a k x k convolution with stride 2 (k = 2r - 1) is an r x r
+ * convolution with stride 1 over the input's four phases, phase (p, q) (p, q in {0, 1})
+ * holding the pixels of the zero-padded input at rows 2a + p and columns 2b + q, with the r x r
+ * sub-filter g_pq[u][v] = g[2u + p][2v + q] (0 where 2u + p or 2v + q is k). Its records are
+ * F(m x m, r x r), alpha = m + r - 1, on 4 cin input channels, channel ph * cin + c
+ * (ph = 2p + q) being channel c of phase ph:
  *   filter  U_kc' = G g_kc' G^T for c' < 4 cin, stored as above with 4 cin for cin (the filter
- *           argument is still the 3x3 OHWI filter and cin its input channels);
+ *           argument is still the k x k OHWI filter and cin its input channels);
  *   input   one tile of one phase, alpha x alpha pixels, to alpha^2 rows (the caller writes
  *           the four phases into the four channel ranges of V);
- *   output  as above, alpha = m + 1.
+ *   output  as above, with this alpha and m.
+ * 3x3 stride 2 is F(4x4, 2x2) (alpha 5); 7x7 stride 2 (a network's stem) F(3x3, 4x4), whose
+ * input transform is F(4x4, 3x3)'s (B^T depends on the points and alpha only).
  */
 /* One Winograd variant of a table. */
 struct hpk_winograd_record {
     const char *name;  /* e.g. "hpk_winograd_f4x3__avx2" */
     unsigned m;        /* output tile m x m */
-    unsigned stride;   /* 1 (or 0): F(m x m, 3 x 3), alpha = m + 2; 2: polyphase, m + 1 */
+    unsigned r;        /* the filter side the transforms take: 3 (F(m x m, 3 x 3)), or in the
+                          polyphase form the sub-filter's, 2 (3x3 stride 2) or 4 (7x7) */
+    unsigned stride;   /* 1 (or 0): F(m x m, r x r) on the input; 2: the polyphase form */
     hpk_winograd_filter_fn filter;
     hpk_winograd_input_fn input;
     hpk_winograd_output_fn output;
@@ -478,11 +482,18 @@ struct hpk_winograd_record {
 /* alpha, the input tile's side, of a variant. */
 static inline size_t hpk_winograd_alpha(const struct hpk_winograd_record *w)
 {
-    return w->stride == 2 ? (size_t)w->m + 1 : (size_t)w->m + 2;
+    return (size_t)w->m + (size_t)w->r - 1;
+}
+
+/* The convolution kernel's side a variant computes: r, or 2r - 1 in the polyphase form. */
+static inline size_t hpk_winograd_kernel(const struct hpk_winograd_record *w)
+{
+    return w->stride == 2 ? 2 * (size_t)w->r - 1 : (size_t)w->r;
 }
 
 /* The products' k of a variant for cg input channels: cg, or 4 cg (the four phases) in the
- * polyphase form. cg comes from a filter of 9 cg floats per output channel: no overflow. */
+ * polyphase form. cg comes from a filter of at least 9 cg floats per output channel: no
+ * overflow. */
 static inline size_t hpk_winograd_kin(const struct hpk_winograd_record *w, size_t cg)
 {
     return w->stride == 2 ? 4 * cg : cg;
@@ -492,6 +503,7 @@ enum hpk_winograd_id {
     HPK_WINOGRAD_F2X3 = 0,
     HPK_WINOGRAD_F4X3,
     HPK_WINOGRAD_F4X2_S2, /* 3x3 stride 2 in the polyphase form */
+    HPK_WINOGRAD_F3X4_S2, /* 7x7 stride 2 in the polyphase form */
     HPK_WINOGRAD_VARIANTS
 };
 

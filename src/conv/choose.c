@@ -71,9 +71,11 @@ static double stream_bw(const struct hpk_machine *mach, double bytes)
 }
 
 /* Additions per tile and channel of the input and output transforms (the 1-D transforms'
- * non-trivial terms, rows then columns): F(2,3), F(4,3) and F(4,2) (per phase channel). */
-static const double wino_in_flops[HPK_WINOGRAD_VARIANTS] = {32.0, 216.0, 130.0};
-static const double wino_out_flops[HPK_WINOGRAD_VARIANTS] = {36.0, 200.0, 72.0};
+ * non-trivial terms, rows then columns): F(2,3), F(4,3), F(4,2) and F(3,4) (the last two per
+ * phase channel; F(3,4)'s input transform is F(4,3)'s, its output 9 1-D transforms of 6 -> 3
+ * against F(4,3)'s 10 of 6 -> 4). */
+static const double wino_in_flops[HPK_WINOGRAD_VARIANTS] = {32.0, 216.0, 130.0, 216.0};
+static const double wino_out_flops[HPK_WINOGRAD_VARIANTS] = {36.0, 200.0, 72.0, 150.0};
 
 hpk_conv_algo hpk_conv_choose(const struct hpk_conv2d *op, const struct hpk_conv_shape *s,
                               double cost_out[HPK_CONV_ALGO_COUNT])
@@ -93,7 +95,7 @@ hpk_conv_algo hpk_conv_choose(const struct hpk_conv2d *op, const struct hpk_conv
                                     (double)pixels * (double)op->kdim * 4.0 / BW_L2);
     for (int v = 0; v < HPK_WINOGRAD_VARIANTS; v++) {
         const hpk_conv_algo algo = hpk_conv_winograd_algo((enum hpk_winograd_id)v);
-        if (!hpk_conv_algo_applies(op, algo))
+        if (op->wino[v] == NULL || !hpk_conv_algo_applies(op, algo)) /* another kernel's */
             continue;
         const size_t m = op->wino[v]->m, alpha = hpk_winograd_alpha(op->wino[v]);
         const size_t a2 = alpha * alpha;

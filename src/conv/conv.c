@@ -29,7 +29,7 @@ const char *hpk_conv_algo_name(hpk_conv_algo algo)
     case HPK_CONV_WINOGRAD_F2: return "winograd-f2x3";
     case HPK_CONV_WINOGRAD_F4: return "winograd-f4x3";
     case HPK_CONV_DEPTHWISE: return "depthwise";
-    case HPK_CONV_WINOGRAD_S2: return "winograd-f4x2s2";
+    case HPK_CONV_WINOGRAD_S2: return "winograd-s2";
     }
     return "?";
 }
@@ -41,12 +41,12 @@ hpk_conv_algo hpk_conv_winograd_algo(enum hpk_winograd_id v)
                                     : HPK_CONV_WINOGRAD_S2;
 }
 
-int hpk_conv_winograd_variant(hpk_conv_algo algo)
+int hpk_conv_winograd_variant(hpk_conv_algo algo, size_t kernel)
 {
     switch (algo) {
     case HPK_CONV_WINOGRAD_F2: return HPK_WINOGRAD_F2X3;
     case HPK_CONV_WINOGRAD_F4: return HPK_WINOGRAD_F4X3;
-    case HPK_CONV_WINOGRAD_S2: return HPK_WINOGRAD_F4X2_S2;
+    case HPK_CONV_WINOGRAD_S2: return kernel == 7 ? HPK_WINOGRAD_F3X4_S2 : HPK_WINOGRAD_F4X2_S2;
     default: return -1;
     }
 }
@@ -93,10 +93,13 @@ static int applies(const hpk_conv2d_desc *d, const struct hpk_kernel_table *t, h
     case HPK_CONV_WINOGRAD_F4:
     case HPK_CONV_WINOGRAD_S2: {
         const size_t stride = a == HPK_CONV_WINOGRAD_S2 ? 2 : 1;
-        return d->kernel_h == 3 && d->kernel_w == 3 && d->stride_h == stride &&
+        const int kernel_ok =
+            a == HPK_CONV_WINOGRAD_S2 ? d->kernel_h == 3 || d->kernel_h == 7 : d->kernel_h == 3;
+        return kernel_ok && d->kernel_w == d->kernel_h && d->stride_h == stride &&
                d->stride_w == stride && d->dilation_h == 1 && d->dilation_w == 1 &&
                d->groups == 1 &&
-               wino_record(t, (enum hpk_winograd_id)hpk_conv_winograd_variant(a)) != NULL;
+               wino_record(t, (enum hpk_winograd_id)hpk_conv_winograd_variant(a, d->kernel_h)) !=
+                   NULL;
     }
     case HPK_CONV_DEPTHWISE:
         return d->groups == d->in_channels && d->groups == d->out_channels &&
@@ -115,7 +118,8 @@ int hpk_conv_algo_applies(const struct hpk_conv2d *op, hpk_conv_algo algo)
         return op->gemm_b != NULL && applies(&op->d, op->table, algo);
     case HPK_CONV_WINOGRAD_F2:
     case HPK_CONV_WINOGRAD_F4:
-    case HPK_CONV_WINOGRAD_S2: return op->wino_u[hpk_conv_winograd_variant(algo)] != NULL;
+    case HPK_CONV_WINOGRAD_S2:
+        return op->wino_u[hpk_conv_winograd_variant(algo, op->d.kernel_h)] != NULL;
     case HPK_CONV_DEPTHWISE:
         return op->dw != NULL;
     case HPK_CONV_AUTO:
@@ -210,9 +214,11 @@ hpk_status hpk_conv2d_create_with(const struct hpk_kernel_table *table,
     }
     /* The Winograd records the operator prepares (NULL: not wanted). */
     const struct hpk_winograd_record *wrec[HPK_WINOGRAD_VARIANTS] = {NULL};
-    for (int v = 0; v < HPK_WINOGRAD_VARIANTS; v++)
-        if (want[hpk_conv_winograd_algo((enum hpk_winograd_id)v)])
+    for (int v = 0; v < HPK_WINOGRAD_VARIANTS; v++) {
+        const hpk_conv_algo a = hpk_conv_winograd_algo((enum hpk_winograd_id)v);
+        if (want[a] && hpk_conv_winograd_variant(a, d.kernel_h) == v)
             wrec[v] = wino_record(table, (enum hpk_winograd_id)v);
+    }
     const int want_gemm = want[HPK_CONV_GEMM] || want[HPK_CONV_IM2COL];
     const int want_cols = want[HPK_CONV_IM2COL] && hpk_conv_im2col_columns(&d, table, blocking);
     const struct hpk_gemm_record *main = &table->sgemm[HPK_GEMM_MAIN];
@@ -497,7 +503,7 @@ hpk_status hpk_conv2d_run(const hpk_conv2d *op, size_t batch, size_t in_h, size_
                                                  __ATOMIC_RELAXED) != shape)
             hpk_log_verbose("conv2d %zux%zu/%zu %zu->%zu g%zu on %zux%zux%zu: %s (model cycles:"
                             " gemm %.3g, im2col %.3g, f2 %.3g, f4 %.3g, depthwise %.3g, "
-                            "f4x2s2 %.3g)",
+                            "s2 %.3g)",
                             d->kernel_h, d->kernel_w, d->stride_h, d->in_channels, d->out_channels,
                             d->groups, batch, in_h, in_w, hpk_conv_algo_name(algo),
                             cost[HPK_CONV_GEMM], cost[HPK_CONV_IM2COL], cost[HPK_CONV_WINOGRAD_F2],
@@ -510,7 +516,9 @@ hpk_status hpk_conv2d_run(const hpk_conv2d *op, size_t batch, size_t in_h, size_
     case HPK_CONV_WINOGRAD_F2: return hpk_conv_run_winograd(&a, HPK_WINOGRAD_F2X3);
     case HPK_CONV_WINOGRAD_F4: return hpk_conv_run_winograd(&a, HPK_WINOGRAD_F4X3);
     case HPK_CONV_DEPTHWISE: return hpk_conv_run_depthwise(&a);
-    case HPK_CONV_WINOGRAD_S2: return hpk_conv_run_winograd(&a, HPK_WINOGRAD_F4X2_S2);
+    case HPK_CONV_WINOGRAD_S2:
+        return hpk_conv_run_winograd(
+            &a, (enum hpk_winograd_id)hpk_conv_winograd_variant(algo, d->kernel_h));
     case HPK_CONV_AUTO: break;
     }
     return HPK_ERR_INTERNAL;

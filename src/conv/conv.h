@@ -55,9 +55,11 @@ struct hpk_conv2d {
 /* Entries of a per-algorithm array (HPK_CONV_AUTO's included, unused). */
 #define HPK_CONV_ALGO_COUNT ((int)HPK_CONV_WINOGRAD_S2 + 1)
 
-/* A Winograd variant's algorithm and an algorithm's variant (-1: not Winograd). */
+/* A Winograd variant's algorithm, and the variant an algorithm runs for a square kernel of
+ * this side (-1: not Winograd): the polyphase form has one per kernel (3x3 F(4x4, 2x2), 7x7
+ * F(3x3, 4x4)). */
 hpk_conv_algo hpk_conv_winograd_algo(enum hpk_winograd_id v);
-int hpk_conv_winograd_variant(hpk_conv_algo algo);
+int hpk_conv_winograd_variant(hpk_conv_algo algo, size_t kernel);
 
 /* One run's shape. */
 struct hpk_conv_shape {
