@@ -226,8 +226,12 @@ hpk_status hpk_conv2d_create_with(const struct hpk_kernel_table *table,
     size_t total = 0, off_bias = 0, off_zero = 0, off_gemm = 0, off_cols = 0, off_dw = 0, t;
     size_t off_dw3 = 0;
     size_t off_u[HPK_WINOGRAD_VARIANTS] = {0}, u_xi[HPK_WINOGRAD_VARIANTS] = {0}, gemm_group = 0;
-    int overflow = reserve(&total, d.out_channels, &off_bias) ||
-                   reserve(&total, hpk_max_size(d.in_channels, d.out_channels), &off_zero);
+    /* The zero row: a padding pixel, or a pair of them (Winograd's polyphase form). */
+    size_t zero_floats = 0;
+    int overflow = hpk_mul_overflow(2, d.in_channels, &zero_floats);
+    zero_floats = hpk_max_size(zero_floats, d.out_channels);
+    overflow = overflow || reserve(&total, d.out_channels, &off_bias) ||
+               reserve(&total, zero_floats, &off_zero);
     if (want_gemm) {
         gemm_group = hpk_gemm_packed_b_size(main, kdim, kg);
         overflow = overflow || gemm_group == 0 || hpk_mul_overflow(gemm_group, d.groups, &t) ||
@@ -301,7 +305,7 @@ hpk_status hpk_conv2d_create_with(const struct hpk_kernel_table *table,
         memcpy(op->bias, bias, d.out_channels * sizeof(float));
     }
     op->zero = (float *)(mem + off_zero);
-    memset(op->zero, 0, hpk_max_size(d.in_channels, d.out_channels) * sizeof(float));
+    memset(op->zero, 0, zero_floats * sizeof(float));
 
     if (want_gemm) {
         /* Group g's GEMM: B[p][j] = filter[(g * kg + j) * kdim + p], p = (r * kw + s) * cg + c. */

@@ -22,7 +22,8 @@ struct hpk_conv2d {
     size_t taps;    /* kernel_h * kernel_w */
     size_t kdim;    /* taps * cg: the GEMM's k */
     float *bias;    /* out_channels floats, or NULL */
-    float *zero;    /* max(cg, out_channels) zeros: the padding row of the indirection lists */
+    float *zero;    /* max(2 in_channels, out_channels) zeros: the padding row of the indirection
+                       lists and of Winograd's pixel pairs */
     /* im2col and 1x1: per group, the kdim x kg filter packed for the main record, KC rows at
      * a time: gemm_blocking's KC (hpk_gemm_kc_for: the whole k for a narrow filter), which
      * those GEMMs run with. */
