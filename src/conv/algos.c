@@ -550,7 +550,8 @@ static void wino_tile(const struct wino_state *s, size_t t, size_t *n, size_t *t
  * cg floats, as their channels do in V: one transform of 2 cg channels takes both, unless a
  * pair straddles the left or right edge (one pixel inside, one in the padding) in this tile.
  * The stem (7x7, 3 channels): two transforms of 6 channels a tile instead of four of 3, each a
- * masked vector of 8 (1 thread, `tools/conv_cold 7 2 3 64 224 10 3 0`: 2238 -> 2075 us).
+ * masked vector of 8 (1 thread, best of 30, `tools/conv_cold 7 2 3 64 224 10 3 0`: 2250 ->
+ * 1990 us).
  */
 static void wino_inputs(const struct wino_state *s, size_t t0, size_t nt, float *v, size_t rows,
                         const float **ptrs)
