@@ -671,7 +671,18 @@ static void wino_product(const struct wino_state *s, size_t xi, size_t nt, size_
                 tc.flags |= HPK_TILE_STREAM;
                 tc.stream = (const char *)next;
             }
-            for (size_t ir = 0; ir < nt; ir += r->mr) {
+            size_t ir = 0;
+            /* Few input channels (the stem's 12 phase channels: k = 12) leave each tile a short
+             * product: the panel's full tiles in one call of the column kernel. */
+            if (s->a_direct && r->ukernel_col_a_direct != NULL && kb <= HPK_GEMM_COL_MAX_K &&
+                j1 - jr >= r->nr && nt >= r->mr) {
+                const size_t full = nt / r->mr;
+                r->ukernel_col_a_direct(full, kb, vx + pc, (ptrdiff_t)cg, bp, (ptrdiff_t)r->nr,
+                                        mx + jr, (ptrdiff_t)kg, &tc);
+                ir = full * r->mr;
+                tc.flags = flags;
+            }
+            for (; ir < nt; ir += r->mr) {
                 if (s->a_direct)
                     r->ukernel_a_direct(hpk_min_size(r->mr, nt - ir), hpk_min_size(r->nr, j1 - jr),
                                         kb, vx + ir * cg + pc, (ptrdiff_t)cg, bp, (ptrdiff_t)r->nr,
