@@ -16,7 +16,7 @@
 //                    algorithm (hpk_conv2d_algorithm) and the kernels and blocking it ran
 //   hpk.ALGO         one forced algorithm: im2col, gemm-1x1 (1x1, stride 1, no padding),
 //                    winograd-f2 and winograd-f4 (3x3, stride 1, one group), depthwise,
-//                    winograd-s2 (3x3, stride 2, one group: the polyphase form); a row
+//                    winograd-s2 (3x3 or 7x7, stride 2, one group: the polyphase form); a row
 //                    exists where the shape allows the algorithm, and is skipped with hpk's status
 //                    and the reason where hpk refuses it (its kernels are not in this build)
 //   onednn           oneDNN 2.x, dnnl_convolution_auto. Source and destination NHWC (what every

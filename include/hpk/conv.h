@@ -37,12 +37,12 @@
  *
  * Accuracy. The GEMM-based algorithms and depthwise round like a dot product in float of the
  * kernel_h * kernel_w * cg terms. The Winograd algorithms compute the same sum through
- * transforms over a tile of outputs (m x m; its input window of (m + 2)^2 pixels, or
- * (2m + 2)^2 for the stride-2 form): an output's error is bounded by a small multiple of
- * 2^-24 times sum_c max_{window} |input_c| * sum_{r,s} |filter[o][r][s][c]|, i.e. it follows
- * the tile's largest inputs rather than its own window's (tests/test_conv.c states the
- * constants), and a NaN or infinity in a tile's window can make every output of that tile
- * NaN. Force a GEMM-based algorithm (desc.algo) where that matters.
+ * transforms over a tile of outputs (m x m; its input window of (m + 2)^2 pixels, or for the
+ * stride-2 form (2m + 2)^2 at 3x3 and (2m + 6)^2 at 7x7): an output's error is bounded by a
+ * small multiple of 2^-24 times sum_c max_{window} |input_c| * sum_{r,s} |filter[o][r][s][c]|,
+ * i.e. it follows the tile's largest inputs rather than its own window's (tests/test_conv.c
+ * states the constants), and a NaN or infinity in a tile's window can make every output of
+ * that tile NaN. Force a GEMM-based algorithm (desc.algo) where that matters.
  */
 #ifndef HPK_CONV_H
 #define HPK_CONV_H

@@ -23,7 +23,10 @@
  * `tools/conv_cold 3 2 CIN COUT H 5 2 0 {im2col,winograd-s2}`): chosen and faster at 128->128
  * @56 (2.78 -> 2.23 ms), 64->128 @56, 32->64 @56, 256->256 @56; not chosen and slower at 3->32
  * @224 (2.5x), 8->16 @112, 128->256 @28, 256->256 @28, 512->512 @14; not chosen though 20 %
- * faster at 16->16 and 24->24 @56 (layers of 50-150 us).
+ * faster at 16->16 and 24->24 @56 (layers of 50-150 us). Its 7x7 variant, F(3,4)
+ * (`tools/conv_cold 7 2 CIN COUT H 5 2 0 {im2col,winograd-s2}`): chosen and faster at 3->64
+ * @224 (the stem, 2.71 -> 1.88 ms), 3->32 @112, 8->32 @112, 16->64 @56, 64->64 @56 (4.07 ->
+ * 1.69 ms); not chosen and slower at 3->16 @20 (10 against 18 us).
  */
 #include "config.h"
 
