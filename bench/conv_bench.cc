@@ -1172,6 +1172,7 @@ void add_row(const std::string &family, const Layer &l, ConvLib *lib, const std:
 {
     const std::string row = family + "/" + l.name + "/" + id;
     benchmark::RegisterBenchmark(row.c_str(), bm_conv, lib, &l, fused, row)
+        ->Setup(hpkb::settle)
         ->UseRealTime()
         ->Unit(benchmark::kMillisecond);
 }

@@ -11,6 +11,14 @@
 #ifndef HPK_BENCH_FAMILY_H
 #define HPK_BENCH_FAMILY_H
 
+#include <benchmark/benchmark.h>
+#include <dirent.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -43,6 +51,44 @@ inline void register_families(const SuiteOptions &opt)
 {
     for (const auto &f : family_registry())
         f.second(opt);
+}
+
+// Threads of this process in state R (running), from /proc/self/task/*/stat; 0 where /proc
+// cannot be read.
+inline int running_threads()
+{
+    DIR *dir = opendir("/proc/self/task");
+    if (dir == nullptr)
+        return 0;
+    int running = 0;
+    while (const dirent *e = readdir(dir)) {
+        if (e->d_name[0] == '.')
+            continue;
+        const std::string path = std::string("/proc/self/task/") + e->d_name + "/stat";
+        if (FILE *f = std::fopen(path.c_str(), "r")) {
+            char line[512];
+            if (std::fgets(line, sizeof line, f) != nullptr) {
+                const char *end = std::strrchr(line, ')'); // the name may hold spaces
+                running += end != nullptr && end[1] == ' ' && end[2] == 'R';
+            }
+            std::fclose(f);
+        }
+    }
+    closedir(dir);
+    return running;
+}
+
+// Every row's Setup (each repetition, and each trial run that sizes the iteration count):
+// waits until no thread of this process but the caller runs, polling every millisecond, at
+// most 300 ms. The libraries' workers spin after a call -- OpenBLAS's for about 0.1 s (a
+// 2-thread sgemm, then /proc sampled every 10 ms), hpk's pool 10 ms (HPK_WAIT_US), OpenMP's a
+// few -- and with the repetitions interleaved at random, a 2-thread row that followed another
+// library's row lost a core for that long: a 1x1 convolution's repetitions read 0.585 and
+// 0.72 ms in one run. Returns at once where nothing spins.
+inline void settle(const benchmark::State &)
+{
+    for (int ms = 0; ms < 300 && running_threads() > 1; ms++)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 } // namespace hpkb

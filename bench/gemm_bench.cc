@@ -223,6 +223,7 @@ void add_gemm(const std::string &family, const GemmCase &gc, bool small_family)
         }
         auto *b = benchmark::RegisterBenchmark((family + "/" + gc.shape.name + "/" + id).c_str(),
                                                bm_gemm, lib.get(), c);
+        b->Setup(hpkb::settle);
         if (c.data == Data::Cold)
             b->UseManualTime();
         else
@@ -316,14 +317,17 @@ void register_suite(bool full)
     for (unsigned t : {1u, cpus}) {
         const std::string suffix = "/threads:" + std::to_string(t);
         benchmark::RegisterBenchmark(("roofline/fma_peak" + suffix).c_str(), bm_fma_peak, t)
+            ->Setup(hpkb::settle)
             ->UseManualTime()
             ->Iterations(3)
             ->Unit(benchmark::kMillisecond);
         benchmark::RegisterBenchmark(("roofline/triad" + suffix).c_str(), bm_triad, t)
+            ->Setup(hpkb::settle)
             ->UseManualTime()
             ->Iterations(5)
             ->Unit(benchmark::kMillisecond);
         benchmark::RegisterBenchmark(("roofline/read" + suffix).c_str(), bm_read, t)
+            ->Setup(hpkb::settle)
             ->UseManualTime()
             ->Iterations(5)
             ->Unit(benchmark::kMillisecond);
@@ -363,6 +367,7 @@ void register_suite(bool full)
                 benchmark::RegisterBenchmark(("gemm_epi/" + s.name + "/hpk_separate").c_str(),
                                              bm_gemm, lib.get(),
                                              GemmCase{s, 1, Data::Warm, Epi::Separate})
+                    ->Setup(hpkb::settle)
                     ->UseRealTime()
                     ->Unit(benchmark::kMicrosecond);
     }
@@ -374,19 +379,22 @@ void register_suite(bool full)
             continue;
         benchmark::RegisterBenchmark(("gemm_epi_act/" + conv2.name + "/hpk").c_str(), bm_gemm,
                                      lib.get(), GemmCase{conv2, 1, Data::Warm, Epi::Bare})
+            ->Setup(hpkb::settle)
             ->UseRealTime()
             ->Unit(benchmark::kMicrosecond);
         for (int act = HPK_ACT_NONE; act <= HPK_ACT_HARDSWISH; act++)
             benchmark::RegisterBenchmark(
                 ("gemm_epi_act/" + conv2.name + "/hpk_" + act_name(act)).c_str(), bm_gemm,
                 lib.get(), GemmCase{conv2, 1, Data::Warm, Epi::Fused, act})
+                ->Setup(hpkb::settle)
                 ->UseRealTime()
                 ->Unit(benchmark::kMicrosecond);
         // GELU's cost depends on the range of its inputs (a polynomial for |x| <= 3, more
         // beyond): the same row with unit-variance products, as in a normalised network.
-        benchmark::RegisterBenchmark(
-            ("gemm_epi_act/" + conv2.name + "/hpk_gelu_unitvar").c_str(), bm_gemm, lib.get(),
-            GemmCase{conv2, 1, Data::Warm, Epi::Fused, HPK_ACT_GELU, true})
+        benchmark::RegisterBenchmark(("gemm_epi_act/" + conv2.name + "/hpk_gelu_unitvar").c_str(),
+                                     bm_gemm, lib.get(),
+                                     GemmCase{conv2, 1, Data::Warm, Epi::Fused, HPK_ACT_GELU, true})
+            ->Setup(hpkb::settle)
             ->UseRealTime()
             ->Unit(benchmark::kMicrosecond);
     }

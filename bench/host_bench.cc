@@ -130,8 +130,10 @@ void register_host(const hpkb::SuiteOptions &opt)
     for (const HostShape &s : shapes)
         for (int serial = 0; serial <= 1; serial++)
             benchmark::RegisterBenchmark(
-                (std::string("host_threads/") + s.name + (serial ? "/hpk_1thread" : "/hpk")).c_str(),
+                (std::string("host_threads/") + s.name + (serial ? "/hpk_1thread" : "/hpk"))
+                    .c_str(),
                 bm_host, s, serial != 0)
+                ->Setup(hpkb::settle)
                 ->UseRealTime()
                 ->Unit(benchmark::kMillisecond);
 }

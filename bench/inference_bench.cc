@@ -412,6 +412,7 @@ void bm_packed(benchmark::State &st, PackedWho who, GemmLib *lib, Shape s, bool 
 
 benchmark::internal::Benchmark *timing(benchmark::internal::Benchmark *b, bool cold)
 {
+    b->Setup(hpkb::settle);
     if (cold)
         b->UseManualTime();
     else

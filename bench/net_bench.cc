@@ -720,6 +720,7 @@ void add_row(const char *net, const std::string &lib, RowSpec spec)
 {
     const std::string row = std::string("net/") + net + "/" + lib;
     benchmark::RegisterBenchmark(row.c_str(), bm_net, spec, row)
+        ->Setup(hpkb::settle)
         ->UseRealTime()
         ->Unit(benchmark::kMillisecond);
 }
