@@ -796,6 +796,17 @@ static void test_describe(void **state)
     assert_non_null(strstr(full, "L1d: "));
     assert_non_null(strstr(full, "isa: "));
     assert_non_null(strstr(full, "sgemm main: "));
+    /* Every Winograd variant names the transforms a convolution would run: the dispatched
+     * table's, else the next usable table's (the generic table has them all). */
+    const struct hpk_config *cfg = hpk_config_get();
+    for (int v = 0; v < HPK_WINOGRAD_VARIANTS; v++) {
+        const struct hpk_kernel_table *t = cfg->table;
+        while (t != NULL && t->winograd[v].input == NULL)
+            t = hpk_table_next_usable(t);
+        assert_non_null(t);
+        assert_non_null(strstr(full, t->winograd[v].name));
+    }
+    assert_non_null(strstr(full, "depthwise: "));
 
     char small[17];
     memset(small, 'x', sizeof small);

@@ -201,6 +201,34 @@ size_t hpk_describe_config(const struct hpk_machine *m, const struct hpk_config 
     if (c->table->gemv_dot != NULL)
         put(&o, "gemv dots: %s, for a few vectors against a matrix read along k\n",
             c->table->gemv_dot_name ? c->table->gemv_dot_name : "(unnamed)");
+    /* The convolution's helper kernels: this table's, or where it has none the next usable
+     * table's down (src/conv/conv.c takes them so). */
+    for (int v = 0; v < HPK_WINOGRAD_VARIANTS; v++) {
+        const struct hpk_winograd_record *w = NULL;
+        for (const struct hpk_kernel_table *t = c->table; t != NULL && w == NULL;
+             t = hpk_table_next_usable(t))
+            if (t->winograd[v].input != NULL)
+                w = &t->winograd[v];
+        if (w == NULL)
+            continue;
+        const char *name = w->name ? w->name : "(unnamed)";
+        if (w->stride == 2)
+            put(&o, "winograd F(%ux%u, %ux%u) over the four phases of %zux%zu stride 2: %s\n", w->m,
+                w->m, w->r, w->r, hpk_winograd_kernel(w), hpk_winograd_kernel(w), name);
+        else
+            put(&o, "winograd F(%ux%u, %ux%u), stride 1: %s\n", w->m, w->m, w->r, w->r, name);
+    }
+    const struct hpk_kernel_table *dw = c->table, *dw3 = c->table;
+    while (dw != NULL && dw->dwconv == NULL)
+        dw = hpk_table_next_usable(dw);
+    while (dw3 != NULL && dw3->dwconv3x3 == NULL)
+        dw3 = hpk_table_next_usable(dw3);
+    if (dw != NULL)
+        put(&o, "depthwise: %s; 3x3 stride 1 or 2: %s\n",
+            dw->dwconv_name ? dw->dwconv_name : "(unnamed)",
+            dw3 == NULL           ? "(none)"
+            : dw3->dwconv3x3_name ? dw3->dwconv3x3_name
+                                  : "(unnamed)");
     return o.len;
 }
 
