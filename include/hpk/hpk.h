@@ -23,6 +23,7 @@
 #include <hpk/conv.h>
 #include <hpk/graph.h>
 #include <hpk/inference.h>
+#include <hpk/pool.h>
 #include <hpk/threads.h>
 
 #endif /* HPK_HPK_H */

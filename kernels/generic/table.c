@@ -5,6 +5,7 @@
 #include "kernels/generic/dwconv.h"
 #include "kernels/generic/dwconv3x3.h"
 #include "kernels/generic/gemv.h"
+#include "kernels/generic/pool.h"
 #include "kernels/generic/sgemm.h"
 #include "kernels/generic/small_sgemm.h"
 #include "kernels/generic/winograd.h"
@@ -42,6 +43,10 @@ const struct hpk_kernel_table hpk_kernels_generic = {
     .dwconv_name = "hpk_dwconv_ukernel__generic",
     .dwconv3x3 = hpk_dwconv3x3_ukernel__generic,
     .dwconv3x3_name = "hpk_dwconv3x3_ukernel__generic",
+    .maxpool = hpk_maxpool_ukernel__generic,
+    .maxpool_name = "hpk_maxpool_ukernel__generic",
+    .avgpool = hpk_avgpool_ukernel__generic,
+    .avgpool_name = "hpk_avgpool_ukernel__generic",
     .winograd = {
         [HPK_WINOGRAD_F2X3] = {
             .name = "hpk_winograd_f2x3__generic",

@@ -8,6 +8,7 @@
 #include "kernels/x86_avx2/dwconv.h"
 #include "kernels/x86_avx2/dwconv3x3.h"
 #include "kernels/x86_avx2/gemv.h"
+#include "kernels/x86_avx2/pool.h"
 #include "kernels/x86_avx2/sgemm.h"
 #include "kernels/x86_avx2/small_sgemm.h"
 #include "kernels/x86_avx2/winograd.h"
@@ -61,6 +62,10 @@ const struct hpk_kernel_table hpk_kernels_avx2 = {
     .dwconv_name = "hpk_dwconv_ukernel__avx2",
     .dwconv3x3 = hpk_dwconv3x3_ukernel__avx2,
     .dwconv3x3_name = "hpk_dwconv3x3_ukernel__avx2",
+    .maxpool = hpk_maxpool_ukernel__avx2,
+    .maxpool_name = "hpk_maxpool_ukernel__avx2",
+    .avgpool = hpk_avgpool_ukernel__avx2,
+    .avgpool_name = "hpk_avgpool_ukernel__avx2",
     /* The filter transforms run once per operator, in double: the generic ones. */
     .winograd = {
         [HPK_WINOGRAD_F2X3] = {

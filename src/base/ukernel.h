@@ -422,6 +422,18 @@ typedef void (*hpk_dwconv3x3_ukernel_fn)(size_t channels, size_t width, size_t s
                                          const struct hpk_gemm_tile_ctx *ctx);
 
 /*
+ * Pooling, one output pixel from the `taps` input pixels of its window (pointers to `channels`
+ * floats each, in the window's row-major order; the caller leaves out taps in the padding):
+ *   max: out[c] = the maximum over the taps, t = in[0][c], then for each later tap v:
+ *        t = (t is NaN or v <= t) ? t : v   -- so a NaN wins and the first NaN stays
+ *   avg: out[c] = (((in[0][c] + in[1][c]) + ...) + in[taps - 1][c]) * scale, summed in float
+ * taps >= 1. Every table gives the same bits (the operations are exact or in this order), but
+ * for which NaN an average with NaN taps returns.
+ */
+typedef void (*hpk_pool_ukernel_fn)(size_t channels, size_t taps, const float *const *in,
+                                    float scale, float *out);
+
+/*
  * Winograd F(m x m, 3 x 3), alpha = m + 2, for NHWC tensors, vectorised across channels.
  * Input transform: one tile of alpha x alpha input pixels to alpha^2 rows of channels:
  *   V[xi][c] = (B^T d_c B)[xi / alpha][xi % alpha], d_c[r][s] = input[r * alpha + s][c],
@@ -529,6 +541,8 @@ struct hpk_kernel_table {
     const char *dwconv_name;
     hpk_dwconv3x3_ukernel_fn dwconv3x3; /* NULL: this table has none (dwconv is used) */
     const char *dwconv3x3_name;
+    hpk_pool_ukernel_fn maxpool, avgpool; /* NULL: this table has none (the next one down's) */
+    const char *maxpool_name, *avgpool_name;
     struct hpk_winograd_record winograd[HPK_WINOGRAD_VARIANTS]; /* input NULL: none */
     struct hpk_act_accuracy act_accuracy[HPK_TILE_ACT_COUNT];
 };

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hpk/pool.h"
 #include "src/base/alloc.h"
 #include "src/base/checked.h"
 #include "src/base/log.h"
@@ -696,13 +697,18 @@ static hpk_status run_step(const struct run_ctx *r, const struct exec_step *s)
         return HPK_OK;
     case HPK_GRAPH_OP_MAX_POOL:
     case HPK_GRAPH_OP_AVG_POOL: {
-        const struct ir_pool_shape ps = {x->dims[0], x->dims[1], x->dims[2],
-                                         x->dims[3], y->dims[1], y->dims[2]};
-        if (nd->op == HPK_GRAPH_OP_MAX_POOL)
-            graph_op_max_pool(in, &ps, &nd->pool, out);
-        else
-            graph_op_avg_pool(in, &ps, &nd->pool, out);
-        return HPK_OK;
+        /* The public operator (<hpk/pool.h>): the same window and padding rules. */
+        const hpk_pool2d_desc pd = {.kind = nd->op == HPK_GRAPH_OP_MAX_POOL ? HPK_POOL_MAX
+                                                                            : HPK_POOL_AVG,
+                                    .kernel_h = nd->pool.kernel_h,
+                                    .kernel_w = nd->pool.kernel_w,
+                                    .stride_h = nd->pool.stride_h,
+                                    .stride_w = nd->pool.stride_w,
+                                    .pad_top = nd->pool.pad_top,
+                                    .pad_left = nd->pool.pad_left,
+                                    .pad_bottom = nd->pool.pad_bottom,
+                                    .pad_right = nd->pool.pad_right};
+        return hpk_pool2d_run(&pd, x->dims[0], x->dims[1], x->dims[2], c, in, c, out, c);
     }
     case HPK_GRAPH_OP_GLOBAL_AVG_POOL:
         graph_op_global_avg_pool(in, x->dims[0], x->dims[1] * x->dims[2], x->dims[3], out);

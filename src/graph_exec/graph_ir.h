@@ -175,17 +175,10 @@ hpk_status graph_exec_tensor_layout(const struct hpk_graph_exec *e, uint32_t t, 
                                     size_t *first_out, size_t *last_out);
 
 /* ops.c: the plain-C operators. Shapes are the IR tensors'. */
-struct ir_pool_shape {
-    size_t n, h, w, c, oh, ow;
-};
 void graph_op_add(const float *a, const float *b, size_t elems, size_t bc, float *out);
 void graph_op_mul(const float *a, const float *b, size_t elems, size_t bc, float *out);
 void graph_op_scale_shift(const float *x, const float *scale, const float *shift, size_t elems,
                           size_t c, float *out);
-void graph_op_max_pool(const float *x, const struct ir_pool_shape *s, const hpk_graph_pool_desc *d,
-                       float *out);
-void graph_op_avg_pool(const float *x, const struct ir_pool_shape *s, const hpk_graph_pool_desc *d,
-                       float *out);
 void graph_op_global_avg_pool(const float *x, size_t n, size_t hw, size_t c, float *out);
 void graph_op_softmax(const float *x, size_t rows, size_t c, float *out);
 void graph_op_pad(const float *x, size_t n, size_t h, size_t w, size_t c, const size_t pad[4],
