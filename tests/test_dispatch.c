@@ -807,6 +807,11 @@ static void test_describe(void **state)
         assert_non_null(strstr(full, t->winograd[v].name));
     }
     assert_non_null(strstr(full, "depthwise: "));
+    const struct hpk_kernel_table *pt = cfg->table;
+    while (pt != NULL && pt->maxpool == NULL)
+        pt = hpk_table_next_usable(pt);
+    assert_non_null(pt);
+    assert_non_null(strstr(full, pt->maxpool_name));
 
     char small[17];
     memset(small, 'x', sizeof small);

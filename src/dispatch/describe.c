@@ -229,6 +229,14 @@ size_t hpk_describe_config(const struct hpk_machine *m, const struct hpk_config 
             dw3 == NULL           ? "(none)"
             : dw3->dwconv3x3_name ? dw3->dwconv3x3_name
                                   : "(unnamed)");
+    const struct hpk_kernel_table *mp = c->table, *ap = c->table;
+    while (mp != NULL && mp->maxpool == NULL)
+        mp = hpk_table_next_usable(mp);
+    while (ap != NULL && ap->avgpool == NULL)
+        ap = hpk_table_next_usable(ap);
+    if (mp != NULL && ap != NULL)
+        put(&o, "pooling: max %s, average %s\n", mp->maxpool_name ? mp->maxpool_name : "(unnamed)",
+            ap->avgpool_name ? ap->avgpool_name : "(unnamed)");
     return o.len;
 }
 
