@@ -13,10 +13,11 @@
 
 #define HPK_POOL_CB 16
 
-void hpk_maxpool_ukernel__generic(size_t channels, size_t taps, const float *const *in, float scale,
-                                  float *out)
+/* The taps of one window reduced channel block by channel block: max (the contract's rule) or
+ * the sum, then times scale. max is a constant at each call. */
+static inline void pool(int max, size_t channels, size_t taps, const float *const *in, float scale,
+                        float *out)
 {
-    (void)scale;
     assert(channels >= 1 && taps >= 1 && in != NULL && out != NULL);
     for (size_t c0 = 0; c0 < channels; c0 += HPK_POOL_CB) {
         const size_t n = channels - c0 < HPK_POOL_CB ? channels - c0 : HPK_POOL_CB;
@@ -27,29 +28,23 @@ void hpk_maxpool_ukernel__generic(size_t channels, size_t taps, const float *con
             const float *x = in[q] + c0;
             for (size_t j = 0; j < n; j++) {
                 const float v = x[j], cur = t[j];
-                t[j] = cur != cur || v <= cur ? cur : v; /* a NaN wins, the first one stays */
+                /* a NaN wins, the first one stays */
+                t[j] = max ? (cur != cur || v <= cur ? cur : v) : cur + v;
             }
         }
         for (size_t j = 0; j < n; j++)
-            out[c0 + j] = t[j];
+            out[c0 + j] = max ? t[j] : t[j] * scale;
     }
+}
+
+void hpk_maxpool_ukernel__generic(size_t channels, size_t taps, const float *const *in, float scale,
+                                  float *out)
+{
+    pool(1, channels, taps, in, scale, out);
 }
 
 void hpk_avgpool_ukernel__generic(size_t channels, size_t taps, const float *const *in, float scale,
                                   float *out)
 {
-    assert(channels >= 1 && taps >= 1 && in != NULL && out != NULL);
-    for (size_t c0 = 0; c0 < channels; c0 += HPK_POOL_CB) {
-        const size_t n = channels - c0 < HPK_POOL_CB ? channels - c0 : HPK_POOL_CB;
-        float t[HPK_POOL_CB];
-        for (size_t j = 0; j < n; j++)
-            t[j] = in[0][c0 + j];
-        for (size_t q = 1; q < taps; q++) {
-            const float *x = in[q] + c0;
-            for (size_t j = 0; j < n; j++)
-                t[j] += x[j];
-        }
-        for (size_t j = 0; j < n; j++)
-            out[c0 + j] = t[j] * scale;
-    }
+    pool(0, channels, taps, in, scale, out);
 }

@@ -29,4 +29,16 @@ static inline size_t hpk_min_size(size_t a, size_t b) { return a < b ? a : b; }
 static inline size_t hpk_max_size(size_t a, size_t b) { return a > b ? a : b; }
 static inline size_t hpk_div_round_up(size_t x, size_t m) { return x / m + (x % m != 0); }
 
+/* *bytes = the byte extent of `pixels` (>= 1) pixels of `channels` floats, `stride` floats
+ * apart (the last pixel's channels end it); returns 1 if it overflows or exceeds PTRDIFF_MAX. */
+static inline int hpk_tensor_bytes(size_t pixels, size_t channels, size_t stride, size_t *bytes)
+{
+    size_t e;
+    if (hpk_mul_overflow(pixels - 1, stride, &e) || hpk_add_overflow(e, channels, &e) ||
+        e > (size_t)PTRDIFF_MAX / sizeof(float))
+        return 1;
+    *bytes = e * sizeof(float);
+    return 0;
+}
+
 #endif /* HPK_BASE_CHECKED_H */

@@ -435,17 +435,6 @@ hpk_status hpk_conv2d_algorithm(const hpk_conv2d *op, size_t in_h, size_t in_w,
     return HPK_OK;
 }
 
-/* Byte extent of a tensor of `pixels` pixels of `channels` floats, `stride` apart. */
-static int tensor_bytes(size_t pixels, size_t channels, size_t stride, size_t *bytes)
-{
-    size_t e;
-    if (hpk_mul_overflow(pixels - 1, stride, &e) || hpk_add_overflow(e, channels, &e) ||
-        e > (size_t)PTRDIFF_MAX / sizeof(float))
-        return 1;
-    *bytes = e * sizeof(float);
-    return 0;
-}
-
 static int overlap(const void *x, size_t xb, const void *y, size_t yb)
 {
     const uintptr_t x0 = (uintptr_t)x, y0 = (uintptr_t)y;
@@ -481,9 +470,9 @@ hpk_status hpk_conv2d_run(const hpk_conv2d *op, size_t batch, size_t in_h, size_
     if (hpk_mul_overflow(batch, in_h, &in_px) || hpk_mul_overflow(in_px, in_w, &in_px) ||
         hpk_mul_overflow(batch, a.s.out_h, &out_px) ||
         hpk_mul_overflow(out_px, a.s.out_w, &out_px) ||
-        tensor_bytes(in_px, d->in_channels, in_stride, &in_b) ||
-        tensor_bytes(out_px, d->out_channels, out_stride, &out_b) ||
-        (residual != NULL && tensor_bytes(out_px, d->out_channels, residual_stride, &res_b)))
+        hpk_tensor_bytes(in_px, d->in_channels, in_stride, &in_b) ||
+        hpk_tensor_bytes(out_px, d->out_channels, out_stride, &out_b) ||
+        (residual != NULL && hpk_tensor_bytes(out_px, d->out_channels, residual_stride, &res_b)))
         FAIL(HPK_ERR_OVERFLOW, "conv2d_run: a tensor's extent overflows");
     if (overlap(output, out_b, input, in_b))
         FAIL(HPK_ERR_INVALID_ARG, "conv2d_run: output overlaps input");

@@ -111,17 +111,6 @@ static void pool_task(void *ctx, size_t task, size_t slot)
     }
 }
 
-/* Bytes from a tensor's first element past its last, or 1 on overflow. */
-static int tensor_bytes(size_t pixels, size_t channels, size_t stride, size_t *bytes)
-{
-    size_t e;
-    if (hpk_mul_overflow(pixels - 1, stride, &e) || hpk_add_overflow(e, channels, &e) ||
-        e > (size_t)PTRDIFF_MAX / sizeof(float))
-        return 1;
-    *bytes = e * sizeof(float);
-    return 0;
-}
-
 hpk_status hpk_pool2d_run(const hpk_pool2d_desc *desc, size_t batch, size_t in_h, size_t in_w,
                           size_t channels, const float *input, size_t in_stride, float *output,
                           size_t out_stride)
@@ -148,8 +137,8 @@ hpk_status hpk_pool2d_run(const hpk_pool2d_desc *desc, size_t batch, size_t in_h
     size_t in_px, out_px, in_b, out_b, taps, t;
     if (hpk_mul_overflow(batch, in_h, &in_px) || hpk_mul_overflow(in_px, in_w, &in_px) ||
         hpk_mul_overflow(batch, s.oh, &s.rows) || hpk_mul_overflow(s.rows, s.ow, &out_px) ||
-        tensor_bytes(in_px, channels, in_stride, &in_b) ||
-        tensor_bytes(out_px, channels, out_stride, &out_b) ||
+        hpk_tensor_bytes(in_px, channels, in_stride, &in_b) ||
+        hpk_tensor_bytes(out_px, channels, out_stride, &out_b) ||
         hpk_mul_overflow(desc->kernel_h, desc->kernel_w, &taps) ||
         hpk_mul_overflow(taps, sizeof(float *), &t) ||
         hpk_round_up_overflow(t, HPK_ALIGNMENT, &s.slot_bytes))
