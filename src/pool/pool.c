@@ -85,7 +85,7 @@ struct pool_state {
     float *output;
     hpk_pool_ukernel_fn fn;
     size_t rows, bands; /* output rows of the batch, in bands of consecutive rows */
-    char *ws;           /* per slot: kernel_h * kernel_w tap pointers */
+    char *ws;           /* per slot: the most taps a window has, as pointers */
     size_t slot_bytes;
 };
 
@@ -139,7 +139,8 @@ hpk_status hpk_pool2d_run(const hpk_pool2d_desc *desc, size_t batch, size_t in_h
         hpk_mul_overflow(batch, s.oh, &s.rows) || hpk_mul_overflow(s.rows, s.ow, &out_px) ||
         hpk_tensor_bytes(in_px, channels, in_stride, &in_b) ||
         hpk_tensor_bytes(out_px, channels, out_stride, &out_b) ||
-        hpk_mul_overflow(desc->kernel_h, desc->kernel_w, &taps) ||
+        hpk_mul_overflow(hpk_min_size(desc->kernel_h, in_h), hpk_min_size(desc->kernel_w, in_w),
+                         &taps) ||
         hpk_mul_overflow(taps, sizeof(float *), &t) ||
         hpk_round_up_overflow(t, HPK_ALIGNMENT, &s.slot_bytes))
         FAIL(HPK_ERR_OVERFLOW, "pool2d_run: a tensor's extent overflows");
