@@ -269,35 +269,48 @@ static void wino_output(size_t alpha, size_t m, wino_1d_fn out_1d, size_t channe
 }
 
 /*
- * U = G g G^T in double for every (k, c), stored once as float: u[(xi * cin + c) * kout + k].
- * G is alpha x 3.
+ * U = G g G^T in double for every (k, phase, c), stored once as float, G alpha x r (row-major in
+ * gm). Stride 1: one phase, g the r x r filter, u[(xi * cin + c) * kout + k]. The polyphase
+ * form (stride 2): four phases, g_pq the r x r sub-filter of phase (p, q), g_pq[u][v] = filter
+ * tap (2u + p, 2v + q), 0 past the k x k kernel (k = 2r - 1), u[(xi * 4 cin + ph * cin + c) *
+ * kout + k], ph = 2p + q. k innermost: the alpha^2 outputs of consecutive k are adjacent in u
+ * (with k outermost, each (k, c) wrote alpha^2 floats cin kout apart, a cache line and often a
+ * TLB entry each). Operator creation, best of 3 (the `create` line of `tools/conv_cold 3 1 512
+ * 512 7 1 1 0 winograd-f4`): 512 -> 512, F(4,3), 96 -> 80 ms; the stride-2 form at 128 -> 128
+ * (`tools/conv_cold 3 2 128 128 56 1 1 0 winograd-s2`) 12.8 -> 11.5 ms.
  */
-static void wino_filter(size_t alpha, const double (*gm)[3], size_t kout, size_t cin,
-                        const float *filter, float *u)
+static void wino_filter(size_t alpha, size_t r, size_t stride, const double *gm, size_t kout,
+                        size_t cin, const float *filter, float *u)
 {
-    size_t k, c, i, j, q;
-    assert(kout >= 1 && cin >= 1 && filter != NULL && u != NULL);
-    /* k innermost: the alpha^2 outputs of consecutive k are adjacent in u (with k outermost,
-     * each (k, c) wrote alpha^2 floats cin kout apart, a cache line and often a TLB entry
-     * each). Operator creation, best of 3 (the `create` line of `tools/conv_cold 3 1 512 512 7 1
-     * 1 0 winograd-f4`): 512 -> 512, F(4,3), 96 -> 80 ms; the stride-2 form at 128 -> 128
-     * (`tools/conv_cold 3 2 128 128 56 1 1 0 winograd-s2`) 12.8 -> 11.5 ms. */
-    for (c = 0; c < cin; c++) {
-        for (k = 0; k < kout; k++) {
-            double g[3][3], t[6][3];
-            for (i = 0; i < 3; i++)
-                for (j = 0; j < 3; j++)
-                    g[i][j] = filter[((k * 3 + i) * 3 + j) * cin + c];
-            for (i = 0; i < alpha; i++)
-                for (j = 0; j < 3; j++)
-                    t[i][j] = gm[i][0] * g[0][j] + gm[i][1] * g[1][j] + gm[i][2] * g[2][j];
-            for (i = 0; i < alpha; i++)
-                for (q = 0; q < alpha; q++) {
-                    double x = t[i][0] * gm[q][0] + t[i][1] * gm[q][1] + t[i][2] * gm[q][2];
-                    u[((i * alpha + q) * cin + c) * kout + k] = (float)x;
-                }
-        }
-    }
+    const size_t phases = stride == 2 ? 4 : 1, kk = stride == 2 ? 2 * r - 1 : r;
+    const size_t cinp = phases * cin;
+    assert(kout >= 1 && cin >= 1 && filter != NULL && u != NULL && alpha <= 6 && r <= 4);
+    for (size_t ph = 0; ph < phases; ph++)
+        for (size_t c = 0; c < cin; c++)
+            for (size_t k = 0; k < kout; k++) {
+                const size_t p = ph / 2, q = ph % 2;
+                double g[4][4], t[6][4];
+                for (size_t i = 0; i < r; i++)
+                    for (size_t j = 0; j < r; j++) {
+                        const size_t y = stride * i + p, x = stride * j + q;
+                        g[i][j] =
+                            y < kk && x < kk ? filter[((k * kk + y) * kk + x) * cin + c] : 0.0;
+                    }
+                for (size_t i = 0; i < alpha; i++)
+                    for (size_t j = 0; j < r; j++) {
+                        double acc = 0.0;
+                        for (size_t l = 0; l < r; l++)
+                            acc += gm[i * r + l] * g[l][j];
+                        t[i][j] = acc;
+                    }
+                for (size_t i = 0; i < alpha; i++)
+                    for (size_t j = 0; j < alpha; j++) {
+                        double x = 0.0;
+                        for (size_t l = 0; l < r; l++)
+                            x += t[i][l] * gm[j * r + l];
+                        u[((i * alpha + j) * cinp + ph * cin + c) * kout + k] = (float)x;
+                    }
+            }
 }
 
 /* ---- F(2x2, 3x3) ------------------------------------------------------------------------ */
@@ -307,7 +320,7 @@ static const double wino_f2_g[4][3] = {
 
 void hpk_winograd_f2x3_filter__generic(size_t kout, size_t cin, const float *filter, float *u)
 {
-    wino_filter(4, wino_f2_g, kout, cin, filter, u);
+    wino_filter(4, 3, 1, &wino_f2_g[0][0], kout, cin, filter, u);
 }
 
 void hpk_winograd_f2x3_input__generic(size_t channels, const float *const *input, float *out,
@@ -336,7 +349,7 @@ static const double wino_f4_g[6][3] = {
 
 void hpk_winograd_f4x3_filter__generic(size_t kout, size_t cin, const float *filter, float *u)
 {
-    wino_filter(6, wino_f4_g, kout, cin, filter, u);
+    wino_filter(6, 3, 1, &wino_f4_g[0][0], kout, cin, filter, u);
 }
 
 void hpk_winograd_f4x3_input__generic(size_t channels, const float *const *input, float *out,
@@ -357,48 +370,9 @@ void hpk_winograd_f4x3_output__generic(size_t channels, const float *in, ptrdiff
 static const double wino_f4s2_g[5][2] = {
     {0.5, 0.0}, {0.5, 0.5}, {-1.0 / 6.0, 1.0 / 6.0}, {1.0 / 6.0, 1.0 / 3.0}, {0.0, 1.0}};
 
-/*
- * U = G g_pq G^T in double for every (k, phase, c), g_pq the r x r sub-filter of phase (p, q):
- * g_pq[u][v] = filter tap (2u + p, 2v + q), 0 past the k x k kernel (k = 2r - 1). G is alpha
- * x r, row-major in gm. Stored as u[(xi * 4 cin + ph * cin + c) * kout + k], ph = 2p + q.
- */
-static void wino_filter_s2(size_t alpha, size_t r, const double *gm, size_t kout, size_t cin,
-                           const float *filter, float *u)
-{
-    const size_t kk = 2 * r - 1, cin4 = 4 * cin;
-    assert(kout >= 1 && cin >= 1 && filter != NULL && u != NULL && alpha <= 6 && r <= 4);
-    /* k innermost, as in wino_filter. */
-    for (size_t ph = 0; ph < 4; ph++)
-        for (size_t c = 0; c < cin; c++)
-            for (size_t k = 0; k < kout; k++) {
-                const size_t p = ph / 2, q = ph % 2;
-                double g[4][4], t[6][4];
-                for (size_t i = 0; i < r; i++)
-                    for (size_t j = 0; j < r; j++) {
-                        const size_t y = 2 * i + p, x = 2 * j + q;
-                        g[i][j] =
-                            y < kk && x < kk ? filter[((k * kk + y) * kk + x) * cin + c] : 0.0;
-                    }
-                for (size_t i = 0; i < alpha; i++)
-                    for (size_t j = 0; j < r; j++) {
-                        double acc = 0.0;
-                        for (size_t l = 0; l < r; l++)
-                            acc += gm[i * r + l] * g[l][j];
-                        t[i][j] = acc;
-                    }
-                for (size_t i = 0; i < alpha; i++)
-                    for (size_t j = 0; j < alpha; j++) {
-                        double x = 0.0;
-                        for (size_t l = 0; l < r; l++)
-                            x += t[i][l] * gm[j * r + l];
-                        u[((i * alpha + j) * cin4 + ph * cin + c) * kout + k] = (float)x;
-                    }
-            }
-}
-
 void hpk_winograd_f4x2s2_filter__generic(size_t kout, size_t cin, const float *filter, float *u)
 {
-    wino_filter_s2(5, 2, &wino_f4s2_g[0][0], kout, cin, filter, u);
+    wino_filter(5, 2, 2, &wino_f4s2_g[0][0], kout, cin, filter, u);
 }
 
 void hpk_winograd_f4x2s2_input__generic(size_t channels, const float *const *input, float *out,
@@ -427,7 +401,7 @@ static const double wino_f3s2_g[6][4] = {
 
 void hpk_winograd_f3x4s2_filter__generic(size_t kout, size_t cin, const float *filter, float *u)
 {
-    wino_filter_s2(6, 4, &wino_f3s2_g[0][0], kout, cin, filter, u);
+    wino_filter(6, 4, 2, &wino_f3s2_g[0][0], kout, cin, filter, u);
 }
 
 void hpk_winograd_f3x4s2_output__generic(size_t channels, const float *in, ptrdiff_t in_stride,

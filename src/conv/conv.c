@@ -92,14 +92,13 @@ static int applies(const hpk_conv2d_desc *d, const struct hpk_kernel_table *t, h
     case HPK_CONV_WINOGRAD_F2:
     case HPK_CONV_WINOGRAD_F4:
     case HPK_CONV_WINOGRAD_S2: {
-        const size_t stride = a == HPK_CONV_WINOGRAD_S2 ? 2 : 1;
-        const int kernel_ok =
-            a == HPK_CONV_WINOGRAD_S2 ? d->kernel_h == 3 || d->kernel_h == 7 : d->kernel_h == 3;
-        return kernel_ok && d->kernel_w == d->kernel_h && d->stride_h == stride &&
-               d->stride_w == stride && d->dilation_h == 1 && d->dilation_w == 1 &&
-               d->groups == 1 &&
-               wino_record(t, (enum hpk_winograd_id)hpk_conv_winograd_variant(a, d->kernel_h)) !=
-                   NULL;
+        /* The variant's record says which kernel and stride it computes. */
+        const struct hpk_winograd_record *w =
+            wino_record(t, (enum hpk_winograd_id)hpk_conv_winograd_variant(a, d->kernel_h));
+        const size_t stride = w != NULL && w->stride == 2 ? 2 : 1;
+        return w != NULL && hpk_winograd_kernel(w) == d->kernel_h && d->kernel_w == d->kernel_h &&
+               d->stride_h == stride && d->stride_w == stride && d->dilation_h == 1 &&
+               d->dilation_w == 1 && d->groups == 1;
     }
     case HPK_CONV_DEPTHWISE:
         return d->groups == d->in_channels && d->groups == d->out_channels &&
