@@ -84,7 +84,10 @@ inline int running_threads()
 // 2-thread sgemm, then /proc sampled every 10 ms), hpk's pool 10 ms (HPK_WAIT_US), OpenMP's a
 // few -- and with the repetitions interleaved at random, a 2-thread row that followed another
 // library's row lost a core for that long: a 1x1 convolution's repetitions read 0.585 and
-// 0.72 ms in one run. Returns at once where nothing spins.
+// 0.72 ms in one run (`bench/hpk-bench --benchmark_filter='^conv/' --threads=2
+// --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true
+// --benchmark_min_time=0.1`; over the family's 75 rows the median slowest / fastest repetition
+// went 1.24 -> 1.09 with this). Returns at once where nothing spins.
 inline void settle(const benchmark::State &)
 {
     for (int ms = 0; ms < 300 && running_threads() > 1; ms++)
