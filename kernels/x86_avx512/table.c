@@ -3,7 +3,11 @@
 #include "config.h"
 
 #include "kernels/x86_avx512/activations.h"
+#include "kernels/x86_avx512/dwconv.h"
+#include "kernels/x86_avx512/dwconv3x3.h"
 #include "kernels/x86_avx512/sgemm.h"
+#include "kernels/x86_avx512/small_sgemm.h"
+#include "kernels/x86_avx512/winograd.h"
 
 const struct hpk_kernel_table hpk_kernels_avx512 = {
     .isa = "avx512",
@@ -23,5 +27,11 @@ const struct hpk_kernel_table hpk_kernels_avx512 = {
             .pack_b = hpk_sgemm_pack_b_32__avx512,
         },
     },
+    /* BEGIN small_sgemm entries */
+    /* END small_sgemm entries */
+    /* BEGIN dwconv entries */
+    /* END dwconv entries */
+    /* BEGIN winograd entries */
+    /* END winograd entries */
     .act_accuracy = HPK_ACT_ACCURACY__AVX512,
 };

@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* AVX-512 dwconv3x3 kernels (work in progress). Contract: src/base/ukernel.h. */
+#ifndef HPK_KERNELS_X86_AVX512_DWCONV3X3_H
+#define HPK_KERNELS_X86_AVX512_DWCONV3X3_H
+
+#include <stddef.h>
+
+#include "src/base/ukernel.h"
+
+#endif /* HPK_KERNELS_X86_AVX512_DWCONV3X3_H */
