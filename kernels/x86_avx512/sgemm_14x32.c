@@ -1,111 +1,537 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * AVX-512 main tile, 14 x 32.
+ * AVX-512 main tile, 14 x 32, with the twins the AVX2 6 x 16 has (kernels/x86_avx2/sgemm_6x16.c
+ * explains each): A read where it lies (_adirect), B~ packed on the way (_packb), the full
+ * tiles of a panel in one call (_col, _col_adirect) and A read in runs (_col_seg).
  *
  * Registers: 28 accumulators (14 rows x 2 vectors of 16), 2 for the B~ row and 1 for the
- * broadcast A~ element: 31 of the 32 zmm. A k step is 2 loads of B~, 14 broadcasts and 28 FMAs
- * (GCC 12 keeps the broadcast in a register, since each feeds two FMAs).
- * Why this tile: it fills the register file (XNNPACK's 7 x 32 uses half of it), and loads per
- * FMA fall to 16 / 28 against 8 / 12 for the AVX2 6 x 16 kernel. On Zen 4 (zmm double-pumped:
- * one zmm FMA per cycle) and on Intel cores with two zmm FMA pipes the loads stay below the
- * 2 - 3 loads per cycle limit, and 28 independent accumulators cover the FMA latency (4 cycles
- * x 2 pipes = 8) with room to spare. Not measured yet: the AVX-512 machine decides between this,
- * 12 x 32 and 8 x 32.
+ * broadcast A element: 31 of the 32 zmm. A k step is 2 loads of B~, 14 broadcasts and 28 FMAs.
+ * On Zen 4 (one zmm FMA a cycle, two 256-bit halves) that is 16 loads per 28 cycles, and 28
+ * independent accumulators cover the FMA latency many times over. Why 14 rows: the pixel counts
+ * of a network's feature maps are multiples of 7 (56^2 = 3136 = 224 x 14, 28^2 = 784 = 56 x 14,
+ * 14^2, and 7^2 = 49 = 3 x 14 + 7), so in a convolution's kernel space (m = pixels) the tile
+ * has no m-edge or a 7-row one, which takes half the FMAs (below). The kernel alone, a column of
+ * 32 tiles down one panel in L1 / L2 (k = 256): 114.7-116.2 GFLOP/s against the AVX2 6 x 16's
+ * 114.6-115.2, on a Zen 4 whose zmm FMA chains run 116.7 (the suite's roofline/fma_peak row).
  *
- * A~: MR = 14 packed (a[p * 14 + i]); rows past m are zero there and are computed but never
- * stored. B~: 32 floats per k row with row stride ldb (32 packed). A full tile (n = 32) loads B~
- * unmasked; an n-edge tile loads it under the n-edge masks (_mm512_maskz_loadu_ps, zero in
- * masked lanes, no fault), since B may be read in place and nothing past n need exist.
+ * A: MR = 14 packed (a[p * 14 + i]), or where it lies (row i at a + i * lda). Where it lies, the
+ * 14 rows are addressed from two bases (rows 0 and 7) and three byte offsets (lda, 3 lda, 5 lda)
+ * with the scaled-index forms of x86 addressing (row 4 = base + 4 lda, row 6 = base + 2 (3 lda)):
+ * five registers, where 14 pointers would not fit the 16 general registers.
+ * B~: 32 floats per k row with row stride ldb (32 packed). A full tile, or an edge over a packed,
+ * zero-padded B~ (HPK_TILE_B_PADDED), loads B~ unmasked; an edge over B read in place loads it
+ * under the n-edge masks (_mm512_maskz_loadu_ps: no fault past n).
  *
- * The k loop is not unrolled, as in the AVX2 kernel (where unrolling made GCC 12 spill
- * accumulators); with GCC 12 -O2 both loops (full and n-edge) hold no stack access (objdump -d).
+ * Edges: rows past m are never stored; a tile of m <= 4, 7 or 10 rows computes only the first
+ * 4, 7 or 10 rows (the 7-row edge of 49-pixel products; the 8-row edge of m = 64, the kernel
+ * space of a column-major product with 64 columns, 64 = 4 x 14 + 8), and with n <= 16 one
+ * vector per row. The k loops are not unrolled (the AVX2 kernel's finding:
+ * unrolled, GCC 12 spills accumulators).
  */
 #include "config.h"
 
 #include <assert.h>
 #include <immintrin.h>
+#include <stdint.h>
 
 #include "kernels/x86_avx512/epilogue.h"
 #include "kernels/x86_avx512/sgemm.h"
 
 #define MR 14
 #define NV 2
+#define NR (16 * NV)
 
-/* One row of a k step: vaccIx0/1 += A~[I][p] * B~[p][0..31]. */
-#define ROW(I, ap, vb0, vb1)                                                                       \
+/* Byte offsets of row I from its base (row 0 or 7) where A lies in place: l1 = lda, l3 = 3 lda,
+ * l5 = 5 lda, in bytes. */
+#define DOFF0 0
+#define DOFF1 l1
+#define DOFF2 l1 * 2
+#define DOFF3 l3
+#define DOFF4 l1 * 4
+#define DOFF5 l5
+#define DOFF6 l3 * 2
+/* A[I][p] at the current k step p: packed (direct = 0), a[I] (a moved MR a step); in place
+ * (direct = 1), row I from base a0 (rows 0-6) or a7 (rows 7-13), both moved one element a step;
+ * in place through a pointer a row (direct = 2: the general tile's short edges), ap[I][p]. */
+#define AP_D(base, off) ((const float *)((const char *)(base) + (off)))
+#define APX(I, base, off) (direct == 2 ? ap[I] + p : direct ? AP_D(base, off) : a + (I))
+#define AP0 APX(0, a0, DOFF0)
+#define AP1 APX(1, a0, DOFF1)
+#define AP2 APX(2, a0, DOFF2)
+#define AP3 APX(3, a0, DOFF3)
+#define AP4 APX(4, a0, DOFF4)
+#define AP5 APX(5, a0, DOFF5)
+#define AP6 APX(6, a0, DOFF6)
+#define AP7 APX(7, a7, DOFF0)
+#define AP8 APX(8, a7, DOFF1)
+#define AP9 APX(9, a7, DOFF2)
+#define AP10 APX(10, a7, DOFF3)
+#define AP11 APX(11, a7, DOFF4)
+#define AP12 APX(12, a7, DOFF5)
+#define AP13 APX(13, a7, DOFF6)
+
+/* Row lists: the first 4, 7 or all 14 rows. */
+#define ROWS4(OP) OP(0); OP(1); OP(2); OP(3)
+#define ROWS7(OP) ROWS4(OP); OP(4); OP(5); OP(6)
+#define ROWS10(OP) ROWS7(OP); OP(7); OP(8); OP(9)
+#define ROWS14(OP) ROWS10(OP); OP(10); OP(11); OP(12); OP(13)
+
+#define DECL_ACC(I) __m512 vacc##I##x0 = _mm512_setzero_ps(), vacc##I##x1 = _mm512_setzero_ps()
+/* Row I of a k step, both vectors: vaccIxV += A[I][p] * B~[p][16V..16V+15]. */
+#define FMA2(I)                                                                                    \
     do {                                                                                           \
-        const __m512 va_ = _mm512_set1_ps((ap)[I]);                                                \
-        vacc##I##x0 = _mm512_fmadd_ps(va_, vb0, vacc##I##x0);                                      \
-        vacc##I##x1 = _mm512_fmadd_ps(va_, vb1, vacc##I##x1);                                      \
+        const __m512 va_ = _mm512_set1_ps(*AP##I);                                                 \
+        vacc##I##x0 = _mm512_fmadd_ps(va_, vb0, vacc##I##x0);                                     \
+        vacc##I##x1 = _mm512_fmadd_ps(va_, vb1, vacc##I##x1);                                     \
+    } while (0)
+/* ... the first vector only (n <= 16). */
+#define FMA1(I) vacc##I##x0 = _mm512_fmadd_ps(_mm512_set1_ps(*AP##I), vb0, vacc##I##x0)
+
+/* The advance of A a k step, and its bases for a run of A in place. */
+#define A_NEXT()                                                                                   \
+    do {                                                                                           \
+        if (direct == 1) {                                                                         \
+            a0++;                                                                                  \
+            a7++;                                                                                  \
+        } else if (direct == 0) {                                                                  \
+            a += MR;                                                                               \
+        }                                                                                          \
     } while (0)
 
-/* One k step over the 14 rows. */
-#define STEP(ap, vb0, vb1)                                                                         \
+/* The packing variant stores each row of B it loads into its B~ panel (bpack is a constant
+ * NULL elsewhere, and this is gone there) and prefetches the row b_ahead bytes below (formed as
+ * an integer: a prefetch past the end of B does not fault, and no pointer leaves it). */
+#define PACK_ROW(p)                                                                                \
     do {                                                                                           \
-        ROW(0, ap, vb0, vb1);                                                                      \
-        ROW(1, ap, vb0, vb1);                                                                      \
-        ROW(2, ap, vb0, vb1);                                                                      \
-        ROW(3, ap, vb0, vb1);                                                                      \
-        ROW(4, ap, vb0, vb1);                                                                      \
-        ROW(5, ap, vb0, vb1);                                                                      \
-        ROW(6, ap, vb0, vb1);                                                                      \
-        ROW(7, ap, vb0, vb1);                                                                      \
-        ROW(8, ap, vb0, vb1);                                                                      \
-        ROW(9, ap, vb0, vb1);                                                                      \
-        ROW(10, ap, vb0, vb1);                                                                     \
-        ROW(11, ap, vb0, vb1);                                                                     \
-        ROW(12, ap, vb0, vb1);                                                                     \
-        ROW(13, ap, vb0, vb1);                                                                     \
+        if (bpack != NULL) {                                                                       \
+            _mm512_storeu_ps(bpack + (p) * NR, vb0);                                               \
+            _mm512_storeu_ps(bpack + (p) * NR + 16, vb1);                                          \
+            if (b_ahead != 0)                                                                      \
+                _mm_prefetch((const char *)((uintptr_t)b + b_ahead), _MM_HINT_T0);                 \
+        }                                                                                          \
     } while (0)
 
+/* The C rows of the next tile down (the driver's ir loop), and its residual rows: they arrive
+ * while this tile computes (the AVX2 kernel has the measurements). Two lines a row. */
+static inline __attribute__((always_inline)) void prefetch_next(const float *c, ptrdiff_t ldc,
+                                                                const struct hpk_gemm_tile_ctx *ctx)
+{
+    for (size_t i = 0; i < MR; i++) {
+        const uintptr_t r = (uintptr_t)c + (uintptr_t)((ptrdiff_t)(i + MR) * ldc) * 4u;
+        _mm_prefetch((const char *)r, _MM_HINT_T0);
+        _mm_prefetch((const char *)(r + 64), _MM_HINT_T0);
+    }
+    if (ctx->residual != NULL && (ctx->flags & HPK_TILE_LAST_K))
+        for (size_t i = 0; i < MR; i++) {
+            const uintptr_t r =
+                (uintptr_t)ctx->residual + (uintptr_t)((ptrdiff_t)(i + MR) * ctx->ldr) * 4u;
+            _mm_prefetch((const char *)r, _MM_HINT_T0);
+            _mm_prefetch((const char *)(r + 64), _MM_HINT_T0);
+        }
+}
+
+/*
+ * A full tile whose store the leaf does: alpha = 1, beta = 0 or 1, and on the last k block any
+ * bias and residual and at most a clamp (relu, relu6, clamp): every 1x1 and im2col convolution
+ * of ResNet-50 and MobileNetV2. The rest goes to the general tile (as in the AVX2 kernel).
+ */
+static inline int full_leaf_ok(const struct hpk_gemm_tile_ctx *ctx)
+{
+    const unsigned f = ctx->flags;
+    return ctx->alpha == 1.0f &&
+           (!(f & HPK_TILE_FIRST_K) || ctx->beta == 0.0f || ctx->beta == 1.0f) &&
+           (!(f & HPK_TILE_LAST_K) || ctx->act == HPK_TILE_ACT_NONE ||
+            ctx->act == HPK_TILE_ACT_RELU || ctx->act == HPK_TILE_ACT_RELU6 ||
+            ctx->act == HPK_TILE_ACT_CLAMP);
+}
+
+/*
+ * The full tile, in a leaf of its own (the AVX2 kernel's reasons: no frame or edge branches of
+ * the general tile on the common path). A read in runs (hpk_sgemm_ukernel_col_seg_fn; seg is a
+ * constant NULL in the other uses): a = seg[0] + off, k the run length, runs 1 .. ks - 1 at
+ * seg[s] + off follow. general: store through hpk_epilogue_store__avx512 instead.
+ */
+static inline __attribute__((always_inline)) void
+full_leaf(size_t k, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c,
+          ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx, const int direct,
+          const float *const *seg, size_t ks, ptrdiff_t off, const int general)
+{
+    const ptrdiff_t l1 = lda * (ptrdiff_t)sizeof(float), l3 = 3 * l1, l5 = 5 * l1;
+    const float *a0 = a, *a7 = AP_D(a, l1 * 7);
+    const float *const *ap = NULL; /* direct is 0 or 1 here */
+    prefetch_next(c, ldc, ctx);
+    ROWS14(DECL_ACC);
+    if (seg == NULL && (ctx->flags & HPK_TILE_STREAM)) {
+        /* The next panel into L2 as this tile computes (HPK_TILE_STREAM): its k rows of 32
+         * floats are two lines a k step. */
+        uintptr_t pf = (uintptr_t)ctx->stream;
+        for (size_t p = 0; p < k; p++, b += ldb, pf += 2 * HPK_TILE_STREAM_LINE) {
+            _mm_prefetch((const char *)pf, _MM_HINT_T1);
+            _mm_prefetch((const char *)(pf + HPK_TILE_STREAM_LINE), _MM_HINT_T1);
+            const __m512 vb0 = _mm512_loadu_ps(b), vb1 = _mm512_loadu_ps(b + 16);
+            ROWS14(FMA2);
+            A_NEXT();
+        }
+    } else {
+        for (size_t p = 0; p < k; p++, b += ldb) {
+            const __m512 vb0 = _mm512_loadu_ps(b), vb1 = _mm512_loadu_ps(b + 16);
+            ROWS14(FMA2);
+            A_NEXT();
+        }
+    }
+    if (seg != NULL)
+        for (size_t s = 1; s < ks; s++) {
+            a0 = seg[s] + off;
+            a7 = AP_D(a0, l1 * 7);
+            for (size_t p = 0; p < k; p++, b += ldb) {
+                const __m512 vb0 = _mm512_loadu_ps(b), vb1 = _mm512_loadu_ps(b + 16);
+                ROWS14(FMA2);
+                A_NEXT();
+            }
+        }
+    if (general) {
+#define LIST(I) vacc##I##x0, vacc##I##x1
+        __m512 vacc[MR * NV] = {LIST(0), LIST(1), LIST(2),  LIST(3),  LIST(4),  LIST(5),  LIST(6),
+                                LIST(7), LIST(8), LIST(9), LIST(10), LIST(11), LIST(12), LIST(13)};
+#undef LIST
+        hpk_epilogue_store__avx512(vacc, MR, NV, MR, NR, c, ldc, ctx);
+        return;
+    }
+
+    const unsigned f = ctx->flags;
+    const int last = (f & HPK_TILE_LAST_K) != 0;
+    /* Straight-line code over the 28 accumulators, in the general epilogue's order: C, bias,
+     * residual, activation, then the stores. A matrix (C, the residual) is read through one
+     * pointer moved a row at a time, hidden from GCC by the empty asm (as in the AVX2 kernel:
+     * otherwise it keeps a pointer per row and saves them across the call). */
+#define ADD_ROW_FROM(I)                                                                            \
+    vacc##I##x0 = _mm512_add_ps(vacc##I##x0, _mm512_loadu_ps(src));                               \
+    vacc##I##x1 = _mm512_add_ps(vacc##I##x1, _mm512_loadu_ps(src + 16));                          \
+    src += step;                                                                                   \
+    __asm__("" : "+r"(src))
+    if (!(f & HPK_TILE_FIRST_K) || ctx->beta != 0.0f) {
+        const float *src = c;
+        const ptrdiff_t step = ldc;
+        ROWS14(ADD_ROW_FROM);
+    }
+    if (last && ctx->bias_axis == HPK_TILE_BIAS_COL) {
+        const __m512 vbias0 = _mm512_loadu_ps(ctx->bias);
+        const __m512 vbias1 = _mm512_loadu_ps(ctx->bias + 16);
+#define ADD_BIAS_COL(I)                                                                            \
+    vacc##I##x0 = _mm512_add_ps(vacc##I##x0, vbias0);                                              \
+    vacc##I##x1 = _mm512_add_ps(vacc##I##x1, vbias1)
+        ROWS14(ADD_BIAS_COL);
+#undef ADD_BIAS_COL
+    } else if (last && ctx->bias_axis == HPK_TILE_BIAS_ROW) {
+        const float *bias = ctx->bias;
+#define ADD_BIAS_ROW(I)                                                                            \
+    const __m512 vbias##I = _mm512_set1_ps(bias[I]);                                               \
+    vacc##I##x0 = _mm512_add_ps(vacc##I##x0, vbias##I);                                            \
+    vacc##I##x1 = _mm512_add_ps(vacc##I##x1, vbias##I)
+        ROWS14(ADD_BIAS_ROW);
+#undef ADD_BIAS_ROW
+    }
+    if (last && ctx->residual != NULL) {
+        const float *src = ctx->residual;
+        const ptrdiff_t step = ctx->ldr;
+        ROWS14(ADD_ROW_FROM);
+    }
+#undef ADD_ROW_FROM
+    if (last && ctx->act == HPK_TILE_ACT_RELU) {
+#define RELU(I)                                                                                    \
+    vacc##I##x0 = hpk_act_relu__avx512(vacc##I##x0);                                               \
+    vacc##I##x1 = hpk_act_relu__avx512(vacc##I##x1)
+        ROWS14(RELU);
+#undef RELU
+    } else if (last && ctx->act != HPK_TILE_ACT_NONE) {
+        const __m512 vlo = _mm512_set1_ps(ctx->act_lo), vhi = _mm512_set1_ps(ctx->act_hi);
+#define CLAMP(I)                                                                                   \
+    vacc##I##x0 = hpk_act_clamp__avx512(vacc##I##x0, vlo, vhi);                                    \
+    vacc##I##x1 = hpk_act_clamp__avx512(vacc##I##x1, vlo, vhi)
+        ROWS14(CLAMP);
+#undef CLAMP
+    }
+    float *cr = c;
+#define STORE_ROW(I)                                                                               \
+    _mm512_storeu_ps(cr, vacc##I##x0);                                                             \
+    _mm512_storeu_ps(cr + 16, vacc##I##x1);                                                        \
+    cr += ldc;                                                                                     \
+    __asm__("" : "+r"(cr))
+    ROWS14(STORE_ROW);
+#undef STORE_ROW
+}
+
+__attribute__((noinline)) static void full_leaf_packed(size_t k, const float *a, const float *b,
+                                                       ptrdiff_t ldb, float *c, ptrdiff_t ldc,
+                                                       const struct hpk_gemm_tile_ctx *ctx)
+{
+    full_leaf(k, a, 0, b, ldb, c, ldc, ctx, 0, NULL, 0, 0, 0);
+}
+
+__attribute__((noinline)) static void full_leaf_direct(size_t k, const float *a, ptrdiff_t lda,
+                                                       const float *b, ptrdiff_t ldb, float *c,
+                                                       ptrdiff_t ldc,
+                                                       const struct hpk_gemm_tile_ctx *ctx)
+{
+    full_leaf(k, a, lda, b, ldb, c, ldc, ctx, 1, NULL, 0, 0, 0);
+}
+
+/* The k loop of the general tile over the first R rows (4, 7 or 14), NVL vectors a row (1 or
+ * 2), B~ loaded unmasked (padded or full) or under the masks. */
+#define GEN_LOOP(ROWS, FMA, LOAD0, LOAD1)                                                          \
+    for (size_t p = 0; p < k; p++, b += ldb) {                                                     \
+        const __m512 vb0 = LOAD0;                                                                  \
+        const __m512 vb1 = LOAD1;                                                                  \
+        (void)vb1;                                                                                 \
+        PACK_ROW(p);                                                                               \
+        ROWS(FMA);                                                                                 \
+        A_NEXT();                                                                                  \
+    }
+
+/*
+ * The general tile, for the three ways of reading A (direct is a constant in each
+ * instantiation). It computes the first R = 4, 7, 10 or 14 rows, the fewest that hold m. In
+ * place, rows >= m are not there to read: a tile of 7 < m < R rows bases its second group
+ * (rows 7 .. R - 1) at row m - (R - 7), so that all its rows lie inside A, and moves the results
+ * of rows 7 .. m - 1 into place before the store; a tile of 4 or 7 rows computes just those
+ * (direct = 1); a tile of 1, 2, 3, 5 or 6 rows reads through a pointer a row, those past m
+ * repeating row m - 1 (direct = 2). The epilogue never stores rows >= m.
+ */
+static inline __attribute__((always_inline)) void
+kernel_14x32(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda, const float *b,
+             ptrdiff_t ldb, float *c, ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx,
+             const int direct, float *bpack)
+{
+    assert(m >= 1 && m <= MR && n >= 1 && n <= NR && k >= 1);
+    assert(direct != 1 || m == 4 || m >= 7);
+    assert(direct != 2 || m < 7);
+    const size_t rows = m <= 4 ? 4 : m <= 7 ? 7 : m <= 10 ? 10 : MR;
+    const ptrdiff_t l1 = lda * (ptrdiff_t)sizeof(float);
+    const float *a0 = a;
+    /* In place with 7 < m < R: the second group from row m - (R - 7). */
+    const float *a7 =
+        AP_D(a, l1 * (ptrdiff_t)(direct == 1 && m > 7 && m < rows ? m - (rows - 7) : 7));
+    const float *ap[MR];
+    if (direct == 2)
+        for (size_t i = 0; i < MR; i++)
+            ap[i] = a + (ptrdiff_t)(i < m ? i : m - 1) * lda;
+    prefetch_next(c, ldc, ctx);
+    ROWS14(DECL_ACC);
+    const ptrdiff_t l3 = 3 * l1, l5 = 5 * l1;
+    const int padded = (ctx->flags & HPK_TILE_B_PADDED) != 0 || n == NR;
+    const uintptr_t b_ahead = (ctx->flags & HPK_TILE_PREFETCH_B)
+                                  ? (uintptr_t)(HPK_TILE_B_AHEAD * ldb) * sizeof(float)
+                                  : 0;
+    (void)b_ahead;
+    const __mmask16 vmask0 = hpk_mask_n__avx512(n, 0), vmask1 = hpk_mask_n__avx512(n, 1);
+    const int wide = n > 16 || bpack != NULL; /* the packing tile has n = 32 */
+    if (m <= 4) {
+        if (wide && padded)
+            GEN_LOOP(ROWS4, FMA2, _mm512_loadu_ps(b), _mm512_loadu_ps(b + 16))
+        else if (wide)
+            GEN_LOOP(ROWS4, FMA2, _mm512_maskz_loadu_ps(vmask0, b),
+                     _mm512_maskz_loadu_ps(vmask1, b + 16))
+        else
+            GEN_LOOP(ROWS4, FMA1, _mm512_maskz_loadu_ps(vmask0, b), vb0)
+    } else if (m <= 7) {
+        if (wide && padded)
+            GEN_LOOP(ROWS7, FMA2, _mm512_loadu_ps(b), _mm512_loadu_ps(b + 16))
+        else if (wide)
+            GEN_LOOP(ROWS7, FMA2, _mm512_maskz_loadu_ps(vmask0, b),
+                     _mm512_maskz_loadu_ps(vmask1, b + 16))
+        else
+            GEN_LOOP(ROWS7, FMA1, _mm512_maskz_loadu_ps(vmask0, b), vb0)
+    } else if (m <= 10) {
+        if (wide && padded)
+            GEN_LOOP(ROWS10, FMA2, _mm512_loadu_ps(b), _mm512_loadu_ps(b + 16))
+        else if (wide)
+            GEN_LOOP(ROWS10, FMA2, _mm512_maskz_loadu_ps(vmask0, b),
+                     _mm512_maskz_loadu_ps(vmask1, b + 16))
+        else
+            GEN_LOOP(ROWS10, FMA1, _mm512_maskz_loadu_ps(vmask0, b), vb0)
+    } else if (bpack == NULL && m == MR && n == NR && (ctx->flags & HPK_TILE_STREAM)) {
+        /* As in full_leaf: the full tiles of the other epilogues. */
+        uintptr_t pf = (uintptr_t)ctx->stream;
+        for (size_t p = 0; p < k; p++, b += ldb, pf += 2 * HPK_TILE_STREAM_LINE) {
+            _mm_prefetch((const char *)pf, _MM_HINT_T1);
+            _mm_prefetch((const char *)(pf + HPK_TILE_STREAM_LINE), _MM_HINT_T1);
+            const __m512 vb0 = _mm512_loadu_ps(b), vb1 = _mm512_loadu_ps(b + 16);
+            ROWS14(FMA2);
+            A_NEXT();
+        }
+    } else {
+        if (wide && padded)
+            GEN_LOOP(ROWS14, FMA2, _mm512_loadu_ps(b), _mm512_loadu_ps(b + 16))
+        else if (wide)
+            GEN_LOOP(ROWS14, FMA2, _mm512_maskz_loadu_ps(vmask0, b),
+                     _mm512_maskz_loadu_ps(vmask1, b + 16))
+        else
+            GEN_LOOP(ROWS14, FMA1, _mm512_maskz_loadu_ps(vmask0, b), vb0)
+    }
+#define LIST(I) vacc##I##x0, vacc##I##x1
+    __m512 vacc[MR * NV] = {LIST(0), LIST(1), LIST(2),  LIST(3),  LIST(4),  LIST(5),  LIST(6),
+                            LIST(7), LIST(8), LIST(9), LIST(10), LIST(11), LIST(12), LIST(13)};
+#undef LIST
+    if (direct == 1 && m > 7 && m < rows) {
+        /* Tile row i (7 <= i < m) is accumulator row i + (R - m): move rows 7 .. m - 1 into
+         * place (ascending: no destination is a later source). */
+        const size_t shift = rows - m;
+        for (size_t i = 7; i < m; i++) {
+            vacc[i * NV] = vacc[(i + shift) * NV];
+            vacc[i * NV + 1] = vacc[(i + shift) * NV + 1];
+        }
+    }
+    hpk_epilogue_store__avx512(vacc, MR, NV, m, n, c, ldc, ctx);
+}
+
+/* The general tiles (edges, other epilogues), out of line: the entry points test for a full
+ * tile the leaf takes first. */
+__attribute__((noinline)) static void tile_packed(size_t m, size_t n, size_t k, const float *a,
+                                                  const float *b, ptrdiff_t ldb, float *c,
+                                                  ptrdiff_t ldc,
+                                                  const struct hpk_gemm_tile_ctx *ctx)
+{
+    kernel_14x32(m, n, k, a, 0, b, ldb, c, ldc, ctx, 0, NULL);
+}
+
+__attribute__((noinline)) static void tile_direct_rows(size_t m, size_t n, size_t k,
+                                                       const float *a, ptrdiff_t lda,
+                                                       const float *b, ptrdiff_t ldb, float *c,
+                                                       ptrdiff_t ldc,
+                                                       const struct hpk_gemm_tile_ctx *ctx)
+{
+    kernel_14x32(m, n, k, a, lda, b, ldb, c, ldc, ctx, 2, NULL);
+}
+
+__attribute__((noinline)) static void tile_direct(size_t m, size_t n, size_t k, const float *a,
+                                                  ptrdiff_t lda, const float *b, ptrdiff_t ldb,
+                                                  float *c, ptrdiff_t ldc,
+                                                  const struct hpk_gemm_tile_ctx *ctx)
+{
+    if (m != 4 && m < 7)
+        tile_direct_rows(m, n, k, a, lda, b, ldb, c, ldc, ctx);
+    else
+        kernel_14x32(m, n, k, a, lda, b, ldb, c, ldc, ctx, 1, NULL);
+}
+
+/* A~ packed: MR = 14 (a[p * 14 + i]); lda is unused. */
 void hpk_sgemm_ukernel_14x32__avx512(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda,
                                      const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
                                      const struct hpk_gemm_tile_ctx *ctx)
 {
     (void)lda;
-    assert(m >= 1 && m <= MR && n >= 1 && n <= 16 * NV && k >= 1);
+    if (m == MR && n == NR && full_leaf_ok(ctx))
+        full_leaf_packed(k, a, b, ldb, c, ldc, ctx);
+    else
+        tile_packed(m, n, k, a, b, ldb, c, ldc, ctx);
+}
 
-    __m512 vacc0x0 = _mm512_setzero_ps(), vacc0x1 = _mm512_setzero_ps();
-    __m512 vacc1x0 = _mm512_setzero_ps(), vacc1x1 = _mm512_setzero_ps();
-    __m512 vacc2x0 = _mm512_setzero_ps(), vacc2x1 = _mm512_setzero_ps();
-    __m512 vacc3x0 = _mm512_setzero_ps(), vacc3x1 = _mm512_setzero_ps();
-    __m512 vacc4x0 = _mm512_setzero_ps(), vacc4x1 = _mm512_setzero_ps();
-    __m512 vacc5x0 = _mm512_setzero_ps(), vacc5x1 = _mm512_setzero_ps();
-    __m512 vacc6x0 = _mm512_setzero_ps(), vacc6x1 = _mm512_setzero_ps();
-    __m512 vacc7x0 = _mm512_setzero_ps(), vacc7x1 = _mm512_setzero_ps();
-    __m512 vacc8x0 = _mm512_setzero_ps(), vacc8x1 = _mm512_setzero_ps();
-    __m512 vacc9x0 = _mm512_setzero_ps(), vacc9x1 = _mm512_setzero_ps();
-    __m512 vacc10x0 = _mm512_setzero_ps(), vacc10x1 = _mm512_setzero_ps();
-    __m512 vacc11x0 = _mm512_setzero_ps(), vacc11x1 = _mm512_setzero_ps();
-    __m512 vacc12x0 = _mm512_setzero_ps(), vacc12x1 = _mm512_setzero_ps();
-    __m512 vacc13x0 = _mm512_setzero_ps(), vacc13x1 = _mm512_setzero_ps();
-    /* A C row of the tile is two cache lines (or one when n <= 16). */
-    for (size_t i = 0; i < m; i++) {
-        _mm_prefetch((const char *)(c + (ptrdiff_t)i * ldc), _MM_HINT_T0);
-        if (n > 16)
-            _mm_prefetch((const char *)(c + (ptrdiff_t)i * ldc + 16), _MM_HINT_T0);
-    }
+/* The same tile reading A where it lies: row i at a + i * lda, contiguous along k. */
+void hpk_sgemm_ukernel_14x32_adirect__avx512(size_t m, size_t n, size_t k, const float *a,
+                                             ptrdiff_t lda, const float *b, ptrdiff_t ldb,
+                                             float *c, ptrdiff_t ldc,
+                                             const struct hpk_gemm_tile_ctx *ctx)
+{
+    if (m == MR && n == NR && full_leaf_ok(ctx))
+        full_leaf_direct(k, a, lda, b, ldb, c, ldc, ctx);
+    else
+        tile_direct(m, n, k, a, lda, b, ldb, c, ldc, ctx);
+}
 
-    if (n == 16 * NV) {
-        for (; k > 0; k--) {
-            const __m512 vb0 = _mm512_loadu_ps(b), vb1 = _mm512_loadu_ps(b + 16);
-            STEP(a, vb0, vb1);
-            a += MR;
-            b += ldb;
+/* The packed-A tile over B where it lies (n = 32, row p at b + p * ldb), writing each row of B
+ * it loads to b_packed as well: the B~ panel the following tiles read. */
+void hpk_sgemm_ukernel_14x32_packb__avx512(size_t m, size_t n, size_t k, const float *a,
+                                           ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c,
+                                           ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx,
+                                           float *b_packed)
+{
+    assert(n == NR && b_packed != NULL);
+    kernel_14x32(m, n, k, a, lda, b, ldb, c, ldc, ctx, 0, b_packed);
+}
+
+/* The same reading A where it lies (row i at a + i * lda). */
+void hpk_sgemm_ukernel_14x32_packb_adirect__avx512(size_t m, size_t n, size_t k, const float *a,
+                                                   ptrdiff_t lda, const float *b, ptrdiff_t ldb,
+                                                   float *c, ptrdiff_t ldc,
+                                                   const struct hpk_gemm_tile_ctx *ctx,
+                                                   float *b_packed)
+{
+    assert(n == NR && b_packed != NULL);
+    if (m != 4 && m < 7)
+        kernel_14x32(m, n, k, a, lda, b, ldb, c, ldc, ctx, 2, b_packed);
+    else
+        kernel_14x32(m, n, k, a, lda, b, ldb, c, ldc, ctx, 1, b_packed);
+}
+
+/* The full tiles of a panel in one call (hpk_sgemm_ukernel_col_fn): the leaf inlined in a loop
+ * over them, or, for a store it does not do, the general tile one by one. */
+static inline __attribute__((always_inline)) void
+column(size_t tiles, size_t k, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,
+       float *c, ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx, const int direct)
+{
+    struct hpk_gemm_tile_ctx t = *ctx;
+    const ptrdiff_t astep = direct ? MR * lda : (ptrdiff_t)(MR * k);
+    const int leaf = full_leaf_ok(ctx);
+    for (size_t i = 0; i < tiles; i++, a += astep, c += MR * ldc) {
+        if (i > 0) {
+            if (t.residual != NULL)
+                t.residual += MR * t.ldr;
+            if (t.bias_axis == HPK_TILE_BIAS_ROW)
+                t.bias += MR;
+            t.flags &= ~HPK_TILE_STREAM; /* the first tile streams the next panel */
         }
-    } else {
-        const __mmask16 vmask0 = hpk_mask_n__avx512(n, 0), vmask1 = hpk_mask_n__avx512(n, 1);
-        for (; k > 0; k--) {
-            const __m512 vb0 = _mm512_maskz_loadu_ps(vmask0, b);
-            const __m512 vb1 = _mm512_maskz_loadu_ps(vmask1, b + 16);
-            STEP(a, vb0, vb1);
-            a += MR;
-            b += ldb;
-        }
+        if (leaf)
+            full_leaf(k, a, lda, b, ldb, c, ldc, &t, direct, NULL, 0, 0, 0);
+        else if (direct)
+            tile_direct(MR, NR, k, a, lda, b, ldb, c, ldc, &t);
+        else
+            tile_packed(MR, NR, k, a, b, ldb, c, ldc, &t);
     }
-    __m512 vacc[MR * NV] = {vacc0x0,  vacc0x1,  vacc1x0,  vacc1x1,  vacc2x0,  vacc2x1,  vacc3x0,
-                            vacc3x1,  vacc4x0,  vacc4x1,  vacc5x0,  vacc5x1,  vacc6x0,  vacc6x1,
-                            vacc7x0,  vacc7x1,  vacc8x0,  vacc8x1,  vacc9x0,  vacc9x1,  vacc10x0,
-                            vacc10x1, vacc11x0, vacc11x1, vacc12x0, vacc12x1, vacc13x0, vacc13x1};
-    hpk_epilogue_store__avx512(vacc, MR, NV, m, n, c, ldc, ctx);
+}
+
+void hpk_sgemm_ukernel_14x32_col__avx512(size_t tiles, size_t k, const float *a, ptrdiff_t lda,
+                                         const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
+                                         const struct hpk_gemm_tile_ctx *ctx)
+{
+    (void)lda;
+    column(tiles, k, a, 0, b, ldb, c, ldc, ctx, 0);
+}
+
+void hpk_sgemm_ukernel_14x32_col_adirect__avx512(size_t tiles, size_t k, const float *a,
+                                                 ptrdiff_t lda, const float *b, ptrdiff_t ldb,
+                                                 float *c, ptrdiff_t ldc,
+                                                 const struct hpk_gemm_tile_ctx *ctx)
+{
+    column(tiles, k, a, lda, b, ldb, c, ldc, ctx, 1);
+}
+
+/* The full tiles of a panel reading A in runs (hpk_sgemm_ukernel_col_seg_fn). */
+static inline __attribute__((always_inline)) void
+column_seg(size_t tiles, size_t ks, size_t kseg, const float *const *seg, ptrdiff_t lda,
+           const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
+           const struct hpk_gemm_tile_ctx *ctx, const int general)
+{
+    struct hpk_gemm_tile_ctx t = *ctx;
+    ptrdiff_t off = 0;
+    for (size_t i = 0; i < tiles; i++, off += MR * lda, c += MR * ldc) {
+        if (i > 0) {
+            if (t.residual != NULL)
+                t.residual += MR * t.ldr;
+            if (t.bias_axis == HPK_TILE_BIAS_ROW)
+                t.bias += MR;
+        }
+        full_leaf(kseg, seg[0] + off, lda, b, ldb, c, ldc, &t, 1, seg, ks, off, general);
+    }
+}
+
+void hpk_sgemm_ukernel_14x32_col_seg__avx512(size_t tiles, size_t ks, size_t kseg,
+                                             const float *const *seg, ptrdiff_t lda,
+                                             const float *b, ptrdiff_t ldb, float *c,
+                                             ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx)
+{
+    assert(tiles >= 1 && ks >= 1 && kseg >= 1);
+    if (full_leaf_ok(ctx))
+        column_seg(tiles, ks, kseg, seg, lda, b, ldb, c, ldc, ctx, 0);
+    else
+        column_seg(tiles, ks, kseg, seg, lda, b, ldb, c, ldc, ctx, 1);
 }
