@@ -70,8 +70,15 @@ static size_t min_ld(hpk_layout layout, hpk_transpose trans, size_t rows, size_t
 /* How a test tile reads its operands: B where it lies instead of B~, A where it lies through the
  * record's direct kernel (ukernel_a_direct) instead of A~. */
 /* TILE_PACK_B: the record's packing kernel (ukernel_pack_b, or with TILE_A_DIRECT
- * ukernel_pack_b_a_direct) over B where it lies, its panel then compared with pack_b's. */
-enum { TILE_B_IN_PLACE = 1, TILE_A_DIRECT = 2, TILE_PACK_B = 4 };
+ * ukernel_pack_b_a_direct) over B where it lies, its panel then compared with pack_b's.
+ * TILE_A_ALIAS: A's rows 2 KiB apart (lda = 512), where a kernel may take another schedule for
+ * rows that share L1 sets (the AVX-512 14 x 32 runs two tiles of 7 rows). */
+enum {
+    TILE_B_IN_PLACE = 1,
+    TILE_A_DIRECT = 2,
+    TILE_PACK_B = 4,
+    TILE_A_ALIAS = 8
+};
 
 /* The m x k row-major A (row stride lda) packed by the record's own packer into apack. */
 static void pack_a_rows(const struct hpk_gemm_record *r, size_t m, size_t k, const float *a,
@@ -91,7 +98,8 @@ static void run_tile(const struct hpk_gemm_record *r, size_t m, size_t n, size_t
 {
     const int b_in_place = (how & TILE_B_IN_PLACE) != 0, a_direct = (how & TILE_A_DIRECT) != 0;
     const int pack_b = (how & TILE_PACK_B) != 0;
-    const size_t ldc = r->nr + 3, lda = k + 1;
+    const size_t ldc = r->nr + 3, lda = (how & TILE_A_ALIAS) ? 512 : k + 1;
+    assert_true(lda > k);
     float *a = alloc_floats(m * lda), *b = alloc_floats(k * n);
     float *c = alloc_floats(r->mr * ldc), *c0 = alloc_floats(r->mr * ldc);
     float *apack = alloc_floats(r->mr * k), *bpack = alloc_floats(r->nr * k);
@@ -204,6 +212,9 @@ static void test_kernel_tiles(void **state)
                                  NULL, a, &seed);
                         run_tile(r, m, n, ks[q], -0.75f, 0.5f, HPK_TILE_FIRST_K, NULL, a, &seed);
                         run_tile(r, m, n, ks[q], 2.0f, 0.0f, 0u, NULL, a | TILE_B_IN_PLACE, &seed);
+                        if (d)
+                            run_tile(r, m, n, ks[q], 1.0f, 0.5f, HPK_TILE_FIRST_K | HPK_TILE_LAST_K,
+                                     NULL, a | TILE_A_ALIAS, &seed);
                     }
                     for (unsigned d = 0; d <= 1 && n == r->nr; d++) {
                         if ((d ? r->ukernel_pack_b_a_direct : r->ukernel_pack_b) == NULL)
@@ -214,6 +225,9 @@ static void test_kernel_tiles(void **state)
                         run_tile(r, m, n, ks[q], -0.75f, 0.5f, HPK_TILE_FIRST_K, NULL, how,
                                  &seed);
                         run_tile(r, m, n, ks[q], 2.0f, 0.0f, 0u, NULL, how, &seed);
+                        if (d)
+                            run_tile(r, m, n, ks[q], 1.0f, 0.0f, HPK_TILE_FIRST_K | HPK_TILE_LAST_K,
+                                     NULL, how | TILE_A_ALIAS, &seed);
                     }
                 }
     }
@@ -228,9 +242,9 @@ static void test_kernel_tiles(void **state)
  * general tile's (alpha, beta, GELU). Sentinels around C catch a store outside the tiles.
  */
 static void run_column(const struct hpk_gemm_record *r, size_t tiles, size_t k, int direct,
-                       const struct hpk_gemm_tile_ctx *ctx0, uint64_t *seed)
+                       int alias, const struct hpk_gemm_tile_ctx *ctx0, uint64_t *seed)
 {
-    const size_t m = tiles * r->mr, nr = r->nr, ldc = nr + 3, lda = k + 2;
+    const size_t m = tiles * r->mr, nr = r->nr, ldc = nr + 3, lda = alias ? 512 : k + 2;
     float *a = alloc_floats(m * lda), *apack = alloc_floats(m * k), *b = alloc_floats(k * nr);
     float *bpack = alloc_floats(k * nr), *c1 = alloc_floats(m * ldc), *c2 = alloc_floats(m * ldc);
     float *res = alloc_floats(m * ldc), *bias = alloc_floats(m > nr ? m : nr);
@@ -349,7 +363,9 @@ static void test_kernel_columns(void **state)
                         assert_true(!d || r->ukernel_a_direct != NULL);
                         if (d == 2 && r->ukernel_col_seg == NULL)
                             continue;
-                        run_column(r, tiles, ks[q], d, &ctxs[x], &seed);
+                        run_column(r, tiles, ks[q], d, 0, &ctxs[x], &seed);
+                        if (d == 1) /* A's rows 2 KiB apart (see TILE_A_ALIAS) */
+                            run_column(r, tiles, ks[q], d, 1, &ctxs[x], &seed);
                         ran++;
                     }
     }

@@ -28,9 +28,18 @@ static inline __mmask16 hpk_mask_n__avx512(size_t n, size_t v)
 
 #define HPK_EPI512_MAX_NV 4
 
+/* Forced inline in optimised builds, as HPK_INLINE__AVX2 (kernels/x86_avx2/epilogue.h has the
+ * reasons): left to itself GCC 12 kept hpk_act_tile__avx512 out of line in the Winograd output
+ * transforms, every live zmm through the stack around each call. Not under the sanitizers. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define HPK_INLINE__AVX512 static inline
+#else
+#define HPK_INLINE__AVX512 static inline __attribute__((always_inline))
+#endif
+
 /* Applies act to all count accumulators; one switch per tile. */
-static inline void hpk_act_tile__avx512(__m512 *acc, size_t count,
-                                        const struct hpk_gemm_tile_ctx *ctx)
+HPK_INLINE__AVX512 void hpk_act_tile__avx512(__m512 *acc, size_t count,
+                                             const struct hpk_gemm_tile_ctx *ctx)
 {
     size_t q;
     switch (ctx->act) {
@@ -93,9 +102,9 @@ static inline void hpk_act_tile__avx512(__m512 *acc, size_t count,
  * (src/base/ukernel.h): alpha, then beta * C or + C, then on the last k-block bias, residual
  * and act; then the store of rows < m, columns < n.
  */
-static inline void hpk_epilogue_store__avx512(__m512 *acc, size_t mr, size_t nv, size_t m, size_t n,
-                                              float *c, ptrdiff_t ldc,
-                                              const struct hpk_gemm_tile_ctx *ctx)
+HPK_INLINE__AVX512 void hpk_epilogue_store__avx512(__m512 *acc, size_t mr, size_t nv, size_t m,
+                                                   size_t n, float *c, ptrdiff_t ldc,
+                                                   const struct hpk_gemm_tile_ctx *ctx)
 {
     __mmask16 mask[HPK_EPI512_MAX_NV];
     size_t i, v;

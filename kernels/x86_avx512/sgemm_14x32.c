@@ -118,8 +118,8 @@ static inline __attribute__((always_inline)) void prefetch_next(const float *c, 
 {
     for (size_t i = 0; i < MR; i++) {
         const uintptr_t r = (uintptr_t)c + (uintptr_t)((ptrdiff_t)(i + MR) * ldc) * 4u;
-        _mm_prefetch((const char *)r, _MM_HINT_T0);
-        _mm_prefetch((const char *)(r + 64), _MM_HINT_T0);
+        _mm_prefetch((const char *)r, _MM_HINT_T1);
+        _mm_prefetch((const char *)(r + 64), _MM_HINT_T1);
     }
     if (ctx->residual != NULL && (ctx->flags & HPK_TILE_LAST_K))
         for (size_t i = 0; i < MR; i++) {
@@ -414,6 +414,42 @@ __attribute__((noinline)) static void tile_direct(size_t m, size_t n, size_t k, 
         kernel_14x32(m, n, k, a, lda, b, ldb, c, ldc, ctx, 1, NULL);
 }
 
+/*
+ * A in place with rows a multiple of 2 KiB apart (lda * 4): the 14 row streams fall in one or
+ * two of the 64 sets of a 32 KiB 8-way L1, evict each other between two uses of a line, and
+ * every broadcast went to L2 (16 x 4096 x 4096 column-major, kernel space m = 4096, n = 16,
+ * lda = 4096: 60 GFLOP/s against the AVX2 6 x 16's 91; packing A instead: 27). Such a tile runs
+ * as two of 7 rows, whose streams fit the ways: each row's sums are the same operations in the
+ * same order, so C gets the same bits.
+ */
+static inline int rows_alias(ptrdiff_t lda)
+{
+    return ((size_t)lda * sizeof(float)) % 2048 == 0;
+}
+
+/* The tile ctx moved down `rows` rows (the residual, a per-row bias), streaming nothing. */
+static inline struct hpk_gemm_tile_ctx ctx_down(const struct hpk_gemm_tile_ctx *ctx, size_t rows)
+{
+    struct hpk_gemm_tile_ctx t = *ctx;
+    if (t.residual != NULL)
+        t.residual += (ptrdiff_t)rows * t.ldr;
+    if (t.bias_axis == HPK_TILE_BIAS_ROW)
+        t.bias += rows;
+    t.flags &= ~HPK_TILE_STREAM;
+    return t;
+}
+
+__attribute__((noinline)) static void
+tile_direct_halves(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda, const float *b,
+                   ptrdiff_t ldb, float *c, ptrdiff_t ldc, const struct hpk_gemm_tile_ctx *ctx)
+{
+    tile_direct(m < 7 ? m : 7, n, k, a, lda, b, ldb, c, ldc, ctx);
+    if (m > 7) {
+        const struct hpk_gemm_tile_ctx t = ctx_down(ctx, 7);
+        tile_direct(m - 7, n, k, a + 7 * lda, lda, b, ldb, c + 7 * ldc, ldc, &t);
+    }
+}
+
 /* A~ packed: MR = 14 (a[p * 14 + i]); lda is unused. */
 void hpk_sgemm_ukernel_14x32__avx512(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda,
                                      const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
@@ -432,7 +468,9 @@ void hpk_sgemm_ukernel_14x32_adirect__avx512(size_t m, size_t n, size_t k, const
                                              float *c, ptrdiff_t ldc,
                                              const struct hpk_gemm_tile_ctx *ctx)
 {
-    if (m == MR && n == NR && full_leaf_ok(ctx))
+    if (rows_alias(lda))
+        tile_direct_halves(m, n, k, a, lda, b, ldb, c, ldc, ctx);
+    else if (m == MR && n == NR && full_leaf_ok(ctx))
         full_leaf_direct(k, a, lda, b, ldb, c, ldc, ctx);
     else
         tile_direct(m, n, k, a, lda, b, ldb, c, ldc, ctx);
@@ -457,10 +495,16 @@ void hpk_sgemm_ukernel_14x32_packb_adirect__avx512(size_t m, size_t n, size_t k,
                                                    float *b_packed)
 {
     assert(n == NR && b_packed != NULL);
-    if (m != 4 && m < 7)
+    if (rows_alias(lda) && m > 7) {
+        /* The first 7 rows pack B~, the others read it (see rows_alias). */
+        kernel_14x32(7, n, k, a, lda, b, ldb, c, ldc, ctx, 1, b_packed);
+        const struct hpk_gemm_tile_ctx t = ctx_down(ctx, 7);
+        tile_direct(m - 7, n, k, a + 7 * lda, lda, b_packed, NR, c + 7 * ldc, ldc, &t);
+    } else if (m != 4 && m < 7) {
         kernel_14x32(m, n, k, a, lda, b, ldb, c, ldc, ctx, 2, b_packed);
-    else
+    } else {
         kernel_14x32(m, n, k, a, lda, b, ldb, c, ldc, ctx, 1, b_packed);
+    }
 }
 
 /* The full tiles of a panel in one call (hpk_sgemm_ukernel_col_fn): the leaf inlined in a loop
@@ -471,7 +515,7 @@ column(size_t tiles, size_t k, const float *a, ptrdiff_t lda, const float *b, pt
 {
     struct hpk_gemm_tile_ctx t = *ctx;
     const ptrdiff_t astep = direct ? MR * lda : (ptrdiff_t)(MR * k);
-    const int leaf = full_leaf_ok(ctx);
+    const int leaf = full_leaf_ok(ctx), halves = direct && rows_alias(lda);
     for (size_t i = 0; i < tiles; i++, a += astep, c += MR * ldc) {
         if (i > 0) {
             if (t.residual != NULL)
@@ -480,7 +524,9 @@ column(size_t tiles, size_t k, const float *a, ptrdiff_t lda, const float *b, pt
                 t.bias += MR;
             t.flags &= ~HPK_TILE_STREAM; /* the first tile streams the next panel */
         }
-        if (leaf)
+        if (halves)
+            tile_direct_halves(MR, NR, k, a, lda, b, ldb, c, ldc, &t);
+        else if (leaf)
             full_leaf(k, a, lda, b, ldb, c, ldc, &t, direct, NULL, 0, 0, 0);
         else if (direct)
             tile_direct(MR, NR, k, a, lda, b, ldb, c, ldc, &t);

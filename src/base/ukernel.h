@@ -37,11 +37,11 @@
  * apart, or a multiple of HPK_GEMM_ALIAS_BYTES apart (see ic_task); a record may ignore it. */
 #define HPK_TILE_PREFETCH_B 8u
 #define HPK_TILE_B_AHEAD 16
-/* A hint: the tile may prefetch into L2 up to k lines of HPK_TILE_STREAM_LINE bytes from
- * ctx->stream on, one per k step -- the next B~ panel (k rows of NR = 16 floats are k such
- * lines), so that a panel coming from memory streams in while this tile computes rather than
- * in a burst between tiles. The caller sets it only where k lines from there lie inside one
- * object; a record without HPK_GEMM_STREAM may ignore it, and results never depend on it. */
+/* A hint: the tile may prefetch into L2 the k rows of NR floats from ctx->stream on -- the next
+ * B~ panel, a row (NR * 4 / HPK_TILE_STREAM_LINE lines) per k step -- so that a panel coming
+ * from memory streams in while this tile computes rather than in a burst between tiles. The
+ * caller sets it only where those k NR floats lie inside one object; a record without
+ * HPK_GEMM_STREAM may ignore it, and results never depend on it. */
 #define HPK_TILE_STREAM 16u
 #define HPK_TILE_STREAM_LINE 64
 

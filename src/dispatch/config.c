@@ -104,8 +104,8 @@ const struct hpk_kernel_table *hpk_table_next_usable(const struct hpk_kernel_tab
 /* The AVX-512 table also runs AVX2 kernels where 256-bit vectors serve as well
  * (kernels/x86_avx512/table.c): every AVX-512 CPU has AVX2, but the check costs nothing. */
 #define AVX512_NEEDS                                                                               \
-    (HPK_FEAT_AVX512F | HPK_FEAT_AVX512DQ | HPK_FEAT_AVX512BW | HPK_FEAT_AVX512VL | HPK_FEAT_FMA |  \
-     HPK_FEAT_AVX2)
+    (HPK_FEAT_AVX512F | HPK_FEAT_AVX512DQ | HPK_FEAT_AVX512BW | HPK_FEAT_AVX512VL |              \
+     HPK_FEAT_AVX2 | HPK_FEAT_FMA)
 #define AVX2_NEEDS (HPK_FEAT_AVX2 | HPK_FEAT_FMA)
 
 /* What each ISA name needs, by name, so that a test's fake table is judged like a real one. */

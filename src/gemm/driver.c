@@ -392,7 +392,7 @@ static void ic_task(void *ctx, size_t task, size_t slot)
          * 1160 -> 1152; the suite's rows (`bench/run.sh --filter
          * 'gemm_dl|gemm_packed|gemm_sq'`) within +-1 % (on / off alternated). */
         const int stream = next_packed != NULL && (r->flags & HPK_GEMM_STREAM) && nr == r->nr &&
-                           mb >= r->mr && s->kb * HPK_TILE_STREAM_LINE <= packed_bytes;
+                           mb >= r->mr && s->kb * r->nr * sizeof(float) <= packed_bytes;
         const size_t per_tile_packed = hpk_div_round_up(hpk_div_round_up(packed_bytes, 64), tiles);
         /* The panel's first tile context, moved down by each tile's rows (bias per row and the
          * residual are the only row-dependent fields): built for every tile, it was a visible
