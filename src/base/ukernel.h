@@ -255,6 +255,10 @@ struct hpk_gemm_record {
     const char *name;     /* kernel name, e.g. "hpk_sgemm_ukernel_4x8__generic" */
     unsigned mr, nr;      /* tile */
     unsigned kunroll;     /* k unroll of the kernel loop; KC is rounded to a multiple of it */
+    /* 0: KC from the blocking model (src/dispatch/config.c); else this KC, measured on the
+     * record's target cores, with MC and NC derived from it as for HPK_KC (the model keeps the
+     * KC x NR panel of B~ in L1, which a tile that needs few B~ bytes per FMA does not need). */
+    unsigned kc;
     unsigned flags;       /* HPK_GEMM_A_IN_PLACE, HPK_GEMM_STREAM */
     hpk_sgemm_ukernel_fn ukernel;
     hpk_pack_a_fn pack_a; /* NULL iff HPK_GEMM_A_IN_PLACE */

@@ -31,6 +31,9 @@
  * counts as 8 ways, more ways than lines as one way per line; when the ways leave no room
  * (direct-mapped or 2-way caches), the panel simply takes half the cache.
  *
+ * A record may name its own KC instead (hpk_gemm_record.kc, measured); MC and NC follow from it
+ * by the rules above.
+ *
  * KC changes the order of the additions of every C element, so it depends on the machine and
  * the record only, never on the thread count.
  */
@@ -213,7 +216,7 @@ struct hpk_blocking hpk_blocking_derive(const struct hpk_machine *m,
     size_t mr, nr, ku;
     record_shape(r, &mr, &nr, &ku);
     struct hpk_blocking b;
-    b.kc = derive_kc(model_level(m, 0), mr, nr, ku);
+    b.kc = r->kc != 0 ? round_down_min(r->kc, ku) : derive_kc(model_level(m, 0), mr, nr, ku);
     b.mc = derive_mc(model_level(m, 1), b.kc, mr, nr);
     b.nc = derive_nc(model_level(m, 2), b.kc, nr);
     b.source_mc = b.source_kc = b.source_nc = HPK_SRC_DEFAULT;

@@ -148,7 +148,9 @@ size_t hpk_describe_config(const struct hpk_machine *m, const struct hpk_config 
         put(&o, "sgemm %s: %s, %ux%u, kunroll %u, MC %zu (%s), KC %zu (%s), NC %zu (%s)\n",
             record_names[r], rec->name ? rec->name : "(unnamed)", rec->mr, rec->nr, rec->kunroll,
             b->mc, block_source(b->source_mc, "HPK_MC"), b->kc,
-            block_source(b->source_kc, "HPK_KC"), b->nc, block_source(b->source_nc, "HPK_NC"));
+            b->source_kc == HPK_SRC_DEFAULT && rec->kc != 0 ? "record"
+                                                            : block_source(b->source_kc, "HPK_KC"),
+            b->nc, block_source(b->source_nc, "HPK_NC"));
         if (r == HPK_GEMM_MAIN && b->source_kc != HPK_SRC_ENV)
             put(&o, "sgemm %s, whole k as KC: for n <= %d and k <= %zu\n", record_names[r],
                 HPK_GEMM_WHOLE_K_N, (size_t)HPK_GEMM_WHOLE_K_MULT * b->kc);
