@@ -5,8 +5,10 @@
  * of the table, the main tile, cache sizes) -- never from the thread count, which must not
  * change the numbers. The cheapest wins.
  *
- *   arithmetic  multiply-adds at the FMA peak (two vector FMAs per cycle) times an efficiency,
- *               with m and n rounded up to the tile (the waste of edge tiles);
+ *   arithmetic  multiply-adds at the FMA peak (two vector FMAs per cycle, one for AVX-512)
+ *               times an efficiency,
+ *               with m rounded up to half the tile and n to the tile (the waste of edge
+ *               tiles);
  *   transforms  Winograd's input and output transforms: their additions per tile and channel
  *               (counted from the separable 1-D transforms) at one vector add per cycle;
  *   bytes       what an algorithm moves besides the GEMM's own operands: im2col's gathered
@@ -45,6 +47,17 @@ static double vector_floats(const struct hpk_kernel_table *t)
     return 4.0;
 }
 
+/* Multiply-adds per cycle of a table's GEMM, the lanes of two vector FMAs a cycle -- but one
+ * zmm FMA for AVX-512: Zen 4 splits it over its two 256-bit pipes (as do Intel cores with one
+ * 512-bit FMA unit), so its products run no faster than AVX2's. Counted as two, the products
+ * looked half their cost beside the transforms, and the model took F(2x2, 3x3) at 256@14 and
+ * 512@7, where F(4x4, 3x3) was faster (1 thread, Zen 4: 0.95 against 0.82 ms, 1.58 against
+ * 1.29; the hpk.winograd-f2 / -f4 rows of `bench/run.sh --filter '^conv'`). */
+static double fma_lanes_per_cycle(const struct hpk_kernel_table *t)
+{
+    return strcmp(t->isa, "avx512") == 0 ? vector_floats(t) : 2.0 * vector_floats(t);
+}
+
 #define GEMM_EFFICIENCY 0.85     /* of the FMA peak, on full tiles */
 #define TRANSFORM_EFFICIENCY 1.0 /* vector adds per cycle in the transforms (loads, stores) */
 #define BW_L2 32.0               /* bytes per cycle */
@@ -60,8 +73,13 @@ static double round_up(size_t x, size_t m)
 static double gemm_cycles(const struct hpk_conv2d *op, size_t m, size_t n, size_t k)
 {
     const struct hpk_gemm_record *r = &op->table->sgemm[HPK_GEMM_MAIN];
-    const double fma_per_cycle = 2.0 * vector_floats(op->table) * GEMM_EFFICIENCY;
-    return round_up(m, r->mr) * round_up(n, r->nr) * (double)k / fma_per_cycle;
+    const double fma_per_cycle = fma_lanes_per_cycle(op->table) * GEMM_EFFICIENCY;
+    /* m rounded up to half tiles: the main kernels compute a tile of at most MR / 2 rows with
+     * about half the FMAs (AVX2 6 x 16: m <= 3; AVX-512 14 x 32: m <= 4, 7, 10), which matters
+     * where a layer has a few tiles (F(4x4, 3x3) at 512@7: 4 tiles, which whole 14-row tiles
+     * made cost 3.5 times their work). */
+    const size_t mh = r->mr > 1 ? (r->mr + 1) / 2 : 1;
+    return round_up(m, mh) * round_up(n, r->nr) * (double)k / fma_per_cycle;
 }
 
 static double stream_bw(const struct hpk_machine *mach, double bytes)
