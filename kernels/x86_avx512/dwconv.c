@@ -168,10 +168,9 @@ DW_INLINE void dwconv_block__avx512(size_t px, size_t nv, int masked, size_t c, 
  * registers through the activation. The edge blocks (16 channels, the masked ones, the last
  * pixels) run once per row and have no flatten of their own.
  */
-static __attribute__((noinline)) DW_FLATTEN size_t
-dwconv_group_c32__avx512(size_t channels, size_t taps, const float *const *in,
-                         const float *weights, const float *res, ptrdiff_t ldr, float *out,
-                         ptrdiff_t out_stride, const struct hpk_gemm_tile_ctx *ctx)
+static __attribute__((noinline)) DW_FLATTEN size_t dwconv_group_c32__avx512(
+    size_t channels, size_t taps, const float *const *in, const float *weights, const float *res,
+    ptrdiff_t ldr, float *out, ptrdiff_t out_stride, const struct hpk_gemm_tile_ctx *ctx)
 {
     size_t c = 0;
     for (; c + 32 <= channels; c += 32)
@@ -182,9 +181,9 @@ dwconv_group_c32__avx512(size_t channels, size_t taps, const float *const *in,
 
 /* Pixels [0, px) of `in` (px a constant after inlining), every channel. */
 DW_INLINE void dwconv_pixels__avx512(size_t px, size_t channels, size_t taps,
-                                     const float *const *in, const float *weights,
-                                     const float *res, ptrdiff_t ldr, float *out,
-                                     ptrdiff_t out_stride, const struct hpk_gemm_tile_ctx *ctx)
+                                     const float *const *in, const float *weights, const float *res,
+                                     ptrdiff_t ldr, float *out, ptrdiff_t out_stride,
+                                     const struct hpk_gemm_tile_ctx *ctx)
 {
     size_t c = 0;
     if (px == PX)

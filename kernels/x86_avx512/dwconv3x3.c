@@ -23,8 +23,7 @@
  * two broadcasts merged under a mask: as fast or faster in every row below (128 @ 56, 256 @ 28,
  * 512 @ 14: 88.9 / 53.3 / 31.4 us against 91.3 / 55.2 / 32.7 and 89.3 / 53.8 / 31.4).
  *
- * Walks (channels from here on full vectors; the last channels % 16 are one masked vector,
- * walked along the row with its border pixels, the activation out of line):
+ * Walks (dw3_row_act__avx512 chooses; the last channels % 16 are one masked vector):
  *   - along the row (dw3_vector__avx512), the default: one vector at a time, its 9 weights
  *     loaded once for the row, in strips of PX_S1 = 8 pixels at stride 1 (9 weights + 8
  *     accumulators + 1 input: 18 of the 32 zmm, 30 input loads for 72 FMAs) and PX_S2 = 4 at
@@ -47,7 +46,11 @@
  *     weights are loaded per kernel row and vector (3 a row), the last strip of a row in the
  *     same walk. A software prefetch of the next strip's new input pixels (the AVX2 kernel's
  *     at stride 2) made the strips 6-30 % slower at stride 2 and -2 to +7 % at stride 1: not
- *     taken.
+ *     taken. Channels that are no multiple of 16 take this walk too, the masked vector in each
+ *     strip after the full ones: it shares their last input line, and in a separate walk along
+ *     the row after them, with the activation out of line, it found those lines evicted (24 @
+ *     112: 127 -> 90 us, AVX2 83; 40 @ 56: 42 -> 34, AVX2 32; 72 @ 56: 66 -> 62, AVX2 77; 120
+ *     @ 28: 27 -> 23, AVX2 23.5; stride 2 24 @ 112: 46 -> 32, AVX2 30).
  *   - rows of at most DW3_SHORT_ROW = 16 pixels that walk along the row take their border
  *     pixels in the same pass, with the vector's weights already in registers, instead of a
  *     second pass over the channels (960 @ 7: 17.6 -> 14.6 us; 576 @ 14: 31.9 -> 28.5).
@@ -59,14 +62,21 @@
  *     103 -> 89, 256 @ 28 58 -> 53, 512 @ 14 38 -> 31, 1024 @ 7 26 -> 23, 576 @ 14 40 -> 29;
  *   stride 2: 96 @ 112 107-108 -> 101-104, 144 @ 56 47 -> 38, 192 @ 28 18 -> 12, 32 @ 112 37
  *     -> 33, 256 @ 28 26 -> 19, 512 @ 14 21 -> 11.
+ * Where the AVX-512 kernel does not gain: channels with 8 or fewer past a multiple of 16 (24,
+ * 40: 5-10 % slower than AVX2; 72, 120 even or ahead): the masked vector's idle half costs a
+ * zmm FMA as much as a full one (Zen 4 splits each into two 256-bit halves), and with pixels
+ * 96 or 160 bytes apart every other full vector load crosses a cache line. Likewise input
+ * rows that are not 64-byte aligned (malloc's 16: every zmm load crosses a line): 96 @ 112
+ * stride 2 121 (AVX2) against 174 us, 32 @ 112 117 against 132 (144 @ 56 still 137 against
+ * 128); the library's own buffers are aligned to HPK_ALIGNMENT (64).
  * 96 @ 112 at stride 2 gains least: its 4.8 MB input comes from L3 (96 @ 32, the input in L2:
- * 9.1 -> 7.2 us, 26 %), and at stride 2 a strip needs 3 loads for 4 FMAs, on Zen 4 one zmm
- * load and one zmm FMA a cycle each: the AVX2 kernel issues the same bytes in twice the
- * instructions, and the AVX-512 one saves only those.
+ * 9.1 -> 7.2 us, 26 %), and at stride 2 a strip needs 3 loads for 4 FMAs, where Zen 4 issues
+ * at most one zmm load and one zmm FMA a cycle (two 256-bit halves each): the AVX2 kernel
+ * moves the same bytes in twice the instructions, and the AVX-512 one saves only those.
  *
  * Activation: none, relu and clamp (relu6) inline in the strips; the others inline
  * hpk_act_tile__avx512's switch into the full strips (flatten), while the edges (the last
- * strip of a row, the border pixels, the masked vector) call one out-of-line copy of it.
+ * strip of a row, the border pixels) call one out-of-line copy of it.
  * Epilogue in the generic kernel's order: + bias[c], + residual, the activation. A strip is
  * loaded whole before it is stored, so a residual that is the output itself (ldr ==
  * out_stride) reads the old values.
@@ -168,11 +178,10 @@ struct dw3_row {
 DW3_INLINE __m512 dw3_weight__avx512(int masked, __mmask16 vmask, const float *w)
 {
     if (masked)
-        return _mm512_insertf32x8(
-            _mm512_castps256_ps512(_mm256_maskz_loadu_ps((__mmask8)vmask, w)),
-            _mm256_maskz_loadu_ps((__mmask8)(vmask >> 8), w + WBLK), 1);
-    return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(w)),
-                              _mm256_loadu_ps(w + WBLK), 1);
+        return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_maskz_loadu_ps((__mmask8)vmask, w)),
+                                  _mm256_maskz_loadu_ps((__mmask8)(vmask >> 8), w + WBLK), 1);
+    return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(w)), _mm256_loadu_ps(w + WBLK),
+                              1);
 }
 
 /* The 9 tap weights of the vector of channels [c, c + 16) (c a multiple of 16). */
@@ -268,8 +277,8 @@ DW3_INLINE void dw3_finish__avx512(size_t px, int masked, int act, __mmask16 vma
 DW3_INLINE void dw3_strip__avx512(size_t px, size_t stride, int masked, int act, __mmask16 vmask,
                                   const float *x0, const float *x1, const float *x2,
                                   size_t channels, const __m512 *vw, const float *bias,
-                                  const float *res, ptrdiff_t ldr, float *out,
-                                  ptrdiff_t out_stride, const struct hpk_gemm_tile_ctx *ctx)
+                                  const float *res, ptrdiff_t ldr, float *out, ptrdiff_t out_stride,
+                                  const struct hpk_gemm_tile_ctx *ctx)
 {
     __m512 vacc[PX_MAX];
     const float *const x[3] = {x0, x1, x2};
@@ -344,8 +353,8 @@ DW3_INLINE void dw3_edge_vecs__avx512(size_t nv, int act, const struct dw3_row *
     for (q = 0; q < 9; q++)
 #pragma GCC unroll 4
         for (v = 0; v < nv; v++) {
-            const __m512 vx = x[q] != NULL ? _mm512_loadu_ps(x[q] + c + v * 16)
-                                           : _mm512_setzero_ps();
+            const __m512 vx =
+                x[q] != NULL ? _mm512_loadu_ps(x[q] + c + v * 16) : _mm512_setzero_ps();
             const __m512 vwq = dw3_weight__avx512(0, 0xffff, w + 2 * v * WBLK + q * HPK_DW3_BLOCK);
             vacc[v] = _mm512_fmadd_ps(vx, vwq, vacc[v]);
         }
@@ -355,8 +364,8 @@ DW3_INLINE void dw3_edge_vecs__avx512(size_t nv, int act, const struct dw3_row *
 #pragma GCC unroll 4
     for (v = 0; v < nv; v++)
         dw3_finish__avx512(1, 0, act, 0xffff, vacc + v, bias != NULL ? bias + v * 16 : NULL,
-                           res != NULL ? res + v * 16 : NULL, ctx->ldr, out + v * 16,
-                           a->out_stride, ctx);
+                           res != NULL ? res + v * 16 : NULL, ctx->ldr, out + v * 16, a->out_stride,
+                           ctx);
 }
 
 /* Border pixels [o0, o1), every full vector of 16 channels (dw3_edge_vecs__avx512). */
@@ -369,8 +378,7 @@ DW3_INLINE void dw3_edges__avx512(size_t stride, int act, const struct dw3_row *
         const float *x[9];
         for (size_t q = 0; q < 9; q++) {
             const ptrdiff_t col = col0 + (ptrdiff_t)(q % 3);
-            x[q] = col >= 0 && (size_t)col < a->in_width ? a->rows[q / 3] + (size_t)col * C
-                                                          : NULL;
+            x[q] = col >= 0 && (size_t)col < a->in_width ? a->rows[q / 3] + (size_t)col * C : NULL;
         }
         size_t v = 0;
         for (; v + DW3_EDGE_VECS <= nfull; v += DW3_EDGE_VECS)
@@ -443,17 +451,18 @@ DW3_INLINE void dw3_vector__avx512(size_t px, size_t stride, int masked, int act
 }
 
 /*
- * One strip of px pixels, nv <= 4 full vectors of 16 channels from the strip's input x (its
- * first input pixel and channel in each row): per kernel row r, each vector loads its 3 tap
- * weights (w: the first vector's block) and walks the input columns of the strip, each input
- * vector loaded once and taken by every pixel that uses it; so each pixel takes its taps in
- * the order q = r * 3 + s, as dw3_strip__avx512 does. nv px accumulators, 3 weights and 1
- * input vector are live.
+ * One strip of px pixels, nv <= 4 vectors of 16 channels from the strip's input x (its first
+ * input pixel and channel in each row), or, masked (nv = 1), the lanes of vmask: per kernel
+ * row r, each vector loads its 3 tap weights (w: the first vector's block) and walks the input
+ * columns of the strip, each input vector loaded once and taken by every pixel that uses it;
+ * so each pixel takes its taps in the order q = r * 3 + s, as dw3_strip__avx512 does. nv px
+ * accumulators, 3 weights and 1 input vector are live.
  */
-DW3_INLINE void dw3_stripn__avx512(size_t nv, size_t px, size_t stride, int act,
-                                   const float *const x[3], size_t channels, const float *w,
-                                   const float *bias, const float *res, ptrdiff_t ldr, float *out,
-                                   ptrdiff_t out_stride, const struct hpk_gemm_tile_ctx *ctx)
+DW3_INLINE void dw3_stripn__avx512(size_t nv, size_t px, size_t stride, int masked, int act,
+                                   __mmask16 vmask, const float *const x[3], size_t channels,
+                                   const float *w, const float *bias, const float *res,
+                                   ptrdiff_t ldr, float *out, ptrdiff_t out_stride,
+                                   const struct hpk_gemm_tile_ctx *ctx)
 {
     __m512 vacc[SNV_MAX][PX_MAX];
     size_t o, r, b, j;
@@ -467,12 +476,12 @@ DW3_INLINE void dw3_stripn__avx512(size_t nv, size_t px, size_t stride, int act,
 #pragma GCC unroll 4
         for (b = 0; b < nv; b++) {
             const float *wr = w + 2 * b * WBLK + r * 3 * HPK_DW3_BLOCK;
-            const __m512 vw[3] = {dw3_weight__avx512(0, 0xffff, wr),
-                                  dw3_weight__avx512(0, 0xffff, wr + HPK_DW3_BLOCK),
-                                  dw3_weight__avx512(0, 0xffff, wr + 2 * HPK_DW3_BLOCK)};
+            const __m512 vw[3] = {dw3_weight__avx512(masked, vmask, wr),
+                                  dw3_weight__avx512(masked, vmask, wr + HPK_DW3_BLOCK),
+                                  dw3_weight__avx512(masked, vmask, wr + 2 * HPK_DW3_BLOCK)};
 #pragma GCC unroll 40
             for (j = 0; j < (px - 1) * stride + 3; j++) {
-                __m512 vx = _mm512_loadu_ps(x[r] + j * channels + b * 16);
+                __m512 vx = LOAD(x[r] + j * channels + b * 16);
                 __asm__("" : "+v"(vx));
 #pragma GCC unroll 16
                 for (o = 0; o < px; o++) {
@@ -485,21 +494,23 @@ DW3_INLINE void dw3_stripn__avx512(size_t nv, size_t px, size_t stride, int act,
     }
 #pragma GCC unroll 4
     for (b = 0; b < nv; b++)
-        dw3_finish__avx512(px, 0, act, 0xffff, vacc[b], bias != NULL ? bias + b * 16 : NULL,
+        dw3_finish__avx512(px, masked, act, vmask, vacc[b], bias != NULL ? bias + b * 16 : NULL,
                            res != NULL ? res + b * 16 : NULL, ldr, out + b * 16, out_stride, ctx);
 }
 
 /*
  * The interior pixels [ia, ia + strips px) strip by strip: per strip, every full vector in
- * groups of nv (dw3_stripn__avx512; the last group of what is left) before the next strip, so
- * that the input is walked in address order and the stores of one group are followed by the
- * loads of other channels (dw3_full_act__avx512 says why).
+ * groups of nv (dw3_stripn__avx512; the last group of what is left), then the masked vector of
+ * the last channels % 16, before the next strip, so that the input is walked in address order,
+ * the lines a vector shares with the next are still in L1, and the stores of one group are
+ * followed by the loads of other channels (dw3_row_act__avx512 says why).
  */
 DW3_INLINE void dw3_strips__avx512(size_t nv, size_t px, size_t stride, int act,
                                    const struct dw3_row *a, size_t ia, size_t strips)
 {
     const struct hpk_gemm_tile_ctx *ctx = a->ctx;
-    const size_t C = a->channels, nfull = C / 16;
+    const size_t C = a->channels, nfull = C / 16, cfull = nfull * 16;
+    const __mmask16 vmask = hpk_mask_n__avx512(C - cfull, 0);
     const ptrdiff_t ldr = ctx->ldr, out_stride = a->out_stride;
     const float *const bias0 = ctx->bias_axis == HPK_TILE_BIAS_COL ? ctx->bias : NULL;
     for (size_t k = 0, o = ia; k < strips; k++, o += px) {
@@ -515,25 +526,31 @@ DW3_INLINE void dw3_strips__avx512(size_t nv, size_t px, size_t stride, int act,
             const float *rs = res != NULL ? res + c : NULL;
             _Static_assert(SNV_MAX == 4, "the last group has 1 to 3 vectors");
             if (g == nv)
-                dw3_stripn__avx512(nv, px, stride, act, x, C, w, bs, rs, ldr, out + c,
+                dw3_stripn__avx512(nv, px, stride, 0, act, 0xffff, x, C, w, bs, rs, ldr, out + c,
                                    out_stride, ctx);
             else if (g == 3)
-                dw3_stripn__avx512(3, px, stride, act, x, C, w, bs, rs, ldr, out + c,
+                dw3_stripn__avx512(3, px, stride, 0, act, 0xffff, x, C, w, bs, rs, ldr, out + c,
                                    out_stride, ctx);
             else if (g == 2)
-                dw3_stripn__avx512(2, px, stride, act, x, C, w, bs, rs, ldr, out + c,
+                dw3_stripn__avx512(2, px, stride, 0, act, 0xffff, x, C, w, bs, rs, ldr, out + c,
                                    out_stride, ctx);
             else
-                dw3_stripn__avx512(1, px, stride, act, x, C, w, bs, rs, ldr, out + c,
+                dw3_stripn__avx512(1, px, stride, 0, act, 0xffff, x, C, w, bs, rs, ldr, out + c,
                                    out_stride, ctx);
+        }
+        if (cfull < C) {
+            const float *const x[3] = {x0[0] + cfull, x0[1] + cfull, x0[2] + cfull};
+            dw3_stripn__avx512(1, px, stride, 1, act, vmask, x, C, a->weights + 2 * nfull * WBLK,
+                               bias0 != NULL ? bias0 + cfull : NULL,
+                               res != NULL ? res + cfull : NULL, ldr, out + cfull, out_stride, ctx);
         }
     }
 }
 
 /* The interior [xa, xb) in the strip walk: strips of px pixels, then one strip of the last
  * (xb - xa) % px (act_edge) in the same walk. */
-DW3_INLINE void dw3_walk_strips__avx512(size_t nv, size_t px, size_t stride, int act,
-                                        int act_edge, const struct dw3_row *a)
+DW3_INLINE void dw3_walk_strips__avx512(size_t nv, size_t px, size_t stride, int act, int act_edge,
+                                        const struct dw3_row *a)
 {
     const size_t n = (a->xb - a->xa) / px, o = a->xa + n * px;
     dw3_strips__avx512(nv, px, stride, act, a, a->xa, n);
@@ -555,73 +572,93 @@ DW3_INLINE void dw3_walk_strips__avx512(size_t nv, size_t px, size_t stride, int
 #undef DW3_LAST
 }
 
-/* The full vectors of 16 channels over the row, the activation act in the strips (act_edge in
- * the last strip and the border pixels). */
-DW3_INLINE void dw3_full_act__avx512(size_t px, size_t stride, int act, int act_edge,
-                                     const struct dw3_row *a)
+/* Border pixels [o0, o1) of the masked vector of the last channels % 16 (from cfull). */
+DW3_INLINE void dw3_masked_edges__avx512(size_t stride, int act, const struct dw3_row *a, size_t o0,
+                                         size_t o1)
 {
-    const size_t cfull = a->channels / 16 * 16, offsets = dw3_offsets(a->channels);
-    if (a->xb > a->xa && offsets <= DW3_STRIP_OFFSETS) {
+    const size_t cfull = a->channels / 16 * 16;
+    const __mmask16 vmask = hpk_mask_n__avx512(a->channels - cfull, 0);
+    if (o0 >= o1)
+        return;
+    __m512 vw[9];
+    dw3_weights__avx512(1, vmask, a->weights, cfull, vw);
+    for (size_t o = o0; o < o1; o++)
+        dw3_edge__avx512(stride, 1, act, vmask, a, vw, o, cfull);
+}
+
+/*
+ * The row, the activation act in the strips (act_edge in the last strip and the border
+ * pixels). Walks (the head comment has the measurements):
+ *   - where the row's pixels fall in at most DW3_STRIP_OFFSETS page offsets, or the channels
+ *     are no multiple of 16, strip by strip over all the vectors (dw3_walk_strips__avx512);
+ *   - else, rows of at most DW3_SHORT_ROW pixels vector by vector along the whole row,
+ *     border pixels included;
+ *   - else vector by vector along the interior, then the border pixels DW3_EDGE_VECS vectors
+ *     at a time.
+ */
+DW3_INLINE void dw3_row_act__avx512(size_t px, size_t stride, int act, int act_edge,
+                                    const struct dw3_row *a)
+{
+    const size_t C = a->channels, cfull = C / 16 * 16, offsets = dw3_offsets(C);
+    if (a->xb > a->xa && (offsets <= DW3_STRIP_OFFSETS || cfull < C)) {
         if (offsets <= 2)
             dw3_walk_strips__avx512(SNV_FEW, SPX_FEW, stride, act, act_edge, a);
         else if (stride == 1)
             dw3_walk_strips__avx512(1, SPX_S1, stride, act, act_edge, a);
         else
             dw3_walk_strips__avx512(1, SPX_S2, stride, act, act_edge, a);
-    } else if (a->width <= DW3_SHORT_ROW) {
+        dw3_edges__avx512(stride, act_edge, a, 0, a->xa);
+        dw3_edges__avx512(stride, act_edge, a, a->xb, a->width);
+        if (cfull < C) {
+            dw3_masked_edges__avx512(stride, act_edge, a, 0, a->xa);
+            dw3_masked_edges__avx512(stride, act_edge, a, a->xb, a->width);
+        }
+        return;
+    }
+    if (a->width <= DW3_SHORT_ROW) {
         for (size_t c = 0; c < cfull; c += 16)
             dw3_vector__avx512(px, stride, 0, act, act_edge, a, c, 0, a->width);
-        return;
     } else {
         for (size_t c = 0; c < cfull; c += 16)
             dw3_vector__avx512(px, stride, 0, act, act_edge, a, c, a->xa, a->xb);
+        dw3_edges__avx512(stride, act_edge, a, 0, a->xa);
+        dw3_edges__avx512(stride, act_edge, a, a->xb, a->width);
     }
-    dw3_edges__avx512(stride, act_edge, a, 0, a->xa);
-    dw3_edges__avx512(stride, act_edge, a, a->xb, a->width);
+    if (cfull < C)
+        dw3_vector__avx512(px, stride, 1, act, act_edge, a, cfull, 0, a->width);
 }
 
 /*
- * The full vectors, one loop per kind of activation. flatten inlines hpk_act_tile__avx512 into
- * the DW3_ACT_ANY loop's full strips, so the accumulators stay in registers through the
+ * The row, one instance per kind of activation. flatten inlines hpk_act_tile__avx512 into the
+ * DW3_ACT_ANY instance's full strips, so the accumulators stay in registers through the
  * activation; the last strip of a row and the border pixels call the out-of-line copy (for the
  * piecewise-linear ones they inline it too).
  */
-DW3_INLINE void dw3_full__avx512(size_t px, size_t stride, const struct dw3_row *a)
+DW3_INLINE void dw3_row__avx512(size_t px, size_t stride, const struct dw3_row *a)
 {
     switch (a->ctx->act) {
     case HPK_TILE_ACT_NONE:
-        dw3_full_act__avx512(px, stride, HPK_TILE_ACT_NONE, HPK_TILE_ACT_NONE, a);
+        dw3_row_act__avx512(px, stride, HPK_TILE_ACT_NONE, HPK_TILE_ACT_NONE, a);
         break;
     case HPK_TILE_ACT_RELU:
-        dw3_full_act__avx512(px, stride, HPK_TILE_ACT_RELU, HPK_TILE_ACT_RELU, a);
+        dw3_row_act__avx512(px, stride, HPK_TILE_ACT_RELU, HPK_TILE_ACT_RELU, a);
         break;
     case HPK_TILE_ACT_RELU6:
     case HPK_TILE_ACT_CLAMP:
-        dw3_full_act__avx512(px, stride, HPK_TILE_ACT_CLAMP, HPK_TILE_ACT_CLAMP, a);
+        dw3_row_act__avx512(px, stride, HPK_TILE_ACT_CLAMP, HPK_TILE_ACT_CLAMP, a);
         break;
-    default: dw3_full_act__avx512(px, stride, DW3_ACT_ANY, DW3_ACT_CALL, a); break;
+    default: dw3_row_act__avx512(px, stride, DW3_ACT_ANY, DW3_ACT_CALL, a); break;
     }
 }
 
-static __attribute__((noinline)) DW3_FLATTEN void dw3_full_s1__avx512(const struct dw3_row *a)
+static __attribute__((noinline)) DW3_FLATTEN void dw3_row_s1__avx512(const struct dw3_row *a)
 {
-    dw3_full__avx512(PX_S1, 1, a);
+    dw3_row__avx512(PX_S1, 1, a);
 }
 
-static __attribute__((noinline)) DW3_FLATTEN void dw3_full_s2__avx512(const struct dw3_row *a)
+static __attribute__((noinline)) DW3_FLATTEN void dw3_row_s2__avx512(const struct dw3_row *a)
 {
-    dw3_full__avx512(PX_S2, 2, a);
-}
-
-/* The last channels % 16, masked: runs once per row, so every strip calls the activation. */
-static __attribute__((noinline)) void dw3_masked_s1__avx512(const struct dw3_row *a, size_t c)
-{
-    dw3_vector__avx512(PX_S1, 1, 1, DW3_ACT_CALL, DW3_ACT_CALL, a, c, 0, a->width);
-}
-
-static __attribute__((noinline)) void dw3_masked_s2__avx512(const struct dw3_row *a, size_t c)
-{
-    dw3_vector__avx512(PX_S2, 2, 1, DW3_ACT_CALL, DW3_ACT_CALL, a, c, 0, a->width);
+    dw3_row__avx512(PX_S2, 2, a);
 }
 
 void hpk_dwconv3x3_ukernel__avx512(size_t channels, size_t width, size_t stride,
@@ -653,16 +690,8 @@ void hpk_dwconv3x3_ukernel__avx512(size_t channels, size_t width, size_t stride,
                               .output = output,
                               .out_stride = out_stride,
                               .ctx = ctx};
-    const size_t cfull = channels / 16 * 16;
-    if (stride == 1) {
-        if (cfull != 0)
-            dw3_full_s1__avx512(&a);
-        if (cfull < channels)
-            dw3_masked_s1__avx512(&a, cfull);
-    } else {
-        if (cfull != 0)
-            dw3_full_s2__avx512(&a);
-        if (cfull < channels)
-            dw3_masked_s2__avx512(&a, cfull);
-    }
+    if (stride == 1)
+        dw3_row_s1__avx512(&a);
+    else
+        dw3_row_s2__avx512(&a);
 }
