@@ -288,6 +288,19 @@ __attribute__((noinline)) static void full_leaf_direct(size_t k, const float *a,
         A_NEXT();                                                                                  \
     }
 
+/* ... in its three forms: two vectors a row over B~ padded or full (unmasked), two over B in
+ * place at an n-edge (masked), one vector a row (n <= 16). */
+#define GEN_LOOPS(ROWS)                                                                            \
+    do {                                                                                           \
+        if (wide && padded)                                                                        \
+            GEN_LOOP(ROWS, FMA2, _mm512_loadu_ps(b), _mm512_loadu_ps(b + 16))                      \
+        else if (wide)                                                                             \
+            GEN_LOOP(ROWS, FMA2, _mm512_maskz_loadu_ps(vmask0, b),                                 \
+                     _mm512_maskz_loadu_ps(vmask1, b + 16))                                        \
+        else                                                                                       \
+            GEN_LOOP(ROWS, FMA1, _mm512_maskz_loadu_ps(vmask0, b), vb0)                            \
+    } while (0)
+
 /*
  * The general tile, for the three ways of reading A (direct is a constant in each
  * instantiation). It computes the first R = 4, 7, 10 or 14 rows, the fewest that hold m. In
@@ -326,29 +339,11 @@ kernel_14x32(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda, const 
     const __mmask16 vmask0 = hpk_mask_n__avx512(n, 0), vmask1 = hpk_mask_n__avx512(n, 1);
     const int wide = n > 16 || bpack != NULL; /* the packing tile has n = 32 */
     if (m <= 4) {
-        if (wide && padded)
-            GEN_LOOP(ROWS4, FMA2, _mm512_loadu_ps(b), _mm512_loadu_ps(b + 16))
-        else if (wide)
-            GEN_LOOP(ROWS4, FMA2, _mm512_maskz_loadu_ps(vmask0, b),
-                     _mm512_maskz_loadu_ps(vmask1, b + 16))
-        else
-            GEN_LOOP(ROWS4, FMA1, _mm512_maskz_loadu_ps(vmask0, b), vb0)
+        GEN_LOOPS(ROWS4);
     } else if (m <= 7) {
-        if (wide && padded)
-            GEN_LOOP(ROWS7, FMA2, _mm512_loadu_ps(b), _mm512_loadu_ps(b + 16))
-        else if (wide)
-            GEN_LOOP(ROWS7, FMA2, _mm512_maskz_loadu_ps(vmask0, b),
-                     _mm512_maskz_loadu_ps(vmask1, b + 16))
-        else
-            GEN_LOOP(ROWS7, FMA1, _mm512_maskz_loadu_ps(vmask0, b), vb0)
+        GEN_LOOPS(ROWS7);
     } else if (m <= 10) {
-        if (wide && padded)
-            GEN_LOOP(ROWS10, FMA2, _mm512_loadu_ps(b), _mm512_loadu_ps(b + 16))
-        else if (wide)
-            GEN_LOOP(ROWS10, FMA2, _mm512_maskz_loadu_ps(vmask0, b),
-                     _mm512_maskz_loadu_ps(vmask1, b + 16))
-        else
-            GEN_LOOP(ROWS10, FMA1, _mm512_maskz_loadu_ps(vmask0, b), vb0)
+        GEN_LOOPS(ROWS10);
     } else if (bpack == NULL && m == MR && n == NR && (ctx->flags & HPK_TILE_STREAM)) {
         /* As in full_leaf: the full tiles of the other epilogues. */
         uintptr_t pf = (uintptr_t)ctx->stream;
@@ -360,13 +355,7 @@ kernel_14x32(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda, const 
             A_NEXT();
         }
     } else {
-        if (wide && padded)
-            GEN_LOOP(ROWS14, FMA2, _mm512_loadu_ps(b), _mm512_loadu_ps(b + 16))
-        else if (wide)
-            GEN_LOOP(ROWS14, FMA2, _mm512_maskz_loadu_ps(vmask0, b),
-                     _mm512_maskz_loadu_ps(vmask1, b + 16))
-        else
-            GEN_LOOP(ROWS14, FMA1, _mm512_maskz_loadu_ps(vmask0, b), vb0)
+        GEN_LOOPS(ROWS14);
     }
 #define LIST(I) vacc##I##x0, vacc##I##x1
     __m512 vacc[MR * NV] = {LIST(0), LIST(1), LIST(2),  LIST(3),  LIST(4),  LIST(5),  LIST(6),
