@@ -125,8 +125,12 @@ SMALL_INLINE void step(const size_t R, const size_t NZ, const size_t NY, __m512 
                        const float *b, const float *const *ab, ptrdiff_t rs, __mmask16 mz,
                        __mmask8 my, const int masked)
 {
-    __m512 vbz[4];
-    __m256 vby[3];
+    /* Zeroed for GCC's uninitialised-use analysis in the builds without forced inlining (the
+     * sanitizers'), which cannot see that only vbz[0 .. NZ) and vby[0 .. NY) are read; inlined,
+     * the zeroing is dead. */
+    __m512 vbz[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                     _mm512_setzero_ps()};
+    __m256 vby[3] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
 #pragma GCC unroll 4
     for (size_t v = 0; v < NZ; v++)
         vbz[v] = masked && NY == 0 && v + 1 == NZ ? _mm512_maskz_loadu_ps(mz, b + 16 * v)
