@@ -11,8 +11,10 @@
  * of a network's feature maps are multiples of 7 (56^2 = 3136 = 224 x 14, 28^2 = 784 = 56 x 14,
  * 14^2, and 7^2 = 49 = 3 x 14 + 7), so in a convolution's kernel space (m = pixels) the tile
  * has no m-edge or a 7-row one, which takes half the FMAs (below). The kernel alone, a column of
- * 32 tiles down one panel in L1 / L2 (k = 256): 114.7-116.2 GFLOP/s against the AVX2 6 x 16's
- * 114.6-115.2, on a Zen 4 whose zmm FMA chains run 116.7 (the suite's roofline/fma_peak row).
+ * 32 tiles down one panel in L1 / L2 (k = 256; a throwaway harness calling the record's ukernel,
+ * best of 10): 114.7-116.2 GFLOP/s against the AVX2 6 x 16's 114.6-115.2, on a Zen 4 whose zmm
+ * FMA chains run 116.7 (the suite's roofline/fma_peak row); in the suite, `bench/run.sh
+ * --filter 'roofline/fma_peak|gemm_sq'` (rows hpk.avx512 and hpk.avx2).
  *
  * A: MR = 14 packed (a[p * 14 + i]), or where it lies (row i at a + i * lda). Where it lies, the
  * 14 rows are addressed from two bases (rows 0 and 7) and three byte offsets (lda, 3 lda, 5 lda)

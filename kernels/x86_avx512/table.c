@@ -48,16 +48,15 @@ const struct hpk_kernel_table hpk_kernels_avx512 = {
             .gemv_packed_name = "hpk_gemv_packed_4x32__avx512",
         },
     },
-    /* The plain GEMM's matrix-vector kernels stream B or W from memory once: 256-bit vectors
-     * keep up with that as well as 512-bit ones (two loads a cycle either way), so this table
-     * takes AVX2's (an AVX-512 CPU has AVX2 and FMA: the dispatcher checks it). Without them
+    /* The plain GEMM's matrix-vector kernels stream B or W from memory once, bound by memory
+     * rather than by the vector width, so this table takes AVX2's (an AVX-512 CPU has AVX2 and
+     * FMA: the dispatcher checks it; a zmm version was not written or measured). Without them
      * the products of m <= 4 took the tile loops: 1 x 4096 x 4096 ran 1.9 GFLOP/s against
      * AVX2's 13.2 (the suite's gemm_dl/gemv_like row, 1 thread, Zen 4). */
     .gemv_axpy = hpk_gemv_axpy__avx2,
     .gemv_axpy_name = "hpk_gemv_axpy__avx2",
     .gemv_dot = hpk_gemv_dot__avx2,
     .gemv_dot_name = "hpk_gemv_dot__avx2",
-    /* BEGIN small_sgemm entries */
     /* Ordered by max_n (a plan takes the first slot whose max_n >= n); n <= 8 has its own
      * slot because its ymm tiles run twice as many FMAs a cycle on Zen 4 as a masked zmm. */
     .sgemm_small = {
@@ -70,14 +69,10 @@ const struct hpk_kernel_table hpk_kernels_avx512 = {
         [HPK_SMALL_ANY] = {.name = "hpk_sgemm_small_any__avx512", .max_n = 0,
                            .fn = hpk_sgemm_small_any__avx512},
     },
-    /* END small_sgemm entries */
-    /* BEGIN dwconv entries */
     .dwconv = hpk_dwconv_ukernel__avx512,
     .dwconv_name = "hpk_dwconv_ukernel__avx512",
     .dwconv3x3 = hpk_dwconv3x3_ukernel__avx512,
     .dwconv3x3_name = "hpk_dwconv3x3_ukernel__avx512",
-    /* END dwconv entries */
-    /* BEGIN winograd entries */
     .winograd = {
         [HPK_WINOGRAD_F2X3] = {
             .name = "hpk_winograd_f2x3__avx512",
@@ -114,6 +109,5 @@ const struct hpk_kernel_table hpk_kernels_avx512 = {
             .output = hpk_winograd_f3x4s2_output__avx512,
         },
     },
-    /* END winograd entries */
     .act_accuracy = HPK_ACT_ACCURACY__AVX512,
 };
