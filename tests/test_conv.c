@@ -746,8 +746,8 @@ static void test_column_schedule(void **state)
             const struct conv_case *c = w ? &wide : &stem;
             struct hpk_blocking bl[HPK_GEMM_RECORDS];
             blocking_of(t, kcv ? 5 : 0, bl);
-            /* The schedule wants the whole k in one block: a model KC below the stem's 147
-             * (the AVX-512 14 x 32's 128) gets that k, as HPK_KC=147 would set it. */
+            /* The schedule wants the whole k in one block: a KC below the stem's 147 (the
+             * blocking model gives a 32-wide tile 128) gets that k, as HPK_KC=147 would. */
             if (!kcv && bl[HPK_GEMM_MAIN].kc < 7 * 7 * 3)
                 blocking_of(t, 7 * 7 * 3, bl);
             struct tensors tt;
