@@ -508,13 +508,8 @@ column(size_t tiles, size_t k, const float *a, ptrdiff_t lda, const float *b, pt
     const ptrdiff_t astep = direct ? MR * lda : (ptrdiff_t)(MR * k);
     const int leaf = full_leaf_ok(ctx), halves = direct && rows_alias(lda);
     for (size_t i = 0; i < tiles; i++, a += astep, c += MR * ldc) {
-        if (i > 0) {
-            if (t.residual != NULL)
-                t.residual += MR * t.ldr;
-            if (t.bias_axis == HPK_TILE_BIAS_ROW)
-                t.bias += MR;
-            t.flags &= ~HPK_TILE_STREAM; /* the first tile streams the next panel */
-        }
+        if (i > 0) /* the first tile alone streams the next panel */
+            t = ctx_down(&t, MR);
         if (halves)
             tile_direct_halves(MR, NR, k, a, lda, b, ldb, c, ldc, &t);
         else if (leaf)
@@ -551,12 +546,8 @@ column_seg(size_t tiles, size_t ks, size_t kseg, const float *const *seg, ptrdif
     struct hpk_gemm_tile_ctx t = *ctx;
     ptrdiff_t off = 0;
     for (size_t i = 0; i < tiles; i++, off += MR * lda, c += MR * ldc) {
-        if (i > 0) {
-            if (t.residual != NULL)
-                t.residual += MR * t.ldr;
-            if (t.bias_axis == HPK_TILE_BIAS_ROW)
-                t.bias += MR;
-        }
+        if (i > 0) /* (a run tile streams nothing: the flag does not matter here) */
+            t = ctx_down(&t, MR);
         full_leaf(kseg, seg[0] + off, lda, b, ldb, c, ldc, &t, 1, seg, ks, off, general);
     }
 }
