@@ -23,8 +23,12 @@
 //                    library gets), weights in the layout oneDNN picks (format_tag any), reordered
 //                    once when the row is set up, as hpk packs its filter in hpk_conv2d_create;
 //                    the label is oneDNN's implementation string ("jit:avx2", "gemm:jit" ...)
-//   onednn.winograd  dnnl_convolution_winograd on the 3x3 stride-1 layers; skipped with the
-//                    reason where oneDNN refuses it (2.x implements it on AVX-512 CPUs only)
+//   onednn.winograd  dnnl_convolution_winograd on the 3x3 stride-1 layers, in the layouts it
+//                    asks for (format_tag any for source, weights and destination: oneDNN 2.x's
+//                    Winograd has none for NHWC); the input is reordered into its layout at
+//                    set-up and the output back to NHWC after the checked run, neither timed.
+//                    Skipped with the reason where oneDNN refuses it (2.x implements it for
+//                    AVX-512 CPUs only)
 //   xnnpack          xnn_create_convolution2d_nhwc_f32, set up once (XNNPACK computes its
 //                    indirection buffer there), then xnn_run_operator on a pthreadpool of N
 //                    threads (no pool for N = 1); XNNPACK cannot be asked which path it took, so
@@ -319,6 +323,12 @@ class ConvPlan
   public:
     virtual ~ConvPlan() = default;
     virtual bool run() = 0;
+    // After the checked run: the output into the layer's NHWC buffer, where a library computed
+    // it in a layout of its own (oneDNN's Winograd). Not timed.
+    virtual bool finish()
+    {
+        return true;
+    }
     // oneDNN's sum post-op adds what the destination holds: the residual is put there first.
     virtual bool residual_in_output() const
     {
@@ -509,6 +519,7 @@ struct DnnlApi {
     decltype(&::dnnl_primitive_destroy) prim_destroy = nullptr;
     decltype(&::dnnl_memory_create) mem_create = nullptr;
     decltype(&::dnnl_memory_destroy) mem_destroy = nullptr;
+    decltype(&::dnnl_memory_get_memory_desc) mem_get_md = nullptr;
     decltype(&::dnnl_primitive_attr_create) attr_create = nullptr;
     decltype(&::dnnl_primitive_attr_destroy) attr_destroy = nullptr;
     decltype(&::dnnl_primitive_attr_set_post_ops) attr_set_post_ops = nullptr;
@@ -564,6 +575,7 @@ std::string load_dnnl(int threads)
                     dnnl_sym(dl, a.prim_destroy, "dnnl_primitive_destroy", &why) &&
                     dnnl_sym(dl, a.mem_create, "dnnl_memory_create", &why) &&
                     dnnl_sym(dl, a.mem_destroy, "dnnl_memory_destroy", &why) &&
+                    dnnl_sym(dl, a.mem_get_md, "dnnl_memory_get_memory_desc", &why) &&
                     dnnl_sym(dl, a.attr_create, "dnnl_primitive_attr_create", &why) &&
                     dnnl_sym(dl, a.attr_destroy, "dnnl_primitive_attr_destroy", &why) &&
                     dnnl_sym(dl, a.attr_set_post_ops, "dnnl_primitive_attr_set_post_ops", &why) &&
@@ -609,6 +621,8 @@ std::string load_dnnl(int threads)
 // then the inner blocks ("ABcd8b8a": OIhw with 8 x 8 blocks of i inside o).
 std::string dnnl_layout(const dnnl_memory_desc_t &md)
 {
+    if (md.format_kind == dnnl_format_kind_wino)
+        return "wino";
     if (md.format_kind != dnnl_blocked)
         return "format_kind " + std::to_string(int(md.format_kind));
     const dnnl_blocking_desc_t &b = md.format_desc.blocking;
@@ -645,7 +659,7 @@ class DnnlConvPlan final : public ConvPlan
         const DnnlApi &a = g_dnnl;
         if (prim_ != nullptr)
             a.prim_destroy(prim_);
-        for (dnnl_memory_t m : {src_, wei_, bias_, dst_})
+        for (dnnl_memory_t m : {src_, wei_, bias_, dst_, user_dst_})
             if (m != nullptr)
                 a.mem_destroy(m);
     }
@@ -664,6 +678,10 @@ class DnnlConvPlan final : public ConvPlan
     {
         return fused_;
     }
+    bool finish() override
+    {
+        return user_dst_ == nullptr || reorder(dst_, user_dst_, &error_);
+    }
 
     // Builds everything; false with *why on the first failure (the destructor frees the rest).
     bool init(const Layer &l, LayerData &d, bool fused, dnnl_alg_kind_t alg, std::string *why)
@@ -678,9 +696,16 @@ class DnnlConvPlan final : public ConvPlan
         dnnl_dims_t w_dims = {i64(l.cout), i64(l.cin), i64(l.k), i64(l.k)};
         dnnl_dims_t gw_dims = {g, i64(l.kg()), i64(l.cg()), i64(l.k), i64(l.k)};
         const bool grouped = l.groups > 1;
-        dnnl_memory_desc_t src_md, dst_md, bias_md, wei_any, wei_user;
-        if (!dnnl_ok(a.md_init(&src_md, 4, src_dims, dnnl_f32, dnnl_nhwc), "src desc", why) ||
-            !dnnl_ok(a.md_init(&dst_md, 4, dst_dims, dnnl_f32, dnnl_nhwc), "dst desc", why) ||
+        // oneDNN 2.x's Winograd computes in its blocked layouts only (nChw16c): it gets them, with
+        // the input reordered once at set-up and the output reordered back after the checked
+        // run, both untimed -- the peer's best case. Every other row reads and writes NHWC.
+        const bool own_layout = alg == dnnl_convolution_winograd && !fused;
+        const dnnl_format_tag_t act = own_layout ? dnnl_format_tag_any : dnnl_nhwc;
+        dnnl_memory_desc_t src_md, dst_md, src_nhwc, dst_nhwc, bias_md, wei_any, wei_user;
+        if (!dnnl_ok(a.md_init(&src_md, 4, src_dims, dnnl_f32, act), "src desc", why) ||
+            !dnnl_ok(a.md_init(&dst_md, 4, dst_dims, dnnl_f32, act), "dst desc", why) ||
+            !dnnl_ok(a.md_init(&src_nhwc, 4, src_dims, dnnl_f32, dnnl_nhwc), "src desc", why) ||
+            !dnnl_ok(a.md_init(&dst_nhwc, 4, dst_dims, dnnl_f32, dnnl_nhwc), "dst desc", why) ||
             !dnnl_ok(a.md_init(&bias_md, 1, bias_dims, dnnl_f32, dnnl_x), "bias desc", why) ||
             !dnnl_ok(a.md_init(&wei_any, grouped ? 5 : 4, grouped ? gw_dims : w_dims, dnnl_f32,
                                dnnl_format_tag_any),
@@ -726,7 +751,7 @@ class DnnlConvPlan final : public ConvPlan
             *why = "dnnl_primitive_desc_create: " + a.status(s);
             if (s == dnnl_unimplemented)
                 *why += alg == dnnl_convolution_winograd
-                            ? " (oneDNN 2.x has f32 Winograd on AVX-512 CPUs only)"
+                            ? " (oneDNN 2.x has f32 Winograd for AVX-512 CPUs only)"
                             : " (no implementation for this shape)";
             return false;
         }
@@ -734,41 +759,70 @@ class DnnlConvPlan final : public ConvPlan
         a.pd_query(pd, dnnl_query_impl_info_str, 0, &impl);
         const dnnl_memory_desc_t wei_md = *a.pd_query_md(pd, dnnl_query_weights_md, 0);
         label_ = std::string("impl=") + (impl ? impl : "?") + ", weights " + dnnl_layout(wei_md);
+        if (own_layout) {
+            src_md = *a.pd_query_md(pd, dnnl_query_src_md, 0);
+            dst_md = *a.pd_query_md(pd, dnnl_query_dst_md, 0);
+            label_ += ", src/dst " + dnnl_layout(src_md) + " (reordered outside the timing)";
+        }
         bool ok = dnnl_ok(a.prim_create(&prim_, pd), "dnnl_primitive_create", why);
         a.pd_destroy(pd);
         if (!ok)
             return false;
 
-        // Memory: the layer's buffers where they lie; the weights reordered once into oneDNN's.
-        dnnl_memory_t user_w = nullptr;
+        // Memory: the layer's buffers where they lie (NHWC), or oneDNN's own with the input
+        // reordered into it; the weights reordered once into oneDNN's layout.
+        // oneDNN reorders into its Winograd weights from oihw, not from ohwi: through oihw then.
+        dnnl_memory_t user_w = nullptr, user_src = nullptr, w_oihw = nullptr;
+        dnnl_memory_desc_t oihw_md;
         ok =
-            dnnl_ok(a.mem_create(&src_, &src_md, a.engine, d.input.get()), "src memory", why) &&
-            dnnl_ok(a.mem_create(&dst_, &dst_md, a.engine, d.output.get()), "dst memory", why) &&
             dnnl_ok(a.mem_create(&wei_, &wei_md, a.engine, DNNL_MEMORY_ALLOCATE), "weights", why) &&
             dnnl_ok(a.mem_create(&user_w, &wei_user, a.engine, d.filter.get()), "user weights",
-                    why) &&
-            (!fused ||
-             dnnl_ok(a.mem_create(&bias_, &bias_md, a.engine, d.bias.get()), "bias memory", why)) &&
-            reorder(user_w, &wei_user, &wei_md, why);
-        if (user_w != nullptr)
-            a.mem_destroy(user_w);
+                    why);
+        if (ok && own_layout)
+            ok = dnnl_ok(a.md_init(&oihw_md, 4, w_dims, dnnl_f32, dnnl_oihw), "oihw desc", why) &&
+                 dnnl_ok(a.mem_create(&w_oihw, &oihw_md, a.engine, DNNL_MEMORY_ALLOCATE),
+                         "oihw weights", why) &&
+                 reorder(user_w, w_oihw, why) && reorder(w_oihw, wei_, why);
+        else if (ok)
+            ok = reorder(user_w, wei_, why);
+        ok = ok && (!fused || dnnl_ok(a.mem_create(&bias_, &bias_md, a.engine, d.bias.get()),
+                                      "bias memory", why));
+        if (ok && own_layout)
+            ok =
+                dnnl_ok(a.mem_create(&src_, &src_md, a.engine, DNNL_MEMORY_ALLOCATE), "src", why) &&
+                dnnl_ok(a.mem_create(&dst_, &dst_md, a.engine, DNNL_MEMORY_ALLOCATE), "dst", why) &&
+                dnnl_ok(a.mem_create(&user_src, &src_nhwc, a.engine, d.input.get()), "user src",
+                        why) &&
+                dnnl_ok(a.mem_create(&user_dst_, &dst_nhwc, a.engine, d.output.get()), "user dst",
+                        why) &&
+                reorder(user_src, src_, why);
+        else if (ok)
+            ok =
+                dnnl_ok(a.mem_create(&src_, &src_md, a.engine, d.input.get()), "src memory", why) &&
+                dnnl_ok(a.mem_create(&dst_, &dst_md, a.engine, d.output.get()), "dst memory", why);
+        for (dnnl_memory_t m : {user_w, user_src, w_oihw})
+            if (m != nullptr)
+                a.mem_destroy(m);
         return ok;
     }
 
   private:
-    bool reorder(dnnl_memory_t from, const dnnl_memory_desc_t *from_md,
-                 const dnnl_memory_desc_t *to_md, std::string *why)
+    // One reorder between two memories of the same shape (any layouts), run to completion.
+    static bool reorder(dnnl_memory_t from, dnnl_memory_t to, std::string *why)
     {
         const DnnlApi &a = g_dnnl;
+        const dnnl_memory_desc_t *from_md = nullptr, *to_md = nullptr;
         dnnl_primitive_desc_t rpd = nullptr;
         dnnl_primitive_t r = nullptr;
-        bool ok = dnnl_ok(a.reorder_pd_create(&rpd, from_md, a.engine, to_md, a.engine, nullptr),
-                          "weights reorder desc", why) &&
-                  dnnl_ok(a.prim_create(&r, rpd), "weights reorder", why);
+        bool ok = dnnl_ok(a.mem_get_md(from, &from_md), "reorder source desc", why) &&
+                  dnnl_ok(a.mem_get_md(to, &to_md), "reorder target desc", why) &&
+                  dnnl_ok(a.reorder_pd_create(&rpd, from_md, a.engine, to_md, a.engine, nullptr),
+                          "reorder desc", why) &&
+                  dnnl_ok(a.prim_create(&r, rpd), "reorder", why);
         if (ok) {
-            dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, wei_}};
-            ok = dnnl_ok(a.prim_execute(r, a.stream, 2, args), "weights reorder run", why) &&
-                 dnnl_ok(a.stream_wait(a.stream), "weights reorder wait", why);
+            dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+            ok = dnnl_ok(a.prim_execute(r, a.stream, 2, args), "reorder run", why) &&
+                 dnnl_ok(a.stream_wait(a.stream), "reorder wait", why);
         }
         if (r != nullptr)
             a.prim_destroy(r);
@@ -779,6 +833,7 @@ class DnnlConvPlan final : public ConvPlan
 
     dnnl_primitive_t prim_ = nullptr;
     dnnl_memory_t src_ = nullptr, wei_ = nullptr, bias_ = nullptr, dst_ = nullptr;
+    dnnl_memory_t user_dst_ = nullptr; // the layer's NHWC output, where dst_ is oneDNN's own
     bool fused_ = false;
 };
 
@@ -1101,7 +1156,7 @@ void set_up(RowState &rs, ConvLib &lib, const Layer &l, LayerData &d, bool fused
         std::memcpy(out, d.residual.get(), l.out_elems() * sizeof(float));
     else
         std::fill(out, out + l.out_elems(), NAN);
-    if (!rs.plan->run()) {
+    if (!rs.plan->run() || !rs.plan->finish()) {
         rs.skip = rs.plan->error();
         rs.plan.reset();
         return;
