@@ -24,11 +24,15 @@
  * zero-padded B~ (HPK_TILE_B_PADDED), loads B~ unmasked; an edge over B read in place loads it
  * under the n-edge masks (_mm512_maskz_loadu_ps: no fault past n).
  *
- * Edges: rows past m are never stored; a tile of m <= 4, 7 or 10 rows computes only the first
- * 4, 7 or 10 rows (the 7-row edge of 49-pixel products; the 8-row edge of m = 64, the kernel
- * space of a column-major product with 64 columns, 64 = 4 x 14 + 8), and with n <= 16 one
- * vector per row. The k loops are not unrolled (the AVX2 kernel's finding:
- * unrolled, GCC 12 spills accumulators).
+ * Edges: rows past m are never stored; a tile of m <= 4, 7, 8 or 10 rows computes only the
+ * first 4, 7, 8 or 10 rows (the 7-row edge of 49-pixel products; the 8-row edge of m = 64, the
+ * kernel space of a column-major product with 64 columns, 64 = 4 x 14 + 8, and the two 8-row
+ * tiles that 128 = 8 x 14 + 16 ends with), and with n <= 16 one vector per row. The 8-row loop
+ * against computing those edges as 10 rows, in the suite (`bench/hpk-bench
+ * --benchmark_filter=gemm_dl`, the two builds alternated, best of 9, 1 thread, Zen 4):
+ * r50_1x1_256to64 105.3 -> 108.3 GFLOP/s, r50_conv2 103.3 -> 106.3, r50_conv3 106.2 -> 108.8,
+ * r50_stem 98.6 -> 103.2. The k loops are not unrolled (the AVX2 kernel's finding: unrolled,
+ * GCC 12 spills accumulators).
  */
 #include "config.h"
 
@@ -75,7 +79,8 @@
 /* Row lists: the first 4, 7 or all 14 rows. */
 #define ROWS4(OP) OP(0); OP(1); OP(2); OP(3)
 #define ROWS7(OP) ROWS4(OP); OP(4); OP(5); OP(6)
-#define ROWS10(OP) ROWS7(OP); OP(7); OP(8); OP(9)
+#define ROWS8(OP) ROWS7(OP); OP(7)
+#define ROWS10(OP) ROWS8(OP); OP(8); OP(9)
 #define ROWS14(OP) ROWS10(OP); OP(10); OP(11); OP(12); OP(13)
 
 #define DECL_ACC(I) __m512 vacc##I##x0 = _mm512_setzero_ps(), vacc##I##x1 = _mm512_setzero_ps()
@@ -278,8 +283,8 @@ __attribute__((noinline)) static void full_leaf_direct(size_t k, const float *a,
     full_leaf(k, a, lda, b, ldb, c, ldc, ctx, 1, NULL, 0, 0, 0);
 }
 
-/* The k loop of the general tile over the first R rows (4, 7 or 14), NVL vectors a row (1 or
- * 2), B~ loaded unmasked (padded or full) or under the masks. */
+/* The k loop of the general tile over the first R rows (4, 7, 8, 10 or 14), one or two vectors
+ * a row, B~ loaded unmasked (padded or full) or under the masks. */
 #define GEN_LOOP(ROWS, FMA, LOAD0, LOAD1)                                                          \
     for (size_t p = 0; p < k; p++, b += ldb) {                                                     \
         const __m512 vb0 = LOAD0;                                                                  \
@@ -305,10 +310,10 @@ __attribute__((noinline)) static void full_leaf_direct(size_t k, const float *a,
 
 /*
  * The general tile, for the three ways of reading A (direct is a constant in each
- * instantiation). It computes the first R = 4, 7, 10 or 14 rows, the fewest that hold m. In
+ * instantiation). It computes the first R = 4, 7, 8, 10 or 14 rows, the fewest that hold m. In
  * place, rows >= m are not there to read: a tile of 7 < m < R rows bases its second group
  * (rows 7 .. R - 1) at row m - (R - 7), so that all its rows lie inside A, and moves the results
- * of rows 7 .. m - 1 into place before the store; a tile of 4 or 7 rows computes just those
+ * of rows 7 .. m - 1 into place before the store; a tile of 4, 7 or 8 rows computes just those
  * (direct = 1); a tile of 1, 2, 3, 5 or 6 rows reads through a pointer a row, those past m
  * repeating row m - 1 (direct = 2). The epilogue never stores rows >= m.
  */
@@ -320,7 +325,7 @@ kernel_14x32(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda, const 
     assert(m >= 1 && m <= MR && n >= 1 && n <= NR && k >= 1);
     assert(direct != 1 || m == 4 || m >= 7);
     assert(direct != 2 || m < 7);
-    const size_t rows = m <= 4 ? 4 : m <= 7 ? 7 : m <= 10 ? 10 : MR;
+    const size_t rows = m <= 4 ? 4 : m <= 7 ? 7 : m <= 8 ? 8 : m <= 10 ? 10 : MR;
     const ptrdiff_t l1 = lda * (ptrdiff_t)sizeof(float);
     const float *a0 = a;
     /* In place with 7 < m < R: the second group from row m - (R - 7). */
@@ -344,6 +349,8 @@ kernel_14x32(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda, const 
         GEN_LOOPS(ROWS4);
     } else if (m <= 7) {
         GEN_LOOPS(ROWS7);
+    } else if (m <= 8) {
+        GEN_LOOPS(ROWS8);
     } else if (m <= 10) {
         GEN_LOOPS(ROWS10);
     } else if (bpack == NULL && m == MR && n == NR && (ctx->flags & HPK_TILE_STREAM)) {
