@@ -37,11 +37,13 @@
  * apart, or a multiple of HPK_GEMM_ALIAS_BYTES apart (see ic_task); a record may ignore it. */
 #define HPK_TILE_PREFETCH_B 8u
 #define HPK_TILE_B_AHEAD 16
-/* A hint: the tile may prefetch into L2 the k rows of NR floats from ctx->stream on -- the next
- * B~ panel, a row (NR * 4 / HPK_TILE_STREAM_LINE lines) per k step -- so that a panel coming
- * from memory streams in while this tile computes rather than in a burst between tiles. The
- * caller sets it only where those k NR floats lie inside one object; a record without
- * HPK_GEMM_STREAM may ignore it, and results never depend on it. */
+/* A hint: the tile may prefetch into L2 the k rows of NR floats from ctx->stream on, a row (NR *
+ * 4 / HPK_TILE_STREAM_LINE lines) per k step, the rows ctx->stream_ld bytes apart (0: NR * 4,
+ * the next B~ panel packed ahead; else the next panel of B where it lies, which a tile then
+ * packs) -- so that a panel coming from memory streams in while this tile computes rather than
+ * in a burst between tiles. The caller sets it only where those rows lie inside one object, each
+ * starting on a line; a record without HPK_GEMM_STREAM may ignore it, and results never depend
+ * on it. */
 #define HPK_TILE_STREAM 16u
 #define HPK_TILE_STREAM_LINE 64
 
@@ -88,7 +90,8 @@ struct hpk_gemm_tile_ctx {
     int act;               /* enum hpk_tile_act */
     float act_lo, act_hi;  /* clamp bounds; relu6 is lo = 0, hi = 6 (set by the driver) */
     float act_slope;       /* leaky relu */
-    const char *stream;    /* with HPK_TILE_STREAM: the bytes to prefetch */
+    const char *stream;    /* with HPK_TILE_STREAM: the bytes to prefetch, */
+    ptrdiff_t stream_ld;   /* ... a row of them to the next, bytes (0: NR floats) */
 };
 
 /* ctx moved to the element (i0, j0) of its tile, as one whole-k tile (FIRST_K | LAST_K): what a

@@ -16,6 +16,7 @@
 
 #include <assert.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "src/base/alloc.h"
@@ -98,6 +99,7 @@ void hpk_gemm_tile_ctx_of(const struct hpk_gemm_problem *p, size_t i0, size_t j0
     t->act_hi = p->act_hi;
     t->act_slope = p->act_slope;
     t->stream = NULL;
+    t->stream_ld = 0;
 }
 
 /*
@@ -370,6 +372,24 @@ static void ic_task(void *ctx, size_t task, size_t slot)
             packs && group == 1 && !(pack_in_tile && s->b_alias) && jr + r->nr < j_hi
                 ? s->bsrc + (ptrdiff_t)(jr + r->nr) * p->b_cs
                 : NULL;
+        /* A panel packed by its first tile, from rows of B far apart: the next one streamed by
+         * the second tile, a row a k step (HPK_TILE_STREAM, rows b_rs apart), rather than a
+         * share of it in a burst before each tile. Where the rows are near, their lines hold
+         * the next panel's too. Row-major, 1 thread, Zen 4, AVX-512 14 x 32 (one process,
+         * best of 10 x 20 ms, burst / stream): 64 x 3136 x 256 108.3 -> 111.4 GFLOP/s (B
+         * packed ahead: 113.4), 64 x 3136 x 576 100-104 -> 108-109, 64 x 12544 x 147 98.8 ->
+         * 101.5, 128 x 784 x 1152 109.0 -> 110.8, 128 x 3072 x 768 106 -> 109; in the suite
+         * (`bench/hpk-bench --benchmark_filter=gemm_dl`, with and without, alternated, best of
+         * 9): r50_1x1_256to64 +2.0 %, r50_conv2 +2.6 %, r50_stem +2.1 %, the other rows within
+         * +-2.5 % either way. With rows near (256 x 196 x 2304, 784 bytes apart) it lost 10 %. */
+        const char *jit_stream = NULL;
+        const size_t tile1_rows = split ? (tiles >= 4 ? r->mr : 0) : (mb >= 2 * r->mr ? r->mr : 0);
+        if (next != NULL && pack_in_tile && (r->flags & HPK_GEMM_STREAM) && !s->b_near &&
+            p->b_cs == 1 && jr + 2 * r->nr <= j_hi && tile1_rows == r->mr &&
+            (uintptr_t)next % 64 == 0 && (size_t)p->b_rs * sizeof(float) % 64 == 0) {
+            jit_stream = (const char *)next;
+            next = NULL;
+        }
         const size_t next_cols = next != NULL ? hpk_min_size(r->nr, j_hi - jr - r->nr) : 0;
         const size_t per_tile =
             hpk_div_round_up(p->b_cs == 1 ? s->kb : next_cols, tiles);
@@ -466,6 +486,14 @@ static void ic_task(void *ctx, size_t task, size_t slot)
                 }
             } else if (next_packed != NULL) {
                 prefetch_span_lines(next_packed, packed_bytes, per_tile_packed, &next_line);
+            }
+            if (jit_stream != NULL && i == 1) {
+                t.flags |= HPK_TILE_STREAM;
+                t.stream = jit_stream;
+                t.stream_ld = p->b_rs * (ptrdiff_t)sizeof(float);
+            } else if (jit_stream != NULL && i == 2) {
+                t.flags &= ~HPK_TILE_STREAM;
+                t.stream_ld = 0;
             }
             if (pack_in_tile && i == 0)
                 (s->a_direct ? r->ukernel_pack_b_a_direct : r->ukernel_pack_b)(
