@@ -93,6 +93,13 @@
     } while (0)
 /* ... the first vector only (n <= 16). */
 #define FMA1(I) vacc##I##x0 = _mm512_fmadd_ps(_mm512_set1_ps(*AP##I), vb0, vacc##I##x0)
+/* ... on ymm where the columns end within 8 of a vector's start: the first vector and the low
+ * half of the second (16 < n <= 24), or the low half of the first (n <= 8). The upper halves are
+ * never stored (the epilogue's masks end at n). */
+#define LO(v) _mm512_castps512_ps256(v)
+#define HI_ANY(v) _mm512_castps256_ps512(v)
+#define FMA2H(I)                                                                                       do {                                                                                                   const __m512 va_ = _mm512_set1_ps(*AP##I);                                                         vacc##I##x0 = _mm512_fmadd_ps(va_, vb0, vacc##I##x0);                                             vacc##I##x1 = HI_ANY(_mm256_fmadd_ps(LO(va_), vb1, LO(vacc##I##x1)));                          } while (0)
+#define FMA1H(I) vacc##I##x0 = HI_ANY(_mm256_fmadd_ps(_mm256_set1_ps(*AP##I), vb0, LO(vacc##I##x0)))
 
 /* The advance of A a k step, and its bases for a run of A in place. */
 #define A_NEXT()                                                                                   \
@@ -288,24 +295,40 @@ __attribute__((noinline)) static void full_leaf_direct(size_t k, const float *a,
 /* The k loop of the general tile over the first R rows (4, 7, 8, 10 or 14), one or two vectors
  * a row, B~ loaded unmasked (padded or full) or under the masks. */
 #define GEN_LOOP(ROWS, FMA, LOAD0, LOAD1)                                                          \
+    GEN_LOOP_T(ROWS, FMA, __m512, LOAD0, __m512, LOAD1, PACK_ROW(p))
+#define GEN_LOOP_T(ROWS, FMA, T0, LOAD0, T1, LOAD1, PACK)                                          \
     for (size_t p = 0; p < k; p++, b += ldb) {                                                     \
-        const __m512 vb0 = LOAD0;                                                                  \
-        const __m512 vb1 = LOAD1;                                                                  \
+        const T0 vb0 = LOAD0;                                                                      \
+        const T1 vb1 = LOAD1;                                                                      \
         (void)vb1;                                                                                 \
-        PACK_ROW(p);                                                                               \
+        PACK;                                                                                      \
         ROWS(FMA);                                                                                 \
         A_NEXT();                                                                                  \
     }
 
-/* ... in its three forms: two vectors a row over B~ padded or full (unmasked), two over B in
- * place at an n-edge (masked), one vector a row (n <= 16). */
+/* ... in its forms: two vectors a row over B~ padded or full (unmasked), two over B in place at
+ * an n-edge (masked), one vector a row (n <= 16); and on ymm where the columns end within 8 of
+ * a vector's start (16 < n <= 24: a zmm and a ymm; n <= 8: a ymm), since Zen 4 runs a zmm as
+ * two ymm halves, a masked-off lane costing as much as a live one. Against the zmm loops, in
+ * the suite (`bench/hpk-bench --benchmark_filter=gemm_dl`, the two builds alternated, best of
+ * 9, 1 thread, Zen 4): r50_conv5 (kernel space n = 49 = 32 + 17) 82.5 -> 88.8 GFLOP/s,
+ * r50_conv4 (n = 196 = 6 x 32 + 4) 98.9 -> 106.6, r50_1x1_1024to256 (n = 196) 103.1 -> 105.7. */
 #define GEN_LOOPS(ROWS)                                                                            \
     do {                                                                                           \
-        if (wide && padded)                                                                        \
+        if (wide && padded && half)                                                                \
+            GEN_LOOP_T(ROWS, FMA2H, __m512, _mm512_loadu_ps(b), __m256, _mm256_loadu_ps(b + 16),   \
+                       (void)0)                                                            \
+        else if (wide && half)                                                                     \
+            GEN_LOOP_T(ROWS, FMA2H, __m512, _mm512_loadu_ps(b), __m256,                            \
+                       _mm256_maskz_loadu_ps((__mmask8)vmask1, b + 16), (void)0)                   \
+        else if (wide && padded)                                                                   \
             GEN_LOOP(ROWS, FMA2, _mm512_loadu_ps(b), _mm512_loadu_ps(b + 16))                      \
         else if (wide)                                                                             \
             GEN_LOOP(ROWS, FMA2, _mm512_maskz_loadu_ps(vmask0, b),                                 \
                      _mm512_maskz_loadu_ps(vmask1, b + 16))                                        \
+        else if (half)                                                                             \
+            GEN_LOOP_T(ROWS, FMA1H, __m256, _mm256_maskz_loadu_ps((__mmask8)vmask0, b), __m256,    \
+                       vb0, (void)0)                                                               \
         else                                                                                       \
             GEN_LOOP(ROWS, FMA1, _mm512_maskz_loadu_ps(vmask0, b), vb0)                            \
     } while (0)
@@ -347,6 +370,7 @@ kernel_14x32(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda, const 
     (void)b_ahead;
     const __mmask16 vmask0 = hpk_mask_n__avx512(n, 0), vmask1 = hpk_mask_n__avx512(n, 1);
     const int wide = n > 16 || bpack != NULL; /* the packing tile has n = 32 */
+    const int half = bpack == NULL && (n <= 8 || (n > 16 && n <= 24));
     if (m <= 4) {
         GEN_LOOPS(ROWS4);
     } else if (m <= 7) {
