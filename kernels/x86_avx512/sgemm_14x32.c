@@ -98,7 +98,12 @@
  * never stored (the epilogue's masks end at n). */
 #define LO(v) _mm512_castps512_ps256(v)
 #define HI_ANY(v) _mm512_castps256_ps512(v)
-#define FMA2H(I)                                                                                       do {                                                                                                   const __m512 va_ = _mm512_set1_ps(*AP##I);                                                         vacc##I##x0 = _mm512_fmadd_ps(va_, vb0, vacc##I##x0);                                             vacc##I##x1 = HI_ANY(_mm256_fmadd_ps(LO(va_), vb1, LO(vacc##I##x1)));                          } while (0)
+#define FMA2H(I)                                                                                   \
+    do {                                                                                           \
+        const __m512 va_ = _mm512_set1_ps(*AP##I);                                                 \
+        vacc##I##x0 = _mm512_fmadd_ps(va_, vb0, vacc##I##x0);                                      \
+        vacc##I##x1 = HI_ANY(_mm256_fmadd_ps(LO(va_), vb1, LO(vacc##I##x1)));                      \
+    } while (0)
 #define FMA1H(I) vacc##I##x0 = HI_ANY(_mm256_fmadd_ps(_mm256_set1_ps(*AP##I), vb0, LO(vacc##I##x0)))
 
 /* The advance of A a k step, and its bases for a run of A in place. */
@@ -317,7 +322,7 @@ __attribute__((noinline)) static void full_leaf_direct(size_t k, const float *a,
     do {                                                                                           \
         if (wide && padded && half)                                                                \
             GEN_LOOP_T(ROWS, FMA2H, __m512, _mm512_loadu_ps(b), __m256, _mm256_loadu_ps(b + 16),   \
-                       (void)0)                                                            \
+                       (void)0)                                                                    \
         else if (wide && half)                                                                     \
             GEN_LOOP_T(ROWS, FMA2H, __m512, _mm512_loadu_ps(b), __m256,                            \
                        _mm256_maskz_loadu_ps((__mmask8)vmask1, b + 16), (void)0)                   \
