@@ -125,8 +125,9 @@ struct loop_state {
     const struct hpk_gemm_problem *p;
     const struct hpk_gemm_record *r;
     size_t threads;
-    size_t mc;        /* rows per ic block */
+    size_t mc;        /* rows per ic block (the most, where ic_tiles is set) */
     size_t n_ic;      /* ic blocks */
+    size_t ic_tiles;  /* 0, or the MR tiles of m that the ic blocks share evenly (ic_block) */
     size_t jr_chunk;  /* columns per task along jr (a multiple of NR), at most; see ic_task */
     size_t n_jr;      /* jr chunks of the current block */
     size_t b_group;   /* columns per B~ packing task (a multiple of NR) */
@@ -300,12 +301,24 @@ static void pack_a_task(void *ctx, size_t task, size_t slot)
 
 /* One (ic block, jr chunk): pack the block's A~ (unless the record reads A in place or A~ was
  * packed ahead), then the jr and ir loops over the chunk. */
+/* Rows [*ic, *ic + *mb) of ic block b: MC rows a block, or with ic_tiles tiles [b T / n_ic,
+ * (b + 1) T / n_ic) of the T = ic_tiles tiles. */
+static void ic_block(const struct loop_state *s, size_t b, size_t *ic, size_t *mb)
+{
+    const size_t m = s->p->m, mr = s->r->mr;
+    const size_t lo = s->ic_tiles != 0 ? b * s->ic_tiles / s->n_ic * mr : b * s->mc;
+    const size_t hi = s->ic_tiles != 0 ? (b + 1) * s->ic_tiles / s->n_ic * mr : lo + s->mc;
+    *ic = lo;
+    *mb = hpk_min_size(hi, m) - lo;
+}
+
 static void ic_task(void *ctx, size_t task, size_t slot)
 {
     const struct loop_state *s = ctx;
     const struct hpk_gemm_problem *p = s->p;
     const struct hpk_gemm_record *r = s->r;
-    const size_t ic = (task / s->n_jr) * s->mc, mb = hpk_min_size(s->mc, p->m - ic);
+    size_t ic, mb;
+    ic_block(s, task / s->n_jr, &ic, &mb);
     /* The block's panels shared out evenly: 13 panels in 4 tasks are 3 + 3 + 3 + 4, not
      * 4 + 4 + 4 + 1, which left one of 2 threads with 8 panels against 5 (measured: 196 x 256
      * x 2304 column-major at 1.55x the 1-thread rate on 2 threads). */
@@ -925,6 +938,19 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
     }
     if (threads > 1 && n_ic < 2 * threads) {
         s->jr_chunk = jr_chunk_panels(n_jr_total, n_ic, threads) * r->nr;
+    }
+    /* Several threads over several ic blocks: the blocks share m's tiles evenly, rather than
+     * MC rows each and the rest to the last (kernel-space m = 1024 on 2 threads had blocks of
+     * 266, 266, 266 and 226 rows: the thread with the short one waited 4 % of each k block).
+     * The rows are computed by the same tiles' operations, so the bits stay those of one
+     * thread. The suite's squares on 2 threads, builds alternated, best of 15 (`bench/hpk-bench
+     * --full --threads=2 --benchmark_filter=gemm_sq`, AVX-512, Zen 4): sq1024 +0.4 %, sq2048
+     * +8 % (its old build's best was low), sq4096 +1.6 %: within this VM's 2-thread spread,
+     * as are gemm_dl's rows either way. Kept for the balance it guarantees. */
+    if (threads > 1 && n_ic > 1) {
+        s->ic_tiles = hpk_div_round_up(p->m, r->mr);
+        n_ic = hpk_min_size(n_ic, s->ic_tiles);
+        mc = hpk_min_size(hpk_div_round_up(s->ic_tiles, n_ic) * r->mr, p->m);
     }
     s->mc = mc;
     s->n_ic = n_ic;
