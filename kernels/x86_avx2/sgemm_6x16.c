@@ -187,8 +187,7 @@ full_leaf(size_t k, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb
          * a few tiles (the Winograd products, 16 tiles: three tiles a panel; weights packed
          * ahead in a network) otherwise waited on memory at each panel's first tile. */
         uintptr_t pf = (uintptr_t)ctx->stream;
-        const uintptr_t pf_step =
-            ctx->stream_ld != 0 ? (uintptr_t)ctx->stream_ld : HPK_TILE_STREAM_LINE;
+        const uintptr_t pf_step = hpk_tile_stream_step(ctx, HPK_TILE_STREAM_LINE);
         for (size_t p = 1; p < k; p++, a += astep, b += ldb, pf += pf_step) {
             _mm_prefetch((const char *)pf, _MM_HINT_T1);
             vb0 = _mm256_loadu_ps(b);
@@ -390,8 +389,7 @@ kernel_6x16(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda, const f
         if (bpack == NULL && m == MR && (ctx->flags & HPK_TILE_STREAM)) {
             /* As in full_leaf: the full tiles of the other epilogues. */
             uintptr_t pf = (uintptr_t)ctx->stream;
-            const uintptr_t pf_step =
-                ctx->stream_ld != 0 ? (uintptr_t)ctx->stream_ld : HPK_TILE_STREAM_LINE;
+            const uintptr_t pf_step = hpk_tile_stream_step(ctx, HPK_TILE_STREAM_LINE);
             for (size_t p = 0; p < k; p++, a += astep, b += ldb, pf += pf_step) {
                 _mm_prefetch((const char *)pf, _MM_HINT_T1);
                 const __m256 vb0 = _mm256_loadu_ps(b), vb1 = _mm256_loadu_ps(b + 8);

@@ -184,8 +184,7 @@ full_leaf(size_t k, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb
         /* The next panel into L2 as this tile computes (HPK_TILE_STREAM): its k rows of 32
          * floats are two lines a k step. */
         uintptr_t pf = (uintptr_t)ctx->stream;
-        const uintptr_t pf_step =
-            ctx->stream_ld != 0 ? (uintptr_t)ctx->stream_ld : 2 * HPK_TILE_STREAM_LINE;
+        const uintptr_t pf_step = hpk_tile_stream_step(ctx, 2 * HPK_TILE_STREAM_LINE);
         for (size_t p = 0; p < k; p++, b += ldb, pf += pf_step) {
             _mm_prefetch((const char *)pf, _MM_HINT_T1);
             _mm_prefetch((const char *)(pf + HPK_TILE_STREAM_LINE), _MM_HINT_T1);
@@ -387,8 +386,7 @@ kernel_14x32(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda, const 
     } else if (bpack == NULL && m == MR && n == NR && (ctx->flags & HPK_TILE_STREAM)) {
         /* As in full_leaf: the full tiles of the other epilogues. */
         uintptr_t pf = (uintptr_t)ctx->stream;
-        const uintptr_t pf_step =
-            ctx->stream_ld != 0 ? (uintptr_t)ctx->stream_ld : 2 * HPK_TILE_STREAM_LINE;
+        const uintptr_t pf_step = hpk_tile_stream_step(ctx, 2 * HPK_TILE_STREAM_LINE);
         for (size_t p = 0; p < k; p++, b += ldb, pf += pf_step) {
             _mm_prefetch((const char *)pf, _MM_HINT_T1);
             _mm_prefetch((const char *)(pf + HPK_TILE_STREAM_LINE), _MM_HINT_T1);

@@ -94,6 +94,13 @@ struct hpk_gemm_tile_ctx {
     ptrdiff_t stream_ld;   /* ... a row of them to the next, bytes (0: NR floats) */
 };
 
+/* Bytes from one streamed row to the next (HPK_TILE_STREAM): ctx->stream_ld, or the packed
+ * panel's row of row_bytes where it is 0. */
+static inline uintptr_t hpk_tile_stream_step(const struct hpk_gemm_tile_ctx *ctx, size_t row_bytes)
+{
+    return ctx->stream_ld != 0 ? (uintptr_t)ctx->stream_ld : (uintptr_t)row_bytes;
+}
+
 /* ctx moved to the element (i0, j0) of its tile, as one whole-k tile (FIRST_K | LAST_K): what a
  * matrix-vector kernel hands each piece of its output to the tile epilogue. */
 static inline struct hpk_gemm_tile_ctx hpk_tile_ctx_at(const struct hpk_gemm_tile_ctx *ctx,

@@ -125,9 +125,8 @@ struct loop_state {
     const struct hpk_gemm_problem *p;
     const struct hpk_gemm_record *r;
     size_t threads;
-    size_t mc;        /* rows per ic block (the most, where ic_tiles is set) */
+    size_t mc;        /* rows per ic block (the most, on several threads: see ic_block) */
     size_t n_ic;      /* ic blocks */
-    size_t ic_tiles;  /* 0, or the MR tiles of m that the ic blocks share evenly (ic_block) */
     size_t jr_chunk;  /* columns per task along jr (a multiple of NR), at most; see ic_task */
     size_t n_jr;      /* jr chunks of the current block */
     size_t b_group;   /* columns per B~ packing task (a multiple of NR) */
@@ -301,13 +300,15 @@ static void pack_a_task(void *ctx, size_t task, size_t slot)
 
 /* One (ic block, jr chunk): pack the block's A~ (unless the record reads A in place or A~ was
  * packed ahead), then the jr and ir loops over the chunk. */
-/* Rows [*ic, *ic + *mb) of ic block b: MC rows a block, or with ic_tiles tiles [b T / n_ic,
- * (b + 1) T / n_ic) of the T = ic_tiles tiles. */
+/* Rows [*ic, *ic + *mb) of ic block b: MC rows a block on one thread; on several, the blocks
+ * share m's T = ceil(m / MR) tiles evenly, block b taking tiles [b T / n_ic, (b + 1) T / n_ic)
+ * (see prepare). */
 static void ic_block(const struct loop_state *s, size_t b, size_t *ic, size_t *mb)
 {
-    const size_t m = s->p->m, mr = s->r->mr;
-    const size_t lo = s->ic_tiles != 0 ? b * s->ic_tiles / s->n_ic * mr : b * s->mc;
-    const size_t hi = s->ic_tiles != 0 ? (b + 1) * s->ic_tiles / s->n_ic * mr : lo + s->mc;
+    const size_t m = s->p->m, mr = s->r->mr, tiles = hpk_div_round_up(m, mr);
+    const int even = s->threads > 1 && s->n_ic > 1;
+    const size_t lo = even ? b * tiles / s->n_ic * mr : b * s->mc;
+    const size_t hi = even ? (b + 1) * tiles / s->n_ic * mr : lo + s->mc;
     *ic = lo;
     *mb = hpk_min_size(hi, m) - lo;
 }
@@ -395,10 +396,10 @@ static void ic_task(void *ctx, size_t task, size_t slot)
          * 9): r50_1x1_256to64 +2.0 %, r50_conv2 +2.6 %, r50_stem +2.1 %, the other rows within
          * +-2.5 % either way. With rows near (256 x 196 x 2304, 784 bytes apart) it lost 10 %. */
         const char *jit_stream = NULL;
-        const size_t tile1_rows = split ? (tiles >= 4 ? r->mr : 0) : (mb >= 2 * r->mr ? r->mr : 0);
+        const int tile1_full = split ? tiles >= 4 : mb >= 2 * r->mr;
         if (next != NULL && pack_in_tile && (r->flags & HPK_GEMM_STREAM) && !s->b_near &&
-            p->b_cs == 1 && jr + 2 * r->nr <= j_hi && tile1_rows == r->mr &&
-            (uintptr_t)next % 64 == 0 && (size_t)p->b_rs * sizeof(float) % 64 == 0) {
+            p->b_cs == 1 && jr + 2 * r->nr <= j_hi && tile1_full && (uintptr_t)next % 64 == 0 &&
+            (size_t)p->b_rs * sizeof(float) % 64 == 0) {
             jit_stream = (const char *)next;
             next = NULL;
         }
@@ -947,11 +948,8 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
      * --full --threads=2 --benchmark_filter=gemm_sq`, AVX-512, Zen 4): sq1024 +0.4 %, sq2048
      * +8 % (its old build's best was low), sq4096 +1.6 %: within this VM's 2-thread spread,
      * as are gemm_dl's rows either way. Kept for the balance it guarantees. */
-    if (threads > 1 && n_ic > 1) {
-        s->ic_tiles = hpk_div_round_up(p->m, r->mr);
-        n_ic = hpk_min_size(n_ic, s->ic_tiles);
-        mc = hpk_min_size(hpk_div_round_up(s->ic_tiles, n_ic) * r->mr, p->m);
-    }
+    if (threads > 1 && n_ic > 1) /* n_ic <= the tiles: mc >= MR */
+        mc = hpk_min_size(hpk_div_round_up(hpk_div_round_up(p->m, r->mr), n_ic) * r->mr, p->m);
     s->mc = mc;
     s->n_ic = n_ic;
     /* A single ic block split across the threads by jr: rather than pack its A~ once for all of
