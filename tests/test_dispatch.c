@@ -112,6 +112,84 @@ static int cpuinfo_has(const char *flags, const char *word)
 }
 #endif
 
+/* The display family and model against Linux's "cpu family" and "model" lines. */
+static void test_family_model_vs_cpuinfo(void **state)
+{
+    (void)state;
+#if !defined(__x86_64__)
+    print_message("skipped: cpuid family and model exist on x86-64 only\n");
+    skip();
+#else
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f == NULL) {
+        print_message("skipped: no /proc/cpuinfo\n");
+        skip();
+    }
+    char line[512];
+    long family = -1, model = -1;
+    while (fgets(line, sizeof line, f) != NULL && (family < 0 || model < 0)) {
+        const char *colon = strchr(line, ':');
+        if (colon == NULL)
+            continue;
+        if (strncmp(line, "cpu family\t", 11) == 0)
+            family = strtol(colon + 1, NULL, 10);
+        else if (strncmp(line, "model\t", 6) == 0)
+            model = strtol(colon + 1, NULL, 10);
+    }
+    fclose(f);
+    if (family < 0 || model < 0) {
+        print_message("skipped: /proc/cpuinfo has no cpu family or model line\n");
+        skip();
+    }
+    struct hpk_machine m;
+    hpk_machine_detect(&m);
+    assert_int_equal(m.family, family);
+    assert_int_equal(m.model_id, model);
+    /* this machine's figure is the rule's, whatever the CPU */
+    enum hpk_source src;
+    assert_int_equal(m.zmm_fmas, hpk_zmm_fmas(&m, &src));
+    assert_int_equal(m.zmm_fmas_source, src);
+#endif
+}
+
+/* The 512-bit FMA units by model, and the lanes a cycle the cost model takes from them. */
+static void test_zmm_fmas(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *vendor, *brand;
+        unsigned family, model, avx512, want;
+    } cases[] = {
+        {"GenuineIntel", "Intel(R) Xeon(R) Platinum 8480+", 6, 0x8f, 1, 2}, /* SPR */
+        {"GenuineIntel", "Intel(R) Xeon(R) Gold 6148 CPU @ 2.40GHz", 6, 0x55, 1, 2},
+        {"GenuineIntel", "Intel(R) Xeon(R) Silver 4114 CPU @ 2.20GHz", 6, 0x55, 1, 1},
+        {"GenuineIntel", "Intel(R) Xeon(R) Gold 5218 CPU @ 2.30GHz", 6, 0x55, 1, 1},
+        {"GenuineIntel", "Intel(R) Xeon(R) Platinum 8375C CPU", 6, 0x6a, 1, 2},  /* ICX */
+        {"GenuineIntel", "11th Gen Intel(R) Core(TM) i7-1165G7", 6, 0x8c, 1, 1}, /* Tiger */
+        {"GenuineIntel", "Intel(R) Xeon(R) Platinum 8480+", 6, 0x8f, 0, 0},      /* no zmm */
+        {"AuthenticAMD", "AMD EPYC 9654 96-Core Processor", 0x19, 0x11, 1, 1},   /* Zen 4 */
+        {"AuthenticAMD", "AMD EPYC 7763 64-Core Processor", 0x19, 0x01, 0, 0},   /* Zen 3 */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct hpk_machine m = synthetic(cases[i].avx512 ? HPK_FEAT_AVX512F | HPK_FEAT_AVX2 : 0,
+                                         32 * KiB, 8, MiB, 8, 0, 0);
+        snprintf(m.vendor, sizeof m.vendor, "%s", cases[i].vendor);
+        snprintf(m.model, sizeof m.model, "%s", cases[i].brand);
+        m.family = cases[i].family;
+        m.model_id = cases[i].model;
+        enum hpk_source src;
+        const unsigned got = hpk_zmm_fmas(&m, &src);
+        if (got != cases[i].want)
+            fail_msg("%s: %u zmm FMAs, expected %u", cases[i].brand, got, cases[i].want);
+        assert_int_equal(src, got == 2 ? HPK_SRC_CPUID : got == 1 ? HPK_SRC_DEFAULT : HPK_SRC_NONE);
+        m.zmm_fmas = got;
+        /* ymm and xmm: two FMAs a cycle everywhere; zmm: the units (one when unknown) */
+        assert_true(hpk_fma_lanes_per_cycle(&m, 16) == 8.0);
+        assert_true(hpk_fma_lanes_per_cycle(&m, 32) == 16.0);
+        assert_true(hpk_fma_lanes_per_cycle(&m, 64) == (got == 2 ? 32.0 : 16.0));
+    }
+}
+
 static void test_features_vs_cpuinfo(void **state)
 {
     (void)state;
@@ -961,6 +1039,8 @@ int main(void)
         cmocka_unit_test(test_features_vs_cpuinfo),
         cmocka_unit_test(test_features_vs_idregs),
         cmocka_unit_test(test_machine_basics),
+        cmocka_unit_test(test_family_model_vs_cpuinfo),
+        cmocka_unit_test(test_zmm_fmas),
         cmocka_unit_test(test_caches_hwloc_vs_sysfs),
         cmocka_unit_test(test_caches_cpuid_vs_sysfs),
         cmocka_unit_test(test_caches_sysfs_fake_tree),

@@ -15,6 +15,7 @@
 
 const struct hpk_kernel_table hpk_kernels_neon = {
     .isa = "neon",
+    .vector_bytes = 16,
     .sgemm = {
         [HPK_GEMM_MAIN] = {
             .name = "hpk_sgemm_ukernel_8x12__neon",

@@ -12,6 +12,7 @@
 
 const struct hpk_kernel_table hpk_kernels_generic = {
     .isa = "generic",
+    .vector_bytes = 16,
     .sgemm = {
         [HPK_GEMM_MAIN] = {
             .name = "hpk_sgemm_ukernel_4x8__generic",

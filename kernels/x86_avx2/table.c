@@ -15,6 +15,7 @@
 
 const struct hpk_kernel_table hpk_kernels_avx2 = {
     .isa = "avx2",
+    .vector_bytes = 32,
     .sgemm = {
         [HPK_GEMM_MAIN] = {
             .name = "hpk_sgemm_ukernel_6x16__avx2",

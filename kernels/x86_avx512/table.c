@@ -13,6 +13,7 @@
 
 const struct hpk_kernel_table hpk_kernels_avx512 = {
     .isa = "avx512",
+    .vector_bytes = 64,
     .sgemm = {
         [HPK_GEMM_MAIN] = {
             .name = "hpk_sgemm_ukernel_14x32__avx512",

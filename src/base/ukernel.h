@@ -544,6 +544,8 @@ struct hpk_act_accuracy {
 /* One kernel table per ISA, defined in kernels/<isa>/table.c and nowhere else. */
 struct hpk_kernel_table {
     const char *isa; /* "generic", "avx2", "avx512", "neon" */
+    unsigned vector_bytes; /* the width its kernels compute in: 16 (generic: what compilers make
+                              of it, SSE / NEON wide), 32, 64 */
     struct hpk_gemm_record sgemm[HPK_GEMM_RECORDS];
     /* Small-GEMM kernels by class of n; all fn NULL: none (plans use the records' tiles). */
     struct hpk_sgemm_small_record sgemm_small[HPK_SMALL_KERNELS];

@@ -5,7 +5,7 @@
  * of the table, the main tile, cache sizes) -- never from the thread count, which must not
  * change the numbers. The cheapest wins.
  *
- *   arithmetic  multiply-adds at the FMA peak (two vector FMAs per cycle, one for AVX-512)
+ *   arithmetic  multiply-adds at the FMA peak (the dispatcher's hpk_fma_lanes_per_cycle)
  *               times an efficiency,
  *               with m rounded up to half the tile and n to the tile (the waste of edge
  *               tiles);
@@ -37,25 +37,21 @@
 #include "src/base/checked.h"
 #include "src/conv/conv.h"
 
-/* Floats per vector of a table (the generic table: what compilers make of it, SSE-wide). */
+/* Floats per vector of a table. */
 static double vector_floats(const struct hpk_kernel_table *t)
 {
-    if (strcmp(t->isa, "avx512") == 0)
-        return 16.0;
-    if (strcmp(t->isa, "avx2") == 0)
-        return 8.0;
-    return 4.0;
+    return (double)(t->vector_bytes > 0 ? t->vector_bytes : 16) / sizeof(float);
 }
 
-/* Multiply-adds per cycle of a table's GEMM, the lanes of two vector FMAs a cycle -- but one
- * zmm FMA for AVX-512: Zen 4 splits it over its two 256-bit pipes (as do Intel cores with one
- * 512-bit FMA unit), so its products run no faster than AVX2's. Counted as two, the products
+/* Multiply-adds per cycle of a table's GEMM: the dispatcher's figure for the table's vectors
+ * (hpk_fma_lanes_per_cycle). On Zen 4 a zmm FMA takes both 256-bit pipes, so the AVX-512
+ * products run no faster than AVX2's; counted as two zmm FMAs a cycle there, the products
  * looked half their cost beside the transforms, and the model took F(2x2, 3x3) at 256@14 and
  * 512@7, where F(4x4, 3x3) was faster (1 thread, Zen 4: 0.95 against 0.82 ms, 1.58 against
  * 1.29; the hpk.winograd-f2 / -f4 rows of `bench/run.sh --filter '^conv'`). */
 static double fma_lanes_per_cycle(const struct hpk_kernel_table *t)
 {
-    return strcmp(t->isa, "avx512") == 0 ? vector_floats(t) : 2.0 * vector_floats(t);
+    return hpk_fma_lanes_per_cycle(hpk_machine_get(), t->vector_bytes);
 }
 
 #define GEMM_EFFICIENCY 0.85     /* of the FMA peak, on full tiles */

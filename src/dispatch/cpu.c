@@ -56,6 +56,10 @@ static void detect_x86(struct hpk_machine *out)
 
     unsigned ecx1 = 0, edx1 = 0, ebx7 = 0;
     if (max >= 1 && __get_cpuid(1, &a, &b, &ecx1, &edx1)) {
+        const unsigned base = (a >> 8) & 0xfu;
+        out->family = base == 0xfu ? base + ((a >> 20) & 0xffu) : base;
+        out->model_id =
+            ((a >> 4) & 0xfu) | (base == 6u || base == 0xfu ? ((a >> 16) & 0xfu) << 4 : 0u);
         if (max >= 7)
             __cpuid_count(7, 0, a, ebx7, c, d);
     }
@@ -393,4 +397,43 @@ void hpk_machine_detect(struct hpk_machine *out)
     detect_cpus(out);
     out->quota_cpus = cgroup_quota();
     hpk_caches_detect(out->cache);
+    out->zmm_fmas = hpk_zmm_fmas(out, &out->zmm_fmas_source);
+}
+
+/*
+ * The 512-bit FMA units of a core with AVX-512, by model (cpuid tells them nowhere): two on the
+ * Xeon server cores -- Skylake-SP and Cascade / Cooper Lake (0x55) but their Bronze, Silver and
+ * Gold 5000 parts (one unit; the Gold 5122's two are counted as one), Ice Lake-SP (0x6a, 0x6c),
+ * Sapphire and Emerald Rapids (0x8f, 0xcf), Granite Rapids (0xad, 0xae), Xeon Phi (0x57, 0x85).
+ * The client cores with AVX-512 (Cannon, Ice, Tiger, Rocket Lake) have one; Zen 4 runs a zmm FMA
+ * on its two 256-bit pipes: one. Unknown cores: one, the figure that cannot make a 512-bit
+ * product look cheaper than it is.
+ */
+unsigned hpk_zmm_fmas(const struct hpk_machine *m, enum hpk_source *source)
+{
+    static const unsigned two[] = {0x55, 0x57, 0x6a, 0x6c, 0x85, 0x8f, 0xad, 0xae, 0xcf};
+    *source = HPK_SRC_NONE;
+    if (!(m->features & HPK_FEAT_AVX512F))
+        return 0;
+    *source = HPK_SRC_DEFAULT;
+    if (strcmp(m->vendor, "GenuineIntel") != 0 || m->family != 6)
+        return 1;
+    for (size_t i = 0; i < sizeof two / sizeof two[0]; i++)
+        if (m->model_id == two[i]) {
+            if (m->model_id == 0x55 &&
+                (strstr(m->model, "Bronze") != NULL || strstr(m->model, "Silver") != NULL ||
+                 strstr(m->model, "Gold 5") != NULL))
+                break;
+            *source = HPK_SRC_CPUID;
+            return 2;
+        }
+    return 1;
+}
+
+double hpk_fma_lanes_per_cycle(const struct hpk_machine *m, unsigned vector_bytes)
+{
+    const double lanes = (double)(vector_bytes > 0 ? vector_bytes : 16) / sizeof(float);
+    if (vector_bytes <= 32)
+        return 2.0 * lanes;
+    return (m->zmm_fmas > 1 ? (double)m->zmm_fmas : 1.0) * lanes;
 }

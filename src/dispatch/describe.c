@@ -90,6 +90,9 @@ size_t hpk_describe_config(const struct hpk_machine *m, const struct hpk_config 
     if (m->quota_cpus != 0)
         put(&o, ", cgroup quota %u", m->quota_cpus);
     put(&o, "\n");
+    if (m->zmm_fmas != 0)
+        put(&o, "zmm FMAs per cycle: %u (%s; the convolution cost model's)\n", m->zmm_fmas,
+            m->zmm_fmas_source == HPK_SRC_CPUID ? "cpuid model" : "default");
     for (int i = 0; i < HPK_CACHE_LEVELS; i++) {
         const struct hpk_cache *k = &m->cache[i];
         put(&o, "%s: ", level_names[i]);

@@ -58,7 +58,24 @@ struct hpk_machine {
     unsigned cores;         /* physical cores among them (or cpus when unknown) */
     enum hpk_source cores_source;
     unsigned quota_cpus;    /* the cgroup CPU quota rounded up, 0 when there is none */
+    unsigned family, model_id; /* x86 cpuid display family and model; 0 elsewhere */
+    unsigned zmm_fmas;         /* 512-bit FMAs a core starts a cycle: 2 on Intel server cores with
+                                  two AVX-512 FMA units, else 1; 0 without AVX-512 */
+    enum hpk_source zmm_fmas_source; /* HPK_SRC_CPUID: from the model, HPK_SRC_DEFAULT: else */
 };
+
+/*
+ * Multiply-adds per cycle of one core in vectors of vector_bytes (a kernel table's
+ * vector_bytes): two vector FMAs a cycle up to 256 bits (every AVX2 and Neoverse core this
+ * library targets), m->zmm_fmas (at least 1) at 512 bits -- Zen 4 splits a zmm FMA over its two
+ * 256-bit pipes, Intel client cores have one 512-bit unit, Xeon server cores two. A cost
+ * model's figure (src/conv/choose.c), not a measurement.
+ */
+double hpk_fma_lanes_per_cycle(const struct hpk_machine *m, unsigned vector_bytes);
+
+/* m->zmm_fmas from m's features, vendor, family, model and brand (hpk_machine_detect's; pure,
+ * for tests): 0 without AVX-512, else 1 or 2; *source: HPK_SRC_CPUID where the model says 2. */
+unsigned hpk_zmm_fmas(const struct hpk_machine *m, enum hpk_source *source);
 
 /* Blocking of one GEMM record. */
 struct hpk_blocking {
