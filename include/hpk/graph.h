@@ -284,8 +284,8 @@ typedef struct hpk_graph_compile_options {
  * hpk_graph_compile - turns a graph into an executable: runs the passes (zero pad folded into
  * the next convolution's padding, batch-norm folding, epilogue fusion, the depthwise split
  * below, dead-node removal, convolutions writing in place into a concatenation, reshapes as
- * views; each rewrite is logged under HPK_VERBOSE=1), creates each node's operator (convolution filters and
- * fully-connected weights packed once), orders the nodes and plans one arena for every
+ * views; each rewrite is logged under HPK_VERBOSE=1), creates each node's operator (convolution
+ * filters and fully-connected weights packed once), orders the nodes and plans one arena for every
  * intermediate tensor.
  *
  * Order: the topological order of least peak memory, found exactly by dynamic programming over
@@ -315,11 +315,12 @@ typedef struct hpk_graph_compile_options {
  * Profile: with HPK_GRAPH_PROFILE=1 in the environment when it is compiled, the executable
  * times each node of every run (monotonic clock, between consecutive nodes) and
  * hpk_graph_exec_destroy prints on stderr the mean microseconds per run of each node (op,
- * convolution kind and algorithm, shapes) and their sums per class (1x1, depthwise, stride 2,
- * fused residual, each other op). HPK_GRAPH_PROFILE=cpu times the calling thread's CPU time
- * instead of the wall clock (steadier on a loaded machine; on one thread, where hpk runs every
- * task on the calling thread, it is the node's whole cost). Results are unchanged; the timer
- * adds two clock reads per node.
+ * convolution kind and algorithm, shapes) beside its fastest run's (the figure to compare on a
+ * shared, noisy machine), and the means' sums per class (1x1, depthwise, stride 2, fused
+ * residual, each other op). HPK_GRAPH_PROFILE=cpu times the calling thread's CPU time instead of
+ * the wall clock (steadier on a loaded machine; on one thread, where hpk runs every task on the
+ * calling thread, it is the node's whole cost). Results are unchanged; the timer adds two clock
+ * reads per node.
  *
  *   graph     the graph; at least one output marked.
  *   options   NULL for the defaults.

@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -49,6 +50,7 @@ struct hpk_graph_exec {
     /* HPK_GRAPH_PROFILE=1 at compile time: per step, the nanoseconds of all runs (atomic:
      * runs may overlap; the only thing a run writes in the executable), printed by destroy. */
     _Atomic unsigned long long *prof_ns;
+    _Atomic unsigned long long *prof_min_ns; /* per step: the fastest run's nanoseconds */
     _Atomic unsigned long long prof_runs;
     clockid_t prof_clock; /* CLOCK_MONOTONIC, or the calling thread's CPU time (=cpu) */
 };
@@ -59,10 +61,10 @@ void hpk_graph_exec_destroy(hpk_graph_exec *exec)
 {
     if (!exec)
         return;
-    if (exec->prof_ns) {
+    if (exec->prof_ns && exec->prof_min_ns)
         profile_report(exec);
-        hpk_free((void *)exec->prof_ns);
-    }
+    hpk_free((void *)exec->prof_ns);
+    hpk_free((void *)exec->prof_min_ns);
     if (exec->steps)
         for (size_t i = 0; i < exec->n_steps; i++) {
             hpk_conv2d_destroy(exec->steps[i].conv);
@@ -538,12 +540,15 @@ hpk_status hpk_graph_compile(const hpk_graph *graph, const hpk_graph_compile_opt
     const char *prof = getenv("HPK_GRAPH_PROFILE");
     if (prof && prof[0] != '\0' && !(prof[0] == '0' && prof[1] == '\0')) {
         e->prof_ns = hpk_aligned_alloc(e->n_steps * sizeof *e->prof_ns + 1);
-        if (!e->prof_ns) {
+        e->prof_min_ns = hpk_aligned_alloc(e->n_steps * sizeof *e->prof_min_ns + 1);
+        if (!e->prof_ns || !e->prof_min_ns) {
             st = HPK_ERR_NOMEM;
             goto error;
         }
-        for (size_t k = 0; k < e->n_steps; k++)
+        for (size_t k = 0; k < e->n_steps; k++) {
             atomic_init(&e->prof_ns[k], 0);
+            atomic_init(&e->prof_min_ns[k], ULLONG_MAX);
+        }
         e->prof_clock = strcmp(prof, "cpu") == 0 ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC;
     }
     size_t in_place = 0;
@@ -775,6 +780,13 @@ hpk_status hpk_graph_exec_run(const hpk_graph_exec *exec, const float *const *in
                 (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec);
             atomic_fetch_add_explicit(&exec->prof_ns[i], (unsigned long long)ns,
                                       memory_order_relaxed);
+            unsigned long long lo =
+                atomic_load_explicit(&exec->prof_min_ns[i], memory_order_relaxed);
+            while ((unsigned long long)ns < lo &&
+                   !atomic_compare_exchange_weak_explicit(
+                       &exec->prof_min_ns[i], &lo, (unsigned long long)ns, memory_order_relaxed,
+                       memory_order_relaxed))
+                ;
             t0 = t1;
         }
         atomic_fetch_add_explicit((_Atomic unsigned long long *)&exec->prof_runs, 1,
@@ -820,12 +832,17 @@ static void profile_report(const struct hpk_graph_exec *e)
     const unsigned long long runs = atomic_load(&e->prof_runs);
     if (!runs)
         return;
-    double total = 0;
-    for (size_t k = 0; k < e->n_steps; k++)
+    double total = 0, total_min = 0;
+    for (size_t k = 0; k < e->n_steps; k++) {
         total += (double)atomic_load(&e->prof_ns[k]);
-    fprintf(stderr, "hpk: graph profile: %llu runs, %zu steps, %.1f us per run (%s), %zu threads\n",
+        total_min += (double)atomic_load(&e->prof_min_ns[k]);
+    }
+    fprintf(stderr,
+            "hpk: graph profile: %llu runs, %zu steps, %.1f us per run (%s), %zu threads; "
+            "each node's fastest run: %.1f us in all\n",
             runs, e->n_steps, total / 1e3 / (double)runs,
-            e->prof_clock == CLOCK_MONOTONIC ? "wall" : "calling thread's CPU time", e->threads);
+            e->prof_clock == CLOCK_MONOTONIC ? "wall" : "calling thread's CPU time", e->threads,
+            total_min / 1e3);
     char names[MAX_CLASSES][48];
     double sum[MAX_CLASSES] = {0};
     size_t count[MAX_CLASSES] = {0}, n_classes = 0;
@@ -834,18 +851,21 @@ static void profile_report(const struct hpk_graph_exec *e)
         const struct ir_node *nd = &g->n[s->node];
         const struct ir_tensor *y = &g->t[nd->out];
         const double us = (double)atomic_load(&e->prof_ns[k]) / 1e3 / (double)runs;
+        const double min_us = (double)atomic_load(&e->prof_min_ns[k]) / 1e3;
         char cls[48];
         profile_class(g, s, cls, sizeof cls);
         if (nd->op == HPK_GRAPH_OP_CONV2D) {
             const struct ir_tensor *x = &g->t[nd->in[0]];
             fprintf(stderr,
                     "hpk: graph profile: step %3zu %-18s %-11s %3zux%3zux%4zu -> %3zux%3zux%4zu "
-                    "%9.1f us\n",
+                    "%9.1f us (fastest %9.1f)\n",
                     k, cls, algo_name(s->algo), x->dims[1], x->dims[2], x->dims[3], y->dims[1],
-                    y->dims[2], y->dims[3], us);
+                    y->dims[2], y->dims[3], us, min_us);
         } else {
-            fprintf(stderr, "hpk: graph profile: step %3zu %-18s %-11s %22zu elems %9.1f us\n", k,
-                    cls, "", y->elems, us);
+            fprintf(stderr,
+                    "hpk: graph profile: step %3zu %-18s %-11s %22zu elems %9.1f us (fastest "
+                    "%9.1f)\n",
+                    k, cls, "", y->elems, us, min_us);
         }
         size_t c = 0;
         while (c < n_classes && strcmp(names[c], cls) != 0)
