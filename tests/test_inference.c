@@ -577,6 +577,58 @@ static void test_thread_counts(void **state)
     free(a), free(b), free(c1), free(c2), free(sa), free(sb), free(sc1), free(sc2);
 }
 
+/*
+ * Packed weights with a few panels of columns and one block of rows: on several threads the
+ * rows are split rather than the panels where the panels do not share out evenly (the driver's
+ * prepare). Every row written, the same bits on 1, 2, 3 and 7 threads, each against a double
+ * reference: m of whole tiles and not (a shorter last tile), one panel, three, a partial fifth.
+ */
+static void test_thread_counts_few_panels(void **state)
+{
+    (void)state;
+    uint64_t seed = 9;
+    static const size_t shapes[][2] = {{196, 96}, {187, 32}, {201, 150}, {61, 96}};
+    enum {
+        K = 300
+    };
+    const size_t before = hpk_get_num_threads();
+    for (size_t q = 0; q < sizeof shapes / sizeof shapes[0]; q++) {
+        const size_t m = shapes[q][0], n = shapes[q][1];
+        float *a = alloc_floats(m * K), *b = alloc_floats(K * n), *c1 = alloc_floats(m * n);
+        float *c2 = alloc_floats(m * n);
+        double *ref = calloc(m * n, sizeof(double));
+        assert_non_null(ref);
+        fill_random(&seed, a, m * K, -1, 1);
+        fill_random(&seed, b, K * n, -1, 1);
+        for (size_t i = 0; i < m; i++)
+            for (size_t p = 0; p < K; p++)
+                for (size_t j = 0; j < n; j++)
+                    ref[i * n + j] += (double)a[i * K + p] * (double)b[p * n + j];
+        hpk_sgemm_packed_b *h = NULL;
+        assert_int_equal(hpk_sgemm_packed_b_create(HPK_ROW_MAJOR, HPK_NO_TRANS, K, n, b, n, &h),
+                         HPK_OK);
+        static const size_t counts[] = {1, 2, 3, 7};
+        for (size_t t = 0; t < sizeof counts / sizeof counts[0]; t++) {
+            float *dst = t == 0 ? c1 : c2;
+            for (size_t i = 0; i < m * n; i++)
+                dst[i] = NAN; /* beta = 0 overwrites it; a row left out stays NaN */
+            assert_int_equal(hpk_set_num_threads(counts[t]), HPK_OK);
+            assert_int_equal(hpk_sgemm_packed(HPK_ROW_MAJOR, HPK_NO_TRANS, m, n, K, 1.0f, a, K, h,
+                                              0.0f, dst, n, NULL),
+                             HPK_OK);
+            for (size_t i = 0; i < m * n; i++)
+                if (!(fabs(dst[i] - ref[i]) <= 1e-4 * K))
+                    fail_msg("%zu x %zu, %zu threads: c[%zu] = %g, reference %g", m, n, counts[t],
+                             i, (double)dst[i], ref[i]);
+            if (t > 0 && memcmp(c1, c2, m * n * sizeof(float)) != 0)
+                fail_msg("%zu x %zu: %zu threads differ from 1", m, n, counts[t]);
+        }
+        hpk_sgemm_packed_b_destroy(h);
+        free(a), free(b), free(c1), free(c2), free(ref);
+    }
+    assert_int_equal(hpk_set_num_threads(before), HPK_OK);
+}
+
 /* Several application threads use one handle and one plan at once, each with its own inputs;
  * every result equals the one computed alone, bit for bit. */
 enum {
@@ -1154,6 +1206,7 @@ int main(int argc, char **argv)
     static const struct CMUnitTest common[] = {
         cmocka_unit_test(test_public),
         cmocka_unit_test(test_thread_counts),
+        cmocka_unit_test(test_thread_counts_few_panels),
         cmocka_unit_test(test_shared_handles),
         cmocka_unit_test(test_packed_misuse),
         cmocka_unit_test(test_packed_wrong_table),
