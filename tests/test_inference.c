@@ -578,22 +578,26 @@ static void test_thread_counts(void **state)
 }
 
 /*
- * Packed weights with a few panels of columns and one block of rows: on several threads the
- * rows are split rather than the panels where the panels do not share out evenly (the driver's
- * prepare). Every row written, the same bits on 1, 2, 3 and 7 threads, each against a double
- * reference: m of whole tiles and not (a shorter last tile), one panel, three, a partial fifth.
+ * A few panels of columns and one block of rows: on several threads the rows are split rather
+ * than the panels where the panels do not share out evenly (the driver's prepare), with the
+ * weights packed ahead (hpk_sgemm_packed) and with B packed by the call (hpk_sgemm, where the
+ * panels are fewer than the threads). Every row written, the same bits on 1, 2, 3 and 7
+ * threads, each against a double reference: m of whole tiles and not (a shorter last tile),
+ * one panel, three, a partial fifth.
  */
 static void test_thread_counts_few_panels(void **state)
 {
     (void)state;
     uint64_t seed = 9;
-    static const size_t shapes[][2] = {{196, 96}, {187, 32}, {201, 150}, {61, 96}};
+    static const size_t shapes[][3] = {{196, 96, 1}, {187, 32, 1}, {201, 150, 1}, {61, 96, 1},
+                                       {196, 32, 0}, {340, 24, 0}, {187, 40, 0}};
     enum {
         K = 300
     };
     const size_t before = hpk_get_num_threads();
     for (size_t q = 0; q < sizeof shapes / sizeof shapes[0]; q++) {
         const size_t m = shapes[q][0], n = shapes[q][1];
+        const int packed = shapes[q][2] != 0;
         float *a = alloc_floats(m * K), *b = alloc_floats(K * n), *c1 = alloc_floats(m * n);
         float *c2 = alloc_floats(m * n);
         double *ref = calloc(m * n, sizeof(double));
@@ -613,15 +617,21 @@ static void test_thread_counts_few_panels(void **state)
             for (size_t i = 0; i < m * n; i++)
                 dst[i] = NAN; /* beta = 0 overwrites it; a row left out stays NaN */
             assert_int_equal(hpk_set_num_threads(counts[t]), HPK_OK);
-            assert_int_equal(hpk_sgemm_packed(HPK_ROW_MAJOR, HPK_NO_TRANS, m, n, K, 1.0f, a, K, h,
-                                              0.0f, dst, n, NULL),
-                             HPK_OK);
+            if (packed)
+                assert_int_equal(hpk_sgemm_packed(HPK_ROW_MAJOR, HPK_NO_TRANS, m, n, K, 1.0f, a, K,
+                                                  h, 0.0f, dst, n, NULL),
+                                 HPK_OK);
+            else
+                assert_int_equal(hpk_sgemm(HPK_ROW_MAJOR, HPK_NO_TRANS, HPK_NO_TRANS, m, n, K, 1.0f,
+                                           a, K, b, n, 0.0f, dst, n),
+                                 HPK_OK);
             for (size_t i = 0; i < m * n; i++)
                 if (!(fabs(dst[i] - ref[i]) <= 1e-4 * K))
                     fail_msg("%zu x %zu, %zu threads: c[%zu] = %g, reference %g", m, n, counts[t],
                              i, (double)dst[i], ref[i]);
             if (t > 0 && memcmp(c1, c2, m * n * sizeof(float)) != 0)
-                fail_msg("%zu x %zu: %zu threads differ from 1", m, n, counts[t]);
+                fail_msg("%zu x %zu (%s): %zu threads differ from 1", m, n,
+                         packed ? "packed" : "plain", counts[t]);
         }
         hpk_sgemm_packed_b_destroy(h);
         free(a), free(b), free(c1), free(c2), free(ref);

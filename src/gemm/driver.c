@@ -937,24 +937,32 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
         mc = hpk_div_round_up(hpk_div_round_up(p->m, threads), r->mr) * r->mr;
         n_ic = hpk_div_round_up(p->m, mc);
     }
-    /* With B~ packed ahead (weights), a single ic block whose few panels the threads cannot
-     * share evenly -- 3 panels on 2 threads: one thread computes 2 while the other waits; 1
-     * panel: one thread -- is split by rows instead where that takes at most 7 / 8 of the
+    /* A single ic block whose few panels the threads cannot share evenly -- 3 panels on 2
+     * threads: one thread computes 2 while the other waits; 1 panel: one thread -- is split by
+     * rows instead. With B~ packed ahead (weights) where that takes at most 7 / 8 of the
      * time, in rows x panels: the jr split's best chunks (jr_time) against every panel for a
-     * thread's share of the tiles. B~ is already packed: the row split costs no packing pass.
+     * thread's share of the tiles (B~ is already packed: the row split costs no packing pass).
+     * With B packed here, where the panels are fewer than the threads and each thread gets at
+     * least 4 tiles: the row split then packs B~ ahead, shared, which the jr split does not.
      * Row-major, 2 threads, Zen 4 VM (AVX-512), one process alternating the two, best of 30 x
      * 10 ms: 196 x 96 x 576 173 -> 225 GFLOP/s, 98 x 96 x 576 173 -> 201, 196 x 160 x 576
      * 193 -> 209, 196 x 224 x 512 197 -> 213, 196 x 32 x 576 116 -> 226; 49 x 160 x 576
      * (rows 28 + 21) was 4 % slower at a bound of 1 and is left to jr. In MobileNetV2
      * (`HPK_GRAPH_PROFILE=1 bench/hpk-bench --threads=2 --benchmark_filter=net/mobilenetv2/hpk/`,
-     * fastest runs) the 14 x 14 layers 384 -> 96 and 576 -> 96 went 87 -> 65 and 128 -> 95 us. */
-    if (threads > 1 && n_ic == 1 && p->b_packed != NULL) {
+     * fastest runs) the 14 x 14 layers 384 -> 96 and 576 -> 96 went 87 -> 65 and 128 -> 95 us.
+     * B packed here, same harness through hpk_sgemm: 196 x 32 x 576 114 -> 176, 340 x 24 x 300
+     * 99 -> 158, 196 x 32 x 64 107 -> 135, 112 x 32 x 576 114 -> 134; 196 x 96 x 576 +13 % but
+     * 98 x 96 x 576 -10 % and 196 x 160 x 576 -4.5 % (hence fewer panels than threads only);
+     * with fewer than 4 tiles a thread 98 x 16 x 576 -10 %, 100 x 8 x 1000 -22 %. */
+    if (threads > 1 && n_ic == 1) {
         const size_t tiles = hpk_div_round_up(p->m, r->mr);
         const size_t rows_mc = hpk_div_round_up(tiles, threads) * r->mr; /* rows a thread */
         const size_t jr_rp =
             jr_time(n_jr_total, jr_chunk_panels(n_jr_total, 1, threads), 1, threads) * p->m;
         const size_t rows_rp = n_jr_total * hpk_min_size(rows_mc, p->m);
-        if (tiles >= threads && 8 * rows_rp <= 7 * jr_rp) {
+        if (tiles >= threads &&
+            (p->b_packed != NULL ? 8 * rows_rp <= 7 * jr_rp
+                                 : n_jr_total < threads && tiles >= 4 * threads)) {
             mc = rows_mc;
             n_ic = hpk_div_round_up(p->m, mc);
         }
