@@ -835,7 +835,8 @@ static void profile_report(const struct hpk_graph_exec *e)
     double total = 0, total_min = 0;
     for (size_t k = 0; k < e->n_steps; k++) {
         total += (double)atomic_load(&e->prof_ns[k]);
-        total_min += (double)atomic_load(&e->prof_min_ns[k]);
+        const unsigned long long lo = atomic_load(&e->prof_min_ns[k]);
+        total_min += lo == ULLONG_MAX ? 0.0 : (double)lo; /* a step no run reached */
     }
     fprintf(stderr,
             "hpk: graph profile: %llu runs, %zu steps, %.1f us per run (%s), %zu threads; "
@@ -851,7 +852,8 @@ static void profile_report(const struct hpk_graph_exec *e)
         const struct ir_node *nd = &g->n[s->node];
         const struct ir_tensor *y = &g->t[nd->out];
         const double us = (double)atomic_load(&e->prof_ns[k]) / 1e3 / (double)runs;
-        const double min_us = (double)atomic_load(&e->prof_min_ns[k]) / 1e3;
+        const unsigned long long lo = atomic_load(&e->prof_min_ns[k]);
+        const double min_us = lo == ULLONG_MAX ? 0.0 : (double)lo / 1e3;
         char cls[48];
         profile_class(g, s, cls, sizeof cls);
         if (nd->op == HPK_GRAPH_OP_CONV2D) {
