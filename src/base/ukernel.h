@@ -545,7 +545,7 @@ struct hpk_act_accuracy {
 struct hpk_kernel_table {
     const char *isa; /* "generic", "avx2", "avx512", "neon" */
     unsigned vector_bytes; /* the width its kernels compute in: 16 (generic: what compilers make
-                              of it, SSE / NEON wide), 32, 64 */
+                              of it, SSE / NEON wide), 32, 64 (hpk_vector_floats) */
     struct hpk_gemm_record sgemm[HPK_GEMM_RECORDS];
     /* Small-GEMM kernels by class of n; all fn NULL: none (plans use the records' tiles). */
     struct hpk_sgemm_small_record sgemm_small[HPK_SMALL_KERNELS];
@@ -562,6 +562,12 @@ struct hpk_kernel_table {
     struct hpk_winograd_record winograd[HPK_WINOGRAD_VARIANTS]; /* input NULL: none */
     struct hpk_act_accuracy act_accuracy[HPK_TILE_ACT_COUNT];
 };
+
+/* Floats per vector of vector_bytes (a table's; 0, unset, counts as 16). */
+static inline double hpk_vector_floats(unsigned vector_bytes)
+{
+    return (double)(vector_bytes > 0 ? vector_bytes : 16) / sizeof(float);
+}
 
 extern const struct hpk_kernel_table hpk_kernels_generic;
 #if defined(HPK_HAVE_AVX2_TABLE)

@@ -37,12 +37,6 @@
 #include "src/base/checked.h"
 #include "src/conv/conv.h"
 
-/* Floats per vector of a table. */
-static double vector_floats(const struct hpk_kernel_table *t)
-{
-    return (double)(t->vector_bytes > 0 ? t->vector_bytes : 16) / sizeof(float);
-}
-
 /* Multiply-adds per cycle of a table's GEMM: the dispatcher's figure for the table's vectors
  * (hpk_fma_lanes_per_cycle). On Zen 4 a zmm FMA takes both 256-bit pipes, so the AVX-512
  * products run no faster than AVX2's; counted as two zmm FMAs a cycle there, the products
@@ -98,7 +92,7 @@ hpk_conv_algo hpk_conv_choose(const struct hpk_conv2d *op, const struct hpk_conv
                               double cost_out[HPK_CONV_ALGO_COUNT])
 {
     const struct hpk_machine *mach = hpk_machine_get();
-    const double vf = vector_floats(op->table);
+    const double vf = hpk_vector_floats(op->table->vector_bytes);
     const size_t pixels = s->batch * s->out_h * s->out_w;
     double cost[HPK_CONV_ALGO_COUNT] = {0};
 

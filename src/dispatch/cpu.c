@@ -432,7 +432,7 @@ unsigned hpk_zmm_fmas(const struct hpk_machine *m, enum hpk_source *source)
 
 double hpk_fma_lanes_per_cycle(const struct hpk_machine *m, unsigned vector_bytes)
 {
-    const double lanes = (double)(vector_bytes > 0 ? vector_bytes : 16) / sizeof(float);
+    const double lanes = hpk_vector_floats(vector_bytes);
     if (vector_bytes <= 32)
         return 2.0 * lanes;
     return (m->zmm_fmas > 1 ? (double)m->zmm_fmas : 1.0) * lanes;
