@@ -945,9 +945,12 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
      * With B packed here, where the panels are fewer than the threads and each thread gets at
      * least 4 tiles: the row split then packs B~ ahead, shared, which the jr split does not.
      * Row-major, 2 threads, Zen 4 VM (AVX-512), one process alternating the two, best of 30 x
-     * 10 ms: 196 x 96 x 576 173 -> 225 GFLOP/s, 98 x 96 x 576 173 -> 201, 196 x 160 x 576
-     * 193 -> 209, 196 x 224 x 512 197 -> 213, 196 x 32 x 576 116 -> 226; 49 x 160 x 576
-     * (rows 28 + 21) was 4 % slower at a bound of 1 and is left to jr. In MobileNetV2
+     * 10 ms (again between builds: `HPK_NUM_THREADS=2 tools/gemm_time 196 96 576` of the build
+     * before and of this one, packed / plain: 161-170 -> 217-225 / 159-170, 196 x 32 x 576
+     * 115 -> 225 / 114 -> 180, 340 x 24 x 300 100 -> 190 / 99 -> 161): 196 x 96 x 576 173 -> 225
+     * GFLOP/s, 98 x 96 x 576 173 -> 201, 196 x 160 x 576 193 -> 209, 196 x 224 x 512 197 -> 213,
+     * 196 x 32 x 576 116 -> 226; 49 x 160 x 576 (rows 28 + 21) was 4 % slower at a bound of 1 and
+     * is left to jr. In MobileNetV2
      * (`HPK_GRAPH_PROFILE=1 bench/hpk-bench --threads=2 --benchmark_filter=net/mobilenetv2/hpk/`,
      * fastest runs) the 14 x 14 layers 384 -> 96 and 576 -> 96 went 87 -> 65 and 128 -> 95 us.
      * B packed here, same harness through hpk_sgemm: 196 x 32 x 576 114 -> 176, 340 x 24 x 300
