@@ -8,6 +8,7 @@
 //   gemm_small/sN/LIB      one small GEMM, warm          gemm_batch/bNxC/LIB C small GEMMs, warm
 //   gemv/SHAPE/LIB         matrix-vector, cold           gemm_epi/SHAPE/LIB  GEMM + epilogue, warm
 //   gemm_epi_act/SHAPE/hpk_ACT   hpk: bare, then bias + residual + each activation, warm
+//   gemm_malloc/SHAPE/LIB  a few of those with every operand 16 bytes past a line, warm
 //   gemm_dl_cold/SHAPE/LIB (--full only) DL shapes, cold
 //
 // Every GEMM is column-major, NN, alpha = 1, beta = 0 (as BASELINES.md measured). Warm: the same
@@ -101,6 +102,9 @@ struct GemmCase {
     // B scaled by 3 / sqrt(k), so that each product has unit variance, as the inputs of an
     // activation do in a normalised network (operands in [-1, 1) make |C| ~ sqrt(k / 9)).
     bool unit_scale = false;
+    // Bytes past a 64-byte line at which A, B and C begin (gemm_malloc: 16, where glibc's
+    // malloc puts a large block); 0: on a line.
+    size_t offset = 0;
 };
 
 const char *act_name(int act);
@@ -125,9 +129,11 @@ void bm_gemm(benchmark::State &st, GemmLib *lib, GemmCase gc)
     call.ldc = s.m;
     const size_t na = size_t(s.m) * s.k, nb = size_t(s.k) * s.n, nc = size_t(s.m) * s.n;
     const size_t batch = size_t(gc.batch);
-    Buf a = alloc_floats(na * batch, 1), b = alloc_floats(nb * batch, 2),
-        c = alloc_floats(nc * batch, 3), bias = alloc_floats(size_t(s.n), 4),
+    const size_t off = gc.offset / sizeof(float);
+    Buf a_buf = alloc_floats(na * batch + off, 1), b_buf = alloc_floats(nb * batch + off, 2),
+        c_buf = alloc_floats(nc * batch + off, 3), bias = alloc_floats(size_t(s.n), 4),
         r = alloc_floats(nc, 5);
+    float *const a = a_buf.get() + off, *const b = b_buf.get() + off, *const c = c_buf.get() + off;
     if (gc.unit_scale)
         for (size_t i = 0; i < nb * batch; i++)
             b[i] *= 3.0f / std::sqrt(float(s.k));
@@ -141,13 +147,13 @@ void bm_gemm(benchmark::State &st, GemmLib *lib, GemmCase gc)
     }
     auto one_iteration = [&]() -> bool {
         for (size_t i = 0; i < batch; i++) {
-            float *ci = c.get() + i * nc;
-            if (!plan->run(a.get() + i * na, b.get() + i * nb, ci))
+            float *ci = c + i * nc;
+            if (!plan->run(a + i * na, b + i * nb, ci))
                 return false;
             if (gc.epi == Epi::Separate)
                 hpkb::hpkb_epilogue_pass(s.m, s.n, ci, s.m, bias.get(), r.get(), s.m);
         }
-        benchmark::DoNotOptimize(c.get());
+        benchmark::DoNotOptimize(c);
         benchmark::ClobberMemory();
         return true;
     };
@@ -344,6 +350,14 @@ void register_suite(bool full)
         add_gemm("gemm_dl", {s}, false);
     for (const Shape &s : kMobileShapes)
         add_gemm("gemm_mnv2", {s}, false);
+    // Operands where malloc puts them: a large block from glibc begins 16 bytes past a line, so
+    // a row of C (and of A and B) spans one line more than its width.
+    for (const Shape &s : {Shape{"sq1024", 1024, 1024, 1024}, kDlShapes[0], kDlShapes[5],
+                           kDlShapes[6], kDlShapes[8], kDlShapes[15]}) {
+        GemmCase gc{s};
+        gc.offset = 16;
+        add_gemm("gemm_malloc", gc, false);
+    }
     if (full)
         for (const Shape &s : kDlShapes)
             add_gemm("gemm_dl_cold", {s, 1, Data::Cold}, false);

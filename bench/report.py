@@ -45,6 +45,7 @@ FAMILY_TITLES = {
     "gemm_dl": "DL shapes (BASELINES.md), warm",
     "gemm_dl_cold": "DL shapes, cold (operands flushed from cache)",
     "gemm_mnv2": "MobileNetV2's 1x1 layers as column-major GEMMs (cout, pixels, cin), warm",
+    "gemm_malloc": "Operands as malloc places them (A, B and C 16 bytes past a cache line), warm",
     "gemm_small": "Small SGEMM, one call, warm",
     "gemm_batch": "Batched small SGEMM (64 independent GEMMs per iteration), warm",
     "gemv": "Matrix-vector, cold (weights from memory)",

@@ -62,17 +62,17 @@
 #define STEP3_HI(r0, r1, r2, vb0, vb1) STEP3_INTO(3, 4, 5, r0, r1, r2, vb0, vb1)
 
 /* The packing variant stores each B row it loads into its B~ panel (bpack is a constant NULL in
- * the others, and this is gone there), and prefetches the row b_ahead bytes below: with
- * HPK_TILE_PREFETCH_B set, HPK_TILE_B_AHEAD rows (formed as an integer: a prefetch past the end
- * of B does not fault, and no pointer leaves it). */
-#define PACK_ROW(p, vb0, vb1)                                                                     \
-    do {                                                                                          \
-        if (bpack != NULL) {                                                                      \
-            _mm256_storeu_ps(bpack + (p) * 16, vb0);                                              \
-            _mm256_storeu_ps(bpack + (p) * 16 + 8, vb1);                                          \
-            if (b_ahead != 0)                                                                     \
-                _mm_prefetch((const char *)((uintptr_t)b + b_ahead), _MM_HINT_T0);                \
-        }                                                                                         \
+ * the others, and this is gone there), and, with HPK_TILE_PREFETCH_B set (b_ahead), prefetches
+ * every line of the row HPK_TILE_B_AHEAD rows below. */
+#define PACK_ROW(p, vb0, vb1)                                                                      \
+    do {                                                                                           \
+        if (bpack != NULL) {                                                                       \
+            _mm256_storeu_ps(bpack + (p)*16, vb0);                                                 \
+            _mm256_storeu_ps(bpack + (p)*16 + 8, vb1);                                             \
+            if (b_ahead)                                                                           \
+                hpk_prefetch_bytes(hpk_row_address(b, HPK_TILE_B_AHEAD, ldb),                      \
+                                   8 * NV * sizeof(float), 1);                                     \
+        }                                                                                          \
     } while (0)
 
 /* The top four rows (a tile of 4 rows: m = 64 is 10 tiles and 4 rows). */
@@ -158,17 +158,15 @@ full_leaf(size_t k, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb
     const ptrdiff_t astep = direct ? 0 : MR;
     /* C of the next tile down, as in kernel_6x16 (below). */
     for (size_t i = 0; i < MR; i++)
-        _mm_prefetch((const char *)((uintptr_t)c + (uintptr_t)((ptrdiff_t)(i + MR) * ldc) * 4u),
-                     _MM_HINT_T0);
+        hpk_prefetch_bytes(hpk_row_address(c, i + MR, ldc), 8 * NV * sizeof(float), 1);
     /* And the next tile's residual rows: in a network the residual was written layers
      * earlier and has left L2 (3136 x 64 x 64 + bias + residual + relu with C, A, B and the
      * residual evicted: 6-7 % faster with this; in-tree, the ResNet-50 rows of `bench/run.sh
      * --filter '^net'`, whose residuals come from three layers back). */
     if (ctx->residual != NULL && (ctx->flags & HPK_TILE_LAST_K))
         for (size_t i = 0; i < MR; i++)
-            _mm_prefetch((const char *)((uintptr_t)ctx->residual +
-                                        (uintptr_t)((ptrdiff_t)(i + MR) * ctx->ldr) * 4u),
-                         _MM_HINT_T0);
+            hpk_prefetch_bytes(hpk_row_address(ctx->residual, i + MR, ctx->ldr),
+                               8 * NV * sizeof(float), 1);
     __m256 vb0 = _mm256_loadu_ps(b), vb1 = _mm256_loadu_ps(b + 8);
 #define MUL_ROW(I, r)                                                                             \
     const __m256 va##I = _mm256_broadcast_ss(r);                                                  \
@@ -190,6 +188,7 @@ full_leaf(size_t k, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb
         const uintptr_t pf_step = hpk_tile_stream_step(ctx, HPK_TILE_STREAM_LINE);
         for (size_t p = 1; p < k; p++, a += astep, b += ldb, pf += pf_step) {
             _mm_prefetch((const char *)pf, _MM_HINT_T1);
+            _mm_prefetch((const char *)(pf + HPK_TILE_STREAM_LINE - 1), _MM_HINT_T1);
             vb0 = _mm256_loadu_ps(b);
             vb1 = _mm256_loadu_ps(b + 8);
             STEP_(ROWS(p), vb0, vb1);
@@ -338,15 +337,12 @@ kernel_6x16(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda, const f
      * past the end of C does not fault (the address is formed as an integer: no pointer past
      * the object). */
     for (size_t i = 0; i < MR; i++)
-        _mm_prefetch((const char *)((uintptr_t)c + (uintptr_t)((ptrdiff_t)(i + MR) * ldc) * 4u),
-                     _MM_HINT_T0);
+        hpk_prefetch_bytes(hpk_row_address(c, i + MR, ldc), 8 * NV * sizeof(float), 1);
 
     /* A full tile, or an edge over a packed, zero-padded B~, loads B~ unmasked; an edge over B
      * read in place masks (vmaskmovps loads cost about twice a plain load on Zen 3). */
     const int padded = (ctx->flags & HPK_TILE_B_PADDED) != 0;
-    const uintptr_t b_ahead = (ctx->flags & HPK_TILE_PREFETCH_B)
-                                  ? (uintptr_t)(HPK_TILE_B_AHEAD * ldb) * sizeof(float)
-                                  : 0;
+    const int b_ahead = (ctx->flags & HPK_TILE_PREFETCH_B) != 0;
     (void)b_ahead;
     if (m <= 3 && (n == 8 * NV || (padded && n > 8))) {
         /* The last rows of a product (m = 49 is 8 tiles and 1 row): half the FMAs. The even k
@@ -392,6 +388,7 @@ kernel_6x16(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda, const f
             const uintptr_t pf_step = hpk_tile_stream_step(ctx, HPK_TILE_STREAM_LINE);
             for (size_t p = 0; p < k; p++, a += astep, b += ldb, pf += pf_step) {
                 _mm_prefetch((const char *)pf, _MM_HINT_T1);
+                _mm_prefetch((const char *)(pf + HPK_TILE_STREAM_LINE - 1), _MM_HINT_T1);
                 const __m256 vb0 = _mm256_loadu_ps(b), vb1 = _mm256_loadu_ps(b + 8);
                 STEP_(ROWS(p), vb0, vb1);
             }

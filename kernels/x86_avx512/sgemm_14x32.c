@@ -118,35 +118,30 @@
     } while (0)
 
 /* The packing variant stores each row of B it loads into its B~ panel (bpack is a constant
- * NULL elsewhere, and this is gone there) and prefetches the row b_ahead bytes below (formed as
- * an integer: a prefetch past the end of B does not fault, and no pointer leaves it). */
+ * NULL elsewhere, and this is gone there) and, with HPK_TILE_PREFETCH_B (b_ahead), prefetches
+ * every line of the row HPK_TILE_B_AHEAD rows below. */
 #define PACK_ROW(p)                                                                                \
     do {                                                                                           \
         if (bpack != NULL) {                                                                       \
-            _mm512_storeu_ps(bpack + (p) * NR, vb0);                                               \
-            _mm512_storeu_ps(bpack + (p) * NR + 16, vb1);                                          \
-            if (b_ahead != 0)                                                                      \
-                _mm_prefetch((const char *)((uintptr_t)b + b_ahead), _MM_HINT_T0);                 \
+            _mm512_storeu_ps(bpack + (p)*NR, vb0);                                                 \
+            _mm512_storeu_ps(bpack + (p)*NR + 16, vb1);                                            \
+            if (b_ahead)                                                                           \
+                hpk_prefetch_bytes(hpk_row_address(b, HPK_TILE_B_AHEAD, ldb), NR * sizeof(float),  \
+                                   1);                                                             \
         }                                                                                          \
     } while (0)
 
 /* The C rows of the next tile down (the driver's ir loop), and its residual rows: they arrive
- * while this tile computes (the AVX2 kernel has the measurements). Two lines a row. */
+ * while this tile computes (the AVX2 kernel has the measurements). Every line of a row. */
 static inline __attribute__((always_inline)) void prefetch_next(const float *c, ptrdiff_t ldc,
                                                                 const struct hpk_gemm_tile_ctx *ctx)
 {
-    for (size_t i = 0; i < MR; i++) {
-        const uintptr_t r = (uintptr_t)c + (uintptr_t)((ptrdiff_t)(i + MR) * ldc) * 4u;
-        _mm_prefetch((const char *)r, _MM_HINT_T1);
-        _mm_prefetch((const char *)(r + 64), _MM_HINT_T1);
-    }
+    for (size_t i = 0; i < MR; i++)
+        hpk_prefetch_bytes(hpk_row_address(c, i + MR, ldc), NR * sizeof(float), 0);
     if (ctx->residual != NULL && (ctx->flags & HPK_TILE_LAST_K))
-        for (size_t i = 0; i < MR; i++) {
-            const uintptr_t r =
-                (uintptr_t)ctx->residual + (uintptr_t)((ptrdiff_t)(i + MR) * ctx->ldr) * 4u;
-            _mm_prefetch((const char *)r, _MM_HINT_T0);
-            _mm_prefetch((const char *)(r + 64), _MM_HINT_T0);
-        }
+        for (size_t i = 0; i < MR; i++)
+            hpk_prefetch_bytes(hpk_row_address(ctx->residual, i + MR, ctx->ldr), NR * sizeof(float),
+                               1);
 }
 
 /*
@@ -188,6 +183,7 @@ full_leaf(size_t k, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb
         for (size_t p = 0; p < k; p++, b += ldb, pf += pf_step) {
             _mm_prefetch((const char *)pf, _MM_HINT_T1);
             _mm_prefetch((const char *)(pf + HPK_TILE_STREAM_LINE), _MM_HINT_T1);
+            _mm_prefetch((const char *)(pf + 2 * HPK_TILE_STREAM_LINE - 1), _MM_HINT_T1);
             const __m512 vb0 = _mm512_loadu_ps(b), vb1 = _mm512_loadu_ps(b + 16);
             ROWS14(FMA2);
             A_NEXT();
@@ -368,9 +364,7 @@ kernel_14x32(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda, const 
     ROWS14(DECL_ACC);
     const ptrdiff_t l3 = 3 * l1, l5 = 5 * l1;
     const int padded = (ctx->flags & HPK_TILE_B_PADDED) != 0 || n == NR;
-    const uintptr_t b_ahead = (ctx->flags & HPK_TILE_PREFETCH_B)
-                                  ? (uintptr_t)(HPK_TILE_B_AHEAD * ldb) * sizeof(float)
-                                  : 0;
+    const int b_ahead = (ctx->flags & HPK_TILE_PREFETCH_B) != 0;
     (void)b_ahead;
     const __mmask16 vmask0 = hpk_mask_n__avx512(n, 0), vmask1 = hpk_mask_n__avx512(n, 1);
     const int wide = n > 16 || bpack != NULL; /* the packing tile has n = 32 */
@@ -390,6 +384,7 @@ kernel_14x32(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda, const 
         for (size_t p = 0; p < k; p++, b += ldb, pf += pf_step) {
             _mm_prefetch((const char *)pf, _MM_HINT_T1);
             _mm_prefetch((const char *)(pf + HPK_TILE_STREAM_LINE), _MM_HINT_T1);
+            _mm_prefetch((const char *)(pf + 2 * HPK_TILE_STREAM_LINE - 1), _MM_HINT_T1);
             const __m512 vb0 = _mm512_loadu_ps(b), vb1 = _mm512_loadu_ps(b + 16);
             ROWS14(FMA2);
             A_NEXT();

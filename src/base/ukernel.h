@@ -41,9 +41,10 @@
  * 4 / HPK_TILE_STREAM_LINE lines) per k step, the rows ctx->stream_ld bytes apart (0: NR * 4,
  * the next B~ panel packed ahead; else the next panel of B where it lies, which a tile then
  * packs) -- so that a panel coming from memory streams in while this tile computes rather than
- * in a burst between tiles. The caller sets it only where those rows lie inside one object, each
- * starting on a line; a record without HPK_GEMM_STREAM may ignore it, and results never depend
- * on it. */
+ * in a burst between tiles. The caller sets it only where those rows lie inside one object; a
+ * row need not begin a line, and the record prefetches every line it touches (a row of NR
+ * floats 16 bytes past a line spans one line more). A record without HPK_GEMM_STREAM may ignore
+ * it, and results never depend on it. */
 #define HPK_TILE_STREAM 16u
 #define HPK_TILE_STREAM_LINE 64
 
@@ -99,6 +100,46 @@ struct hpk_gemm_tile_ctx {
 static inline uintptr_t hpk_tile_stream_step(const struct hpk_gemm_tile_ctx *ctx, size_t row_bytes)
 {
     return ctx->stream_ld != 0 ? (uintptr_t)ctx->stream_ld : (uintptr_t)row_bytes;
+}
+
+/* Prefetch every cache line of the `bytes` bytes (at most 192, a constant in the callers) from
+ * byte address r into L1 (l1 != 0) or L2: a tile's next rows of C or of the residual, a row of B
+ * ahead. A row need not begin a line: glibc's malloc places a large block 16 bytes past one,
+ * and then a row of 32 floats spans three lines, of 16 floats two. The kernels prefetched two
+ * and one, and a line a row missed at the store. Column-major, operands on a line / 16 bytes
+ * past one, 1 thread, Zen 4, AVX-512 14 x 32, with this, the same for B's rows ahead
+ * (HPK_TILE_PREFETCH_B) and streamed (HPK_TILE_STREAM), e971b84 -> this change (`HPK_NUM_THREADS=1
+ * tools/gemm_align M N K`, the two builds' libraries alternated, 3 runs each): 1024^3 110 / 104
+ * -> 110 / 107.5 GFLOP/s, 2048^3 109.5 / 102.5 -> 109.5 / 107, 3136 x 64 x 576 107 / 97 -> 107
+ * / 106, 12544 x 64 x 147 98 / 82 -> 98 / 96, 3136 x 256 x 64 106 / 95 -> 106 / 105, 4096 x
+ * 4096 x 16 84 / 40.5 -> 88.5 / 73; 784 x 128 x 1152 and 16 x 4096 x 4096 unchanged; 2 threads
+ * 4096 x 4096 x 16 126 / 71 -> 129 / 104.5. The straight-line form matters: as a loop over the
+ * lines GCC kept the 14 x 32's row offsets on the stack in its 7-row loop (16 x 4096 x 4096 -4 %).
+ * r is formed as an integer by the caller: a prefetch past the end of an object does not fault,
+ * and no pointer leaves it. */
+static inline __attribute__((always_inline)) void hpk_prefetch_bytes(uintptr_t r, size_t bytes,
+                                                                     int l1)
+{
+#define HPK_PREFETCH_AT_(o)                                                                        \
+    do {                                                                                           \
+        if (l1)                                                                                    \
+            __builtin_prefetch((const void *)(r + (o)), 0, 3);                                     \
+        else                                                                                       \
+            __builtin_prefetch((const void *)(r + (o)), 0, 2);                                     \
+    } while (0)
+    HPK_PREFETCH_AT_(0);
+    if (bytes > 64)
+        HPK_PREFETCH_AT_(64);
+    if (bytes > 128)
+        HPK_PREFETCH_AT_(128);
+    HPK_PREFETCH_AT_(bytes - 1);
+#undef HPK_PREFETCH_AT_
+}
+
+/* The byte address of row i of a float matrix at base with row stride ld, as an integer. */
+static inline uintptr_t hpk_row_address(const float *base, size_t i, ptrdiff_t ld)
+{
+    return (uintptr_t)base + (uintptr_t)((ptrdiff_t)i * ld) * sizeof(float);
 }
 
 /* ctx moved to the element (i0, j0) of its tile, as one whole-k tile (FIRST_K | LAST_K): what a

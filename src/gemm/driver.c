@@ -394,12 +394,14 @@ static void ic_task(void *ctx, size_t task, size_t slot)
          * 101.5, 128 x 784 x 1152 109.0 -> 110.8, 128 x 3072 x 768 106 -> 109; in the suite
          * (`bench/hpk-bench --benchmark_filter=gemm_dl`, with and without, alternated, best of
          * 9): r50_1x1_256to64 +2.0 %, r50_conv2 +2.6 %, r50_stem +2.1 %, the other rows within
-         * +-2.5 % either way. With rows near (256 x 196 x 2304, 784 bytes apart) it lost 10 %. */
+         * +-2.5 % either way. With rows near (256 x 196 x 2304, 784 bytes apart) it lost 10 %.
+         * Rows need not begin a line (the record prefetches every line of one): column-major 3136
+         * x 64 x 576 with A 16 bytes past a line fell back to the burst, 97 GFLOP/s against 107
+         * on a line; streamed, 106 (`tools/gemm_align 3136 64 576`). */
         const char *jit_stream = NULL;
         const int tile1_full = split ? tiles >= 4 : mb >= 2 * r->mr;
         if (next != NULL && pack_in_tile && (r->flags & HPK_GEMM_STREAM) && !s->b_near &&
-            p->b_cs == 1 && jr + 2 * r->nr <= j_hi && tile1_full && (uintptr_t)next % 64 == 0 &&
-            (size_t)p->b_rs * sizeof(float) % 64 == 0) {
+            p->b_cs == 1 && jr + 2 * r->nr <= j_hi && tile1_full) {
             jit_stream = (const char *)next;
             next = NULL;
         }
