@@ -15,17 +15,10 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <hpk/hpk.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+#include "tools/timing.h"
 
 /* n floats from offset bytes past a page (itself on a line), filled from *seed; *base gets the
  * block to free. */
@@ -36,11 +29,20 @@ static float *randoms(size_t n, size_t offset, unsigned *seed, void **base)
         exit(1);
     }
     float *p = (float *)((char *)*base + offset);
-    for (size_t i = 0; i < n; i++) {
-        *seed = *seed * 1664525u + 1013904223u;
-        p[i] = (float)(*seed >> 8) / 16777216.0f - 0.5f;
-    }
+    timing_fill(p, n, seed);
     return p;
+}
+
+struct problem {
+    size_t m, n, k;
+    float *a[2], *b[2], *c[2]; /* on a line, off one */
+};
+
+static hpk_status run(void *arg, int v)
+{
+    const struct problem *q = arg;
+    return hpk_sgemm(HPK_COL_MAJOR, HPK_NO_TRANS, HPK_NO_TRANS, q->m, q->n, q->k, 1.0f, q->a[v],
+                     q->m, q->b[v], q->k, 0.0f, q->c[v], q->m);
 }
 
 int main(int argc, char **argv)
@@ -49,8 +51,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s M N K [ROUNDS [OFFSET]]\n", argv[0]);
         return 2;
     }
-    const size_t m = strtoul(argv[1], NULL, 10), n = strtoul(argv[2], NULL, 10),
-                 k = strtoul(argv[3], NULL, 10);
+    struct problem q = {.m = strtoul(argv[1], NULL, 10),
+                        .n = strtoul(argv[2], NULL, 10),
+                        .k = strtoul(argv[3], NULL, 10)};
     const int rounds = argc > 4 ? atoi(argv[4]) : 10;
     const size_t offset = argc > 5 ? strtoul(argv[5], NULL, 10) : 16;
     if (offset % sizeof(float) != 0 || offset >= 64) {
@@ -59,36 +62,20 @@ int main(int argc, char **argv)
     }
     unsigned seed = 7;
     void *base[2][3];
-    float *a[2], *b[2], *c[2];
     for (int v = 0; v < 2; v++) {
         const size_t off = v == 0 ? 0 : offset;
-        a[v] = randoms(m * k, off, &seed, &base[v][0]);
-        b[v] = randoms(k * n, off, &seed, &base[v][1]);
-        c[v] = randoms(m * n, off, &seed, &base[v][2]);
+        q.a[v] = randoms(q.m * q.k, off, &seed, &base[v][0]);
+        q.b[v] = randoms(q.k * q.n, off, &seed, &base[v][1]);
+        q.c[v] = randoms(q.m * q.n, off, &seed, &base[v][2]);
     }
-    double best[2] = {1e30, 1e30};
-    for (int r = 0; r < rounds; r++)
-        for (int v = 0; v < 2; v++) {
-            size_t calls = 0;
-            const double t0 = now();
-            double t;
-            do {
-                const hpk_status st = hpk_sgemm(HPK_COL_MAJOR, HPK_NO_TRANS, HPK_NO_TRANS, m, n, k,
-                                                1.0f, a[v], m, b[v], k, 0.0f, c[v], m);
-                if (st != HPK_OK) {
-                    fprintf(stderr, "gemm_align: %s\n", hpk_status_string(st));
-                    return 1;
-                }
-                calls++;
-                t = now() - t0;
-            } while (t < 0.01);
-            if (t / (double)calls < best[v])
-                best[v] = t / (double)calls;
-        }
-    const double flops = 2.0 * (double)m * (double)n * (double)k;
+    double best[2];
+    if (timing_rounds("gemm_align", rounds, 2, run, &q, best) != 0)
+        return 1;
+    const double flops = 2.0 * (double)q.m * (double)q.n * (double)q.k;
     printf("%zu x %zu x %zu column-major, %zu threads: on a line %.1f GFLOP/s, %zu bytes past "
            "one %.1f GFLOP/s\n",
-           m, n, k, hpk_get_num_threads(), flops / best[0] * 1e-9, offset, flops / best[1] * 1e-9);
+           q.m, q.n, q.k, hpk_get_num_threads(), flops / best[0] * 1e-9, offset,
+           flops / best[1] * 1e-9);
     for (int v = 0; v < 2; v++)
         for (int i = 0; i < 3; i++)
             free(base[v][i]);

@@ -16,14 +16,8 @@
 #include <hpk/hpk.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+#include "tools/timing.h"
 
 static float *randoms(size_t n, unsigned *seed)
 {
@@ -32,11 +26,25 @@ static float *randoms(size_t n, unsigned *seed)
         fprintf(stderr, "gemm_time: out of memory\n");
         exit(1);
     }
-    for (size_t i = 0; i < n; i++) {
-        *seed = *seed * 1664525u + 1013904223u;
-        p[i] = (float)(*seed >> 8) / 16777216.0f - 0.5f;
-    }
+    timing_fill(p, n, seed);
     return p;
+}
+
+struct problem {
+    size_t m, n, k;
+    const float *a, *b;
+    float *c;
+    const hpk_sgemm_packed_b *h;
+};
+
+/* Variant 0: hpk_sgemm; 1: hpk_sgemm_packed on the handle. */
+static hpk_status run(void *arg, int v)
+{
+    const struct problem *q = arg;
+    return v == 0 ? hpk_sgemm(HPK_ROW_MAJOR, HPK_NO_TRANS, HPK_NO_TRANS, q->m, q->n, q->k, 1.0f,
+                              q->a, q->k, q->b, q->n, 0.0f, q->c, q->n)
+                  : hpk_sgemm_packed(HPK_ROW_MAJOR, HPK_NO_TRANS, q->m, q->n, q->k, 1.0f, q->a,
+                                     q->k, q->h, 0.0f, q->c, q->n, NULL);
 }
 
 int main(int argc, char **argv)
@@ -56,27 +64,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "gemm_time: %s\n", hpk_status_string(st));
         return 1;
     }
-    double best[2] = {1e30, 1e30};
-    for (int r = 0; r < rounds; r++)
-        for (int v = 0; v < 2; v++) {
-            size_t calls = 0;
-            const double t0 = now();
-            double t;
-            do {
-                st = v == 0 ? hpk_sgemm(HPK_ROW_MAJOR, HPK_NO_TRANS, HPK_NO_TRANS, m, n, k, 1.0f, a,
-                                        k, b, n, 0.0f, c, n)
-                            : hpk_sgemm_packed(HPK_ROW_MAJOR, HPK_NO_TRANS, m, n, k, 1.0f, a, k, h,
-                                               0.0f, c, n, NULL);
-                if (st != HPK_OK) {
-                    fprintf(stderr, "gemm_time: %s\n", hpk_status_string(st));
-                    return 1;
-                }
-                calls++;
-                t = now() - t0;
-            } while (t < 0.01);
-            if (t / (double)calls < best[v])
-                best[v] = t / (double)calls;
-        }
+    struct problem q = {m, n, k, a, b, c, h};
+    double best[2];
+    if (timing_rounds("gemm_time", rounds, 2, run, &q, best) != 0)
+        return 1;
     const double flops = 2.0 * (double)m * (double)n * (double)k;
     printf("%zu x %zu x %zu, %zu threads: plain %.1f GFLOP/s, packed B %.1f GFLOP/s\n", m, n, k,
            hpk_get_num_threads(), flops / best[0] * 1e-9, flops / best[1] * 1e-9);
