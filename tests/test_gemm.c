@@ -880,7 +880,7 @@ static void test_gemm_b_packed_in_tile(void **state)
 
 /*
  * Products whose A the driver reads where it lies with the record's direct kernel (row-major A
- * not transposed, at least HPK_GEMM_A_DIRECT_MIN_TILES tiles down m and more panels across n
+ * not transposed, at least HPK_GEMM_A_DIRECT_MIN_ROWS rows down m and more panels across n
  * than HPK_GEMM_A_DIRECT_PANELS_SHORT_M), and the same shapes one row shorter, which pack A~
  * instead: an m edge, an n edge, k = 700 (split under the forced KC; one block, the whole k,
  * under the derived one), beta != 0, with and without an epilogue.
@@ -893,7 +893,7 @@ static void test_gemm_a_direct(void **state)
     const size_t nbl = test_blockings(t, bl);
     uint64_t seed = 13;
     const size_t mr = t->sgemm[HPK_GEMM_MAIN].mr, nr = t->sgemm[HPK_GEMM_MAIN].nr;
-    const size_t m0 = HPK_GEMM_A_DIRECT_MIN_TILES * mr;
+    const size_t m0 = HPK_GEMM_A_DIRECT_MIN_ROWS;
     const struct gemm_case cases[] = {
         {HPK_ROW_MAJOR, HPK_NO_TRANS, HPK_NO_TRANS, m0 + mr / 2, 5 * nr + 3, 700, 3, 1, 2, 1.0f,
          0.0f, 0},

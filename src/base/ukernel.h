@@ -246,7 +246,7 @@ typedef void (*hpk_gemv_packed_fn)(size_t m, size_t n, size_t k, size_t kc, cons
  * 64 x 576. Measured on Zen (AVX2, 1 thread): the direct kernel is ahead up to n = 256 (16
  * panels), even at 512 and behind at 1024. */
 #define HPK_GEMM_A_DIRECT_PANELS 16
-/* ... but for a short m, fewer than HPK_GEMM_A_DIRECT_MIN_TILES tiles, only up to
+/* ... but for a short m, fewer than HPK_GEMM_A_DIRECT_MIN_ROWS rows, only up to
  * HPK_GEMM_A_DIRECT_PANELS_SHORT_M panels: a short A is cheap to pack, each packed block serves
  * every panel, and the direct kernel walks MR strided rows per tile. Measured on Zen 1 (AVX2,
  * 1 thread, hpk / oneDNN, direct -> packed): 49 x 160 x 576 0.89-0.90 -> 0.93-0.94, 64 x 256 x
@@ -254,9 +254,17 @@ typedef void (*hpk_gemv_packed_fn)(size_t m, size_t n, size_t k, size_t kc, cons
  * -> 0.88. From m = 144 (144 x 160 x 576, 196 x 64 x 384, 196 x 96 x 576) direct is ahead.
  * (Those were a throwaway harness's row-major calls, interleaved with oneDNN; the suite's
  * gemm_mnv2 rows, `bench/run.sh --filter 'roofline/fma_peak|gemm_mnv2'`, run the 7x7 ones.)
- * That holds for one thread: on several, a single ic block reads A in place all the same
+ * The bound was 16 tiles: 96 rows of the AVX2 6 x 16, but 224 of the AVX-512 14 x 32, which
+ * packed A~ for m = 96 .. 223 with up to 16 panels. Row-major, 1 thread, Zen 4, packed ->
+ * direct (`tools/gemm_time M N K`, the two builds alternated, plain / B packed ahead, GFLOP/s):
+ * 196 x 256 x 2304 106 / 108 -> 114 / 114, 196 x 256 x 1024 104 / 105 -> 110 / 113.5, 196 x
+ * 192 x 1152 104.5 / 106 -> 113 / 115, 144 x 160 x 576 101 / 102.5 -> 111 / 113.5, 126 x 256 x
+ * 2304 105.5 / 108 -> 113.5 / 114.5, 112 x 160 x 576 102.5 / 105 -> 113 / 115.5, 98 x 256 x
+ * 1024 103 / 106 -> 110 / 114.5; 64 x 256 x 512 (still packed) unchanged; 2 threads 196 x 256
+ * x 1024 and 196 x 384 x 576 within 2 %, 112 x 160 x 576 packed 208 -> 229. That holds for one
+ * thread: on several, a single ic block reads A in place all the same
  * (HPK_GEMM_A_DIRECT_SHARE_PANELS below). */
-#define HPK_GEMM_A_DIRECT_MIN_TILES 16
+#define HPK_GEMM_A_DIRECT_MIN_ROWS 96
 #define HPK_GEMM_A_DIRECT_PANELS_SHORT_M 4
 /* A single ic block split across several threads reads A in place instead of sharing one
  * packed A~ while a thread's share is at most this many panels (prepare in src/gemm/driver.c

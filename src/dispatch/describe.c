@@ -162,12 +162,13 @@ size_t hpk_describe_config(const struct hpk_machine *m, const struct hpk_config 
                     "m <= MC (B~ then packed %d panels at a time)\n",
                 record_names[r], HPK_GEMM_ALIAS_KC, HPK_GEMM_ALIAS_BYTES, HPK_GEMM_ALIAS_GROUP);
         if (rec->ukernel_a_direct != NULL)
-            put(&o, "sgemm %s, A unpacked: %s, for row-contiguous A and n <= %zu (n <= %zu "
-                    "when m < %zu)\n",
+            put(&o,
+                "sgemm %s, A unpacked: %s, for row-contiguous A and n <= %zu (n <= %zu "
+                "when m < %zu)\n",
                 record_names[r], rec->name_a_direct ? rec->name_a_direct : "(unnamed)",
                 (size_t)HPK_GEMM_A_DIRECT_PANELS * rec->nr,
                 (size_t)HPK_GEMM_A_DIRECT_PANELS_SHORT_M * rec->nr,
-                (size_t)HPK_GEMM_A_DIRECT_MIN_TILES * rec->mr);
+                (size_t)HPK_GEMM_A_DIRECT_MIN_ROWS);
         if (rec->ukernel_a_direct != NULL)
             put(&o, "sgemm %s, A unpacked on several threads: one MC block, at most %d panels "
                     "a thread\n",

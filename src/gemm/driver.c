@@ -847,9 +847,8 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
         kc = hpk_min_size(kc, HPK_GEMM_ALIAS_KC);
     /* A is read where it lies, by the record's direct kernel, when it is row-contiguous and an
      * A~ block would serve at most HPK_GEMM_A_DIRECT_PANELS B~ panels (at most
-     * HPK_GEMM_A_DIRECT_PANELS_SHORT_M when m spans fewer than HPK_GEMM_A_DIRECT_MIN_TILES
-     * tiles). */
-    const size_t direct_panels = p->m >= HPK_GEMM_A_DIRECT_MIN_TILES * (size_t)r->mr
+     * HPK_GEMM_A_DIRECT_PANELS_SHORT_M when m is shorter than HPK_GEMM_A_DIRECT_MIN_ROWS). */
+    const size_t direct_panels = p->m >= HPK_GEMM_A_DIRECT_MIN_ROWS
                                      ? HPK_GEMM_A_DIRECT_PANELS
                                      : HPK_GEMM_A_DIRECT_PANELS_SHORT_M;
     const int a_direct = r->ukernel_a_direct != NULL && p->a_rows == NULL &&
