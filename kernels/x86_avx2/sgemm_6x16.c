@@ -187,8 +187,7 @@ full_leaf(size_t k, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb
         uintptr_t pf = (uintptr_t)ctx->stream;
         const uintptr_t pf_step = hpk_tile_stream_step(ctx, HPK_TILE_STREAM_LINE);
         for (size_t p = 1; p < k; p++, a += astep, b += ldb, pf += pf_step) {
-            _mm_prefetch((const char *)pf, _MM_HINT_T1);
-            _mm_prefetch((const char *)(pf + HPK_TILE_STREAM_LINE - 1), _MM_HINT_T1);
+            hpk_prefetch_bytes(pf, 8 * NV * sizeof(float), 0);
             vb0 = _mm256_loadu_ps(b);
             vb1 = _mm256_loadu_ps(b + 8);
             STEP_(ROWS(p), vb0, vb1);
@@ -387,8 +386,7 @@ kernel_6x16(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda, const f
             uintptr_t pf = (uintptr_t)ctx->stream;
             const uintptr_t pf_step = hpk_tile_stream_step(ctx, HPK_TILE_STREAM_LINE);
             for (size_t p = 0; p < k; p++, a += astep, b += ldb, pf += pf_step) {
-                _mm_prefetch((const char *)pf, _MM_HINT_T1);
-                _mm_prefetch((const char *)(pf + HPK_TILE_STREAM_LINE - 1), _MM_HINT_T1);
+                hpk_prefetch_bytes(pf, 8 * NV * sizeof(float), 0);
                 const __m256 vb0 = _mm256_loadu_ps(b), vb1 = _mm256_loadu_ps(b + 8);
                 STEP_(ROWS(p), vb0, vb1);
             }

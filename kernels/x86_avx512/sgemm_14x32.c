@@ -181,9 +181,7 @@ full_leaf(size_t k, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb
         uintptr_t pf = (uintptr_t)ctx->stream;
         const uintptr_t pf_step = hpk_tile_stream_step(ctx, 2 * HPK_TILE_STREAM_LINE);
         for (size_t p = 0; p < k; p++, b += ldb, pf += pf_step) {
-            _mm_prefetch((const char *)pf, _MM_HINT_T1);
-            _mm_prefetch((const char *)(pf + HPK_TILE_STREAM_LINE), _MM_HINT_T1);
-            _mm_prefetch((const char *)(pf + 2 * HPK_TILE_STREAM_LINE - 1), _MM_HINT_T1);
+            hpk_prefetch_bytes(pf, NR * sizeof(float), 0);
             const __m512 vb0 = _mm512_loadu_ps(b), vb1 = _mm512_loadu_ps(b + 16);
             ROWS14(FMA2);
             A_NEXT();
@@ -382,9 +380,7 @@ kernel_14x32(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda, const 
         uintptr_t pf = (uintptr_t)ctx->stream;
         const uintptr_t pf_step = hpk_tile_stream_step(ctx, 2 * HPK_TILE_STREAM_LINE);
         for (size_t p = 0; p < k; p++, b += ldb, pf += pf_step) {
-            _mm_prefetch((const char *)pf, _MM_HINT_T1);
-            _mm_prefetch((const char *)(pf + HPK_TILE_STREAM_LINE), _MM_HINT_T1);
-            _mm_prefetch((const char *)(pf + 2 * HPK_TILE_STREAM_LINE - 1), _MM_HINT_T1);
+            hpk_prefetch_bytes(pf, NR * sizeof(float), 0);
             const __m512 vb0 = _mm512_loadu_ps(b), vb1 = _mm512_loadu_ps(b + 16);
             ROWS14(FMA2);
             A_NEXT();

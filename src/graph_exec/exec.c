@@ -826,6 +826,14 @@ static void profile_class(const struct hpk_graph *g, const struct exec_step *s, 
 /* Classes summed (profile_class names fewer than this in practice). */
 #define MAX_CLASSES 32
 
+/* Step k's fastest run in nanoseconds; 0 for a step no run reached (a run stops at its first
+ * failing step). */
+static double profile_fastest_ns(const struct hpk_graph_exec *e, size_t k)
+{
+    const unsigned long long lo = atomic_load(&e->prof_min_ns[k]);
+    return lo == ULLONG_MAX ? 0.0 : (double)lo;
+}
+
 static void profile_report(const struct hpk_graph_exec *e)
 {
     const struct hpk_graph *g = e->ir;
@@ -835,8 +843,7 @@ static void profile_report(const struct hpk_graph_exec *e)
     double total = 0, total_min = 0;
     for (size_t k = 0; k < e->n_steps; k++) {
         total += (double)atomic_load(&e->prof_ns[k]);
-        const unsigned long long lo = atomic_load(&e->prof_min_ns[k]);
-        total_min += lo == ULLONG_MAX ? 0.0 : (double)lo; /* a step no run reached */
+        total_min += profile_fastest_ns(e, k);
     }
     fprintf(stderr,
             "hpk: graph profile: %llu runs, %zu steps, %.1f us per run (%s), %zu threads; "
@@ -852,8 +859,7 @@ static void profile_report(const struct hpk_graph_exec *e)
         const struct ir_node *nd = &g->n[s->node];
         const struct ir_tensor *y = &g->t[nd->out];
         const double us = (double)atomic_load(&e->prof_ns[k]) / 1e3 / (double)runs;
-        const unsigned long long lo = atomic_load(&e->prof_min_ns[k]);
-        const double min_us = lo == ULLONG_MAX ? 0.0 : (double)lo / 1e3;
+        const double min_us = profile_fastest_ns(e, k) / 1e3;
         char cls[48];
         profile_class(g, s, cls, sizeof cls);
         if (nd->op == HPK_GRAPH_OP_CONV2D) {
