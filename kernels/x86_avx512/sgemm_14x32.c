@@ -367,27 +367,39 @@ kernel_14x32(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda, const 
     const __mmask16 vmask0 = hpk_mask_n__avx512(n, 0), vmask1 = hpk_mask_n__avx512(n, 1);
     const int wide = n > 16 || bpack != NULL; /* the packing tile has n = 32 */
     const int half = bpack == NULL && (n <= 8 || (n > 16 && n <= 24));
+    /* As in full_leaf, the next panel streamed into L2 (HPK_TILE_STREAM) by tiles of the full
+     * width: the full tiles of the other epilogues, and those of fewer rows where the rows of
+     * a product are split evenly (Winograd's 16 tiles of 512@7 as 8 + 8). */
+    const int stream = bpack == NULL && n == NR && (ctx->flags & HPK_TILE_STREAM);
+#define STREAM_LOOP(ROWS)                                                                          \
+    do {                                                                                           \
+        uintptr_t pf = (uintptr_t)ctx->stream;                                                     \
+        const uintptr_t pf_step = hpk_tile_stream_step(ctx, 2 * HPK_TILE_STREAM_LINE);             \
+        for (size_t p = 0; p < k; p++, b += ldb, pf += pf_step) {                                  \
+            hpk_prefetch_bytes(pf, NR * sizeof(float), 0);                                         \
+            const __m512 vb0 = _mm512_loadu_ps(b), vb1 = _mm512_loadu_ps(b + 16);                  \
+            ROWS(FMA2);                                                                            \
+            A_NEXT();                                                                              \
+        }                                                                                          \
+    } while (0)
     if (m <= 4) {
         GEN_LOOPS(ROWS4);
     } else if (m <= 7) {
         GEN_LOOPS(ROWS7);
+    } else if (m <= 8 && stream) {
+        STREAM_LOOP(ROWS8);
     } else if (m <= 8) {
         GEN_LOOPS(ROWS8);
+    } else if (m <= 10 && stream) {
+        STREAM_LOOP(ROWS10);
     } else if (m <= 10) {
         GEN_LOOPS(ROWS10);
-    } else if (bpack == NULL && m == MR && n == NR && (ctx->flags & HPK_TILE_STREAM)) {
-        /* As in full_leaf: the full tiles of the other epilogues. */
-        uintptr_t pf = (uintptr_t)ctx->stream;
-        const uintptr_t pf_step = hpk_tile_stream_step(ctx, 2 * HPK_TILE_STREAM_LINE);
-        for (size_t p = 0; p < k; p++, b += ldb, pf += pf_step) {
-            hpk_prefetch_bytes(pf, NR * sizeof(float), 0);
-            const __m512 vb0 = _mm512_loadu_ps(b), vb1 = _mm512_loadu_ps(b + 16);
-            ROWS14(FMA2);
-            A_NEXT();
-        }
+    } else if (m == MR && stream) {
+        STREAM_LOOP(ROWS14);
     } else {
         GEN_LOOPS(ROWS14);
     }
+#undef STREAM_LOOP
 #define LIST(I) vacc##I##x0, vacc##I##x1
     __m512 vacc[MR * NV] = {LIST(0), LIST(1), LIST(2),  LIST(3),  LIST(4),  LIST(5),  LIST(6),
                             LIST(7), LIST(8), LIST(9), LIST(10), LIST(11), LIST(12), LIST(13)};

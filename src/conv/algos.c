@@ -518,8 +518,12 @@ struct wino_state {
     const float *u; /* U[xi] packed, u_xi floats apart */
     size_t u_xi;
     size_t kin; /* the products' k: cg, or 4 cg (the four phases) in the polyphase form */
+    /* V's row stride: kin, a line more where kin floats are a multiple of 2 KiB (512 channels,
+     * or 128 in the polyphase form): rows 2 KiB apart share their L1 sets, and the 14 x 32
+     * reads such rows as two tiles of 7 (rows_alias in its file). */
+    size_t ldv;
     /* The products read V where it lies (the main record's ukernel_a_direct, row t of V[xi] at
-     * t kin floats): no A~ to pack. 3x3 + bias + relu, warm, best of 20, Zen 4 VM, 1 / 2
+     * t ldv floats): no A~ to pack. 3x3 + bias + relu, warm, best of 20, Zen 4 VM, 1 / 2
      * threads, packed -> in place (`tools/conv_cold 3 1 64 64 56 10 2 0`): 64@56 1003 -> 939 /
      * 510 -> 478 us, 128@28 809 -> 769 / 415 -> 400, 256@14 1029 -> 1017 / 530 -> 519, the
      * polyphase 128@56 stride 2 2262 -> 2165 / 1153 -> 1114. */
@@ -558,7 +562,7 @@ static void wino_inputs(const struct wino_state *s, size_t t0, size_t nt, float 
 {
     const struct hpk_conv_args *a = s->a;
     const struct hpk_conv2d *op = a->op;
-    const size_t m = s->w->m, alpha = s->alpha, cg = op->cg, kin = s->kin;
+    const size_t m = s->w->m, alpha = s->alpha, cg = op->cg;
     const size_t st = s->w->stride == 2 ? 2 : 1, phases = st * st;
     const int pairs = st == 2 && a->in_stride == cg;
     for (size_t t = 0; t < nt; t++) {
@@ -578,7 +582,7 @@ static void wino_inputs(const struct wino_state *s, size_t t0, size_t nt, float 
                 for (size_t j = 0; j < alpha; j++)
                     ptrs[i * alpha + j] =
                         input_pixel(a, n, iy0 + (ptrdiff_t)(st * i), ix0 + (ptrdiff_t)(st * j), 0);
-            s->w->input(step * cg, ptrs, v + t * kin + ph * cg, (ptrdiff_t)(rows * kin));
+            s->w->input(step * cg, ptrs, v + t * s->ldv + ph * cg, (ptrdiff_t)(rows * s->ldv));
         }
     }
 }
@@ -619,9 +623,9 @@ static void wino_product(const struct wino_state *s, size_t xi, size_t nt, size_
 {
     const struct hpk_conv2d *op = s->a->op;
     const struct hpk_gemm_record *r = &op->table->sgemm[HPK_GEMM_MAIN];
-    const size_t cg = s->kin, kg = op->kg; /* cg: the product's k */
+    const size_t cg = s->kin, kg = op->kg, ldv = s->ldv; /* cg: the product's k */
     const size_t n_pad = hpk_div_round_up(kg, r->nr) * r->nr;
-    const float *vx = v + xi * rows * cg;
+    const float *vx = v + xi * rows * ldv;
     float *mx = mm + xi * rows * kg;
     const float *ux = s->u + xi * s->u_xi;
     struct hpk_gemm_tile_ctx tc;
@@ -633,15 +637,15 @@ static void wino_product(const struct wino_state *s, size_t xi, size_t nt, size_
      * hpk.winograd-f4 (`bench/run.sh --filter 'conv/r50_3x3_512' [--threads 2]`, two builds
      * alternated, best of 3 x 3, Zen 4 VM, AVX2), effective GFLOP/s: 1 thread 104 -> 131,
      * 2 threads 207 -> 240 (oneDNN 80 and 161). Which path runs depends on the shape only. */
-    const struct hpk_gemm_record *sm = &op->table->sgemm[HPK_GEMM_SMALL_M];
-    if (sm->gemv_packed != NULL && sm->nr == r->nr && nt <= sm->mr) {
+    if (hpk_conv_winograd_gemv(op, nt)) {
+        const struct hpk_gemm_record *sm = &op->table->sgemm[HPK_GEMM_SMALL_M];
         tc.flags = HPK_TILE_FIRST_K | HPK_TILE_LAST_K;
-        sm->gemv_packed(nt, j1 - j0, cg, s->kc, vx, (ptrdiff_t)cg, ux, n_pad, j0, mx + j0,
+        sm->gemv_packed(nt, j1 - j0, cg, s->kc, vx, (ptrdiff_t)ldv, ux, n_pad, j0, mx + j0,
                         (ptrdiff_t)kg, &tc);
         return;
     }
     for (size_t t = 0; t < nt; t++)
-        ptrs[t] = vx + t * cg;
+        ptrs[t] = vx + t * ldv;
     /* Each panel's first tile streams the panel after it in memory (HPK_TILE_STREAM: the next
      * one of this product, or the first of the product that follows it in U) where that lies
      * inside U. In a network U comes from memory (9.4 MB at 256@14), and each panel's first
@@ -655,6 +659,11 @@ static void wino_product(const struct wino_state *s, size_t xi, size_t nt, size_
     const uintptr_t u_end = (uintptr_t)(s->u + s->alpha * s->alpha * s->u_xi);
     const int stream =
         (r->flags & HPK_GEMM_STREAM) && r->nr * sizeof(float) >= HPK_TILE_STREAM_LINE;
+    /* Rows in place are split evenly over the fewest tiles of at most MR (16 tiles of F(2x2,
+     * 3x3) at 7x7: 8 + 8 rows, not 14 + 2, whose 2-row tile took a fifth of the time, perf);
+     * the column kernel takes whole tiles only, so it runs where the split is MR rows. */
+    const size_t nmt = hpk_div_round_up(nt, r->mr);
+    const size_t mt = s->a_direct ? hpk_div_round_up(nt, nmt) : r->mr;
     for (size_t pc = 0; pc < cg; pc += s->kc) {
         const size_t kb = hpk_min_size(s->kc, cg - pc);
         struct hpk_a_source src = {.rows = ptrs, .ks = 1, .kc = cg, .cs = 1};
@@ -675,17 +684,17 @@ static void wino_product(const struct wino_state *s, size_t xi, size_t nt, size_
             /* Few input channels (the stem's 12 phase channels: k = 12) leave each tile a short
              * product: the panel's full tiles in one call of the column kernel. */
             if (s->a_direct && r->ukernel_col_a_direct != NULL && kb <= HPK_GEMM_COL_MAX_K &&
-                j1 - jr >= r->nr && nt >= r->mr) {
+                j1 - jr >= r->nr && nt >= r->mr && mt == r->mr) {
                 const size_t full = nt / r->mr;
-                r->ukernel_col_a_direct(full, kb, vx + pc, (ptrdiff_t)cg, bp, (ptrdiff_t)r->nr,
+                r->ukernel_col_a_direct(full, kb, vx + pc, (ptrdiff_t)ldv, bp, (ptrdiff_t)r->nr,
                                         mx + jr, (ptrdiff_t)kg, &tc);
                 ir = full * r->mr;
                 tc.flags = flags;
             }
-            for (; ir < nt; ir += r->mr) {
+            for (; ir < nt; ir += mt) {
                 if (s->a_direct)
-                    r->ukernel_a_direct(hpk_min_size(r->mr, nt - ir), hpk_min_size(r->nr, j1 - jr),
-                                        kb, vx + ir * cg + pc, (ptrdiff_t)cg, bp, (ptrdiff_t)r->nr,
+                    r->ukernel_a_direct(hpk_min_size(mt, nt - ir), hpk_min_size(r->nr, j1 - jr), kb,
+                                        vx + ir * ldv + pc, (ptrdiff_t)ldv, bp, (ptrdiff_t)r->nr,
                                         mx + ir * kg + jr, (ptrdiff_t)kg, &tc);
                 else
                     r->ukernel(hpk_min_size(r->mr, nt - ir), hpk_min_size(r->nr, j1 - jr), kb,
@@ -731,7 +740,7 @@ static void wino_input_task(void *ctx, size_t task, size_t slot)
     const float **ptrs, **resp;
     wino_slot(s, slot, &v, &mm, &abuf, &ptrs, &outp, &resp);
     const size_t t0 = task * s->tb;
-    wino_inputs(s, t0, hpk_min_size(s->tb, s->tiles - t0), s->v_all + t0 * s->kin, s->tiles, ptrs);
+    wino_inputs(s, t0, hpk_min_size(s->tb, s->tiles - t0), s->v_all + t0 * s->ldv, s->tiles, ptrs);
 }
 
 static void wino_product_task(void *ctx, size_t task, size_t slot)
@@ -771,6 +780,13 @@ size_t hpk_conv_winograd_block(const struct hpk_conv2d *op, size_t kin, size_t a
     return hpk_min_size(hpk_max_size(tb, mr), 16 * mr);
 }
 
+int hpk_conv_winograd_gemv(const struct hpk_conv2d *op, size_t nt)
+{
+    const struct hpk_gemm_record *r = &op->table->sgemm[HPK_GEMM_MAIN];
+    const struct hpk_gemm_record *sm = &op->table->sgemm[HPK_GEMM_SMALL_M];
+    return sm->gemv_packed != NULL && sm->nr == r->nr && nt <= sm->mr;
+}
+
 int hpk_conv_winograd_whole(const struct hpk_conv2d *op, size_t kin, size_t m, size_t tiles)
 {
     /* U against V and M of every tile, in floats: kin kg against tiles (kin + kg). */
@@ -787,6 +803,7 @@ hpk_status hpk_conv_run_winograd(const struct hpk_conv_args *a, enum hpk_winogra
     const size_t m = s.w->m;
     s.alpha = hpk_winograd_alpha(s.w);
     s.kin = hpk_winograd_kin(s.w, op->cg);
+    s.ldv = s.kin + (s.kin % 512 == 0 ? 16 : 0);
     s.tiles_h = hpk_div_round_up(a->s.out_h, m);
     s.tiles_w = hpk_div_round_up(a->s.out_w, m);
     const size_t a2 = s.alpha * s.alpha;
@@ -801,14 +818,14 @@ hpk_status hpk_conv_run_winograd(const struct hpk_conv_args *a, enum hpk_winogra
         s.tb = hpk_min_size(hpk_conv_winograd_block(op, s.kin, s.alpha), s.tiles);
         rows = s.tiles;
         /* V and M of every tile, shared by the tasks, ahead of the slots. */
-        if (hpk_mul_overflow(a2 * s.tiles, s.kin + op->kg, &shared) ||
+        if (hpk_mul_overflow(a2 * s.tiles, s.ldv + op->kg, &shared) ||
             hpk_mul_overflow(shared, sizeof(float), &shared) ||
             hpk_round_up_overflow(shared, HPK_ALIGNMENT, &shared))
             return HPK_ERR_OVERFLOW;
     } else {
         s.tb = hpk_min_size(hpk_conv_winograd_block(op, s.kin, s.alpha), s.tiles);
         rows = s.tb;
-        s.v_floats = a2 * s.tb * s.kin;
+        s.v_floats = a2 * s.tb * s.ldv;
         s.m_floats = a2 * s.tb * op->kg;
     }
     s.a_direct = r->ukernel_a_direct != NULL;
@@ -845,7 +862,7 @@ hpk_status hpk_conv_run_winograd(const struct hpk_conv_args *a, enum hpk_winogra
     s.ws = mem + shared;
     if (s.whole) {
         s.v_all = (float *)mem;
-        s.m_all = s.v_all + a2 * s.tiles * s.kin;
+        s.m_all = s.v_all + a2 * s.tiles * s.ldv;
         hpk_parallel_for(blocks, hpk_min_size(threads, blocks), wino_input_task, &s);
         hpk_parallel_for(products, hpk_min_size(threads, products), wino_product_task, &s);
         hpk_parallel_for(blocks, hpk_min_size(threads, blocks), wino_output_task, &s);

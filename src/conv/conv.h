@@ -107,6 +107,10 @@ int hpk_conv_im2col_columns(const hpk_conv2d_desc *d, const struct hpk_kernel_ta
 int hpk_conv_winograd_whole(const struct hpk_conv2d *op, size_t kin, size_t m, size_t tiles);
 /* Tiles per block of the blocked schedule (V and M of a block in half of L2). */
 size_t hpk_conv_winograd_block(const struct hpk_conv2d *op, size_t kin, size_t alpha);
+/* Whether a Winograd product of nt tiles (its rows) runs on the small-M record's
+ * matrix-vector kernel over U (gemv_packed: a few tiles, F(4x4, 3x3) at 7x7) rather than on
+ * the main record's tiles. */
+int hpk_conv_winograd_gemv(const struct hpk_conv2d *op, size_t nt);
 hpk_status hpk_conv_run_winograd(const struct hpk_conv_args *a, enum hpk_winograd_id v);
 hpk_status hpk_conv_run_depthwise(const struct hpk_conv_args *a);
 
