@@ -18,7 +18,11 @@
  * The efficiencies and bandwidths below are round figures fitted to the ResNet-50 3x3 layers
  * timed on Zen 3 (AVX2), every algorithm forced in turn (64@56, 128@28: F(4,3) ahead of F(2,3)
  * and im2col by 1.5x and 3x; 256@14 and 512@7: F(4,3) still first, by 15 %, though its U is
- * 37 MB at 512 channels, because the products hide most of its streaming); they rank the
+ * 37 MB at 512 channels, because the products hide most of its streaming), then refitted on
+ * Zen 4 once F(2,3)'s 16 tiles at 512@7 ran as 8 + 8 rows: F(2,3) first there, warm and with
+ * the caches evicted (1 thread, `tools/conv_cold 3 1 512 512 7 10 2 {0,64} ALGO`: AVX-512
+ * 1.22 / 1.36 ms against F(4,3)'s 1.43-1.63 / 2.3; AVX2 1.42 / 1.68 against 1.32-1.59 /
+ * 1.96), F(4,3) still at 256@7 (0.18 against 0.34 ms), where U fits L3. They rank the
  * algorithms, they do not predict run times. To measure again: the `hpk.<algorithm>` rows of
  * `sh bench/run.sh --bin build/main/bench/hpk-bench --filter '^conv' --reps 3`.
  * The stride-2 (polyphase) Winograd form, checked against im2col on Zen 4 (AVX2, 1 thread,
@@ -48,28 +52,63 @@ static double fma_lanes_per_cycle(const struct hpk_kernel_table *t)
     return hpk_fma_lanes_per_cycle(hpk_machine_get(), t->vector_bytes);
 }
 
-#define GEMM_EFFICIENCY 0.85     /* of the FMA peak, on full tiles */
+/*
+ * Of the FMA peak: the GEMM driver on full tiles (im2col's 196 x 256 x 2304 of 3x3/2 256@28
+ * ran at 0.92 on Zen 4, 0.85 here took Winograd's polyphase form there, 10 % slower), and
+ * Winograd's products (tens of rows against a U streamed once).
+ */
+#define GEMM_EFFICIENCY 0.92
+#define PRODUCT_EFFICIENCY 0.85
 #define TRANSFORM_EFFICIENCY 1.0 /* vector adds per cycle in the transforms (loads, stores) */
 #define BW_L2 32.0               /* bytes per cycle */
 #define BW_L3 32.0
-#define BW_MEM 10.0
+/* From memory: about the read roof of `bench/run.sh` (26.9 GB/s on 1 thread of the Zen 4 VM at
+ * 3.68 GHz, 7.3 bytes a cycle; Zen 3's triad 18 GB/s at 3.2 GHz, 5.6). */
+#define BW_MEM 7.0
+/* The share of the cheaper of the products and U's stream that the overlap does not hide. */
+#define STREAM_EXPOSED 0.15
 
 static double round_up(size_t x, size_t m)
 {
     return (double)hpk_div_round_up(x, m) * (double)m;
 }
 
-/* Cycles of an m x n x k GEMM on the main record, B packed ahead. */
-static double gemm_cycles(const struct hpk_conv2d *op, size_t m, size_t n, size_t k)
+/* Half the main tile's rows: the main kernels compute a tile of at most MR / 2 rows with about
+ * half the FMAs (AVX2 6 x 16: m <= 3; AVX-512 14 x 32: m <= 4, 7, 10), which matters where a
+ * layer has a few tiles (F(4x4, 3x3) at 512@7: 4 tiles, which whole 14-row tiles made cost 3.5
+ * times their work). */
+static size_t half_tile(const struct hpk_gemm_record *r)
+{
+    return r->mr > 1 ? (r->mr + 1) / 2 : 1;
+}
+
+/* Cycles of a GEMM of n columns and depth k whose row tiles compute `rows` rows in all, on the
+ * main record, B packed ahead. */
+static double gemm_cycles(const struct hpk_conv2d *op, double rows, size_t n, size_t k,
+                          double efficiency)
 {
     const struct hpk_gemm_record *r = &op->table->sgemm[HPK_GEMM_MAIN];
-    const double fma_per_cycle = fma_lanes_per_cycle(op->table) * GEMM_EFFICIENCY;
-    /* m rounded up to half tiles: the main kernels compute a tile of at most MR / 2 rows with
-     * about half the FMAs (AVX2 6 x 16: m <= 3; AVX-512 14 x 32: m <= 4, 7, 10), which matters
-     * where a layer has a few tiles (F(4x4, 3x3) at 512@7: 4 tiles, which whole 14-row tiles
-     * made cost 3.5 times their work). */
-    const size_t mh = r->mr > 1 ? (r->mr + 1) / 2 : 1;
-    return round_up(m, mh) * round_up(n, r->nr) * (double)k / fma_per_cycle;
+    const double fma_per_cycle = fma_lanes_per_cycle(op->table) * efficiency;
+    return rows * round_up(n, r->nr) * (double)k / fma_per_cycle;
+}
+
+/* The rows the GEMM driver's tiles compute for m rows: MR at a time, the last tile's rounded
+ * up to half a tile. */
+static double driver_rows(const struct hpk_conv2d *op, size_t m)
+{
+    return round_up(m, half_tile(&op->table->sgemm[HPK_GEMM_MAIN]));
+}
+
+/* The rows a Winograd product's tiles compute for m tiles: m on the small-M record's
+ * matrix-vector kernel; else split evenly into as few tiles as MR allows (as wino_product
+ * does: 16 as 8 + 8 on the 14 x 32), each at least half a tile. */
+static double product_rows(const struct hpk_conv2d *op, size_t m)
+{
+    const struct hpk_gemm_record *r = &op->table->sgemm[HPK_GEMM_MAIN];
+    if (hpk_conv_winograd_gemv(op, m))
+        return (double)m;
+    const size_t tiles = hpk_div_round_up(m, r->mr), per = hpk_div_round_up(m, tiles);
+    return (double)tiles * (double)hpk_max_size(per, half_tile(r));
 }
 
 static double stream_bw(const struct hpk_machine *mach, double bytes)
@@ -97,13 +136,15 @@ hpk_conv_algo hpk_conv_choose(const struct hpk_conv2d *op, const struct hpk_conv
     double cost[HPK_CONV_ALGO_COUNT] = {0};
 
     if (hpk_conv_algo_applies(op, HPK_CONV_GEMM))
-        cost[HPK_CONV_GEMM] = (double)op->d.groups * gemm_cycles(op, pixels, op->kg, op->cg);
+        cost[HPK_CONV_GEMM] = (double)op->d.groups * gemm_cycles(op, driver_rows(op, pixels),
+                                                                 op->kg, op->cg, GEMM_EFFICIENCY);
     if (hpk_conv_algo_applies(op, HPK_CONV_IM2COL))
         /* The gathered rows are read through pointers, a segment per tap: the packing of A~
          * costs about one L2 pass over them besides the product. */
         cost[HPK_CONV_IM2COL] =
-            (double)op->d.groups * (gemm_cycles(op, pixels, op->kg, op->kdim) +
-                                    (double)pixels * (double)op->kdim * 4.0 / BW_L2);
+            (double)op->d.groups *
+            (gemm_cycles(op, driver_rows(op, pixels), op->kg, op->kdim, GEMM_EFFICIENCY) +
+             (double)pixels * (double)op->kdim * 4.0 / BW_L2);
     for (int v = 0; v < HPK_WINOGRAD_VARIANTS; v++) {
         const hpk_conv_algo algo = hpk_conv_winograd_algo((enum hpk_winograd_id)v);
         if (op->wino[v] == NULL || !hpk_conv_algo_applies(op, algo)) /* another kernel's */
@@ -120,10 +161,13 @@ hpk_conv_algo hpk_conv_choose(const struct hpk_conv2d *op, const struct hpk_conv
             whole ? 1.0 : (double)hpk_div_round_up(tiles, hpk_conv_winograd_block(op, kin, alpha));
         const double u_bytes = (double)a2 * (double)kin * (double)op->kg * 4.0;
         const double vm_bytes = 2.0 * (double)a2 * (double)tiles * (double)(kin + op->kg) * 4.0;
-        /* The products stream U while they compute: the slower of the two. */
-        const double products = (double)a2 * gemm_cycles(op, tiles, op->kg, kin);
+        /* The products stream U while they compute: the slower of the two, and a share of the
+         * other, which the overlap does not hide. */
+        const double products =
+            (double)a2 * gemm_cycles(op, product_rows(op, tiles), op->kg, kin, PRODUCT_EFFICIENCY);
         const double u_stream = blocks * u_bytes / stream_bw(mach, u_bytes);
-        cost[algo] = (products > u_stream ? products : u_stream) +
+        cost[algo] = (products > u_stream ? products + STREAM_EXPOSED * u_stream
+                                          : u_stream + STREAM_EXPOSED * products) +
                      (double)tiles *
                          ((double)kin * wino_in_flops[v] + (double)op->kg * wino_out_flops[v]) /
                          (vf * TRANSFORM_EFFICIENCY) +
