@@ -659,11 +659,14 @@ static void wino_product(const struct wino_state *s, size_t xi, size_t nt, size_
     const uintptr_t u_end = (uintptr_t)(s->u + s->alpha * s->alpha * s->u_xi);
     const int stream =
         (r->flags & HPK_GEMM_STREAM) && r->nr * sizeof(float) >= HPK_TILE_STREAM_LINE;
-    /* Rows in place are split evenly over the fewest tiles of at most MR (16 tiles of F(2x2,
-     * 3x3) at 7x7: 8 + 8 rows, not 14 + 2, whose 2-row tile took a fifth of the time, perf);
-     * the column kernel takes whole tiles only, so it runs where the split is MR rows. */
-    const size_t nmt = hpk_div_round_up(nt, r->mr);
-    const size_t mt = s->a_direct ? hpk_div_round_up(nt, nmt) : r->mr;
+    /* Rows in place: a last tile of fewer than half MR rows shares the rows of the tile before
+     * it evenly (16 tiles of F(2x2, 3x3) at 7x7 on the 14 x 32: 8 + 8 rows, not 14 + 2, whose
+     * 2-row tile took a fifth of the time, perf); the tiles before them have MR rows. Evening
+     * out every tile did not pay: 49 rows as 13 + 12 + 12 + 12 cost as 4 x 14 on the 14 x 32. */
+    const size_t rem = nt % r->mr;
+    const size_t tail =
+        s->a_direct && rem != 0 && rem < (r->mr + 1) / 2 && nt > r->mr ? r->mr + rem : 0;
+    const size_t body = nt - tail; /* rows in tiles of MR (and the last one) */
     for (size_t pc = 0; pc < cg; pc += s->kc) {
         const size_t kb = hpk_min_size(s->kc, cg - pc);
         struct hpk_a_source src = {.rows = ptrs, .ks = 1, .kc = cg, .cs = 1};
@@ -684,18 +687,21 @@ static void wino_product(const struct wino_state *s, size_t xi, size_t nt, size_
             /* Few input channels (the stem's 12 phase channels: k = 12) leave each tile a short
              * product: the panel's full tiles in one call of the column kernel. */
             if (s->a_direct && r->ukernel_col_a_direct != NULL && kb <= HPK_GEMM_COL_MAX_K &&
-                j1 - jr >= r->nr && nt >= r->mr && mt == r->mr) {
-                const size_t full = nt / r->mr;
+                j1 - jr >= r->nr && body >= r->mr) {
+                const size_t full = body / r->mr;
                 r->ukernel_col_a_direct(full, kb, vx + pc, (ptrdiff_t)ldv, bp, (ptrdiff_t)r->nr,
                                         mx + jr, (ptrdiff_t)kg, &tc);
                 ir = full * r->mr;
                 tc.flags = flags;
             }
-            for (; ir < nt; ir += mt) {
+            for (size_t mt; ir < nt; ir += mt) {
+                mt = ir < body    ? hpk_min_size(r->mr, body - ir)
+                     : ir == body ? (tail + 1) / 2
+                                  : tail / 2;
                 if (s->a_direct)
-                    r->ukernel_a_direct(hpk_min_size(mt, nt - ir), hpk_min_size(r->nr, j1 - jr), kb,
-                                        vx + ir * ldv + pc, (ptrdiff_t)ldv, bp, (ptrdiff_t)r->nr,
-                                        mx + ir * kg + jr, (ptrdiff_t)kg, &tc);
+                    r->ukernel_a_direct(mt, hpk_min_size(r->nr, j1 - jr), kb, vx + ir * ldv + pc,
+                                        (ptrdiff_t)ldv, bp, (ptrdiff_t)r->nr, mx + ir * kg + jr,
+                                        (ptrdiff_t)kg, &tc);
                 else
                     r->ukernel(hpk_min_size(r->mr, nt - ir), hpk_min_size(r->nr, j1 - jr), kb,
                                abuf + (ir / r->mr) * r->mr * kb, 0, bp, (ptrdiff_t)r->nr,

@@ -100,15 +100,15 @@ static double driver_rows(const struct hpk_conv2d *op, size_t m)
 }
 
 /* The rows a Winograd product's tiles compute for m tiles: m on the small-M record's
- * matrix-vector kernel; else split evenly into as few tiles as MR allows (as wino_product
- * does: 16 as 8 + 8 on the 14 x 32), each at least half a tile. */
+ * matrix-vector kernel, and where a last tile of fewer than half MR rows shares the rows of
+ * the one before it (wino_product: 16 as 8 + 8 on the 14 x 32); else as the driver's. */
 static double product_rows(const struct hpk_conv2d *op, size_t m)
 {
     const struct hpk_gemm_record *r = &op->table->sgemm[HPK_GEMM_MAIN];
-    if (hpk_conv_winograd_gemv(op, m))
+    const size_t rem = m % r->mr;
+    if (hpk_conv_winograd_gemv(op, m) || (rem != 0 && rem < half_tile(r) && m > r->mr))
         return (double)m;
-    const size_t tiles = hpk_div_round_up(m, r->mr), per = hpk_div_round_up(m, tiles);
-    return (double)tiles * (double)hpk_max_size(per, half_tile(r));
+    return driver_rows(op, m);
 }
 
 static double stream_bw(const struct hpk_machine *mach, double bytes)
