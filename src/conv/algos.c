@@ -659,14 +659,12 @@ static void wino_product(const struct wino_state *s, size_t xi, size_t nt, size_
     const uintptr_t u_end = (uintptr_t)(s->u + s->alpha * s->alpha * s->u_xi);
     const int stream =
         (r->flags & HPK_GEMM_STREAM) && r->nr * sizeof(float) >= HPK_TILE_STREAM_LINE;
-    /* Rows in place: a last tile of fewer than half MR rows shares the rows of the tile before
-     * it evenly (16 tiles of F(2x2, 3x3) at 7x7 on the 14 x 32: 8 + 8 rows, not 14 + 2, whose
-     * 2-row tile took a fifth of the time, perf); the tiles before them have MR rows. Evening
-     * out every tile did not pay: 49 rows as 13 + 12 + 12 + 12 cost as 4 x 14 on the 14 x 32. */
-    const size_t rem = nt % r->mr;
-    const size_t tail =
-        s->a_direct && rem != 0 && rem < (r->mr + 1) / 2 && nt > r->mr ? r->mr + rem : 0;
-    const size_t body = nt - tail; /* rows in tiles of MR (and the last one) */
+    /* Rows in place: the driver's tiles, a short last tile sharing the rows of the one before
+     * it (hpk_gemm_tail_split; 16 tiles of F(2x2, 3x3) at 7x7 on the 14 x 32: 8 + 8 rows, not
+     * 14 + 2, whose 2-row tile took a fifth of the time, perf). */
+    size_t last_row = 0;
+    const int split = s->a_direct && hpk_gemm_tail_split(nt, r->mr, &last_row);
+    const size_t body = split ? (hpk_div_round_up(nt, r->mr) - 2) * r->mr : nt; /* MR a tile */
     for (size_t pc = 0; pc < cg; pc += s->kc) {
         const size_t kb = hpk_min_size(s->kc, cg - pc);
         struct hpk_a_source src = {.rows = ptrs, .ks = 1, .kc = cg, .cs = 1};
@@ -695,9 +693,9 @@ static void wino_product(const struct wino_state *s, size_t xi, size_t nt, size_
                 tc.flags = flags;
             }
             for (size_t mt; ir < nt; ir += mt) {
-                mt = ir < body    ? hpk_min_size(r->mr, body - ir)
-                     : ir == body ? (tail + 1) / 2
-                                  : tail / 2;
+                mt = ir < body       ? hpk_min_size(r->mr, body - ir)
+                     : ir < last_row ? last_row - ir
+                                     : nt - ir;
                 if (s->a_direct)
                     r->ukernel_a_direct(mt, hpk_min_size(r->nr, j1 - jr), kb, vx + ir * ldv + pc,
                                         (ptrdiff_t)ldv, bp, (ptrdiff_t)r->nr, mx + ir * kg + jr,

@@ -40,6 +40,7 @@
 
 #include "src/base/checked.h"
 #include "src/conv/conv.h"
+#include "src/gemm/gemm.h"
 
 /* Multiply-adds per cycle of a table's GEMM: the dispatcher's figure for the table's vectors
  * (hpk_fma_lanes_per_cycle). On Zen 4 a zmm FMA takes both 256-bit pipes, so the AVX-512
@@ -101,12 +102,13 @@ static double driver_rows(const struct hpk_conv2d *op, size_t m)
 
 /* The rows a Winograd product's tiles compute for m tiles: m on the small-M record's
  * matrix-vector kernel, and where a last tile of fewer than half MR rows shares the rows of
- * the one before it (wino_product: 16 as 8 + 8 on the 14 x 32); else as the driver's. */
+ * the one before it (hpk_gemm_tail_split: 16 as 8 + 8 on the 14 x 32); else as the driver's
+ * tiles. */
 static double product_rows(const struct hpk_conv2d *op, size_t m)
 {
     const struct hpk_gemm_record *r = &op->table->sgemm[HPK_GEMM_MAIN];
-    const size_t rem = m % r->mr;
-    if (hpk_conv_winograd_gemv(op, m) || (rem != 0 && rem < half_tile(r) && m > r->mr))
+    size_t last_row;
+    if (hpk_conv_winograd_gemv(op, m) || hpk_gemm_tail_split(m, r->mr, &last_row))
         return (double)m;
     return driver_rows(op, m);
 }

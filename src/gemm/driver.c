@@ -218,16 +218,8 @@ static inline void prefetch_span_lines(const void *base, size_t bytes, size_t co
     *next_line = i;
 }
 
-/*
- * Where the last tiles of a block of mb rows start. A block whose last tile would hold r < MR / 2
- * rows shares its last MR + r rows out as two tiles of about half each (m = 49 with MR = 6: 4 + 3
- * rows, not 6 + 1): the same number of tiles, but a record computes fewer rows for them where it
- * has loops for fewer rows (the AVX2 6 x 16 runs a 1-row tile through its 3-row loop, which cost
- * a 7 x 7 layer's 49 rows as much as 51). Returns 1 when split, with the row where the last
- * tile starts: *last_row = MR (tiles - 2) + (MR + r + 1) / 2 (the one before it starts at MR
- * (tiles - 2), as unsplit).
- */
-static int tail_split(size_t mb, size_t mr, size_t *last_row)
+/* See gemm.h. */
+int hpk_gemm_tail_split(size_t mb, size_t mr, size_t *last_row)
 {
     const size_t tiles = hpk_div_round_up(mb, mr), r = mb % mr;
     if (tiles < 2 || r == 0 || 2 * r >= mr)
@@ -236,7 +228,8 @@ static int tail_split(size_t mb, size_t mr, size_t *last_row)
     return 1;
 }
 
-/* Row of tile i of a block (see tail_split): MR i, but for the last tile of a split block. */
+/* Row of tile i of a block (see hpk_gemm_tail_split): MR i, but for the last tile of a split block.
+ */
 static inline size_t tile_row(size_t i, size_t mr, int split, size_t tiles, size_t last_row)
 {
     return split && i == tiles - 1 ? last_row : i * mr;
@@ -244,7 +237,7 @@ static inline size_t tile_row(size_t i, size_t mr, int split, size_t tiles, size
 
 /* Panels [q0, q1) of the block's A~ (the block's rows are src's, from row 0) into their places
  * at dst: MR rows each, but for the last two of a split block, which hold the rows of its last
- * two tiles (tail_split's rows). */
+ * two tiles (hpk_gemm_tail_split's rows). */
 static void pack_a_panels(const struct hpk_gemm_record *r, size_t mb, size_t pc, size_t kb,
                           const struct hpk_a_source *src, int split, size_t last_row, size_t q0,
                           size_t q1, float *dst)
@@ -291,7 +284,7 @@ static void pack_a_task(void *ctx, size_t task, size_t slot)
     const size_t mb = s->p->m, tiles = hpk_div_round_up(mb, r->mr);
     const size_t q0 = task * tiles / s->a_tasks, q1 = (task + 1) * tiles / s->a_tasks;
     size_t last_row = 0;
-    const int split = tail_split(mb, r->mr, &last_row);
+    const int split = hpk_gemm_tail_split(mb, r->mr, &last_row);
     const size_t r0 = tile_row(q0, r->mr, split, tiles, last_row);
     const size_t r1 = q1 < tiles ? tile_row(q1, r->mr, split, tiles, last_row) : mb;
     const struct hpk_a_source src = a_source(s->p, 0, r0, r1, s->rows[slot]);
@@ -330,7 +323,7 @@ static void ic_task(void *ctx, size_t task, size_t slot)
      * read in place (panels packed ahead start every MR rows). */
     const size_t tiles = hpk_div_round_up(mb, r->mr);
     size_t last_row = 0;
-    const int split = p->a_packed == NULL && tail_split(mb, r->mr, &last_row);
+    const int split = p->a_packed == NULL && hpk_gemm_tail_split(mb, r->mr, &last_row);
     const float *apanel;
     ptrdiff_t lda_k;
     size_t astep; /* floats from one A~ panel to the next, or from one row of A to the next */

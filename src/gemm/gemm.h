@@ -118,16 +118,27 @@ void hpk_sgemm_to_kernel_space(hpk_layout layout, hpk_transpose transa, hpk_tran
                                size_t ldc, const hpk_epilogue *epilogue,
                                struct hpk_gemm_problem *out);
 
-/*
- * Runs a kernel-space problem (m, n >= 1) with one kernel table and its blocking, on
- * hpk_threads() threads when it is large enough. Allocates its workspace before the first
- * write to C: HPK_ERR_NOMEM leaves C untouched.
- */
 /* The epilogue context of the tile at (i0, j0) of a kernel-space problem, with flags: bias and
  * residual offset to the tile. */
 void hpk_gemm_tile_ctx_of(const struct hpk_gemm_problem *p, size_t i0, size_t j0, unsigned flags,
                           struct hpk_gemm_tile_ctx *t);
 
+/*
+ * Where the last tiles of a block of mb rows start. A block whose last tile would hold r < MR / 2
+ * rows shares its last MR + r rows out as two tiles of about half each (m = 49 with MR = 6: 4 + 3
+ * rows, not 6 + 1): the same number of tiles, but a record computes fewer rows for them where it
+ * has loops for fewer rows (the AVX2 6 x 16 runs a 1-row tile through its 3-row loop, which cost
+ * a 7 x 7 layer's 49 rows as much as 51). Returns 1 when split, with the row where the last
+ * tile starts: *last_row = MR (tiles - 2) + (MR + r + 1) / 2 (the one before it starts at MR
+ * (tiles - 2), as unsplit).
+ */
+int hpk_gemm_tail_split(size_t mb, size_t mr, size_t *last_row);
+
+/*
+ * Runs a kernel-space problem (m, n >= 1) with one kernel table and its blocking, on
+ * hpk_threads() threads when it is large enough. Allocates its workspace before the first
+ * write to C: HPK_ERR_NOMEM leaves C untouched.
+ */
 hpk_status hpk_gemm_run(const struct hpk_kernel_table *table,
                         const struct hpk_blocking blocking[HPK_GEMM_RECORDS],
                         const struct hpk_gemm_problem *p);
