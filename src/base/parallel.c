@@ -58,6 +58,8 @@
 #define SPIN_ITERATIONS 20000
 /* Pauses between two reads of the clock in a worker's timed wait (~9 us on Zen 4). */
 #define WAIT_CHECK 256
+/* The longest sleep of the submitter before it looks at the workers again (1 ms). */
+#define DONE_WAIT_NS 1000000L
 
 static unsigned long long now_ns(void)
 {
@@ -362,7 +364,11 @@ static struct pool *pool_get(void)
             pthread_mutex_init(&p->submit, NULL);
             pthread_mutex_init(&p->lock, NULL);
             pthread_cond_init(&p->wake, NULL);
-            pthread_cond_init(&p->done, NULL);
+            pthread_condattr_t ca; /* `done` is waited on with a monotonic deadline */
+            pthread_condattr_init(&ca);
+            pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+            pthread_cond_init(&p->done, &ca);
+            pthread_condattr_destroy(&ca);
             pool_ptr = p;
         }
     }
@@ -556,10 +562,25 @@ static void parallel_for_top(size_t n_tasks, size_t threads, hpk_task_fn fn, voi
             cpu_relax();
             continue;
         }
+        /* Asleep, but never for long. The wake-up rests on `waiting` and `left`, each stored by
+         * one side and loaded by the other, sequentially consistent so that one of the two
+         * sees the other's store -- which an emulator need not honour (qemu-user runs aarch64's
+         * store-release and load-acquire as plain x86 moves, which may pass each other). CI's
+         * aarch64 stage once hung in test_threads with every thread in a futex wait, which a
+         * lost wake-up here explains (not reproduced in 25 loaded reruns). Bounded, a lost
+         * wake-up costs DONE_WAIT_NS, not the process. */
         pthread_mutex_lock(&p->lock);
         atomic_store(&p->waiting, 1);
-        while (atomic_load(&p->left) != joined)
-            pthread_cond_wait(&p->done, &p->lock);
+        while (atomic_load(&p->left) != joined) {
+            struct timespec t;
+            clock_gettime(CLOCK_MONOTONIC, &t);
+            t.tv_nsec += DONE_WAIT_NS;
+            if (t.tv_nsec >= 1000000000L) {
+                t.tv_sec++;
+                t.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&p->done, &p->lock, &t);
+        }
         atomic_store(&p->waiting, 0);
         pthread_mutex_unlock(&p->lock);
     }
