@@ -55,8 +55,8 @@ static double fma_lanes_per_cycle(const struct hpk_kernel_table *t)
 
 /*
  * Of the FMA peak: the GEMM driver on full tiles (im2col's 196 x 256 x 2304 of 3x3/2 256@28
- * ran at 0.92 on Zen 4, 0.85 here took Winograd's polyphase form there, 10 % slower), and
- * Winograd's products (tens of rows against a U streamed once).
+ * ran at 0.92 on Zen 4; at 0.85 the model took Winograd's polyphase form there, 10 % slower
+ * than im2col), and Winograd's products (tens of rows against a U streamed once).
  */
 #define GEMM_EFFICIENCY 0.92
 #define PRODUCT_EFFICIENCY 0.85
@@ -76,8 +76,8 @@ static double round_up(size_t x, size_t m)
 
 /* Half the main tile's rows: the main kernels compute a tile of at most MR / 2 rows with about
  * half the FMAs (AVX2 6 x 16: m <= 3; AVX-512 14 x 32: m <= 4, 7, 10), which matters where a
- * layer has a few tiles (F(4x4, 3x3) at 512@7: 4 tiles, which whole 14-row tiles made cost 3.5
- * times their work). */
+ * product has few rows (a Winograd product of a few tiles: whole 14-row tiles made F(4x4, 3x3)'s
+ * 4 tiles at 512@7 cost 3.5 times their work). */
 static size_t half_tile(const struct hpk_gemm_record *r)
 {
     return r->mr > 1 ? (r->mr + 1) / 2 : 1;
