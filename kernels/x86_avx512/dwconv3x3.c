@@ -590,7 +590,18 @@ DW3_INLINE void dw3_masked_edges__avx512(size_t stride, int act, const struct dw
  * The row, the activation act in the strips (act_edge in the last strip and the border
  * pixels). Walks (the head comment has the measurements):
  *   - where the row's pixels fall in at most DW3_STRIP_OFFSETS page offsets, or the channels
- *     are no multiple of 16, strip by strip over all the vectors (dw3_walk_strips__avx512);
+ *     are no multiple of 16, or at stride 2 in a row of more than DW3_SHORT_ROW pixels, strip
+ *     by strip over all the vectors (dw3_walk_strips__avx512). At stride 2 each vector's pass
+ *     along the row read its three input rows' lines again from L2; strip by strip a line's
+ *     vectors are taken together. 1 thread, bias + relu, warm (a tools/conv_cold taking
+ *     groups = channels, the two walks alternated, 3 x best of 40), along the row -> strips,
+ *     us: 96 @ 112 173-178 -> 124-125, 32 @ 112 59-61 -> 42-43, 64 @ 112 116-134 -> 85-102,
+ *     144 @ 56 53-54 -> 47-48; rows of at most 16 pixels no faster or slower (192 @ 28 16 ->
+ *     15, 384 @ 28 35 either way, 576 @ 14 12.0 -> 12.6, 960 @ 14 20.5 -> 21.1), hence the
+ *     bound. In the suite (`bench/run.sh --filter 'conv/mnv2_dw'`, two builds alternated 4
+ *     times) mnv2_dw3x3s2_96_112 1 / 2 threads 0.109-0.113 -> 0.099-0.101 / 0.055-0.060 ->
+ *     0.050-0.052 ms (oneDNN 0.106 / 0.055); at stride 1 strips lost (144 @ 56 0.094-0.098
+ *     -> 0.101-0.102);
  *   - else, rows of at most DW3_SHORT_ROW pixels vector by vector along the whole row,
  *     border pixels included;
  *   - else vector by vector along the interior, then the border pixels DW3_EDGE_VECS vectors
@@ -600,7 +611,8 @@ DW3_INLINE void dw3_row_act__avx512(size_t px, size_t stride, int act, int act_e
                                     const struct dw3_row *a)
 {
     const size_t C = a->channels, cfull = C / 16 * 16, offsets = dw3_offsets(C);
-    if (a->xb > a->xa && (offsets <= DW3_STRIP_OFFSETS || cfull < C)) {
+    if (a->xb > a->xa &&
+        (offsets <= DW3_STRIP_OFFSETS || cfull < C || (stride == 2 && a->width > DW3_SHORT_ROW))) {
         if (offsets <= 2)
             dw3_walk_strips__avx512(SNV_FEW, SPX_FEW, stride, act, act_edge, a);
         else if (stride == 1)
