@@ -20,7 +20,9 @@
  *
  * e.g. ResNet-50's 3x3 256@14, caches evicted: tools/conv_cold 3 1 256 256 14 10 3 64
  * (padding is KH / 2; defaults: 10 reps, 3 rounds, no eviction). ALGO forces an algorithm:
- * auto (the default), gemm, im2col, winograd-f2, winograd-f4, depthwise, winograd-s2.
+ * auto (the default), gemm, im2col, winograd-f2, winograd-f4, depthwise, winograd-s2;
+ * depthwise makes the convolution one (groups = CIN = COUT), e.g. MobileNetV2's 3x3/2 96@112:
+ * tools/conv_cold 3 2 96 96 112 20 2 0 depthwise.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <hpk/hpk.h>
@@ -74,7 +76,7 @@ int main(int argc, char **argv)
     d.kernel_h = d.kernel_w = kh;
     d.stride_h = d.stride_w = st;
     d.pad_top = d.pad_left = d.pad_bottom = d.pad_right = kh / 2;
-    d.groups = 1;
+    d.groups = strcmp(algo_name, "depthwise") == 0 ? cin : 1; /* depthwise: one group a channel */
     d.in_channels = cin;
     d.out_channels = cout;
     d.act = HPK_ACT_RELU;
@@ -133,7 +135,7 @@ int main(int argc, char **argv)
                 if (t < best[v])
                     best[v] = t;
             }
-    const double flops = 2.0 * (double)out_n * (double)(kh * kh * cin);
+    const double flops = 2.0 * (double)out_n * (double)(kh * kh * (cin / d.groups));
     printf("conv %zux%zu/%zu %zu -> %zu @%zu, bias + relu, %s, %s, best of %d:\n", kh, kh, st, cin,
            cout, h, algo_name, evict ? "caches evicted before each call" : "warm", reps * rounds);
     for (int v = 0; v < 3; v++)

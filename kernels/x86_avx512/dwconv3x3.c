@@ -593,8 +593,8 @@ DW3_INLINE void dw3_masked_edges__avx512(size_t stride, int act, const struct dw
  *     are no multiple of 16, or at stride 2 in a row of more than DW3_SHORT_ROW pixels, strip
  *     by strip over all the vectors (dw3_walk_strips__avx512). At stride 2 each vector's pass
  *     along the row read its three input rows' lines again from L2; strip by strip a line's
- *     vectors are taken together. 1 thread, bias + relu, warm (a tools/conv_cold taking
- *     groups = channels, the two walks alternated, 3 x best of 40), along the row -> strips,
+ *     vectors are taken together. 1 thread, bias + relu, warm (`tools/conv_cold 3 2 C C H 20 2
+ *     0 depthwise`, the two walks alternated, 3 x best of 40), along the row -> strips,
  *     us: 96 @ 112 173-178 -> 124-125, 32 @ 112 59-61 -> 42-43, 64 @ 112 116-134 -> 85-102,
  *     144 @ 56 53-54 -> 47-48; rows of at most 16 pixels no faster or slower (192 @ 28 16 ->
  *     15, 384 @ 28 35 either way, 576 @ 14 12.0 -> 12.6, 960 @ 14 20.5 -> 21.1), hence the
