@@ -228,8 +228,7 @@ int hpk_gemm_tail_split(size_t mb, size_t mr, size_t *last_row)
     return 1;
 }
 
-/* Row of tile i of a block (see hpk_gemm_tail_split): MR i, but for the last tile of a split block.
- */
+/* Row of tile i of a block (hpk_gemm_tail_split): MR i, but for the last tile of a split one. */
 static inline size_t tile_row(size_t i, size_t mr, int split, size_t tiles, size_t last_row)
 {
     return split && i == tiles - 1 ? last_row : i * mr;
