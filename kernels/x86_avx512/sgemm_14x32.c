@@ -368,8 +368,9 @@ kernel_14x32(size_t m, size_t n, size_t k, const float *a, ptrdiff_t lda, const 
     const int wide = n > 16 || bpack != NULL; /* the packing tile has n = 32 */
     const int half = bpack == NULL && (n <= 8 || (n > 16 && n <= 24));
     /* As in full_leaf, the next panel streamed into L2 (HPK_TILE_STREAM) by tiles of the full
-     * width: the full tiles of the other epilogues, and those of fewer rows where the rows of
-     * a product are split evenly (Winograd's 16 tiles of 512@7 as 8 + 8). */
+     * width: the full tiles of the other epilogues, and those of 8 or 10 rows where a short
+     * last tile shares the rows of the one before it (Winograd's 16 tiles of 512@7 as 8 + 8;
+     * hpk_gemm_tail_split). */
     const int stream = bpack == NULL && n == NR && (ctx->flags & HPK_TILE_STREAM);
 #define STREAM_LOOP(ROWS)                                                                          \
     do {                                                                                           \

@@ -664,7 +664,8 @@ static void wino_product(const struct wino_state *s, size_t xi, size_t nt, size_
      * 14 + 2, whose 2-row tile took a fifth of the time, perf). */
     size_t last_row = 0;
     const int split = s->a_direct && hpk_gemm_tail_split(nt, r->mr, &last_row);
-    const size_t body = split ? (hpk_div_round_up(nt, r->mr) - 2) * r->mr : nt; /* MR a tile */
+    const size_t tiles = hpk_div_round_up(nt, r->mr);
+    const size_t full = split ? tiles - 2 : nt / r->mr; /* the leading tiles of MR rows */
     for (size_t pc = 0; pc < cg; pc += s->kc) {
         const size_t kb = hpk_min_size(s->kc, cg - pc);
         struct hpk_a_source src = {.rows = ptrs, .ks = 1, .kc = cg, .cs = 1};
@@ -681,27 +682,27 @@ static void wino_product(const struct wino_state *s, size_t xi, size_t nt, size_
                 tc.flags |= HPK_TILE_STREAM;
                 tc.stream = (const char *)next;
             }
-            size_t ir = 0;
+            size_t i0 = 0; /* the first tile the loop below takes */
             /* Few input channels (the stem's 12 phase channels: k = 12) leave each tile a short
              * product: the panel's full tiles in one call of the column kernel. */
             if (s->a_direct && r->ukernel_col_a_direct != NULL && kb <= HPK_GEMM_COL_MAX_K &&
-                j1 - jr >= r->nr && body >= r->mr) {
-                const size_t full = body / r->mr;
+                j1 - jr >= r->nr && full > 0) {
                 r->ukernel_col_a_direct(full, kb, vx + pc, (ptrdiff_t)ldv, bp, (ptrdiff_t)r->nr,
                                         mx + jr, (ptrdiff_t)kg, &tc);
-                ir = full * r->mr;
+                i0 = full;
                 tc.flags = flags;
             }
-            for (size_t mt; ir < nt; ir += mt) {
-                mt = ir < body       ? hpk_min_size(r->mr, body - ir)
-                     : ir < last_row ? last_row - ir
-                                     : nt - ir;
+            for (size_t i = i0; i < tiles; i++) {
+                const size_t ir = hpk_gemm_tile_row(i, r->mr, split, tiles, last_row);
+                const size_t mt =
+                    (i + 1 < tiles ? hpk_gemm_tile_row(i + 1, r->mr, split, tiles, last_row) : nt) -
+                    ir;
                 if (s->a_direct)
                     r->ukernel_a_direct(mt, hpk_min_size(r->nr, j1 - jr), kb, vx + ir * ldv + pc,
                                         (ptrdiff_t)ldv, bp, (ptrdiff_t)r->nr, mx + ir * kg + jr,
                                         (ptrdiff_t)kg, &tc);
                 else
-                    r->ukernel(hpk_min_size(r->mr, nt - ir), hpk_min_size(r->nr, j1 - jr), kb,
+                    r->ukernel(mt, hpk_min_size(r->nr, j1 - jr), kb,
                                abuf + (ir / r->mr) * r->mr * kb, 0, bp, (ptrdiff_t)r->nr,
                                mx + ir * kg + jr, (ptrdiff_t)kg, &tc);
                 tc.flags = flags; /* the panel's first tile only */

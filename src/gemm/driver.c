@@ -228,12 +228,6 @@ int hpk_gemm_tail_split(size_t mb, size_t mr, size_t *last_row)
     return 1;
 }
 
-/* Row of tile i of a block (hpk_gemm_tail_split): MR i, but for the last tile of a split one. */
-static inline size_t tile_row(size_t i, size_t mr, int split, size_t tiles, size_t last_row)
-{
-    return split && i == tiles - 1 ? last_row : i * mr;
-}
-
 /* Panels [q0, q1) of the block's A~ (the block's rows are src's, from row 0) into their places
  * at dst: MR rows each, but for the last two of a split block, which hold the rows of its last
  * two tiles (hpk_gemm_tail_split's rows). */
@@ -247,8 +241,9 @@ static void pack_a_panels(const struct hpk_gemm_record *r, size_t mb, size_t pc,
         r->pack_a(hpk_min_size(e * r->mr, mb) - q0 * r->mr, pc, kb, src, q0 * r->mr,
                   dst + q0 * panel);
     for (size_t q = hpk_max_size(q0, plain); q < q1; q++) {
-        const size_t r0 = tile_row(q, r->mr, split, tiles, last_row);
-        const size_t r1 = q + 1 < tiles ? tile_row(q + 1, r->mr, split, tiles, last_row) : mb;
+        const size_t r0 = hpk_gemm_tile_row(q, r->mr, split, tiles, last_row);
+        const size_t r1 =
+            q + 1 < tiles ? hpk_gemm_tile_row(q + 1, r->mr, split, tiles, last_row) : mb;
         r->pack_a(r1 - r0, pc, kb, src, r0, dst + q * panel);
     }
 }
@@ -284,8 +279,8 @@ static void pack_a_task(void *ctx, size_t task, size_t slot)
     const size_t q0 = task * tiles / s->a_tasks, q1 = (task + 1) * tiles / s->a_tasks;
     size_t last_row = 0;
     const int split = hpk_gemm_tail_split(mb, r->mr, &last_row);
-    const size_t r0 = tile_row(q0, r->mr, split, tiles, last_row);
-    const size_t r1 = q1 < tiles ? tile_row(q1, r->mr, split, tiles, last_row) : mb;
+    const size_t r0 = hpk_gemm_tile_row(q0, r->mr, split, tiles, last_row);
+    const size_t r1 = q1 < tiles ? hpk_gemm_tile_row(q1, r->mr, split, tiles, last_row) : mb;
     const struct hpk_a_source src = a_source(s->p, 0, r0, r1, s->rows[slot]);
     pack_a_panels(r, mb, s->pc, s->kb, &src, split, last_row, q0, q1, s->abuf[0]);
 }
@@ -479,7 +474,8 @@ static void ic_task(void *ctx, size_t task, size_t slot)
                     t.bias += rows;
                 ir += rows;
             }
-            rows = (i + 1 < tiles ? tile_row(i + 1, r->mr, split, tiles, last_row) : mb) - ir;
+            rows =
+                (i + 1 < tiles ? hpk_gemm_tile_row(i + 1, r->mr, split, tiles, last_row) : mb) - ir;
             const size_t i0 = ic + ir, j0 = s->jc + jr;
             float *c = p->c + (ptrdiff_t)i0 * p->ldc + (ptrdiff_t)j0;
             if (next != NULL) {

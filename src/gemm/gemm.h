@@ -134,6 +134,14 @@ void hpk_gemm_tile_ctx_of(const struct hpk_gemm_problem *p, size_t i0, size_t j0
  */
 int hpk_gemm_tail_split(size_t mb, size_t mr, size_t *last_row);
 
+/* Row of tile i of a block of `tiles` tiles (see hpk_gemm_tail_split): MR i, but for the last
+ * tile of a split block. */
+static inline size_t hpk_gemm_tile_row(size_t i, size_t mr, int split, size_t tiles,
+                                       size_t last_row)
+{
+    return split && i == tiles - 1 ? last_row : i * mr;
+}
+
 /*
  * Runs a kernel-space problem (m, n >= 1) with one kernel table and its blocking, on
  * hpk_threads() threads when it is large enough. Allocates its workspace before the first
