@@ -305,10 +305,14 @@ static void run_problem(const struct problem *p, int with_epi, float *c)
 /* Shapes past every block edge of the dispatcher's blocking, and ones that split jr; 160 x 49
  * x 576 and 256 x 64 x 70 are column-major products whose A is packed on one thread and read in
  * place on several (prepare in src/gemm/driver.c), 40 x 50 x 60 between them is row-major;
- * 600 x 40 x 400 (row-major) has a short m split by rows, its A past the L2 share. */
+ * 600 x 40 x 400 (row-major) has a short m split by rows, its A past the L2 share; 40 x 300 x
+ * 200 (column-major: kernel space 300 x 40, two panels of the AVX-512 tile) and 120 x 40 x 200
+ * (row-major, three of the AVX2 tile's) are split by rows on 7 threads into fewer blocks than
+ * threads, each block's panels shared out by jr. */
 static const size_t shapes[][3] = {
-    {300, 200, 100}, {97, 1000, 333}, {1, 777, 500}, {5, 300, 700}, {700, 3, 130}, {129, 129, 1200},
-    {2000, 64, 96},  {160, 49, 576},  {40, 50, 60},  {256, 64, 70}, {600, 40, 400}};
+    {300, 200, 100},  {97, 1000, 333}, {1, 777, 500},  {5, 300, 700}, {700, 3, 130},
+    {129, 129, 1200}, {2000, 64, 96},  {160, 49, 576}, {40, 50, 60},  {256, 64, 70},
+    {600, 40, 400},   {40, 300, 200},  {120, 40, 200}};
 
 static void test_gemm_identical_for_every_thread_count(void **state)
 {

@@ -945,17 +945,32 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
      * B packed here, same harness through hpk_sgemm: 196 x 32 x 576 114 -> 176, 340 x 24 x 300
      * 99 -> 158, 196 x 32 x 64 107 -> 135, 112 x 32 x 576 114 -> 134; 196 x 96 x 576 +13 % but
      * 98 x 96 x 576 -10 % and 196 x 160 x 576 -4.5 % (hence fewer panels than threads only);
-     * with fewer than 4 tiles a thread 98 x 16 x 576 -10 %, 100 x 8 x 1000 -22 %. */
+     * with fewer than 4 tiles a thread 98 x 16 x 576 -10 %, 100 x 8 x 1000 -22 %.
+     * On more threads than twice the panels, B packed here, the rows go to as many blocks as
+     * give every thread a (block, panel) task, each block at least 4 tiles (on 2 threads the
+     * rule above: one panel, 2 blocks, so 2 threads are unchanged): the jr split alone left
+     * threads idle. 16 threads of a Sapphire Rapids VM, the suite's gemm_dl rows (column-major;
+     * `bench/hpk-bench --threads=16 --benchmark_filter='gemm_dl/(bert|r50_1x1)'`, the two builds
+     * alternated twice, best of 3; one noisy run, where rows the rule does not touch moved by
+     * -14 to +9 %): bert_qkv (kernel space 768 x 128 x 768, 4 panels: 4 threads busy) 513 ->
+     * 869 GFLOP/s, bert_ffn2 606 -> 897, r50_1x1_1024to256 596 -> 740 (oneDNN 1339, 1054, 939);
+     * r50_conv5 (512 x 49 x 4608, 2 panels) had run at 158 against oneDNN's 777 (not re-run). */
     if (threads > 1 && n_ic == 1) {
         const size_t tiles = hpk_div_round_up(p->m, r->mr);
         const size_t rows_mc = hpk_div_round_up(tiles, threads) * r->mr; /* rows a thread */
         const size_t jr_rp =
             jr_time(n_jr_total, jr_chunk_panels(n_jr_total, 1, threads), 1, threads) * p->m;
         const size_t rows_rp = n_jr_total * hpk_min_size(rows_mc, p->m);
-        if (tiles >= threads &&
-            (p->b_packed != NULL ? 8 * rows_rp <= 7 * jr_rp
-                                 : n_jr_total < threads && tiles >= 4 * threads)) {
-            mc = rows_mc;
+        const size_t few = hpk_div_round_up(threads, n_jr_total); /* blocks, B packed here */
+        size_t blocks = 0;
+        if (p->b_packed != NULL)
+            blocks = tiles >= threads && 8 * rows_rp <= 7 * jr_rp ? threads : 0;
+        else if (n_jr_total < threads && tiles >= 4 * threads)
+            blocks = threads;
+        else if (2 * n_jr_total <= threads && tiles >= 4 * few)
+            blocks = few;
+        if (blocks > 0) {
+            mc = hpk_div_round_up(tiles, blocks) * r->mr;
             n_ic = hpk_div_round_up(p->m, mc);
         }
     }
