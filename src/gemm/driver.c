@@ -946,8 +946,8 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
      * 99 -> 158, 196 x 32 x 64 107 -> 135, 112 x 32 x 576 114 -> 134; 196 x 96 x 576 +13 % but
      * 98 x 96 x 576 -10 % and 196 x 160 x 576 -4.5 % (hence fewer panels than threads only);
      * with fewer than 4 tiles a thread 98 x 16 x 576 -10 %, 100 x 8 x 1000 -22 %.
-     * On more threads than twice the panels, B packed here, the rows go to as many blocks as
-     * give every thread a (block, panel) task, each block at least 4 tiles (on 2 threads the
+     * Where the threads are at least twice the panels, B packed here, the rows go to as many blocks
+     * as give every thread a (block, panel) task, each block at least 4 tiles (on 2 threads the
      * rule above: one panel, 2 blocks, so 2 threads are unchanged): the jr split alone left
      * threads idle. 16 threads of a Sapphire Rapids VM, the suite's gemm_dl rows (column-major;
      * `bench/hpk-bench --threads=16 --benchmark_filter='gemm_dl/(bert|r50_1x1)'`, the two builds
