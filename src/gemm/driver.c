@@ -949,11 +949,11 @@ static hpk_status prepare(const struct hpk_kernel_table *table,
      * Where the threads are at least twice the panels, B packed here, the rows go to as many blocks
      * as give every thread a (block, panel) task, each block at least 4 tiles (on 2 threads the
      * rule above: one panel, 2 blocks, so 2 threads are unchanged): the jr split alone left
-     * threads idle. 16 threads of a Sapphire Rapids VM, the suite's gemm_dl rows (column-major;
-     * `bench/hpk-bench --threads=16 --benchmark_filter='gemm_dl/(bert|r50_1x1)'`, the two builds
-     * alternated twice, best of 3; one noisy run, where rows the rule does not touch moved by
-     * -14 to +9 %): bert_qkv (kernel space 768 x 128 x 768, 4 panels: 4 threads busy) 513 ->
-     * 869 GFLOP/s, bert_ffn2 606 -> 897, r50_1x1_1024to256 596 -> 740 (oneDNN 1339, 1054, 939);
+     * threads idle. 16 threads of a Xeon VM (family 6 model 207), the suite's gemm_dl rows
+     * (column-major; `bench/hpk-bench --threads=16 --benchmark_filter='gemm_dl/(bert|r50_1x1)'`,
+     * the two builds alternated twice, best of 3; one noisy run, where rows the rule does not touch
+     * moved by -14 to +9 %): bert_qkv (kernel space 768 x 128 x 768, 4 panels: 4 threads busy) 513
+     * -> 869 GFLOP/s, bert_ffn2 606 -> 897, r50_1x1_1024to256 596 -> 740 (oneDNN 1339, 1054, 939);
      * r50_conv5 (512 x 49 x 4608, 2 panels) had run at 158 against oneDNN's 777 (not re-run). */
     if (threads > 1 && n_ic == 1) {
         const size_t tiles = hpk_div_round_up(p->m, r->mr);
